@@ -1,0 +1,3 @@
+from kinject.cli import main
+
+main()

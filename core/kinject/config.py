@@ -1,0 +1,150 @@
+"""Recipes: YAML run configs, merged (domain recipe < --config file < CLI flags) and validated
+with every problem listed at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kinject.errors import ConfigError, PluginError
+
+
+class Step(BaseModel):
+    """One plugin in a stage list: ``normalize`` or ``{name: paraphrase, k: 5}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any) -> Step:
+        if isinstance(value, Step):
+            return value
+        if isinstance(value, str):
+            return cls(name=value)
+        if isinstance(value, dict):
+            if "name" in value:
+                opts = {k: v for k, v in value.items() if k not in ("name", "options")}
+                return cls(name=value["name"], options={**opts, **(value.get("options") or {})})
+            if len(value) == 1:
+                (name, opts), = value.items()
+                return cls(name=name, options=dict(opts or {}))
+        raise ValueError(f"expected a plugin name or a mapping with 'name', got {value!r}")
+
+
+def _steps(value: Any) -> list[Step]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("expected a list")
+    return [Step.parse(v) for v in value]
+
+
+class RunConfig(BaseModel):
+    """The resolved configuration of one run (also written to the manifest)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str | None = None
+    corpus: list[str] = Field(default_factory=list)
+    base_model: str = "smollm2-135m"
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    cleaners: list[Step] = Field(default_factory=lambda: _steps(["normalize", "exact-dedup"]))
+    augmenters: list[Step] = Field(default_factory=lambda: _steps(["paraphrase", "qa-generate"]))
+    strategy: str = "sft"
+    trainer: dict[str, Any] = Field(default_factory=dict)
+    evaluators: list[Step] = Field(default_factory=lambda: _steps(["knowledge-qa"]))
+    exporters: list[Step] = Field(default_factory=lambda: _steps(["adapter"]))
+    eval_set: str | None = None
+    reference_set: str | None = None
+    seed: int = 42
+    runs_root: str = "runs"
+    run_dir: str | None = None
+
+    _steps_validator = field_validator("cleaners", "augmenters", "evaluators", "exporters", mode="before")(
+        lambda v: _steps(v)
+    )
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _corpus_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A recipe file as a mapping, or a ConfigError naming the file and the problem."""
+    if not path.exists():
+        raise ConfigError(f"recipe not found: {path}", source=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("a recipe must be a mapping of settings", source=str(path))
+    return data
+
+
+def merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win; nested mappings (``trainer``, ``sources``) merge key by key."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if value is None:
+                continue
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+def build_config(data: dict[str, Any], source: str = "config") -> RunConfig:
+    """Validate a merged mapping; every schema problem is listed in one ConfigError."""
+    try:
+        return RunConfig(**data)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError(problems, source=source) from None
+
+
+def check_plugins(config: RunConfig, plugins: Any, source: str = "config") -> None:
+    """Every named plugin exists and accepts its options; all problems reported together."""
+    problems: list[str] = []
+    checks: list[tuple[str, str, dict[str, Any], str]] = [
+        ("trainer", config.strategy, config.trainer, "strategy"),
+    ]
+    for kind, steps in (
+        ("cleaner", config.cleaners),
+        ("augmenter", config.augmenters),
+        ("evaluator", config.evaluators),
+        ("exporter", config.exporters),
+    ):
+        checks += [(kind, s.name, s.options, f"{kind}s.{s.name}") for s in steps]
+    for kind, name, options, where in checks:
+        try:
+            factory = plugins.registry(kind).get(name).obj
+        except PluginError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        problems += _option_problems(factory, options, where)
+    if problems:
+        raise ConfigError(problems, source=source)
+
+
+def _option_problems(factory: Any, options: dict[str, Any], where: str) -> list[str]:
+    model = getattr(factory, "Options", None)
+    if model is None:
+        return []
+    try:
+        model(**options)
+    except ValidationError as exc:
+        return [f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return []

@@ -1,0 +1,62 @@
+"""pytest fixtures for kinject and for plugin authors (registered as the ``kinject`` pytest plugin).
+
+- ``kinject_plugins``: a fresh plugin set with the builtins (entry-point plugins not loaded).
+- ``register_plugin``: ``register_plugin(module_or_object)`` adds a plugin for one test.
+- ``run_context``: a :class:`kinject.context.RunContext` on a temporary run directory.
+- ``tiny_model``: a directory holding a tiny random causal LM and its tokenizer (fast, offline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kinject.config import RunConfig
+from kinject.context import RunContext
+from kinject.plugins import Plugins, build_plugins, reset_plugins
+
+
+@pytest.fixture
+def kinject_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins]:
+    """Builtins only, installed as the process-wide plugin set for the test."""
+    monkeypatch.setenv("KINJECT_LOAD_PLUGINS", "")
+    plugins = build_plugins(load_entry_points=False)
+    reset_plugins(plugins)
+    yield plugins
+    reset_plugins(None)
+
+
+@pytest.fixture
+def register_plugin(kinject_plugins: Plugins) -> Iterator[Callable[..., Any]]:
+    """Register a plugin (module or object with hookimpls) for this test only."""
+    added: list[Any] = []
+
+    def register(plugin: Any, name: str | None = None) -> Any:
+        kinject_plugins.pm.register(plugin, name=name)
+        kinject_plugins._registries.clear()
+        added.append(plugin)
+        return plugin
+
+    yield register
+    for plugin in added:
+        kinject_plugins.pm.unregister(plugin)
+    kinject_plugins._registries.clear()
+
+
+@pytest.fixture
+def run_context(tmp_path: Path, kinject_plugins: Plugins) -> RunContext:
+    """A RunContext on an empty temporary run directory, progress bars off."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    return RunContext(run_dir=run_dir, config=RunConfig(), plugins=kinject_plugins, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama-style causal LM with a small trained BPE tokenizer, saved to disk."""
+    from kinject.models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
