@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "kinject_plugins.evaluators",
     "kinject_plugins.exporters",
     "kinject_plugins.observers",
+    "kinject_plugins.scaffold",
 )
 
 #: hook name -> registry kind

@@ -1,0 +1,1 @@
+"""Builtin commands for plugin authors (``inject plugin new``)."""
