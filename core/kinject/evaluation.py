@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from kinject.components import TrainResult
 
 
+def format_prompt(question: str, context: str = "") -> str:
+    """The prompt used both to train QA records and to ask eval questions."""
+    return f"{context}Question: {question}\nAnswer:"
+
+
 @dataclass
 class EvalItem:
     """One held-out question. ``choices`` + ``answer`` (index) for multiple choice;
@@ -74,7 +79,7 @@ class EvalModel:
             passages = self.retrieve(question)
             if passages:
                 context = "Context:\n" + "\n".join(f"- {p}" for p in passages) + "\n\n"
-        return f"{context}Question: {question}\nAnswer:"
+        return format_prompt(question, context)
 
 
 def load_eval_model(result: TrainResult, label: str) -> EvalModel:
