@@ -29,7 +29,7 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Component:
+class Component(ABC):
     """Something a plugin registers. Subclasses set ``name`` and may set ``Options``."""
 
     name: ClassVar[str] = ""

@@ -59,6 +59,10 @@ class RunConfig(BaseModel):
     evaluators: list[Step] = Field(default_factory=lambda: _steps(["knowledge-qa"]))
     exporters: list[Step] = Field(default_factory=lambda: _steps(["adapter"]))
     eval_set: str | None = None
+    #: fraction of derived (augmented) records held out for the trainer's eval loss
+    holdout_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
+    #: drop training records that contain an evaluation item (needs the decontaminate cleaner)
+    decontaminate: bool = True
     reference_set: str | None = None
     seed: int = 42
     runs_root: str = "runs"

@@ -1,0 +1,192 @@
+"""The data stages: sources -> cleaners -> augmenters -> split (+ decontamination).
+
+Each stage is persisted with a fingerprint, so a re-run of the same recipe skips finished stages,
+and ``inject compare`` prepares the data once for every strategy.
+"""
+
+from __future__ import annotations
+
+import glob
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kinject.context import RunContext
+from kinject.errors import ConfigError, InputError
+from kinject.manifest import Manifest
+from kinject.records import Record, Rejected
+from kinject.stages import StageOutput, StageStore, file_digest, fingerprint
+
+
+@dataclass
+class PreparedData:
+    """Training and held-out records, plus the fingerprint that identifies them."""
+
+    train: list[Record]
+    eval: list[Record]
+    fingerprint: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def corpus_entries(context: RunContext) -> list[str]:
+    """The recipe's corpus, or the domain pack's sample corpus; missing paths are an error."""
+    entries = list(context.config.corpus)
+    if not entries and context.domain is not None:
+        entries = [str(context.domain.corpus)]
+    if not entries:
+        raise ConfigError("no corpus: pass --corpus PATH or --domain NAME (its sample corpus is used)")
+    missing = [e for e in entries if "://" not in e and not Path(e).exists() and not glob.glob(e)]
+    if missing:
+        raise ConfigError([f"corpus path not found: {m}" for m in missing], source="corpus")
+    return entries
+
+
+def input_hashes(entries: list[str]) -> dict[str, str]:
+    """Content hashes of every corpus file (URIs are recorded as given)."""
+    hashes: dict[str, str] = {}
+    for entry in entries:
+        if "://" in entry:
+            hashes[entry] = "uri"
+            continue
+        path = Path(entry)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
+            [path] if path.is_file() else [Path(p) for p in sorted(glob.glob(entry))]
+        )
+        for f in files:
+            hashes[str(f)] = file_digest(f)
+    return hashes
+
+
+def prepare_data(context: RunContext, manifest: Manifest) -> PreparedData:
+    """Run (or load) every data stage and return the train/eval split."""
+    store = StageStore(context.data_dir)
+    config = context.config
+    entries = corpus_entries(context)
+    hashes = input_hashes(entries)
+    manifest.set("inputs", hashes)
+    versions = {i.name: i.version for i in context.plugins.info.values()}
+
+    fp = fingerprint("sources", hashes, config.sources, versions)
+    sources = _run(context, manifest, store, "sources", fp, lambda: _ingest(entries, context))
+    if not sources.records:
+        raise InputError("empty_corpus", _empty_message(entries, sources.stats))
+
+    fp = fingerprint("cleaners", fp, [s.model_dump() for s in config.cleaners])
+    cleaned = _run(context, manifest, store, "cleaners", fp, lambda: _clean(sources.records, context))
+    if not cleaned.records:
+        raise InputError("empty_corpus", "every record was dropped by the cleaners (see quarantine.jsonl)")
+
+    fp = fingerprint("augmenters", fp, [s.model_dump() for s in config.augmenters], config.seed)
+    augmented = _run(context, manifest, store, "augmenters", fp, lambda: _augment(cleaned.records, context))
+
+    eval_ids = sorted(item.id for item in context.eval_items)
+    fp = fingerprint("split", fp, eval_ids, config.holdout_fraction, config.decontaminate)
+    originals = {r.id for r in cleaned.records}
+    train, held = _split_stage(context, manifest, store, fp, augmented.records, originals)
+    stats = {s: o.stats for s, o in (("sources", sources), ("cleaners", cleaned), ("augmenters", augmented), ("split", train))}
+    return PreparedData(train.records, held.records, fp, stats)
+
+
+def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any) -> StageOutput:
+    hook = context.plugins.pm.hook
+    hook.stage_started(stage=stage, context=context)
+    before = Counter(context.quarantine.counts)
+    out = store.run(stage, fp, compute)
+    if not out.skipped:
+        new = context.quarantine.counts - before
+        if new:
+            out.stats["quarantined"] = dict(new)
+    stats = {**out.stats, "skipped": out.skipped, "fingerprint": fp}
+    manifest.stage(stage, stats)
+    hook.stage_finished(stage=stage, context=context, stats=stats)
+    return out
+
+
+def _empty_message(entries: list[str], stats: dict[str, Any]) -> str:
+    where = ", ".join(entries)
+    quarantined = stats.get("quarantined") or {}
+    why = f" ({sum(quarantined.values())} inputs quarantined: {dict(quarantined)})" if quarantined else ""
+    return f"corpus {where} produced no records{why}"
+
+
+def _ingest(entries: list[str], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
+    from kinject.ingest import ingest
+
+    records = list(ingest(entries, context))
+    by_source = Counter(str(r.lineage[0]) if r.lineage else "unknown" for r in records)
+    return records, {"by_source": dict(by_source)}
+
+
+def _drop_rejected(stream: Iterable[Record | Rejected], context: RunContext, name: str, counts: Counter[str]) -> Iterator[Record]:
+    for item in stream:
+        if isinstance(item, Rejected):
+            counts[item.reason] += 1
+            uri = str(item.record.source.get("uri", ""))
+            context.quarantine.add(item.plugin or name, item.reason, item.detail, uri, item.record)
+        else:
+            yield item
+
+
+def _clean(records: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
+    per_cleaner: dict[str, Counter[str]] = {}
+    stream: Iterable[Record] = iter(records)
+    for step in context.config.cleaners:
+        cleaner = context.plugins.create("cleaner", step.name, step.options)
+        cleaner.setup(context)
+        per_cleaner[step.name] = Counter()
+        stream = _drop_rejected(cleaner.apply(stream), context, step.name, per_cleaner[step.name])
+    kept = list(context.progress(stream, "cleaning", total=len(records)))
+    dropped = {name: dict(c) for name, c in per_cleaner.items() if c}
+    return kept, {"input": len(records), "dropped": dropped}
+
+
+def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
+    current = list(records)
+    produced: dict[str, Any] = {}
+    for step in context.config.augmenters:
+        augmenter = context.plugins.create("augmenter", step.name, step.options)
+        augmenter.setup(context)
+        new = list(context.progress(augmenter.augment(current), f"augmenting: {step.name}"))
+        current.extend(new)
+        produced[step.name] = {"records": len(new), **getattr(augmenter, "stats", {})}
+    kinds = Counter(r.kind for r in current)
+    return current, {"input": len(records), "produced": produced, "kinds": dict(kinds)}
+
+
+def _split_stage(
+    context: RunContext, manifest: Manifest, store: StageStore, fp: str, records: list[Record], originals: set[str]
+) -> tuple[StageOutput, StageOutput]:
+    """One stage with two outputs: ``train`` and ``eval``."""
+    held: dict[str, StageOutput] = {}
+
+    def compute() -> tuple[list[Record], dict[str, Any]]:
+        train, evaluation, stats = _split(records, originals, context)
+        held["eval"] = store.save("eval", fp, evaluation, {})
+        return train, {**stats, "eval_records": len(evaluation)}
+
+    train = _run(context, manifest, store, "train", fp, compute)
+    evaluation = held.get("eval") or store.load("eval", fp) or StageOutput([], fp)
+    return train, evaluation
+
+
+def _split(records: list[Record], originals: set[str], context: RunContext) -> tuple[list[Record], list[Record], dict[str, Any]]:
+    """Decontaminate against the eval set, then hold out a fraction of augmented records."""
+    config = context.config
+    stats: dict[str, Any] = {}
+    if config.decontaminate and context.eval_items and "decontaminate" in context.plugins.registry("cleaner"):
+        cleaner = context.plugins.create("cleaner", "decontaminate")
+        cleaner.setup(context)
+        counts: Counter[str] = Counter()
+        records = list(_drop_rejected(cleaner.apply(records), context, "decontaminate", counts))
+        stats["contaminated_dropped"] = sum(counts.values())
+    rng = random.Random(config.seed)
+    derived = [r for r in records if r.id not in originals]
+    n_hold = int(len(derived) * config.holdout_fraction)
+    held_ids = {r.id for r in rng.sample(derived, n_hold)} if n_hold else set()
+    train = [r for r in records if r.id not in held_ids]
+    evaluation = [r for r in records if r.id in held_ids]
+    rng.shuffle(train)
+    return train, evaluation, stats

@@ -1,0 +1,128 @@
+"""The evaluate stage: the same evaluators on the base model and on the trained one."""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kinject.components import Evaluator, Trainer, TrainResult
+from kinject.context import RunContext
+from kinject.evaluation import EvalModel
+from kinject.manifest import Manifest
+from kinject.stages import fingerprint
+
+if TYPE_CHECKING:
+    from kinject.config import Step
+
+
+def flatten_metrics(prefix: str, value: Any, out: dict[str, float]) -> None:
+    """Keep the numbers (nested dicts become dotted names); lists are details, not metrics."""
+    if isinstance(value, int | float):  # bool included: a pass/fail counts as 0/1
+        out[prefix] = float(value)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            flatten_metrics(f"{prefix}.{key}", inner, out)
+
+
+def run_evaluators(
+    model: EvalModel, evaluators: list[tuple[Step, Evaluator]], context: RunContext
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics (flat) and details (per evaluator); one failing evaluator does not stop the rest."""
+    metrics: dict[str, float] = {}
+    details: dict[str, Any] = {}
+    for step, evaluator in evaluators:
+        start = time.perf_counter()
+        try:
+            result = evaluator.evaluate(model, context.eval_items, context)
+        except Exception as exc:  # recorded in the report; the other evaluators still run
+            details[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        flatten_metrics(step.name, result, metrics)
+        details[step.name] = {**result, "seconds": round(time.perf_counter() - start, 2)}
+    return metrics, details
+
+
+def _build(context: RunContext) -> list[tuple[Step, Evaluator]]:
+    built = []
+    for step in context.config.evaluators:
+        evaluator = context.plugins.create("evaluator", step.name, step.options)
+        evaluator.setup(context)
+        built.append((step, evaluator))
+    return built
+
+
+def _cached(path: Path, fp: str) -> dict[str, Any] | None:
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("fingerprint") == fp:
+            return data  # type: ignore[no-any-return]
+    return None
+
+
+def _save(path: Path, fp: str, metrics: dict[str, float], details: dict[str, Any]) -> dict[str, Any]:
+    data = {"fingerprint": fp, "metrics": metrics, "details": details}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return data
+
+
+def evaluate_models(context: RunContext, manifest: Manifest, trainer: Trainer, result: TrainResult) -> dict[str, Any]:
+    """Evaluate base and trained models; writes ``metrics.json`` with before/after/delta."""
+    from kinject.models import load_causal_lm
+
+    hook = context.plugins.pm.hook
+    hook.stage_started(stage="evaluate", context=context)
+    start = time.perf_counter()
+    evaluators = _build(context)
+    steps = [s.model_dump() for s, _ in evaluators]
+    items = [i.id for i in context.eval_items]
+    eval_dir = context.run_dir / "evaluation"
+
+    base_fp = fingerprint("base", str(result.base_model), steps, items)
+    base = _cached(eval_dir / "base.json", base_fp)
+    if base is None:
+        model, tokenizer = load_causal_lm(result.base_model)
+        model.eval()
+        base_metrics, base_details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
+        base = _save(eval_dir / "base.json", base_fp, base_metrics, base_details)
+        del model
+        gc.collect()
+
+    trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
+    trained = _cached(eval_dir / "trained.json", trained_fp)
+    if trained is None:
+        handle = trainer.load_for_eval(result, context)
+        t_metrics, t_details = run_evaluators(handle, evaluators, context)
+        trained = _save(eval_dir / "trained.json", trained_fp, t_metrics, t_details)
+        del handle
+        gc.collect()
+
+    metrics = combine(base["metrics"], trained["metrics"])
+    metrics["strategy"] = context.config.strategy
+    metrics["train"] = result.metrics
+    (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s["name"] for s in steps]}
+    manifest.stage("evaluate", stats)
+    manifest.set("headline", headline(metrics))
+    hook.stage_finished(stage="evaluate", context=context, stats=stats)
+    return metrics
+
+
+def combine(base: dict[str, float], trained: dict[str, float]) -> dict[str, Any]:
+    delta = {k: round(trained[k] - base[k], 6) for k in trained if k in base}
+    return {"base": base, "trained": trained, "delta": delta}
+
+
+HEADLINE_KEYS = ("knowledge-qa.accuracy", "retention.accuracy", "rubric.score")
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers ``inject runs`` shows for a run."""
+    out: dict[str, Any] = {}
+    for key in HEADLINE_KEYS:
+        if key in metrics["trained"]:
+            out[key] = {"base": metrics["base"].get(key), "trained": metrics["trained"][key]}
+    return out
