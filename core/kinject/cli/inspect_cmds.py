@@ -1,0 +1,99 @@
+"""Commands that look, never train: plugins, domains, validate, runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+KINDS = ("source", "cleaner", "augmenter", "trainer", "evaluator", "exporter", "domain")
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(100, Console().width)).print(table)
+
+
+@click.command("plugins")
+@click.option("--kind", type=click.Choice(KINDS), help="Only this kind of plugin.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_cmd(kind: str | None, as_json: bool) -> None:
+    """List every registered plugin with its distribution and version."""
+    from kinject.errors import PluginError
+    from kinject.plugins import get_plugins
+
+    plugins = get_plugins()
+    rows = []
+    for k in [kind] if kind else KINDS:
+        try:
+            entries = list(plugins.registry(k))
+        except PluginError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            continue
+        rows += [[k, e.name, e.plugin, e.distribution, e.version] for e in sorted(entries, key=lambda e: e.name)]
+    failed = plugins.failures
+    if as_json:
+        click.echo(json.dumps({"plugins": [dict(zip(["kind", "name", "plugin", "distribution", "version"], r, strict=True)) for r in rows],
+                               "failed": [{"plugin": f.name, "error": f.error} for f in failed]}, indent=2))
+        return
+    _table("kinject plugins", ["kind", "name", "plugin", "distribution", "version"], rows)
+    for info in failed:
+        click.secho(f"plugin {info.name} ({info.distribution or 'builtin'}) failed to load: {info.error}", fg="red", err=True)
+
+
+@click.command("domains")
+def domains_cmd() -> None:
+    """List installed domain packs, their versions and what they contain."""
+    from kinject.plugins import get_plugins
+
+    rows = []
+    for entry in get_plugins().domains():
+        pack = entry.obj
+        s = pack.summary()
+        rows.append([pack.name, entry.distribution, pack.version, str(s["terms"]), str(s["corpus_files"]),
+                     str(s["eval_items"]), str(s["rubric_criteria"]), pack.description])
+    if not rows:
+        click.echo("No domain packs installed. Install one, e.g.: pip install kinject-legal")
+        return
+    _table("domain packs", ["name", "distribution", "version", "terms", "corpus files", "eval items", "rubric criteria", "description"], rows)
+
+
+@click.command("validate")
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--domain", help="Validate as if run with --domain NAME.")
+def validate_cmd(config: Path, domain: str | None) -> None:
+    """Check a recipe: every problem is listed at once; exits non-zero if any."""
+    from kinject.pipeline import resolve_config
+    from kinject.plugins import get_plugins
+
+    resolved, _ = resolve_config(get_plugins(), domain, config)
+    click.echo(f"{config}: OK (strategy {resolved.strategy}, {len(resolved.cleaners)} cleaners, "
+               f"{len(resolved.augmenters)} augmenters, {len(resolved.evaluators)} evaluators)")
+
+
+@click.command("runs")
+@click.option("--root", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder of runs.")
+def runs_cmd(root: Path) -> None:
+    """List past runs and their headline metrics."""
+    from kinject.report import fmt
+
+    manifests = sorted(root.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime) if root.exists() else []
+    if not manifests:
+        click.echo(f"No runs under {root}/")
+        return
+    rows = []
+    for path in manifests:
+        m = json.loads(path.read_text(encoding="utf-8"))
+        cfg = m.get("config", {})
+        heads = [f"{k.split('.')[0]} {fmt(k, v['base'])}→{fmt(k, v['trained'])}" for k, v in m.get("headline", {}).items()]
+        rows.append([path.parent.name, str(cfg.get("domain") or "–"), str(cfg.get("strategy")), m.get("status", "?"),
+                     m.get("created", ""), "; ".join(heads) or "–"])
+    _table(f"runs in {root}/", ["run", "domain", "strategy", "status", "created", "headline"], rows)

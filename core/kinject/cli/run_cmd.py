@@ -1,0 +1,111 @@
+"""``inject --domain NAME ...``: the options of a run and the console output while it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from kinject import hookimpl
+from kinject.context import RunContext
+from kinject.errors import ConfigError
+
+RUN_OPTIONS = [
+    click.option("--domain", "-d", metavar="NAME", help="Domain pack to use (see `inject domains`)."),
+    click.option("--corpus", "-c", multiple=True, metavar="PATH",
+                 help="File, directory, glob or URI (sql://...). Repeatable. Default: the pack's sample corpus."),
+    click.option("--base-model", "-m", metavar="MODEL", help="Alias, local dir, .gguf file or hub id. Default: smollm2-135m."),
+    click.option("--strategy", "-s", metavar="NAME", help="Training strategy: sft, ewc, distill, rlhf, rag. Default: sft."),
+    click.option("--config", "config", type=click.Path(path_type=Path), metavar="RECIPE",
+                 help="YAML recipe; CLI flags override it, it overrides the domain's recipe."),
+    click.option("--run-dir", type=click.Path(path_type=Path), help="Where the run lives. Default: runs/<domain>-<strategy>-<hash>."),
+    click.option("--resume", is_flag=True, help="Continue an interrupted training from its last complete checkpoint."),
+    click.option("--seed", type=int, help="Random seed for every stage."),
+    click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+                 help="Override any recipe value, e.g. --set trainer.max_steps=20. Repeatable."),
+    click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
+]
+
+
+def run_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(RUN_OPTIONS):
+        func = option(func)
+    return func
+
+
+def parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
+    """``a.b=1`` -> ``{"a": {"b": 1}}``; values parsed as YAML scalars/lists."""
+    out: dict[str, Any] = {}
+    problems = []
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            problems.append(f"--set {item!r}: expected KEY=VALUE")
+            continue
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    if problems:
+        raise ConfigError(problems, source="command line")
+    return out
+
+
+def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
+    layer: dict[str, Any] = parse_settings(options.get("settings") or ())
+    flags = {"base_model": options.get("base_model"), "strategy": options.get("strategy"),
+             "seed": options.get("seed"), "run_dir": str(options["run_dir"]) if options.get("run_dir") else None}
+    if options.get("corpus"):
+        flags["corpus"] = list(options["corpus"])
+    layer.update({k: v for k, v in flags.items() if v is not None})
+    return layer
+
+
+class ConsoleObserver:
+    """Prints one line per finished stage, with counters per reason."""
+
+    @hookimpl
+    def stage_finished(self, stage: str, context: RunContext, stats: dict[str, Any]) -> None:
+        click.echo(stage_line(stage, stats), err=True)
+
+
+def stage_line(stage: str, stats: dict[str, Any]) -> str:
+    parts = []
+    if "records" in stats:
+        parts.append(f"{stats['records']} records")
+    if "seconds" in stats:
+        parts.append(f"{stats['seconds']}s")
+    if "train_time_s" in stats:
+        parts.append(f"{stats['train_time_s']:.0f}s training")
+    counters = {**stats.get("quarantined", {})}
+    for cleaner, reasons in stats.get("dropped", {}).items():
+        counters.update({f"{cleaner}:{r}": n for r, n in reasons.items()})
+    if counters:
+        parts.append(", ".join(f"{k}: {v}" for k, v in counters.items()))
+    mark = "·" if stats.get("skipped") else "✓"
+    note = " (unchanged, loaded)" if stats.get("skipped") else ""
+    return f"{mark} {stage}{note}: " + "; ".join(parts)
+
+
+def run_from_cli(options: dict[str, Any]) -> None:
+    from kinject.pipeline import open_run, resolve_config, run_pipeline
+    from kinject.plugins import get_plugins
+    from kinject.report import headline_text
+
+    plugins = get_plugins()
+    config, pack = resolve_config(plugins, options.get("domain"), options.get("config"), overrides_from(options))
+    context = open_run(config, plugins, pack, show_progress=not options.get("quiet"))
+    click.echo(f"Run directory: {context.run_dir}", err=True)
+    observer = ConsoleObserver()
+    plugins.pm.register(observer, name="console")
+    try:
+        outcome = run_pipeline(context, resume=bool(options.get("resume")))
+    finally:
+        plugins.pm.unregister(observer)
+    for line in headline_text(outcome.metrics):
+        click.echo(line)
+    click.echo(f"Report: {outcome.report} (and report.html)")
