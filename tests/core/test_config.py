@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from kinject.config import Step, build_config, check_plugins, load_yaml, merge
+from kinject.errors import ConfigError
+from kinject.plugins import Plugins
+
+
+def test_steps_accept_names_and_mappings() -> None:
+    cfg = build_config({"cleaners": ["normalize", {"name": "near-dedup", "threshold": 0.8}, {"pii-scrub": {"emails": True}}]})
+    assert cfg.cleaners == [
+        Step(name="normalize"),
+        Step(name="near-dedup", options={"threshold": 0.8}),
+        Step(name="pii-scrub", options={"emails": True}),
+    ]
+
+
+def test_every_schema_problem_listed_at_once() -> None:
+    with pytest.raises(ConfigError) as err:
+        build_config({"seed": "abc", "strategyy": "sft", "holdout_fraction": 2}, source="r.yaml")
+    assert len(err.value.problems) == 3
+    assert "r.yaml: 3 problems" in str(err.value)
+
+
+def test_merge_later_layers_win_and_nested_merge() -> None:
+    merged = merge({"trainer": {"lr": 1, "epochs": 2}, "seed": 1}, {"trainer": {"lr": 3}}, {"seed": None})
+    assert merged == {"trainer": {"lr": 3, "epochs": 2}, "seed": 1}
+
+
+def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("strategy: sft\ncleaners: [normalize\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml.*invalid YAML \(line"):
+        load_yaml(path)
+
+
+def test_unknown_plugins_and_bad_options_all_reported(kinject_plugins: Plugins) -> None:
+    cfg = build_config({"strategy": "no-such-strategy", "cleaners": ["no-such-cleaner"], "evaluators": [], "exporters": [], "augmenters": []})
+    with pytest.raises(ConfigError) as err:
+        check_plugins(cfg, kinject_plugins)
+    text = str(err.value)
+    assert "unknown trainer 'no-such-strategy'" in text
+    assert "unknown cleaner 'no-such-cleaner'" in text
