@@ -63,6 +63,10 @@ class RunConfig(BaseModel):
     holdout_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: drop training records that contain an evaluation item (needs the decontaminate cleaner)
     decontaminate: bool = True
+    #: measure forgetting on the general-knowledge set (adds the retention evaluator)
+    forgetting: bool = True
+    #: per-strategy trainer options for ``inject compare`` (``{ewc: {ewc_lambda: 50}}``)
+    strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     reference_set: str | None = None
     seed: int = 42
     runs_root: str = "runs"

@@ -45,9 +45,20 @@ def run_evaluators(
     return metrics, details
 
 
+def evaluator_steps(context: RunContext) -> list[Step]:
+    """The recipe's evaluators, plus ``retention`` when forgetting is measured (the default)."""
+    from kinject.config import Step
+
+    steps = list(context.config.evaluators)
+    wanted = context.config.forgetting and "retention" in context.plugins.registry("evaluator")
+    if wanted and all(s.name != "retention" for s in steps):
+        steps.append(Step(name="retention"))
+    return steps
+
+
 def _build(context: RunContext) -> list[tuple[Step, Evaluator]]:
     built = []
-    for step in context.config.evaluators:
+    for step in evaluator_steps(context):
         evaluator = context.plugins.create("evaluator", step.name, step.options)
         evaluator.setup(context)
         built.append((step, evaluator))
@@ -69,8 +80,13 @@ def _save(path: Path, fp: str, metrics: dict[str, float], details: dict[str, Any
     return data
 
 
-def evaluate_models(context: RunContext, manifest: Manifest, trainer: Trainer, result: TrainResult) -> dict[str, Any]:
-    """Evaluate base and trained models; writes ``metrics.json`` with before/after/delta."""
+def evaluate_models(
+    context: RunContext, manifest: Manifest, trainer: Trainer, result: TrainResult, base_dir: Path | None = None
+) -> dict[str, Any]:
+    """Evaluate base and trained models; writes ``metrics.json`` with before/after/delta.
+
+    ``base_dir`` lets several runs (``inject compare``) share one evaluation of the base model.
+    """
     from kinject.models import load_causal_lm
 
     hook = context.plugins.pm.hook
@@ -82,14 +98,17 @@ def evaluate_models(context: RunContext, manifest: Manifest, trainer: Trainer, r
     eval_dir = context.run_dir / "evaluation"
 
     base_fp = fingerprint("base", str(result.base_model), steps, items)
-    base = _cached(eval_dir / "base.json", base_fp)
+    base_file = (base_dir or eval_dir) / "base.json"
+    base = _cached(base_file, base_fp)
     if base is None:
         model, tokenizer = load_causal_lm(result.base_model)
         model.eval()
         base_metrics, base_details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
-        base = _save(eval_dir / "base.json", base_fp, base_metrics, base_details)
+        base = _save(base_file, base_fp, base_metrics, base_details)
         del model
         gc.collect()
+    if base_file != eval_dir / "base.json":
+        _save(eval_dir / "base.json", base_fp, base["metrics"], base["details"])
 
     trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
     trained = _cached(eval_dir / "trained.json", trained_fp)

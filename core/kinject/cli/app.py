@@ -8,7 +8,7 @@ from kinject import __version__
 
 
 def build_cli() -> click.Group:
-    from kinject.cli import inspect_cmds, run_cmd
+    from kinject.cli import compare_cmd, inspect_cmds, run_cmd
 
     @click.group(
         invoke_without_command=True,
@@ -33,6 +33,7 @@ def build_cli() -> click.Group:
         run_cmd.run_from_cli(options)
 
     for command in (
+        compare_cmd.compare_cmd,
         inspect_cmds.plugins_cmd,
         inspect_cmds.domains_cmd,
         inspect_cmds.validate_cmd,

@@ -1,0 +1,125 @@
+"""``compare.md`` and ``compare.html``: one row per strategy, plus plots."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from kinject.config import RunConfig
+from kinject.report import HTML_PAGE, _md_to_html, fmt
+from kinject.svg_charts import grouped_bars, scatter
+
+#: (column, how to read it from a strategy's metrics)
+COLUMNS: list[tuple[str, str]] = [
+    ("knowledge accuracy", "trained:knowledge-qa.accuracy"),
+    ("gain vs base", "delta:knowledge-qa.accuracy"),
+    ("retention", "trained:retention.accuracy"),
+    ("forgetting", "forgetting"),
+    ("rubric", "trained:rubric.score"),
+    ("perplexity", "trained:perplexity.perplexity"),
+    ("train time (s)", "train:train_time_s"),
+    ("peak memory (MB)", "train:peak_memory_mb"),
+    ("trainable params", "train:trainable_params"),
+    ("artifact (MB)", "artifact_mb"),
+]
+
+
+def cell(metrics: dict[str, Any], spec: str) -> float | None:
+    if spec == "forgetting":
+        base, trained = metrics.get("base", {}), metrics.get("trained", {})
+        key = "retention.accuracy"
+        return base[key] - trained[key] if key in base and key in trained else None
+    if ":" not in spec:
+        value = metrics.get(spec)
+    else:
+        section, key = spec.split(":", 1)
+        value = metrics.get(section, {}).get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _show(column: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if column in ("gain vs base", "forgetting"):
+        return f"{value * 100:+.1f} pts"
+    if column in ("knowledge accuracy", "retention", "rubric"):
+        return f"{value * 100:.1f}%"
+    if column == "trainable params":
+        return f"{value:,.0f}"
+    return fmt("", value)
+
+
+def table_rows(rows: dict[str, dict[str, Any]]) -> list[list[str]]:
+    out = []
+    base = next((m for m in rows.values() if "base" in m), None)
+    if base is not None:
+        base_view = {"trained": base["base"]}
+        out.append(["base (no training)"] + [_show(c, cell(base_view, s)) if s.startswith("trained:") else "–" for c, s in COLUMNS])
+    for name, metrics in rows.items():
+        if "error" in metrics:
+            out.append([name, f"failed: {metrics['error']}"] + [""] * (len(COLUMNS) - 1))
+        else:
+            out.append([name] + [_show(c, cell(metrics, s)) for c, s in COLUMNS])
+    return out
+
+
+def render_markdown(rows: dict[str, dict[str, Any]], config: RunConfig) -> str:
+    lines = [f"# Strategy comparison: {config.domain or 'custom corpus'}", "",
+             f"Base model **{config.base_model}**, seed {config.seed}; every strategy trained on the same prepared data "
+             "and judged by the same evaluators on the same held-out questions.", "",
+             "| strategy | " + " | ".join(c for c, _ in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in table_rows(rows)]
+    best = _best(rows)
+    if best:
+        lines += ["", best]
+    lines += ["", "Forgetting = retention accuracy of the base model minus that of the trained one (lower is better).",
+              "Per-strategy reports: `<strategy>/report.md`."]
+    return "\n".join(lines) + "\n"
+
+
+def _best(rows: dict[str, dict[str, Any]]) -> str:
+    scored = [(cell(m, "trained:knowledge-qa.accuracy"), n) for n, m in rows.items() if "error" not in m]
+    scored = [(v, n) for v, n in scored if v is not None]
+    if not scored:
+        return ""
+    value, name = max(scored)
+    forgetting = sorted((cell(m, "forgetting"), n) for n, m in rows.items() if "error" not in m and cell(m, "forgetting") is not None)
+    text = f"Learned the domain best: **{name}** ({value * 100:.1f}%)."
+    if forgetting:
+        text += f" Forgot the least: **{forgetting[0][1]}** ({forgetting[0][0] * 100:+.1f} pts)."
+    return text
+
+
+def charts(rows: dict[str, dict[str, Any]]) -> str:
+    ok = {n: m for n, m in rows.items() if "error" not in m}
+    acc = {n: cell(m, "trained:knowledge-qa.accuracy") for n, m in ok.items()}
+    ret = {n: cell(m, "trained:retention.accuracy") for n, m in ok.items()}
+    secs = {n: cell(m, "train:train_time_s") for n, m in ok.items()}
+    parts = [
+        scatter([(n, r, acc[n]) for n, r in ret.items() if r is not None and acc[n] is not None],
+                "general-knowledge retention", "domain accuracy", "Accuracy vs retention"),
+        scatter([(n, s, acc[n]) for n, s in secs.items() if s is not None and acc[n] is not None],
+                "train time (s)", "domain accuracy", "Accuracy vs train time", x_fmt="{:.0f}"),
+        grouped_bars(_per_category(ok), "Accuracy per category"),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _per_category(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    groups: dict[str, dict[str, float]] = {}
+    prefix, suffix = "knowledge-qa.per_category.", ".accuracy"
+    for name, metrics in rows.items():
+        for key, value in metrics.get("trained", {}).items():
+            if key.startswith(prefix) and key.endswith(suffix):
+                groups.setdefault(key[len(prefix):-len(suffix)], {})[name] = value
+    return groups
+
+
+def write_compare_report(root: Path, rows: dict[str, dict[str, Any]], config: RunConfig) -> Path:
+    text = render_markdown(rows, config)
+    (root / "compare.md").write_text(text, encoding="utf-8")
+    page = HTML_PAGE.format(title=html.escape(f"kinject compare: {config.domain or ''}"), chart="",
+                            body=_md_to_html(text) + "\n" + charts(rows))
+    (root / "compare.html").write_text(page, encoding="utf-8")
+    return root / "compare.md"

@@ -1,0 +1,76 @@
+"""Small inline-SVG charts for reports (no plotting library needed in a browser or a file)."""
+
+from __future__ import annotations
+
+import html
+
+PALETTE = ("#2f6fde", "#e8590c", "#2b8a3e", "#9c36b5", "#c92a2a", "#1098ad", "#5c940d", "#495057")
+
+
+def scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, title: str,
+            x_fmt: str = "{:.0%}", y_fmt: str = "{:.0%}") -> str:
+    """Labelled points on two axes; ``points`` are (label, x, y)."""
+    if not points:
+        return ""
+    w, h, pad = 420, 300, 50
+    xs, ys = [p[1] for p in points], [p[2] for p in points]
+    x0, x1 = _span(xs)
+    y0, y1 = _span(ys)
+
+    def px(v: float) -> float:
+        return pad + (v - x0) / (x1 - x0) * (w - 2 * pad)
+
+    def py(v: float) -> float:
+        return h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad)
+
+    parts = [f'<svg class="chart" role="img" aria-label="{html.escape(title)}" width="{w}" height="{h}">',
+             f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">{html.escape(title)}</text>',
+             f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>',
+             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#888"/>',
+             f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="11">{html.escape(x_label)}</text>',
+             f'<text x="14" y="{h / 2}" font-size="11" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(y_label)}</text>',
+             f'<text x="{pad}" y="{h - pad + 14}" font-size="10">{x_fmt.format(x0)}</text>',
+             f'<text x="{w - pad}" y="{h - pad + 14}" font-size="10" text-anchor="end">{x_fmt.format(x1)}</text>',
+             f'<text x="{pad - 4}" y="{h - pad}" font-size="10" text-anchor="end">{y_fmt.format(y0)}</text>',
+             f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">{y_fmt.format(y1)}</text>']
+    for i, (label, x, y) in enumerate(points):
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="6" fill="{color}"/>')
+        parts.append(f'<text x="{px(x) + 9:.1f}" y="{py(y) + 4:.1f}" font-size="11">{html.escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def grouped_bars(groups: dict[str, dict[str, float]], title: str) -> str:
+    """Bars in [0, 1]: one group per category, one bar per series (strategy)."""
+    series = sorted({s for values in groups.values() for s in values})
+    if not groups or not series:
+        return ""
+    bar, gap, label_w, w = 12, 14, 160, 620
+    h = 30 + len(groups) * (len(series) * bar + gap) + 20 * ((len(series) + 3) // 4)
+    parts = [f'<svg class="chart" role="img" aria-label="{html.escape(title)}" width="{w}" height="{h}">',
+             f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">{html.escape(title)}</text>']
+    y = 28
+    for group, values in groups.items():
+        parts.append(f'<text x="0" y="{y + bar * len(series) / 2 + 4}" font-size="11">{html.escape(group[:24])}</text>')
+        for i, name in enumerate(series):
+            value = max(0.0, min(1.0, values.get(name, 0.0)))
+            color = PALETTE[i % len(PALETTE)]
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{value * (w - label_w - 60):.1f}" height="{bar - 2}" fill="{color}"/>')
+            parts.append(f'<text x="{label_w + value * (w - label_w - 60) + 4:.1f}" y="{y + bar - 3}" font-size="10">{value:.0%}</text>')
+            y += bar
+        y += gap
+    for i, name in enumerate(series):
+        lx, ly = label_w + (i % 4) * 110, y + 12 + (i // 4) * 20
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
+        parts.append(f'<text x="{lx + 14}" y="{ly}" font-size="11">{html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _span(values: list[float]) -> tuple[float, float]:
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.05 * (abs(lo) or 1), hi + 0.05 * (abs(hi) or 1)
+    margin = (hi - lo) * 0.1
+    return lo - margin, hi + margin
