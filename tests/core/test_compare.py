@@ -1,0 +1,72 @@
+"""``inject compare`` on stand-in strategies, and its HTML report rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kinject.compare import run_compare
+from kinject.domains import DomainPack
+from kinject.errors import ConfigError
+from kinject.pipeline import resolve_config
+from kinject.plugins import Plugins
+
+
+def _compare(plugins: Plugins, tmp_path: Path, tiny_model: Path, strategies: list[str]) -> Path:
+    overrides = {"base_model": str(tiny_model), "evaluators": ["count-params"], "exporters": [], "augmenters": [],
+                 "cleaners": ["normalize"], "run_dir": str(tmp_path / "cmp"), "strategy": strategies[0], "forgetting": False}
+    config, pack = resolve_config(plugins, "sample", None, overrides)
+    return run_compare(config, plugins, pack, strategies, show_progress=False).root
+
+
+def test_compare_prepares_data_once_and_writes_reports(train_calls: list[str], kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
+    root = _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"])
+    rows = json.loads((root / "compare.json").read_text())
+    assert set(rows) == {"copy", "shrink"}
+    assert rows["copy"]["trained"]["count-params.n_params"] == rows["shrink"]["trained"]["count-params.n_params"]
+    assert [c.split(":")[1] for c in train_calls] == ["2", "2"]  # same prepared data for both
+    assert (root / "data" / "train.jsonl").exists()
+    assert not (root / "copy" / "data").exists()
+    assert (root / "evaluation" / "base.json").exists()
+    md = (root / "compare.md").read_text()
+    assert "| copy |" in md and "| shrink |" in md and "base (no training)" in md
+    assert (root / "copy" / "report.md").exists()
+
+
+def test_unknown_strategy_fails_before_any_work(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown trainer 'nope'"):
+        _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "nope"])
+    assert not (tmp_path / "cmp" / "data").exists()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.skipif(_chromium() is None, reason="needs chromium (apt-get install chromium)")
+def test_compare_html_renders_in_chromium(train_calls: list[str], kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
+    from PIL import Image
+
+    root = _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"])
+    page = (root / "compare.html").resolve().as_uri()
+    chrome = _chromium()
+    assert chrome is not None
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    dom = subprocess.run([chrome, *CHROME_FLAGS, *profile, "--dump-dom", page], capture_output=True, text=True, timeout=120)
+    assert "<table>" in dom.stdout and "shrink" in dom.stdout
+    shot = tmp_path / "compare.png"
+    subprocess.run([chrome, *CHROME_FLAGS, *profile, f"--screenshot={shot}", "--window-size=1200,900", page],
+                   capture_output=True, timeout=120, check=False)
+    image = Image.open(shot).convert("L")
+    extrema = image.getextrema()
+    assert extrema[0] < 100 < extrema[1], "page rendered blank"
+    dark = sum(1 for v in image.getdata() if v < 128)
+    assert dark > 2000, "too little drawn: table text and borders expected"
