@@ -29,7 +29,7 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Component(ABC):
+class Component(ABC):  # noqa: B024 (each kind below adds its abstract method)
     """Something a plugin registers. Subclasses set ``name`` and may set ``Options``."""
 
     name: ClassVar[str] = ""
@@ -40,7 +40,7 @@ class Component(ABC):
     def __init__(self, **options: Any) -> None:
         self.opts = self.Options(**options)
 
-    def setup(self, context: RunContext) -> None:
+    def setup(self, context: RunContext) -> None:  # noqa: B027 (optional hook)
         """Prepare for a run (load a term list, an embedder, the eval set). Optional."""
 
 

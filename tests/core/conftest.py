@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from kinject import hookimpl
 from kinject.components import Evaluator, Exporter, Trainer, TrainJob, TrainResult
 from kinject.context import RunContext

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from kinject.cli.app import build_cli
 from kinject.domains import DomainPack
 from kinject.plugins import Plugins

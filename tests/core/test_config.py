@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from kinject.config import Step, build_config, check_plugins, load_yaml, merge
 from kinject.errors import ConfigError
 from kinject.plugins import Plugins

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from kinject.context import RunContext
 from kinject.domains import DomainPack
 from kinject.errors import InputError

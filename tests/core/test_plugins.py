@@ -3,6 +3,7 @@ from importlib import metadata
 from typing import Any
 
 import pytest
+
 from kinject import hookimpl
 from kinject.components import RecordCleaner
 from kinject.errors import PluginError
