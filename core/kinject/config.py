@@ -4,7 +4,7 @@ with every problem listed at once."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -68,6 +68,11 @@ class RunConfig(BaseModel):
     #: per-strategy trainer options for ``inject compare`` (``{ewc: {ewc_lambda: 50}}``)
     strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     reference_set: str | None = None
+    #: ``accelerate``: run the training stage under ``accelerate launch`` (DDP/FSDP/DeepSpeed)
+    launcher: Literal["none", "accelerate"] = "none"
+    num_processes: int = Field(default=1, ge=1)
+    #: an accelerate config file (DDP, FSDP or DeepSpeed settings), passed through unchanged
+    accelerate_config: str | None = None
     seed: int = 42
     runs_root: str = "runs"
     run_dir: str | None = None

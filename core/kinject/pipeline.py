@@ -119,8 +119,13 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
         if not resume and (out_dir / "checkpoints").exists():
             shutil.rmtree(out_dir / "checkpoints")
         base = resolve_model(config.base_model)
-        job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval, reference=load_reference(config), resume=resume)
-        result = trainer.train(job)
+        if config.launcher == "accelerate":
+            from kinject.launch import train_with_launcher
+
+            result = train_with_launcher(config, context.run_dir, resume)
+        else:
+            job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval, reference=load_reference(config), resume=resume)
+            result = trainer.train(job)
         _save_result(done, result, fp)
         stats = {**result.metrics, "skipped": False}
     manifest.stage("train", stats)

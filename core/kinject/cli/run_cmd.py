@@ -26,6 +26,9 @@ RUN_OPTIONS = [
     click.option("--seed", type=int, help="Random seed for every stage."),
     click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                  help="Override any recipe value, e.g. --set trainer.max_steps=20. Repeatable."),
+    click.option("--launcher", type=click.Choice(["none", "accelerate"]),
+                 help="Run training under `accelerate launch` (multi-GPU: DDP, FSDP, DeepSpeed)."),
+    click.option("--num-processes", type=int, metavar="N", help="Processes for --launcher accelerate."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
 ]
 
@@ -58,7 +61,8 @@ def parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
 def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
     layer: dict[str, Any] = parse_settings(options.get("settings") or ())
     flags = {"base_model": options.get("base_model"), "strategy": options.get("strategy"),
-             "seed": options.get("seed"), "run_dir": str(options["run_dir"]) if options.get("run_dir") else None}
+             "seed": options.get("seed"), "launcher": options.get("launcher"),
+             "num_processes": options.get("num_processes"), "run_dir": str(options["run_dir"]) if options.get("run_dir") else None}
     if options.get("corpus"):
         flags["corpus"] = list(options["corpus"])
     layer.update({k: v for k, v in flags.items() if v is not None})
