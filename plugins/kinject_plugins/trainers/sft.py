@@ -1,0 +1,353 @@
+"""``sft``: supervised fine-tuning with TRL's SFTTrainer, LoRA by default.
+
+One run, top to bottom: records -> prompt/completion rows -> token ids with a completion mask
+(loss on QA answers only, on the whole text of documents) -> base model (+ a LoRA adapter on
+every linear layer, or full fine-tuning, or QLoRA on a CUDA GPU) -> TRL training with
+padding-free batches, checkpoints every ``save_steps`` -> the final adapter or model in
+``<output_dir>/final``. ``job.resume`` continues from the last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kinject.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
+from kinject.components import Trainer, TrainJob, TrainResult
+from kinject.context import RunContext
+from kinject.errors import ConfigError
+from kinject.records import Record
+from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_rows
+
+log = logging.getLogger(__name__)
+
+#: learning rates that teach a ~100M model new facts in a few epochs on a CPU
+DEFAULT_LR = {"lora": 1e-3, "qlora": 1e-3, "full": 5e-5}
+
+
+class SFTOptions(BaseModel):
+    """Options of the ``sft`` trainer (recipe key ``trainer:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["lora", "full", "qlora"] = "lora"
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    #: module names, or "all-linear" (every linear layer but the output head)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    #: None picks by method: 1e-3 for LoRA/QLoRA, 5e-5 for full fine-tuning
+    learning_rate: float | None = Field(None, gt=0.0)
+    epochs: float = Field(5.0, gt=0.0)
+    #: stop after this many optimizer steps (overrides ``epochs``); None = use epochs
+    max_steps: int | None = Field(None, ge=1)
+    batch_size: int = Field(8, ge=1)
+    gradient_accumulation: int = Field(1, ge=1)
+    max_length: int = Field(512, ge=8)
+    warmup_ratio: float = Field(0.05, ge=0.0, lt=1.0)
+    lr_scheduler: str = "cosine"
+    weight_decay: float = Field(0.0, ge=0.0)
+    save_steps: int = Field(50, ge=1)
+    save_total_limit: int | None = Field(2, ge=1)
+    #: stop when eval loss has not improved for this many evaluations (needs eval records)
+    early_stopping_patience: int | None = Field(None, ge=1)
+    gradient_checkpointing: bool = False
+    #: pack rows into max_length blocks (fewer, fuller steps)
+    packing: bool = False
+    #: concatenate each batch into one sequence instead of padding it
+    padding_free: bool = True
+    #: None: ["tensorboard"] when it is installed, else nothing
+    report_to: list[str] | None = None
+    logging_steps: int = Field(10, ge=1)
+    #: None: the run's seed
+    seed: int | None = None
+
+
+class SFTTrainer(Trainer):
+    """Supervised fine-tuning (LoRA, full or QLoRA) on documents and QA pairs."""
+
+    name = "sft"
+    description = "supervised fine-tuning with TRL: LoRA (default), full, or QLoRA on a GPU"
+    Options: ClassVar[type[BaseModel]] = SFTOptions
+    opts: SFTOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        #: extra ``transformers.TrainerCallback`` objects (subclasses and tests add theirs)
+        self.callbacks: list[Any] = []
+
+    def setup(self, context: RunContext) -> None:
+        check_hardware(self.opts.method)
+
+    def train(self, job: TrainJob) -> TrainResult:
+        check_hardware(self.opts.method)
+        started = time.perf_counter()
+        model, tokenizer = self.load_model(job.base_model)
+        train_data = self.build_dataset(job.train, tokenizer, "train")
+        eval_data = self.build_dataset(job.eval, tokenizer, "eval") if job.eval else None
+        checkpoints = job.output_dir / "checkpoints"
+        resume_from = prepare_checkpoint_dir(checkpoints, job.resume)
+        trainer = self.build_trainer(job, model, tokenizer, train_data, eval_data)
+        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        final = save_final(trainer, tokenizer, job.output_dir / "final")
+        metrics = self.collect_metrics(trainer, output, started)
+        if eval_data is not None:
+            metrics["eval_loss"] = float(trainer.evaluate()["eval_loss"])
+        if resume_from is not None:
+            metrics["resumed_from_step"] = int(resume_from.name.split("-")[-1])
+        return TrainResult(
+            model_dir=final,
+            base_model=job.base_model,
+            adapter=self.opts.method != "full",
+            metrics=metrics,
+        )
+
+    # -- the steps of a run, each overridable by a strategy built on this one --------------
+
+    def load_model(self, base_model: Path) -> tuple[Any, Any]:
+        """The base model (4-bit for QLoRA) and its tokenizer."""
+        from kinject.models import load_causal_lm
+
+        if self.opts.method != "qlora":
+            return load_causal_lm(base_model)
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        quantization = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        from transformers import AutoModelForCausalLM
+
+        _, tokenizer = load_causal_lm(base_model)
+        model = AutoModelForCausalLM.from_pretrained(
+            base_model,
+            quantization_config=quantization,
+            device_map={"": 0},
+            trust_remote_code=False,
+            use_safetensors=True,
+        )
+        model.config.pad_token_id = tokenizer.pad_token_id
+        return model, tokenizer
+
+    def build_dataset(self, records: list[Record], tokenizer: Any, split: str) -> Any:
+        """Records -> a tokenized ``datasets.Dataset`` with ``input_ids`` and ``completion_mask``."""
+        from datasets import Dataset
+
+        converted = records_to_rows(records)
+        if converted.skipped:
+            log.info("sft %s: skipped %s", split, dict(converted.skipped))
+        columns = tokenize_rows(converted.rows, tokenizer, self.opts.max_length)
+        if not columns["input_ids"]:
+            kinds = sorted({r.kind for r in records}) or ["none"]
+            raise ConfigError(
+                f"no {split} records the sft trainer can learn from (kinds seen: {', '.join(kinds)}; "
+                "it trains on document and qa records)",
+                source="trainer sft",
+            )
+        return Dataset.from_dict(columns)
+
+    def peft_config(self) -> Any:
+        """The LoRA configuration, or None for full fine-tuning."""
+        if self.opts.method == "full":
+            return None
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.opts.lora_r,
+            lora_alpha=self.opts.lora_alpha,
+            lora_dropout=self.opts.lora_dropout,
+            target_modules=self.opts.target_modules,
+            task_type="CAUSAL_LM",
+        )
+
+    def training_args(self, job: TrainJob, has_eval: bool) -> Any:
+        """TRL's ``SFTConfig`` for this job."""
+        import torch
+        from trl import SFTConfig
+
+        o = self.opts
+        cuda = torch.cuda.is_available()
+        bf16 = cuda and torch.cuda.is_bf16_supported()
+        stop_early = has_eval and o.early_stopping_patience is not None
+        if o.early_stopping_patience is not None and not has_eval:
+            log.warning("sft: early_stopping_patience is set but there are no eval records; ignored")
+        return SFTConfig(
+            output_dir=str(job.output_dir / "checkpoints"),
+            learning_rate=o.learning_rate or DEFAULT_LR[o.method],
+            num_train_epochs=o.epochs,
+            max_steps=o.max_steps or -1,
+            per_device_train_batch_size=o.batch_size,
+            per_device_eval_batch_size=o.batch_size,
+            gradient_accumulation_steps=o.gradient_accumulation,
+            warmup_steps=o.warmup_ratio,
+            lr_scheduler_type=o.lr_scheduler,
+            weight_decay=o.weight_decay,
+            save_strategy="steps",
+            save_steps=o.save_steps,
+            save_total_limit=o.save_total_limit,
+            eval_strategy="steps" if stop_early else "no",
+            eval_steps=o.save_steps if stop_early else None,
+            load_best_model_at_end=stop_early,
+            metric_for_best_model="eval_loss" if stop_early else None,
+            greater_is_better=False if stop_early else None,
+            activation_checkpointing=o.gradient_checkpointing,
+            activation_checkpointing_kwargs={"use_reentrant": False} if o.gradient_checkpointing else None,
+            bf16=bf16,
+            fp16=cuda and not bf16,
+            use_cpu=not cuda,
+            dataloader_pin_memory=cuda,
+            report_to=resolve_report_to(o.report_to),
+            logging_steps=o.logging_steps,
+            logging_first_step=True,
+            disable_tqdm=not (job.context.show_progress and sys.stderr.isatty()),
+            seed=job.context.seed if o.seed is None else o.seed,
+            # Rows are tokenized and truncated here; TRL's own truncation would refuse padding-free.
+            max_length=o.max_length if o.packing else None,
+            packing=o.packing,
+            padding_free=o.padding_free,
+            completion_only_loss=True,
+        )
+
+    def build_trainer(
+        self, job: TrainJob, model: Any, tokenizer: Any, train_data: Any, eval_data: Any
+    ) -> Any:
+        """TRL's SFTTrainer, with TensorBoard logs under ``<output_dir>/tensorboard``."""
+        from transformers import EarlyStoppingCallback
+        from trl import SFTTrainer as TRLSFTTrainer
+
+        args = self.training_args(job, has_eval=eval_data is not None)
+        callbacks = list(self.callbacks)
+        if args.load_best_model_at_end and self.opts.early_stopping_patience is not None:
+            callbacks.append(EarlyStoppingCallback(self.opts.early_stopping_patience))
+        with tensorboard_dir(job.output_dir / "tensorboard"):
+            return TRLSFTTrainer(
+                model=model,
+                args=args,
+                train_dataset=train_data,
+                eval_dataset=eval_data,
+                processing_class=tokenizer,
+                peft_config=self.peft_config(),
+                callbacks=callbacks,
+            )
+
+    def collect_metrics(self, trainer: Any, output: Any, started: float) -> dict[str, Any]:
+        """Time, tokens, parameters, memory and loss of the finished run."""
+        model = trainer.model
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in model.parameters())
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        train_time = float(output.metrics.get("train_runtime", time.perf_counter() - started))
+        tokens = int(getattr(trainer, "_total_train_tokens", 0))
+        return {
+            "train_time_s": round(train_time, 3),
+            "train_tokens": tokens,
+            "tokens_per_s": round(tokens / train_time, 1) if train_time > 0 else 0.0,
+            "trainable_params": trainable,
+            "total_params": total,
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+            "final_train_loss": float(losses[-1]) if losses else float(output.training_loss),
+            "mean_train_loss": float(output.training_loss),
+            "steps": int(trainer.state.global_step),
+        }
+
+
+# -- helpers of a run ---------------------------------------------------------------------------
+
+
+def check_hardware(method: str) -> None:
+    """QLoRA needs a CUDA GPU and bitsandbytes; say so before any work is done."""
+    if method != "qlora":
+        return
+    import importlib.util
+
+    import torch
+
+    missing = []
+    if not torch.cuda.is_available():
+        missing.append("a CUDA GPU")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        missing.append("bitsandbytes (pip install bitsandbytes)")
+    if missing:
+        raise ConfigError(
+            f"method qlora needs {' and '.join(missing)}; use method: lora on this machine",
+            source="trainer sft",
+        )
+
+
+def prepare_checkpoint_dir(folder: Path, resume: bool) -> Path | None:
+    """Pick the checkpoint to resume from, clearing what must not be reused.
+
+    Without ``resume`` old checkpoints are removed (a fresh run must not mix with them); with it,
+    half-written checkpoints are removed and the last complete one is returned (None: start over).
+    """
+    if not resume:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    checkpoint = last_complete_checkpoint(folder)
+    for path in remove_incomplete_checkpoints(folder):
+        log.warning("removed incomplete checkpoint %s", path)
+    if checkpoint is None:
+        log.warning("resume: no complete checkpoint under %s; training from the start", folder)
+    return checkpoint
+
+
+def save_final(trainer: Any, tokenizer: Any, final: Path) -> Path:
+    """Save the adapter (or full model) and tokenizer to ``final``, via a temporary directory."""
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    return final
+
+
+def resolve_report_to(report_to: list[str] | None) -> list[str] | str:
+    """The requested loggers, or TensorBoard when it is installed, else none."""
+    if report_to is not None:
+        return report_to or "none"
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        return ["tensorboard"]
+    return "none"
+
+
+@contextlib.contextmanager
+def tensorboard_dir(path: Path) -> Iterator[None]:
+    """Point transformers' TensorBoard callback (created with the trainer) at ``path``."""
+    key = "TENSORBOARD_LOGGING_DIR"
+    previous = os.environ.get(key)
+    os.environ[key] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = previous
+
+
+def peak_memory_mb() -> float:
+    """Peak memory: CUDA max allocated on a GPU, else this process's peak RSS."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    # ru_maxrss is in KiB on Linux, bytes on macOS
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
