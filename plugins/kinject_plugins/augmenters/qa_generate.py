@@ -1,0 +1,140 @@
+"""``qa-generate``: question-answer pairs from passages, several phrasings per fact.
+
+Offline (``backend: rules``) every value of a fact sentence (a quantity, a date, a citation, a
+name) becomes the answer of several template questions. With ``backend: endpoint`` (or
+``local``) a model writes the pairs; a pair is kept only when its answer is copied from the source
+passage, so a model cannot invent facts. Output Records are ``kind="qa"`` with
+``meta = {question, answer, source_id, fact, order}`` and the training text
+``format_prompt(question) + " " + answer``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from kinject.components import Augmenter
+from kinject.evaluation import format_prompt
+from kinject.records import Record
+from kinject_plugins.augmenters.coverage import Coverage
+from kinject_plugins.augmenters.endpoint import Generator, GeneratorOptions, make_generator
+from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values
+from kinject_plugins.augmenters.ordering import QAPosition, order_key, positions
+from kinject_plugins.augmenters.questions import questions_for
+
+if TYPE_CHECKING:
+    from kinject.context import RunContext
+
+PLUGIN = "qa-generate"
+SYSTEM = (
+    "You write exam questions about a passage. Every answer must be copied exactly from the "
+    "passage: a number with its unit, a date, a name or an article. Ask each fact in several "
+    "different phrasings. Reply only with lines 'Q: <question>' and 'A: <answer>'."
+)
+
+
+class QAGenerateOptions(GeneratorOptions):
+    #: question phrasings wanted per fact (coverage reports facts with fewer)
+    phrasings: int = 3
+    #: values asked about per fact sentence (most specific first: quantity, date, citation, name)
+    values_per_fact: int = 2
+    #: ``interleave``: QA after its document; ``before``: all QA before the documents
+    qa_position: QAPosition = "interleave"
+    #: record kinds read as passages
+    kinds: list[str] = ["document", "passage"]
+
+
+def make_qa_record(source: Record, question: str, answer: str, plugin: str, **meta: Any) -> Record:
+    """A ``kind="qa"`` Record trained as ``format_prompt(question) + " " + answer``."""
+    return source.derive(
+        f"{format_prompt(question)} {answer}",
+        plugin,
+        kind="qa",
+        meta={"question": question, "answer": answer, "source_id": source.id, **meta},
+    )
+
+
+class QAGenerate(Augmenter):
+    """Question-answer pairs from passages (templates offline, a model through an endpoint)."""
+
+    name = PLUGIN
+    description = "question-answer pairs from passages, several phrasings per fact"
+    Options: ClassVar[type[QAGenerateOptions]] = QAGenerateOptions
+    opts: QAGenerateOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.seed = 0
+        self.generator: Generator | None = None
+        self.stats: dict[str, Any] = {}
+
+    def setup(self, context: RunContext) -> None:
+        self.seed = context.seed
+        self.context = context
+        self.generator = make_generator(self.opts, context)
+
+    def augment(self, records: Sequence[Record]) -> Iterator[Record]:
+        coverage = Coverage(self.opts.phrasings)
+        where = positions(records)
+        produced = 0
+        for record in records:
+            if record.kind not in self.opts.kinds:
+                continue
+            facts = extract_facts(record)
+            coverage.add_facts(facts)
+            order = order_key(where[record.id], len(records), self.opts.qa_position)
+            pairs = self._model_pairs(record, facts, coverage) if self.generator else self._template_pairs(record, facts)
+            for fact, question, answer, kind in pairs:
+                coverage.add(fact.id, question)
+                produced += 1
+                yield make_qa_record(record, question, answer, PLUGIN, fact=fact.id, value_kind=kind, order=order)
+        self.stats = coverage.stats(qa_records=produced, backend=self.opts.backend)
+
+    def _template_pairs(self, record: Record, facts: list[Fact]) -> Iterator[tuple[Fact, str, str, str]]:
+        rng = random.Random(f"{self.seed}:{record.id}")
+        for fact in facts:
+            values = fact.answer_values[: self.opts.values_per_fact]
+            # Ask about the most specific value first; fill up to `phrasings` from the others.
+            per_value = [questions_for(fact, v) for v in values]
+            chosen: list[tuple[str, str, str]] = []
+            for round_ in range(max((len(q) for q in per_value), default=0)):
+                for value, questions in zip(values, per_value, strict=True):
+                    if round_ < len(questions):
+                        chosen.append((questions[round_], value.text, value.kind))
+            first = chosen[: max(self.opts.phrasings, len(values))]
+            rng.shuffle(first)
+            for question, answer, kind in first:
+                yield fact, question, answer, kind
+
+    def _model_pairs(self, record: Record, facts: list[Fact], coverage: Coverage) -> Iterator[tuple[Fact, str, str, str]]:
+        assert self.generator is not None
+        n = max(1, len(facts)) * self.opts.phrasings
+        reply = self.generator.complete(SYSTEM, f"Passage:\n{record.text}\n\nWrite {n} question-answer pairs.")
+        for question, answer in parse_qa_lines(reply):
+            fact = next((f for f in facts if answer.lower() in f.text.lower()), None)
+            if fact is None or not extract_values(answer):
+                coverage.reject("answer_not_in_source")
+                self.context.quarantine.add(PLUGIN, "answer_not_in_source", f"{question} -> {answer}", record.source.get("uri", ""))
+                continue
+            kinds = [v.kind for v in extract_values(answer)]
+            yield fact, question, answer, kinds[0]
+
+
+def parse_qa_lines(text: str) -> list[tuple[str, str]]:
+    """``Q: ...`` / ``A: ...`` pairs from a model reply (numbering and bold markers tolerated)."""
+    pairs: list[tuple[str, str]] = []
+    question = ""
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:\d+[.)]\s*)?[*_]*", "", line).strip()
+        match = re.match(r"^(Q|A|Question|Answer)[*_]*\s*[:：]\s*(.+)$", line, re.I)
+        if not match:
+            continue
+        tag, body = match.group(1)[0].upper(), match.group(2).strip().strip("*_ ")
+        if tag == "Q":
+            question = body
+        elif question:
+            pairs.append((question, body.rstrip(".")))
+            question = ""
+    return pairs

@@ -1,0 +1,187 @@
+"""Offline rewrites of one fact sentence, by family.
+
+Each rule returns a rewrite or None when it does not apply. :func:`sentence_variants` applies
+them (and simple compositions) and groups the results by family so the caller can pick diverse
+ones: ``structure`` (clauses reordered, active/passive, copula inversion, date format), ``short``
+(entity short forms), ``lead`` (different lead-ins) and ``qa`` (question-and-answer form).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from kinject_plugins.augmenters.facts import MONTHS, Fact, short_form
+from kinject_plugins.augmenters.questions import questions_for
+
+LEAD_INS = (
+    "It is recorded that {s}",
+    "Note that {s}",
+    "As the source states, {s}",
+    "For the record, {s}",
+    "Remember: {s}",
+    "To be precise, {s}",
+    "One documented fact: {s}",
+    "Keep in mind that {s}",
+)
+QA_FORMS = ("Q: {q} A: {a}.", "{q} {a}.", "Question: {q} Answer: {a}.", "{q} The answer is {a}.")
+# Participles whose simple past differs; regular "-ed" verbs are their own past tense.
+_IRREGULAR_PAST = {"written": "wrote", "given": "gave", "taken": "took", "made": "made", "built": "built",
+                   "set": "set", "led": "led", "won": "won", "sold": "sold", "held": "held", "begun": "began"}
+_PAST_TO_PARTICIPLE = {v: k for k, v in _IRREGULAR_PAST.items()}
+_ADVERBIAL_PREPS = "on|in|under|since|from|by|until|before|after|within"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _lower_first(text: str, fact: Fact) -> str:
+    if any(text.startswith(v.text) for v in fact.values if v.kind in ("name", "citation")):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _body(sentence: str) -> str:
+    return sentence.rstrip().rstrip(".")
+
+
+def tidy(text: str) -> str:
+    """Collapse the doubled full stop left when a sentence ends with ``Ltd.``."""
+    return re.sub(r"\.\.(?=\s|$)", ".", text)
+
+
+def front_adverbial(fact: Fact) -> str | None:
+    """Move a trailing ``on <date>`` / ``under <article>`` phrase to the front."""
+    body = _body(fact.text)
+    for value in reversed(fact.values):
+        if value.kind not in ("date", "citation"):
+            continue
+        match = re.search(rf"\s({_ADVERBIAL_PREPS}) {re.escape(value.text)}$", body)
+        if match:
+            rest = body[: match.start()].strip()
+            return f"{_upper_first(match.group(1))} {value.text}, {_lower_first(rest, fact)}."
+    return None
+
+
+def front_clause(fact: Fact) -> str | None:
+    """Move a trailing ``before leaving`` / ``if ...`` clause to the front."""
+    match = re.match(r"^(?P<main>.+?) (?P<clause>(?:before|after|when|if|unless|during|once) [^,]+)$", _body(fact.text))
+    if not match or "," in match.group("main"):
+        return None
+    return f"{_upper_first(match.group('clause'))}, {_lower_first(match.group('main'), fact)}."
+
+
+def back_adverbial(fact: Fact) -> str | None:
+    """Move a leading ``Under Article 12,`` phrase to the end."""
+    match = re.match(rf"^((?:{_ADVERBIAL_PREPS}|{'|'.join(p.capitalize() for p in _ADVERBIAL_PREPS.split('|'))}) [^,]+), (.+)$", _body(fact.text))
+    if not match:
+        return None
+    return f"{_upper_first(match.group(2))} {match.group(1)[:1].lower()}{match.group(1)[1:]}."
+
+
+def passive_to_active(fact: Fact) -> str | None:
+    """``X was founded in 1998 by Y.`` -> ``Y founded X in 1998.``"""
+    match = re.match(r"^(?P<obj>.+?) (?:was|were) (?P<verb>\w+)(?P<mid>(?: [^,]*?)?) by (?P<agent>[A-Z][^,]*?)(?P<tail>(?: (?:in|on) .+)?)$", _body(fact.text))
+    if not match or not (match.group("verb").endswith("ed") or match.group("verb") in _IRREGULAR_PAST):
+        return None
+    verb = _IRREGULAR_PAST.get(match.group("verb"), match.group("verb"))
+    obj = _lower_first(match.group("obj"), fact)
+    return f"{match.group('agent')} {verb} {obj}{match.group('mid')}{match.group('tail')}."
+
+
+def active_to_passive(fact: Fact) -> str | None:
+    """``Y founded X in 1998.`` -> ``X was founded by Y in 1998.`` (Y must be a name)."""
+    names = [v for v in fact.values if v.kind == "name" and v.start == 0]
+    if not names:
+        return None
+    rest = _body(fact.text)[names[0].end :].strip()
+    match = re.match(r"^(?P<verb>\w+ed|" + "|".join(_PAST_TO_PARTICIPLE) + r") (?P<obj>.+?)(?P<tail>(?: (?:in|on) .+)?)$", rest)
+    if not match or match.group("verb") in ("used", "needed"):
+        return None
+    participle = _PAST_TO_PARTICIPLE.get(match.group("verb"), match.group("verb"))
+    return f"{_upper_first(match.group('obj'))} was {participle} by {names[0].text}{match.group('tail')}."
+
+
+def invert_copula(fact: Fact) -> str | None:
+    """``The maximum dose of X is 40 mg.`` -> ``40 mg is the maximum dose of X.``"""
+    match = re.match(r"^(?P<subj>.+?) (?P<cop>is|are|was|were) (?P<pred>.+)$", _body(fact.text))
+    if not match or not any(v.text == match.group("pred") for v in fact.values):
+        return None
+    return f"{match.group('pred')} {match.group('cop')} {_lower_first(match.group('subj'), fact)}."
+
+
+def reformat_dates(fact: Fact) -> str | None:
+    """``14 March 2011`` <-> ``March 14, 2011`` (the fact check normalises both)."""
+    text, changed = fact.text, False
+    for value in sorted((v for v in fact.values if v.kind == "date"), key=lambda v: -v.start):
+        parts = value.norm.split("-")
+        if not (parts[1] and parts[2]) or _CJK.search(value.text):
+            continue
+        month = MONTHS[int(parts[1]) - 1].capitalize()
+        new = f"{month} {parts[2]}, {parts[0]}" if value.text[0].isdigit() else f"{parts[2]} {month} {parts[0]}"
+        text, changed = text[: value.start] + new + text[value.end :], True
+    return text if changed else None
+
+
+def shorten_names(fact: Fact) -> str | None:
+    """Use an organisation's short form after introducing it: ``Orsa Labs Ltd.`` -> ``Orsa``."""
+    text = fact.text
+    for value in sorted((v for v in fact.values if v.kind == "name"), key=lambda v: -v.start):
+        short = short_form(value.text)
+        if short:
+            text = text[: value.start] + short + text[value.end :]
+    return text if text != fact.text else None
+
+
+def define_short_name(fact: Fact) -> str | None:
+    """``Orsa Labs Ltd. (Orsa) was founded ...``: full and short form together."""
+    for value in fact.values:
+        short = short_form(value.text) if value.kind == "name" else None
+        if short:
+            return fact.text[: value.end] + f' ("{short}")' + fact.text[value.end :]
+    return None
+
+
+STRUCTURE_RULES: tuple[Callable[[Fact], str | None], ...] = (
+    front_adverbial, front_clause, back_adverbial, passive_to_active, active_to_passive, invert_copula, reformat_dates,
+)
+
+
+def _retarget(fact: Fact, text: str) -> Fact:
+    from kinject_plugins.augmenters.facts import extract_values
+
+    return Fact(fact.id, text, fact.record_id, fact.index, extract_values(text))
+
+
+def _qa_forms(fact: Fact) -> list[str]:
+    out: list[str] = []
+    for value in fact.answer_values[:2]:
+        for i, question in enumerate(questions_for(fact, value)[:2]):
+            if not question.startswith(("Fill in", "Give the", "填空", "请补全")):
+                out.append(tidy(QA_FORMS[(i + len(out)) % len(QA_FORMS)].format(q=question, a=value.text)))
+    return out
+
+
+def sentence_variants(fact: Fact) -> dict[str, list[str]]:
+    """Rewrites of a fact sentence grouped by family (duplicates and the original removed)."""
+    structure = [tidy(r) for rule in STRUCTURE_RULES if (r := rule(fact))]
+    # One level of composition: a reformatted date in a reordered sentence, and so on.
+    structure += [tidy(r2) for r in list(structure) for rule in STRUCTURE_RULES if (r2 := rule(_retarget(fact, r)))]
+    short = [tidy(s) for s in (shorten_names(fact), define_short_name(fact)) if s]
+    short += [tidy(s) for r in structure if (s := shorten_names(_retarget(fact, r)))]
+    bases = [fact.text, *structure, *short]
+    # Each lead-in over a different base, twice round: up to 16 distinct lead-in variants.
+    lead = []
+    for i in range(2 * len(LEAD_INS)):
+        base = bases[(i + i // len(LEAD_INS)) % len(bases)]
+        lead.append(LEAD_INS[i % len(LEAD_INS)].format(s=_lower_first(base, _retarget(fact, base))))
+    if _CJK.search(fact.text):
+        lead = [f"{p}{fact.text}" for p in ("据记载，", "需要注意：", "事实是：", "换句话说，")]
+    families = {"structure": structure, "short": short, "qa": _qa_forms(fact), "lead": lead}
+    seen = {fact.text}
+    out: dict[str, list[str]] = {}
+    for family, texts in families.items():
+        out[family] = [t for t in texts if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+    return out

@@ -1,0 +1,124 @@
+"""``term-qa``: question-answer pairs from a domain term list.
+
+For every :class:`kinject.domains.Term`: definition questions, synonym questions, and contrast
+questions between confusable terms (定金 vs 订金: earnest money vs advance payment), written in the
+term's own language (``en`` and ``zh`` templates; other languages fall back to English).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from kinject.components import Augmenter
+from kinject.domains import DomainPack, Term
+from kinject.records import Record, content_hash
+from kinject_plugins.augmenters.coverage import Coverage
+from kinject_plugins.augmenters.facts import Fact
+from kinject_plugins.augmenters.ordering import QAPosition
+from kinject_plugins.augmenters.qa_generate import make_qa_record
+
+if TYPE_CHECKING:
+    from kinject.context import RunContext
+
+PLUGIN = "term-qa"
+
+TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "definition": ("What is {term}?", "What does the term '{term}' mean?", "Define {term}."),
+        "synonym": ("What is another term for {term}?",),
+        "synonym_meaning": ("What does {synonym} mean?",),
+        "contrast": ("What is the difference between {term} and {other}?", "Is {term} the same as {other}?"),
+    },
+    "zh": {
+        "definition": ("什么是{term}？", "{term}是什么意思？", "请解释{term}。"),
+        "synonym": ("{term}的同义词是什么？",),
+        "synonym_meaning": ("{synonym}是什么意思？",),
+        "contrast": ("{term}和{other}有什么区别？", "{term}与{other}是一回事吗？"),
+    },
+}
+CONTRAST_ANSWERS = {
+    "en": ("{term}: {definition} {other}: {other_definition}", "No. {term}: {definition} {other}: {other_definition}"),
+    "zh": ("{term}：{definition}{other}：{other_definition}", "不是。{term}：{definition}{other}：{other_definition}"),
+}
+CONTRAST_UNKNOWN = {"en": "{term}: {definition} It is not the same as {other}.", "zh": "{term}：{definition}它与{other}不同。"}
+
+
+class TermQAOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: a term list YAML to use instead of (or without) the domain pack's
+    terms_file: str | None = None
+    definitions: bool = True
+    synonyms: bool = True
+    contrasts: bool = True
+    #: phrasings wanted per term (coverage reports terms with fewer)
+    k: int = 3
+    qa_position: QAPosition = "interleave"
+
+
+class TermQA(Augmenter):
+    """Definition, synonym and contrast questions from the domain's term list."""
+
+    name = PLUGIN
+    description = "definition, synonym and confusable-contrast QA from the term list"
+    Options: ClassVar[type[TermQAOptions]] = TermQAOptions
+    opts: TermQAOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.terms: list[Term] = []
+        self.stats: dict[str, Any] = {}
+
+    def setup(self, context: RunContext) -> None:
+        self.terms = load_term_list(context, self.opts.terms_file)
+
+    def augment(self, records: Sequence[Record]) -> Iterator[Record]:
+        coverage = Coverage(self.opts.k)
+        by_name = {t.term: t for t in self.terms}
+        source = Record(text="", kind="document", source={"uri": "terms"})
+        order = {"order": -2.0} if self.opts.qa_position == "before" else {}
+        produced = 0
+        for term in self.terms:
+            fact = Fact(content_hash("term", term.term), term.term, "terms", 0)
+            coverage.add_facts([fact])
+            for question, answer in self.pairs(term, by_name):
+                coverage.add(fact.id, question)
+                produced += 1
+                yield make_qa_record(source, question, answer, PLUGIN, term=term.term, language=term.language, fact=fact.id, **order)
+        self.stats = coverage.stats(qa_records=produced, terms=len(self.terms))
+
+    def pairs(self, term: Term, by_name: dict[str, Term]) -> list[tuple[str, str]]:
+        """(question, answer) pairs for one term."""
+        lang = term.language if term.language in TEMPLATES else "en"
+        tpl = TEMPLATES[lang]
+        out: list[tuple[str, str]] = []
+        if self.opts.definitions and term.definition:
+            out += [(q.format(term=term.term), term.definition) for q in tpl["definition"]]
+        if self.opts.synonyms:
+            for synonym in term.synonyms:
+                out += [(q.format(term=term.term), synonym) for q in tpl["synonym"]]
+                if term.definition:
+                    out += [(q.format(synonym=synonym), term.definition) for q in tpl["synonym_meaning"]]
+        if self.opts.contrasts and term.definition:
+            for other in term.confusables:
+                out += self._contrast(term, other, by_name.get(other), lang)
+        return out
+
+    def _contrast(self, term: Term, other: str, other_term: Term | None, lang: str) -> list[tuple[str, str]]:
+        questions = [q.format(term=term.term, other=other) for q in TEMPLATES[lang]["contrast"]]
+        if other_term is None or not other_term.definition:
+            answer = CONTRAST_UNKNOWN[lang].format(term=term.term, definition=term.definition, other=other)
+            return [(q, answer) for q in questions]
+        values = {"term": term.term, "definition": term.definition, "other": other, "other_definition": other_term.definition}
+        return [(q, a.format(**values)) for q, a in zip(questions, CONTRAST_ANSWERS[lang], strict=True)]
+
+
+def load_term_list(context: RunContext, terms_file: str | None) -> list[Term]:
+    """Terms from ``terms_file`` when given, else the run's domain pack (empty without one)."""
+    if terms_file:
+        pack = DomainPack("terms", "", "", Path("."), Path("."), terms=Path(terms_file))
+        return pack.load_terms()
+    return context.domain.load_terms() if context.domain is not None else []
