@@ -1,0 +1,266 @@
+"""Worker processes for ingestion: each file is parsed in a process that can be stopped.
+
+A :class:`WorkerPool` keeps a few long-lived worker processes (so a parser library or a speech
+model is loaded once per worker, not once per file). Each task has a deadline: a worker that
+runs past it is killed and replaced, and the file is reported as ``timeout``. A worker that dies
+(a segfault in a native parser, the kernel's out-of-memory killer) costs only its file.
+
+Sources report problems with a part of a file (a blank page, a malformed row) through
+:func:`report_issue`; the issues travel back with the file's Records and end in quarantine.
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+from kinject.errors import InputError, PluginError
+
+if TYPE_CHECKING:
+    from kinject.components import Source
+
+
+@dataclass
+class Issue:
+    """A problem with part of an input (``uri`` may carry a ``#page=3`` or ``#row=7`` fragment)."""
+
+    reason: str
+    detail: str
+    uri: str
+
+
+@dataclass
+class Outcome:
+    """What parsing one input produced: Records (as dicts) or an error, plus part-issues."""
+
+    index: int
+    records: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    #: reason code when the whole input failed (``timeout``, ``encrypted``, ...)
+    reason: str = ""
+    detail: str = ""
+    #: set when the source cannot work at all (missing package or model): the run stops
+    fatal: str = ""
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+_sink: list[Issue] | None = None
+#: seconds a fresh worker may take to import and answer
+_START_TIMEOUT_S = 120.0
+
+
+def report_issue(reason: str, detail: str, uri: str) -> None:
+    """Report a skipped part of an input (a blank page, a bad row); it goes to quarantine.
+
+    Sources call this while reading; outside an ingest run the issue is dropped silently so a
+    source can also be used on its own.
+    """
+    if _sink is not None:
+        _sink.append(Issue(reason, detail, uri))
+
+
+def parse(index: int, source: Source, uri: str) -> Outcome:
+    """Read one input with ``source`` in this process, catching every failure."""
+    global _sink
+    issues: list[Issue] = []
+    _sink = issues
+    start = time.perf_counter()
+    outcome = Outcome(index=index, issues=issues)
+    try:
+        outcome.records = [_stamp(r.to_dict(), source.name) for r in source.read(uri)]
+    except InputError as exc:
+        outcome.reason, outcome.detail = exc.reason, _message(exc)
+    except PluginError as exc:  # a missing package or model: every such input would fail alike
+        outcome.fatal = str(exc)
+    except MemoryError:
+        outcome.reason, outcome.detail = "out_of_memory", "the parser ran out of memory"
+    except Exception as exc:  # a parser bug on a strange file must cost only that file
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+        outcome.reason, outcome.detail = "parse_error", f"{type(exc).__name__}: {exc}{where}"
+    finally:
+        _sink = None
+    outcome.seconds = time.perf_counter() - start
+    outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return outcome
+
+
+def _message(exc: InputError) -> str:
+    """The message without the URI prefix: the quarantine entry carries the URI already."""
+    text = str(exc)
+    prefix = f"{exc.uri}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _stamp(record: dict[str, Any], source_name: str) -> dict[str, Any]:
+    if not record["lineage"]:
+        record["lineage"] = [source_name]
+    return record
+
+
+def _worker_main(fd: int) -> None:
+    """Loop of one worker process: receive ``(index, source, uri)``, send back an Outcome."""
+    conn = Connection(fd)
+    path, memory_mb = conn.recv()
+    sys.path[:] = path  # the parent's path: sources defined in its modules unpickle here
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    conn.send("ready")
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if task is None:
+            return
+        conn.send(parse(*task))
+
+
+@dataclass
+class _Slot:
+    """One worker process and the task it is running, if any."""
+
+    process: subprocess.Popen[bytes]
+    conn: Connection
+    task: tuple[int, Source, str] | None = None
+    deadline: float = 0.0
+
+
+class WorkerPool:
+    """A few worker processes that parse inputs with a per-input time limit.
+
+    Workers are fresh interpreters (``python -m kinject.ingest_worker``), never forks: a fork of
+    a parent holding torch or OpenMP threads can deadlock, and multiprocessing's spawn would
+    re-import the caller's main script.
+    """
+
+    def __init__(self, workers: int, timeout_s: float, memory_mb: int = 0) -> None:
+        self.size = max(1, workers)
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self._slots: list[_Slot] = []
+
+    def _start(self) -> _Slot:
+        ours, theirs = socket.socketpair()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kinject.ingest_worker", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        conn = Connection(ours.detach())
+        slot = _Slot(process, conn)
+        try:
+            conn.send((list(sys.path), self.memory_mb))
+            if not conn.poll(_START_TIMEOUT_S) or conn.recv() != "ready":
+                raise OSError("no answer")
+        except (OSError, EOFError) as exc:
+            self._stop(slot)
+            raise PluginError(f"an ingest worker process did not start ({exc}; exit code {process.poll()})") from None
+        return slot
+
+    def run(
+        self, tasks: Iterator[tuple[int, Source, str]], can_submit: Callable[[int], bool]
+    ) -> Iterator[Outcome]:
+        """Run tasks, yielding Outcomes as they finish; ``can_submit(index)`` bounds read-ahead."""
+        pending = next(tasks, None)
+        try:
+            while True:
+                while pending is not None and (can_submit(pending[0]) or not self._busy()):
+                    slot = self._idle_slot()
+                    if slot is None:
+                        break
+                    self._submit(slot, pending)
+                    pending = next(tasks, None)
+                busy = self._busy()
+                if not busy:
+                    return
+                yield from self._collect(busy)
+        finally:
+            self.close()
+
+    def _busy(self) -> list[_Slot]:
+        return [s for s in self._slots if s.task is not None]
+
+    def _idle_slot(self) -> _Slot | None:
+        for slot in self._slots:
+            if slot.task is None:
+                return slot
+        if len(self._slots) < self.size:
+            self._slots.append(self._start())
+            return self._slots[-1]
+        return None
+
+    def _submit(self, slot: _Slot, task: tuple[int, Source, str]) -> None:
+        slot.task = task
+        slot.deadline = time.monotonic() + self.timeout_s
+        slot.conn.send(task)
+
+    def _collect(self, busy: list[_Slot]) -> Iterator[Outcome]:
+        first_deadline = min(s.deadline for s in busy)
+        wait([s.conn for s in busy], timeout=max(0.0, first_deadline - time.monotonic()))
+        for slot in busy:
+            assert slot.task is not None
+            index = slot.task[0]
+            if slot.conn.poll():
+                try:
+                    outcome: Outcome = slot.conn.recv()
+                except (EOFError, OSError):
+                    yield self._replace(slot, index, "worker_crashed", self._crash_detail(slot))
+                    continue
+                slot.task = None
+                yield outcome
+            elif slot.process.poll() is not None:
+                yield self._replace(slot, index, "worker_crashed", self._crash_detail(slot))
+            elif time.monotonic() >= slot.deadline:
+                detail = f"parsing took longer than {self.timeout_s:g} s; the worker was stopped"
+                yield self._replace(slot, index, "timeout", detail)
+
+    def _crash_detail(self, slot: _Slot) -> str:
+        try:
+            code = slot.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            code = None
+        hint = " (killed: out of memory?)" if code == -9 else ""
+        return f"the worker process died with exit code {code}{hint}"
+
+    def _replace(self, slot: _Slot, index: int, reason: str, detail: str) -> Outcome:
+        self._stop(slot)
+        self._slots.remove(slot)
+        return Outcome(index=index, reason=reason, detail=detail)
+
+    def _stop(self, slot: _Slot) -> None:
+        if slot.process.poll() is None:
+            slot.process.kill()
+        slot.process.wait(timeout=10)
+        slot.conn.close()
+
+    def close(self) -> None:
+        """Stop every worker (idle ones politely, busy ones at once)."""
+        for slot in self._slots:
+            if slot.task is None and slot.process.poll() is None:
+                try:
+                    slot.conn.send(None)
+                    slot.process.wait(timeout=2)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            self._stop(slot)
+        self._slots.clear()
+
+
+if __name__ == "__main__":
+    # run the imported module, not __main__: Outcomes must pickle as kinject.ingest_worker.Outcome
+    # and sources must report issues to the same module's sink
+    from kinject.ingest_worker import _worker_main as worker_main
+
+    worker_main(int(sys.argv[1]))
