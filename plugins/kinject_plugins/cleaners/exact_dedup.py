@@ -7,10 +7,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-from kinject.components import Cleaner
-from kinject.records import Record, Rejected
 from pydantic import BaseModel, ConfigDict
 
+from kinject.components import Cleaner
+from kinject.records import Record, Rejected
 from kinject_plugins.cleaners.normalize import TEXT_META_FIELDS
 
 _SPACE = re.compile(r"\s+")

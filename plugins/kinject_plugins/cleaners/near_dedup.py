@@ -22,11 +22,11 @@ from itertools import islice
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
 from kinject.components import Cleaner
 from kinject.context import RunContext
 from kinject.records import Record, Rejected
-from pydantic import BaseModel, ConfigDict, Field
-
 from kinject_plugins.cleaners.tokens import estimated_overlap, facts, facts_agree, lexical_signature
 
 Fingerprint = tuple[frozenset[str], np.ndarray]

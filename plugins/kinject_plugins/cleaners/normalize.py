@@ -9,9 +9,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from kinject.components import Cleaner
 from kinject.records import Record, Rejected
-from pydantic import BaseModel, ConfigDict, Field
 
 #: meta fields holding text of QA and preference Records, cleaned like ``text``
 TEXT_META_FIELDS = ("question", "answer", "prompt", "chosen", "rejected")

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -138,7 +139,7 @@ class PiiScrub(RecordCleaner):
         """``text`` with PII replaced, and how many of each type were found."""
         counts: Counter[str] = Counter()
         for pattern, regex in self._compiled:
-            text = regex.sub(lambda m, p=pattern: self._replace(m, p, counts), text)
+            text = regex.sub(partial(self._replace, pattern=pattern, counts=counts), text)
         return text, counts
 
     def _replace(self, match: re.Match[str], pattern: PiiPattern, counts: Counter[str]) -> str:
