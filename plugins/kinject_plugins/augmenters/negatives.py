@@ -141,13 +141,20 @@ class Negatives(Augmenter):
             if not values:
                 break
             value = values[0]
-            if value.kind in ("quantity", "citation"):
-                candidates.append(perturb_number(answer, rng))
-            elif value.kind == "date":
+            if value.kind == "date" or re.fullmatch(r"(1[5-9]|20)\d\d", value.norm):
                 candidates.append(perturb_date(answer, rng))
+            elif value.kind in ("quantity", "citation"):
+                candidates.append(perturb_number(answer, rng))
         for value in values:
             pool = [p for p in pools.get(_pool_key(value), []) if p != value.text]
             rng.shuffle(pool)
+            if value.kind == "name":
+                # Too few of the same kind: any other name of the corpus is still a plausible slip.
+                rest = [p for key, names in pools.items() if key.startswith("name:") for p in names if p not in pool and p != value.text]
+                rng.shuffle(rest)
+                pool += rest
+            # A short form of the same entity ("Veltrane" for "Veltrane Ltd.") is not wrong.
+            pool = [p for p in pool if p.lower() not in value.text.lower() and value.text.lower() not in p.lower()]
             candidates += [answer.replace(value.text, other) for other in pool]
         out: list[str] = []
         for candidate in candidates:
