@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kinject.components import Exporter, TrainResult
-
 from kinject_plugins.exporters.loading import ExportError, export_step, load_model, require
 
 if TYPE_CHECKING:

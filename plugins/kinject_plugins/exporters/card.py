@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from kinject.components import Exporter, TrainResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from kinject.components import Exporter, TrainResult
 from kinject_plugins.exporters.loading import ExportError, export_step, require
 
 if TYPE_CHECKING:
@@ -108,7 +108,8 @@ class CardExporter(Exporter):
             corpus=_corpus_names(context),
             eval_count=len(context.eval_items),
             metrics=metrics,
-            exports=sorted(p.name for p in context.run_dir.joinpath("export").glob("*") if p.is_dir()),
+            exports=_exports(result, context),
+            adapter_dir=_adapter_dir(result, context),
         )
 
     def _model_name(self, context: RunContext) -> str:
@@ -124,6 +125,19 @@ class CardExporter(Exporter):
         if spec in BASE_MODEL_IDS:
             return BASE_MODEL_IDS[spec]
         return spec if _HUB_ID.match(spec) and not Path(spec).exists() else None
+
+
+def _exports(result: TrainResult, context: RunContext) -> list[str]:
+    """Export folders of the run, plus the adapter itself for an adapter result."""
+    names = {p.name for p in (context.run_dir / "export").glob("*") if p.is_dir()}
+    if result.adapter:
+        names.add("adapter")
+    return sorted(names)
+
+
+def _adapter_dir(result: TrainResult, context: RunContext) -> str:
+    exported = context.run_dir / "export" / "adapter"
+    return str(exported if exported.is_dir() else result.model_dir)
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 base = AutoModelForCausalLM.from_pretrained("{base}")
-model = PeftModel.from_pretrained(base, "export/adapter")
+model = PeftModel.from_pretrained(base, "{adapter_dir}")
 tokenizer = AutoTokenizer.from_pretrained("{base}")
 ```""",
     "hf": """```python
@@ -49,6 +49,7 @@ def render_body(
     eval_count: int,
     metrics: dict[str, Any],
     exports: list[str],
+    adapter_dir: str,
 ) -> str:
     """Markdown sections of the card."""
     area = domain or "a custom domain"
@@ -70,7 +71,7 @@ def render_body(
         "## Evaluation\n",
         _metrics_table(metrics, eval_count),
         "## How to load\n",
-        _loading(exports or (["adapter"] if adapter else ["hf"]), base),
+        _loading(exports, base, adapter_dir),
     ]
     return "\n".join(parts)
 
@@ -92,6 +93,8 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, int | float) else str(value)
 
 
-def _loading(exports: list[str], base: str) -> str:
-    blocks = [f"**{e}**\n\n{LOADING[e].format(base=base)}\n" for e in exports if e in LOADING]
+def _loading(exports: list[str], base: str, adapter_dir: str) -> str:
+    blocks = [
+        f"**{e}**\n\n{LOADING[e].format(base=base, adapter_dir=adapter_dir)}\n" for e in exports if e in LOADING
+    ]
     return "\n".join(blocks) if blocks else "See the run's `export/` folder.\n"

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from kinject.components import Exporter, TrainResult
 from pydantic import BaseModel, ConfigDict
 
+from kinject.components import Exporter, TrainResult
 from kinject_plugins.exporters.loading import (
     ExportError,
     check_prompts,

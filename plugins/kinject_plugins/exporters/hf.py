@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kinject.components import Exporter, TrainResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from kinject.components import Exporter, TrainResult
 from kinject_plugins.exporters.loading import (
     ExportError,
     check_prompts,

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kinject.components import Exporter, TrainResult
 from pydantic import BaseModel, ConfigDict
 
+from kinject.components import Exporter, TrainResult
 from kinject_plugins.exporters.loading import (
     ExportError,
     check_texts,

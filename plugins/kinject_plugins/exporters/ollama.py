@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from kinject.components import Exporter, TrainResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from kinject.components import Exporter, TrainResult
 from kinject_plugins.exporters.loading import ExportError, export_step, load_tokenizer, require
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kinject.components import Exporter, TrainResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from kinject.components import Exporter, TrainResult
 from kinject_plugins.exporters.loading import (
     ExportError,
     check_prompts,
