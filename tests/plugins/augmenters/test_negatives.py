@@ -34,9 +34,9 @@ def test_preference_pairs_never_contain_the_answer(run_context: RunContext, corp
         source = by_id[meta["source_id"]]
         assert record.kind == "preference" and meta["prompt"] == format_prompt(source.meta["question"])
         assert meta["chosen"] == source.meta["answer"]
-        assert len(meta["distractors"]) == 3 and meta["rejected"] == meta["distractors"][0]
+        assert 1 <= len(meta["distractors"]) <= 3 and meta["rejected"] == meta["distractors"][0]
         assert all(not same_value(d, meta["chosen"]) for d in meta["distractors"])
-        assert len(set(meta["distractors"])) == 3
+        assert len(set(meta["distractors"])) == len(meta["distractors"])
 
 
 def test_ratio_selects_a_share(run_context: RunContext, corpus: list[Record]) -> None:
