@@ -45,7 +45,8 @@ _QUANTITY_RE = re.compile(
     r"(?P<unit> ?%|万元|亿元|元|美元|个月|天|日|年|岁|毫克|公斤|倍|(?: (?!(?:of|and|or|to|in|on|at|for|per|by|the|a|an|is|was|are|were|after|before|from|with|than|under|over|if|when|which|that)\b)[a-zμ°][a-zA-Z/²³μ°]*))?"
 )
 
-_ABBREVIATIONS = {"ltd", "inc", "no", "art", "sec", "dr", "mr", "mrs", "ms", "st", "co", "corp", "e.g", "i.e", "vs", "etc", "prof", "jr", "sr"}
+# Abbreviations that do not end a sentence ("Ltd." and "Inc." often do, so they are not here).
+_ABBREVIATIONS = {"no", "art", "sec", "dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "vs", "prof", "jr", "sr"}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“(A-Z0-9\u4e00-\u9fff])|(?<=[。！？；])")
 
 # Capitalised words that start sentences without being names.
@@ -89,7 +90,14 @@ class Fact:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (English and Chinese punctuation; common abbreviations kept)."""
+    """Sentences of ``text`` (English and Chinese punctuation; common abbreviations kept).
+
+    Line breaks end sentences too, so a heading is never glued to the paragraph after it.
+    """
+    return [s for line in text.splitlines() for s in _split_line(line)]
+
+
+def _split_line(text: str) -> list[str]:
     pieces: list[str] = []
     buffer = ""
     for part in _SENTENCE_END.split(text.strip()):
@@ -170,7 +178,8 @@ def _find_names(text: str, taken: list[tuple[int, int]]) -> list[Value]:
         j = i
         while j + 2 < len(tokens) and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS and _is_name_word(tokens[j + 2], text):
             j += 2
-        while j + 1 < len(tokens) and _is_name_word(tokens[j + 1], text) and tokens[j + 1].start() - tokens[j].end() == 1:
+        # A name never runs on past a word ending in a full stop ("... Ltd. Quorvalin is").
+        while j + 1 < len(tokens) and not tokens[j].group(0).endswith(".") and _is_name_word(tokens[j + 1], text) and tokens[j + 1].start() - tokens[j].end() == 1:
             j += 1
             while j + 2 < len(tokens) and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS and _is_name_word(tokens[j + 2], text):
                 j += 2
@@ -210,6 +219,8 @@ def extract_facts(record: Record) -> list[Fact]:
     """The fact-bearing sentences of a Record (ids stable across runs)."""
     facts = []
     for index, sentence in enumerate(split_sentences(record.text)):
+        if sentence.startswith("#"):  # a Markdown heading names a topic; it states no fact
+            continue
         values = extract_values(sentence)
         if any(v.kind != "name" for v in values) or len(values) >= 2:
             facts.append(Fact(content_hash(record.id, sentence), sentence, record.id, index, values))
@@ -220,7 +231,7 @@ def name_aliases(text: str) -> dict[str, set[str]]:
     """Short forms of names that a rewrite may use: ``Orsa Labs Ltd.`` -> ``Orsa``, plus
     definitions written as ``Full Name ("Short")``."""
     aliases: dict[str, set[str]] = {}
-    for value in extract_values(text):
+    for value in (v for sentence in split_sentences(text) for v in extract_values(sentence)):
         if value.kind != "name":
             continue
         words = value.text.split()
@@ -259,7 +270,7 @@ def fact_problems(source: str, candidate: str, aliases: dict[str, set[str]] | No
             problems += [f"new {kind} '{v.text}'" for v in cand if v.kind == kind and v.norm not in allowed]
     lowered = candidate.lower()
     for value in src:
-        if value.kind != "name" or value.norm in lowered:
+        if value.kind != "name" or value.norm.rstrip(".") in lowered:
             continue
         if not any(alias.lower() in lowered for alias in aliases.get(value.norm, ())):
             problems.append(f"name '{value.text}' missing or changed")

@@ -78,7 +78,7 @@ def _fronted(fact: Fact, value: Value) -> str | None:
     before = sentence[: value.start].rstrip().rstrip(",")
     after = sentence[value.end :].strip().rstrip(".。!").lstrip(", ")
     match = _FRONTABLE.match(before)
-    if value.start == 0 or match is None or _CJK.search(sentence):
+    if value.start == 0 or match is None or _CJK.search(sentence) or "," in match.group("subj"):
         return None
     subj, aux, rest = match.group("subj"), match.group("aux"), match.group("rest") or ""
     if aux in _COPULA and not rest and not after:
@@ -109,6 +109,8 @@ def _cloze(sentence: str, value: Value, lead: str) -> str:
 
 def questions_for(fact: Fact, value: Value) -> list[str]:
     """Distinct question phrasings for one value of a fact sentence, best first."""
+    if value.text.endswith(("'s", "’s")):  # a possessive ("Pell's fever") is half of a name
+        return []
     candidates = [_fronted(fact, value), _in_situ(fact.text, value)]
     if _CJK.search(fact.text):
         candidates += [_cloze(fact.text, value, "填空"), _cloze(fact.text, value, "请补全")]

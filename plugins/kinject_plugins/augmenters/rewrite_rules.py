@@ -48,8 +48,9 @@ def _body(sentence: str) -> str:
 
 
 def tidy(text: str) -> str:
-    """Collapse the doubled full stop left when a sentence ends with ``Ltd.``."""
-    return re.sub(r"\.\.(?=\s|$)", ".", text)
+    """Collapse the doubled full stop left when a sentence ends with ``Ltd.``; end with a stop."""
+    text = re.sub(r"\.\.(?=\s|$)", ".", text.rstrip())
+    return text if re.search(r"[.?!。？！]$", text) else text + "."
 
 
 def front_adverbial(fact: Fact) -> str | None:
@@ -61,7 +62,7 @@ def front_adverbial(fact: Fact) -> str | None:
         match = re.search(rf"\s({_ADVERBIAL_PREPS}) {re.escape(value.text)}$", body)
         if match:
             rest = body[: match.start()].strip()
-            return f"{_upper_first(match.group(1))} {value.text}, {_lower_first(rest, fact)}."
+            return tidy(f"{_upper_first(match.group(1))} {value.text}, {_lower_first(rest, fact)}")
     return None
 
 
@@ -132,7 +133,7 @@ def shorten_names(fact: Fact) -> str | None:
         short = short_form(value.text)
         if short:
             text = text[: value.start] + short + text[value.end :]
-    return text if text != fact.text else None
+    return tidy(text) if text != fact.text else None
 
 
 def define_short_name(fact: Fact) -> str | None:
