@@ -95,11 +95,11 @@ class LowInformation(Cleaner):
             yield self._judge(waiting, waiting_tokens, table)
 
     def _judge(self, record: Record, tokens: list[str], table: IdfTable) -> Record | Rejected:
-        if len(tokens) < self.opts.min_tokens:
-            return Rejected(record, "too_short", self.name, f"{len(tokens)} tokens")
         ratio = symbol_ratio(record.text)
         if ratio > self.opts.max_symbol_ratio:
             return Rejected(record, "symbol_ratio", self.name, f"{ratio:.0%} symbols")
+        if len(tokens) < self.opts.min_tokens:
+            return Rejected(record, "too_short", self.name, f"{len(tokens)} tokens")
         score = table.score(tokens)
         if score < self.opts.threshold:
             return Rejected(record, "low_information", self.name, f"score {score:.3f} < {self.opts.threshold}")

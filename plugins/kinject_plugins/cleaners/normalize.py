@@ -125,21 +125,28 @@ def repeated_lines(pages: list[str], opts: NormalizeOptions) -> set[str]:
     counts: Counter[str] = Counter()
     for page in pages:
         lines = [ln for ln in page.split("\n") if ln.strip()]
-        edge = lines[: opts.header_lines] + lines[-opts.header_lines :]
+        k = _edge_size(len(lines), opts)
+        edge = lines[:k] + lines[-k:] if k else []
         counts.update({_line_key(ln) for ln in edge})
     need = max(opts.header_min_pages, opts.header_min_share * len(pages))
     return {key for key, n in counts.items() if n >= need and key}
 
 
+def _edge_size(n_lines: int, opts: NormalizeOptions) -> int:
+    # On a short page the "top two lines" would be body text: look at most at a third of it.
+    return min(opts.header_lines, n_lines // 3) if n_lines >= 3 else 0
+
+
 def strip_repeated(page: str, keys: set[str], opts: NormalizeOptions) -> str:
     """Remove header/footer lines (by key) from the top and bottom of one page."""
     lines = page.split("\n")
-    for _ in range(opts.header_lines):
+    k = _edge_size(sum(1 for ln in lines if ln.strip()), opts)
+    for _ in range(k):
         while lines and not lines[0].strip():
             lines.pop(0)
         if lines and _line_key(lines[0]) in keys:
             lines.pop(0)
-    for _ in range(opts.header_lines):
+    for _ in range(k):
         while lines and not lines[-1].strip():
             lines.pop()
         if lines and _line_key(lines[-1]) in keys:
