@@ -132,10 +132,20 @@ class OcrSource(Source):
         check_tesseract(self.opts.lang)
 
     def read(self, uri: str) -> Iterator[Record]:
+        from PIL import Image
+
+        # Pillow's guard is process-wide: set our limit only while this file is decoded
+        previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, self.opts.max_image_pixels
+        try:
+            records = self._read_frames(uri)
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+        yield from records
+
+    def _read_frames(self, uri: str) -> list[Record]:
         from PIL import Image, ImageSequence
 
-        # Pillow's own guard raises on images twice this size; we refuse at the limit itself
-        Image.MAX_IMAGE_PIXELS = self.opts.max_image_pixels
+        records: list[Record] = []
         try:
             with Image.open(uri) as image:
                 self._check_size(image, uri)
@@ -144,11 +154,13 @@ class OcrSource(Source):
                     if number > self.opts.max_pages:
                         report_issue("too_many_pages", f"only the first {self.opts.max_pages} frames are read", uri)
                         break
-                    yield from self._frame(frame, uri, number if frames > 1 else 0)
+                    records += self._frame(frame, uri, number if frames > 1 else 0)
         except Image.DecompressionBombError as exc:
-            raise InputError("image_too_large", str(exc), uri) from None
+            detail = f"{exc} (limit: ocr.max_image_pixels={self.opts.max_image_pixels})"
+            raise InputError("image_too_large", detail, uri) from None
         except (Image.UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise InputError("corrupt_image", f"cannot decode the image: {exc}", uri) from None
+        return records
 
     def _check_size(self, image: Image, uri: str) -> None:
         width, height = image.size

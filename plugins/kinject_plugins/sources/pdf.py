@@ -118,12 +118,15 @@ class PdfSource(Source):
         body = page.filter(lambda obj: not any(_centre_in(obj, box) for box in boxes))
         x0, top, x1, bottom = page.bbox
         parts: list[str] = []
+        rendered = 0
         for table in sorted(tables, key=lambda t: t.bbox[1]):
             parts.append(_region_text(body, (x0, top, x1, table.bbox[1])))
-            parts.append(markdown_table(table.extract()))
+            markdown = markdown_table(table.extract())
+            rendered += bool(markdown)  # ruling lines around no text are not a table
+            parts.append(markdown)
             top = max(top, table.bbox[3])
         parts.append(_region_text(body, (x0, top, x1, bottom)))
-        return "\n\n".join(p for p in parts if p.strip()), len(tables)
+        return "\n\n".join(p for p in parts if p.strip()), rendered
 
     def _ocr_page(self, page: Any, where: str) -> Any:
         if self.ocr_options is None:
