@@ -1,31 +1,26 @@
-"""The ``phi-scrub`` cleaner: masks protected health information in clinical text.
+"""The ``phi-scrub`` cleaner: the builtin ``pii-scrub`` plus protected health information.
 
-Clinical notes carry identifiers a model must never learn: medical record numbers, dates of
-birth, names after a ``Patient:`` label, admission and discharge dates, phone numbers, e-mail
-addresses and ages over 89 (which HIPAA Safe Harbor groups as ``90+``). Only the identifying
-value is replaced, by a tag such as ``[MRN]``; the label stays so the sentence still reads.
-Dates and numbers without an identifying label (a guideline's publication year, a dose) are
-left alone, because a medical corpus is full of them.
+Clinical notes carry identifiers a model must never learn. ``pii-scrub`` already masks e-mails,
+phone numbers, national IDs, card numbers and street addresses; this subclass adds, before those,
+the identifiers of health records: medical record numbers, dates of birth, names after a
+``Patient:`` / ``患者：`` label, admission, discharge and death dates, labelled phone numbers, and
+ages over 89 (which HIPAA Safe Harbor groups as ``90+``). Only the identifying value is replaced,
+by a tag such as ``[MRN]``; the label stays so the sentence still reads. Dates and numbers without
+an identifying label (a guideline's publication year, a dose, a trial size) are left alone,
+because a medical corpus is full of them.
 
-Found categories are counted in ``meta["phi_scrub"]``; the removed values are never stored.
-With ``mode: drop`` a record that held PHI is rejected (reason ``phi_found``) instead.
-
-The builtin ``pii-scrub`` cleaner did not exist when this was written, so this is a
-:class:`RecordCleaner` of its own; its patterns are a plain table that a subclass of a general
-PII scrubber can reuse.
+Options and behaviour are those of ``pii-scrub``: ``action: replace|drop`` (drop rejects with
+reason ``pii``), ``types`` to restrict the labels, counts per label in ``meta["pii"]``; the
+removed values are never stored.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
-from kinject.components import RecordCleaner
-from kinject.records import Record, Rejected
+from kinject_plugins.cleaners.pii_scrub import PiiPattern, PiiScrub
 
 _DAY_MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -41,103 +36,60 @@ DATE = (
 _SEP = r"\s*(?:[:：#=]|\bis\b|-)?\s*"
 _NAME_EN = r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Mx)\.?\s+)?[A-Z][a-zA-Z'’-]+(?:[ \t]+[A-Z][a-zA-Z'’-]+){0,3}"
 _NAME_ZH = r"[\u4e00-\u9fff]{2,4}"
+_I = re.IGNORECASE
 
-
-@dataclass(frozen=True)
-class PhiPattern:
-    """One kind of identifier: a regex whose ``value`` group is replaced by ``[TAG]``."""
-
-    category: str
-    regex: re.Pattern[str]
-
-
-def _p(category: str, pattern: str, flags: int = re.IGNORECASE) -> PhiPattern:
-    return PhiPattern(category, re.compile(pattern, flags))
-
-
-PHI_PATTERNS: tuple[PhiPattern, ...] = (
-    _p(
+#: labelled health-record identifiers; each replaces only its ``pii`` group
+PHI_PATTERNS: tuple[PiiPattern, ...] = (
+    PiiPattern(
         "MRN",
         r"\b(?:MRN|medical record (?:number|no\.?)|hospital (?:number|no\.?)|patient ID|"
-        rf"NHS (?:number|no\.?)){_SEP}(?P<value>(?:[A-Z]{{1,4}}-?)?(?:\d{{3}} \d{{3}} \d{{4}}|\d[\d-]{{3,14}}\d))",
+        rf"NHS (?:number|no\.?)){_SEP}(?P<pii>(?:[A-Z]{{1,4}}-?)?(?:\d{{3}} \d{{3}} \d{{4}}|\d[\d-]{{3,14}}\d))",
+        flags=_I,
     ),
-    _p("MRN", rf"(?:病历号|住院号|门诊号){_SEP}(?P<value>[A-Z0-9-]{{4,}})"),
-    _p("DOB", rf"\b(?:DOB|D\.O\.B\.?|date of birth|born(?: on)?){_SEP}(?P<value>{DATE})"),
-    _p("DOB", rf"出生日期{_SEP}(?P<value>{DATE})"),
-    _p(
+    PiiPattern("MRN", rf"(?:病历号|住院号|门诊号){_SEP}(?P<pii>[A-Z0-9-]{{4,}})", flags=_I),
+    PiiPattern(
+        "DOB", rf"\b(?:DOB|D\.O\.B\.?|date of birth|born(?: on)?){_SEP}(?P<pii>{DATE})", flags=_I
+    ),
+    PiiPattern("DOB", rf"出生日期{_SEP}(?P<pii>{DATE})", flags=_I),
+    PiiPattern(
         "DATE",
         r"\b(?:admitted(?: on)?|admission date|date of admission|discharged(?: on)?|"
-        rf"discharge date|date of discharge|date of death|died(?: on)?){_SEP}(?P<value>{DATE})",
+        rf"discharge date|date of discharge|date of death|died(?: on)?){_SEP}(?P<pii>{DATE})",
+        flags=_I,
     ),
-    _p("DATE", rf"(?:入院日期|出院日期|死亡日期){_SEP}(?P<value>{DATE})"),
-    # names are case-sensitive: the label may be any case, the name must be capitalised
-    _p("NAME", rf"\b(?i:patient(?: name)?|pt|name|next of kin)\s*[:：]\s*(?P<value>{_NAME_EN})", 0),
-    _p("NAME", rf"(?:患者|病人|姓名)\s*[:：]\s*(?P<value>{_NAME_ZH})", 0),
-    _p(
+    PiiPattern("DATE", rf"(?:入院日期|出院日期|死亡日期){_SEP}(?P<pii>{DATE})", flags=_I),
+    # the label may be any case, the name must be capitalised
+    PiiPattern(
+        "NAME", rf"\b(?i:patient(?: name)?|pt|name|next of kin)\s*[:：]\s*(?P<pii>{_NAME_EN})"
+    ),
+    PiiPattern("NAME", rf"(?:患者|病人|姓名)\s*[:：]\s*(?P<pii>{_NAME_ZH})"),
+    PiiPattern(
         "PHONE",
         r"\b(?:tel(?:ephone)?|phone|mobile|cell|fax|contact number)\.?"
-        rf"{_SEP}(?P<value>\+?\d[\d\s().-]{{6,16}}\d)",
+        rf"{_SEP}(?P<pii>\+?\d[\d\s().-]{{6,16}}\d)",
+        flags=_I,
     ),
-    _p("PHONE", rf"(?:电话|手机|联系电话){_SEP}(?P<value>\+?\d[\d\s-]{{6,16}}\d)"),
-    _p("PHONE", r"(?P<value>\+\d{1,3}[\s-]\(?\d{1,4}\)?[\s-]\d{3,4}[\s-]\d{3,4})"),
-    _p("EMAIL", r"(?P<value>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)"),
-    _p(
+    PiiPattern("PHONE", rf"(?:电话|手机|联系电话){_SEP}(?P<pii>\+?\d[\d\s-]{{6,16}}\d)"),
+    PiiPattern(
         "AGE_OVER_89",
-        r"\b(?:aged?|age:)\s*(?P<value>(?:9\d|1[0-2]\d))(?=\s*(?:years?|yrs?|y/o|-year|\b))",
+        r"\b(?:aged?|age:)\s*(?P<pii>(?:9\d|1[0-2]\d))(?=\s*(?:years?|yrs?|y/o|-year|\b))",
+        flags=_I,
     ),
 )
 
 
-class PhiScrubber(RecordCleaner):
-    """Replace identifying values (MRN, DOB, names after a label, ...) with ``[TAG]``."""
+class PhiScrubber(PiiScrub):
+    """``pii-scrub`` with medical record numbers, birth dates, patient names and ages over 89."""
 
-    name: ClassVar[str] = "phi-scrub"
-    description: ClassVar[str] = (
-        "mask medical record numbers, birth dates, patient names, phones, e-mails"
-    )
+    name = "phi-scrub"
+    description = "pii-scrub plus medical record numbers, birth dates, patient names, ages over 89"
+    # labelled identifiers first, so an MRN is not half-taken for a phone number
+    patterns: ClassVar[tuple[PiiPattern, ...]] = (*PHI_PATTERNS, *PiiScrub.patterns)
 
-    class Options(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        #: ``mask`` replaces the value with a tag; ``drop`` rejects records that hold PHI
-        mode: Literal["mask", "drop"] = "mask"
-        #: categories to scrub; empty means all of them
-        categories: list[str] = []
-
-    opts: Options
-
-    patterns: ClassVar[tuple[PhiPattern, ...]] = PHI_PATTERNS
-
-    def active_patterns(self) -> list[PhiPattern]:
-        wanted = {c.upper() for c in self.opts.categories}
-        return [p for p in self.patterns if not wanted or p.category in wanted]
-
-    def scrub(self, text: str) -> tuple[str, Counter[str]]:
-        """The text with PHI values masked, and how many of each category were found."""
-        found: Counter[str] = Counter()
-        for pattern in self.active_patterns():
-
-            def mask(match: re.Match[str], pattern: PhiPattern = pattern) -> str:
-                return self._mask(match, pattern, found)
-
-            text = pattern.regex.sub(mask, text)
-        return text, found
-
-    @staticmethod
-    def _mask(match: re.Match[str], pattern: PhiPattern, found: Counter[str]) -> str:
-        start, end = match.span("value")
-        found[pattern.category] += 1
-        tag = "90+" if pattern.category == "AGE_OVER_89" else f"[{pattern.category}]"
+    def _replace(self, match: re.Match[str], pattern: PiiPattern, counts: Counter[str]) -> str:
+        if pattern.label != "AGE_OVER_89":
+            return super()._replace(match, pattern, counts)
+        counts[pattern.label] += 1
+        start, end = match.start("pii") - match.start(), match.end("pii") - match.start()
         whole = match.group(0)
-        offset = match.start()
-        return whole[: start - offset] + tag + whole[end - offset :]
-
-    def clean(self, record: Record) -> Record | Rejected:
-        text, found = self.scrub(record.text)
-        if not found:
-            return record
-        summary = ", ".join(f"{k}={v}" for k, v in sorted(found.items()))
-        if self.opts.mode == "drop":
-            return Rejected(record, "phi_found", plugin=self.name, detail=summary)
-        cleaned = record.with_text(text, self.name)
-        cleaned.meta = {**record.meta, "phi_scrub": dict(sorted(found.items()))}
-        return cleaned
+        return whole[:start] + "90+" + whole[end:]

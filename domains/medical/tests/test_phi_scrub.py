@@ -58,9 +58,18 @@ def test_clean_records_counts_and_lineage() -> None:
     out = PhiScrubber().clean(record)
     assert isinstance(out, Record)
     assert out.text == "Patient: [NAME], MRN [MRN]."
-    assert out.meta == {"k": 1, "phi_scrub": {"MRN": 1, "NAME": 1}}
+    assert out.meta == {"k": 1, "pii": {"MRN": 1, "NAME": 1}}
     assert out.lineage == ["phi-scrub"] and out.id == record.id
     assert "Alice" not in str(out.meta)
+
+
+def test_extends_the_builtin_pii_scrub() -> None:
+    from kinject_plugins.cleaners.pii_scrub import PiiScrub
+
+    assert issubclass(PhiScrubber, PiiScrub)
+    # a builtin pattern the subclass inherits: a Luhn-valid card number
+    masked, found = PhiScrubber().scrub("card 4111 1111 1111 1111 on file")
+    assert masked == "card [CREDIT_CARD] on file" and found["CREDIT_CARD"] == 1
 
 
 def test_untouched_record_is_returned_as_is() -> None:
@@ -68,17 +77,19 @@ def test_untouched_record_is_returned_as_is() -> None:
     assert PhiScrubber().clean(record) is record
 
 
-def test_drop_mode_rejects_with_reason() -> None:
-    out = PhiScrubber(mode="drop").clean(Record(text="DOB: 1958-03-12"))
+def test_drop_action_rejects_with_reason() -> None:
+    out = PhiScrubber(action="drop").clean(Record(text="DOB: 1958-03-12"))
     assert isinstance(out, Rejected)
-    assert out.reason == "phi_found" and out.detail == "DOB=1"
+    assert out.reason == "pii" and out.detail == "DOB=1"
 
 
-def test_categories_option_limits_the_scrub() -> None:
-    masked, found = PhiScrubber(categories=["email"]).scrub("MRN: 00482913 a@b.org")
+def test_types_option_limits_the_scrub() -> None:
+    masked, found = PhiScrubber(types=["EMAIL"]).scrub("MRN: 00482913 a@b.org")
     assert masked == "MRN: 00482913 [EMAIL]" and set(found) == {"EMAIL"}
 
 
-def test_unknown_option_is_refused() -> None:
+def test_unknown_type_or_option_is_refused() -> None:
+    with pytest.raises(ValueError):
+        PhiScrubber(types=["BLOOD_TYPE"])
     with pytest.raises(ValueError):
         PhiScrubber(strength="high")
