@@ -4,6 +4,8 @@
 - ``register_plugin``: ``register_plugin(module_or_object)`` adds a plugin for one test.
 - ``run_context``: a :class:`kinject.context.RunContext` on a temporary run directory.
 - ``tiny_model``: a directory holding a tiny random causal LM and its tokenizer (fast, offline).
+- ``isolated_plugins``: ``isolated_plugins(my_plugin)`` is a plugin set with only your plugin in it
+  (no builtins, no entry points): registry clashes and hook calls are yours alone.
 """
 
 from __future__ import annotations
@@ -60,3 +62,29 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from kinject.models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture
+def isolated_plugins() -> Callable[..., Plugins]:
+    """Factory: a plugin set holding only the given plugin modules or objects.
+
+    ``plugins = isolated_plugins(my_plugin)``; ``plugins.registry("source").names()`` then lists
+    only what ``my_plugin`` registers, and ``plugins.pm.hook.<name>(...)`` calls only its hooks.
+    """
+    import pluggy
+
+    from kinject import hookspecs
+    from kinject.plugins import PluginInfo
+
+    def build(*plugins: Any) -> Plugins:
+        pm = pluggy.PluginManager("kinject")
+        pm.add_hookspecs(hookspecs)
+        built = Plugins(pm=pm)
+        for plugin in plugins:
+            name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            pm.register(plugin, name=name)
+            built.info[name] = PluginInfo(name, "", "", builtin=False)
+        pm.check_pending()
+        return built
+
+    return build
