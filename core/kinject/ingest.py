@@ -131,9 +131,10 @@ def _load_sources(context: RunContext) -> tuple[IngestOptions, dict[str, Source]
     """Validate ``sources.*`` at once; every registered source is instantiated."""
     config = dict(context.config.sources)
     problems: list[str] = []
+    raw = config.pop(SETTINGS_KEY, None) or {}
     settings = IngestOptions()
     try:
-        settings = IngestOptions(**config.pop(SETTINGS_KEY, {}))
+        settings = IngestOptions(**raw)
     except ValidationError as exc:
         problems += _validation_problems(exc, SETTINGS_KEY)
     registry = context.plugins.registry("source")
@@ -145,7 +146,8 @@ def _load_sources(context: RunContext) -> tuple[IngestOptions, dict[str, Source]
             sources[name] = context.plugins.create("source", name, config.get(name) or {})
         except ValidationError as exc:
             problems += _validation_problems(exc, name)
-    for suffix, name in sorted(settings.route.items()):
+    route: dict[str, Any] = raw["route"] if isinstance(raw.get("route"), dict) else {}
+    for suffix, name in sorted(route.items()):
         if name not in registry:
             problems.append(f"{SETTINGS_KEY}.route.{suffix}: {registry.unknown_message(name)}")
     if problems:

@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinject.components import Source
 from kinject.context import kinject_home
-from kinject.errors import ConfigError, InputError, PluginError
+from kinject.errors import ConfigError, InputError, MissingDependencyError, PluginError
 from kinject.records import Record
-from kinject_plugins.sources.dependencies import require_module, require_program
+from kinject_plugins.sources.dependencies import has_module, require_module, require_program
 
 if TYPE_CHECKING:
     from kinject.context import RunContext
 
+_SAMPLE_RATE = 16000  # what Whisper models expect
 #: loaded models, per worker process: a model is loaded once, not once per file
 _LOADED: dict[tuple[str, str, str], Any] = {}
 
@@ -70,25 +71,24 @@ class AudioSource(Source):
     opts: AudioOptions
 
     def setup(self, context: RunContext) -> None:
-        require_module("whisper", "openai-whisper", "audio", "audio transcription")
+        # find_spec, not import: whisper pulls in torch, which only a worker that transcribes needs
+        if not has_module("whisper"):
+            raise MissingDependencyError("openai-whisper", "audio", "audio transcription")
         require_program("ffmpeg", "ffmpeg", "audio decoding")
         if _looks_like_path(self.opts.model) and not Path(self.opts.model).is_file():
             raise ConfigError(f"audio.model: no checkpoint file at {self.opts.model}", source="sources")
 
     def read(self, uri: str) -> Iterator[Record]:
-        whisper = require_module("whisper", "openai-whisper", "audio", "audio transcription")
         duration = _probe_duration(uri)
         if duration is not None and duration > self.opts.max_duration_s:
             detail = f"{duration:.0f} s is over audio.max_duration_s={self.opts.max_duration_s:g}"
             raise InputError("audio_too_long", detail, uri)
-        try:
-            audio = whisper.load_audio(uri)
-        except RuntimeError as exc:
-            raise InputError("corrupt_audio", f"ffmpeg cannot decode it: {_last_line(exc)}", uri) from None
+        audio = _decode(uri)
         if audio.size == 0:
             raise InputError("corrupt_audio", "the file holds no audio samples", uri)
         if self.opts.silence_rms and float((audio**2).mean() ** 0.5) < self.opts.silence_rms:
             raise InputError("no_speech", "the recording is silent", uri)
+        whisper = require_module("whisper", "openai-whisper", "audio", "audio transcription")
         result = whisper.transcribe(
             self._model(whisper),
             audio,
@@ -170,9 +170,20 @@ def _probe_duration(uri: str) -> float | None:
         return None
 
 
-def _last_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+def _decode(uri: str) -> Any:
+    """Mono 16 kHz float32 samples, decoded by ffmpeg as whisper.load_audio does."""
+    import numpy as np
+
+    command = [
+        "ffmpeg", "-nostdin", "-threads", "0", "-i", uri,
+        "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-ar", str(_SAMPLE_RATE), "-",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit code {done.returncode}"
+        raise InputError("corrupt_audio", f"ffmpeg cannot decode it: {reason}", uri)
+    return np.frombuffer(done.stdout, np.int16).flatten().astype(np.float32) / 32768.0
 
 
 def _group(segments: list[dict[str, Any]], max_chars: int) -> Iterator[list[dict[str, Any]]]:
