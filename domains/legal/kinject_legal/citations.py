@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from kinject.components import RecordCleaner
 from kinject.records import Record, Rejected
 from kinject_legal.numerals import (
@@ -24,7 +26,6 @@ from kinject_legal.numerals import (
     words_to_int,
     zh_to_int,
 )
-from pydantic import BaseModel, ConfigDict
 
 _NUM = r"\d+[A-Za-z]?(?:\s*\((?:\d+|[a-z]|[ivx]+)\))*(?:\s+(?:para(?:graph)?\.?|par\.)\s*\d+)?"
 _SEP = r"\s*(?:,|-|–|—|\bto\b|\band\b|\bor\b)\s*"

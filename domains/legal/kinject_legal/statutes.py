@@ -19,10 +19,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from kinject.components import Cleaner
 from kinject.records import Record, Rejected
 from kinject_legal.numerals import ZH_NUMERAL_CHARS, int_to_zh, zh_to_int
-from pydantic import BaseModel, ConfigDict, Field
 
 _MARKUP = r"[ \t]*(?:#{1,6}[ \t]+)?(?:\*\*|__)?[ \t]*"
 _ARTICLE_HEADING = re.compile(
@@ -150,7 +151,9 @@ class StatuteSplitter(Cleaner):
         if self.opts.keep_preamble and preamble.strip() and preamble.strip() != f"# {title}":
             yield self._derive(record, preamble.strip(), title, {"article": None}, offset=0)
         for index, article in enumerate(articles):
-            text = f"{title}\n\n{article.text}" if self.opts.prefix_title and title else article.text
+            text = (
+                f"{title}\n\n{article.text}" if self.opts.prefix_title and title else article.text
+            )
             meta = {
                 "article": article.number,
                 "article_label": article.label,
