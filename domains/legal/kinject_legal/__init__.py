@@ -30,10 +30,7 @@ def legal_pack() -> DomainPack:
     return DomainPack(
         name="legal",
         version=_version(),
-        description=(
-            "Contracts, tenancy, courts and citations (English and Chinese); sample corpus on the "
-            "fictional Republic of Veloria"
-        ),
+        description="Contracts, tenancy, courts, citations (en/zh); fictional Veloria corpus",
         corpus=PACK_DIR / "corpus",
         eval=PACK_DIR / "eval.jsonl",
         terms=PACK_DIR / "terms.yaml",
