@@ -36,7 +36,7 @@ _ZH_HEADING = re.compile(
     re.MULTILINE,
 )
 _CHAPTER_HEADING = re.compile(
-    rf"^{_MARKUP}(?P<title>(?:Part|Chapter|Book|Title|Division)[ \t]+[\dIVXLC]+\b.*"
+    rf"^{_MARKUP}(?P<title>(?:Part|Chapter|Book|Title|Division)[ \t]+(?-i:[\dIVXLC]+)\b.*"
     rf"|第[\d{ZH_NUMERAL_CHARS}]+[编章节].*)$",
     re.MULTILINE | re.IGNORECASE,
 )

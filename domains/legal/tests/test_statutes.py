@@ -82,6 +82,14 @@ def test_documents_without_enough_articles_pass_through() -> None:
     assert list(StatuteSplitter().apply([qa])) == [qa]
 
 
+def test_prose_that_starts_like_a_heading_stays_in_the_article() -> None:
+    _, articles = find_articles(
+        "Article 1 — Scope\nTitle civil matters are excluded.\n\nArticle 2 — Terms\nText.\n"
+    )
+    assert "Title civil matters" in articles[0].text
+    assert articles[1].chapter == ""
+
+
 def test_find_articles_section_forms() -> None:
     _, articles = find_articles("§ 1: Scope.\nText.\n\nSection 2 — Definitions\nMore text.\n")
     assert [(a.number, a.label) for a in articles] == [("1", "§ 1"), ("2", "Section 2")]
