@@ -14,6 +14,7 @@ from kinject.hookspecs import Register
 #: (module under kinject_plugins.trainers, class name)
 BUILTIN_TRAINERS: list[tuple[str, str]] = [
     ("sft", "SFTTrainer"),
+    ("ewc", "EWCTrainer"),
 ]
 
 
