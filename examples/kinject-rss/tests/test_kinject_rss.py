@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import kinject_rss
-from kinject.errors import InputError
+import pytest
 from kinject_rss import RssSource, html_to_text
+
+from kinject.errors import InputError
 
 FEEDS = Path(__file__).parent / "feeds"
 
