@@ -9,4 +9,8 @@ from kinject.hookspecs import Register
 @hookimpl
 def register_evaluators(register: Register) -> None:
     # Imports stay inside the hook so loading the plugin is cheap.
-    pass
+    from kinject_plugins.evaluators.knowledge_qa import KnowledgeQAEvaluator
+    from kinject_plugins.evaluators.retention import RetentionEvaluator
+
+    register(KnowledgeQAEvaluator)
+    register(RetentionEvaluator)
