@@ -63,8 +63,11 @@ class SFTOptions(BaseModel):
     gradient_checkpointing: bool = False
     #: pack rows into max_length blocks (fewer, fuller steps)
     packing: bool = False
-    #: concatenate each batch into one sequence instead of padding it
-    padding_free: bool = True
+    #: concatenate each batch into one sequence instead of padding it. None (auto): only with
+    #: FlashAttention on CUDA; elsewhere the flattened batch's dense mask costs more than padding
+    padding_free: bool | None = None
+    #: batch rows of similar length together, so padded batches waste little
+    group_by_length: bool = True
     #: None: ["tensorboard"] when it is installed, else nothing
     report_to: list[str] | None = None
     logging_steps: int = Field(10, ge=1)
@@ -91,6 +94,10 @@ class SFTTrainer(Trainer):
     def train(self, job: TrainJob) -> TrainResult:
         check_hardware(self.opts.method)
         started = time.perf_counter()
+        from transformers import set_seed
+
+        # Seed before the adapter is created so its initial weights are reproducible too.
+        set_seed(self.seed(job.context))
         model, tokenizer = self.load_model(job.base_model)
         train_data = self.build_dataset(job.train, tokenizer, "train")
         eval_data = self.build_dataset(job.eval, tokenizer, "eval") if job.eval else None
@@ -111,6 +118,16 @@ class SFTTrainer(Trainer):
             metrics=metrics,
         )
 
+    def padding_free(self) -> bool:
+        """Whether batches are flattened instead of padded (see the option)."""
+        if self.opts.padding_free is None:
+            return flash_attention_available()
+        return self.opts.padding_free
+
+    def seed(self, context: RunContext) -> int:
+        """The option's seed, else the run's."""
+        return context.seed if self.opts.seed is None else self.opts.seed
+
     # -- the steps of a run, each overridable by a strategy built on this one --------------
 
     def load_model(self, base_model: Path) -> tuple[Any, Any]:
@@ -118,7 +135,10 @@ class SFTTrainer(Trainer):
         from kinject.models import load_causal_lm
 
         if self.opts.method != "qlora":
-            return load_causal_lm(base_model)
+            model, tokenizer = load_causal_lm(base_model)
+            if self.padding_free() and flash_attention_available():
+                model.set_attn_implementation("flash_attention_2")
+            return model, tokenizer
         import torch
         from transformers import BitsAndBytesConfig
 
@@ -212,11 +232,12 @@ class SFTTrainer(Trainer):
             logging_steps=o.logging_steps,
             logging_first_step=True,
             disable_tqdm=not (job.context.show_progress and sys.stderr.isatty()),
-            seed=job.context.seed if o.seed is None else o.seed,
+            seed=self.seed(job.context),
             # Rows are tokenized and truncated here; TRL's own truncation would refuse padding-free.
             max_length=o.max_length if o.packing else None,
             packing=o.packing,
-            padding_free=o.padding_free,
+            padding_free=self.padding_free(),
+            train_sampling_strategy="group_by_length" if o.group_by_length else "random",
             completion_only_loss=True,
         )
 
@@ -284,6 +305,15 @@ def check_hardware(method: str) -> None:
             f"method qlora needs {' and '.join(missing)}; use method: lora on this machine",
             source="trainer sft",
         )
+
+
+def flash_attention_available() -> bool:
+    """CUDA plus the flash-attn package: the case where padding-free batches pay off."""
+    import importlib.util
+
+    import torch
+
+    return torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None
 
 
 def prepare_checkpoint_dir(folder: Path, resume: bool) -> Path | None:

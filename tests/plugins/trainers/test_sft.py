@@ -72,9 +72,13 @@ def test_lora_steps_reduce_loss(tiny_model: Path, run_context: RunContext, tmp_p
     assert m["final_train_loss"] < m["mean_train_loss"]
 
 
-def test_loss_falls_between_first_and_last_steps(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batching", [{"padding_free": True}, {"packing": True, "max_length": 64}])
+def test_loss_falls_with_padding_free_and_packed_batches(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path, batching: dict[str, Any]
+) -> None:
     out = tmp_path / "out"
-    run(make_trainer(max_steps=20, learning_rate=3e-3, save_steps=20), tiny_model, run_context, out)
+    options = {"max_steps": 20, "learning_rate": 3e-3, "save_steps": 20, **batching}
+    run(make_trainer(**options), tiny_model, run_context, out)
     losses = logged_losses(out)
     assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 0.05
 
@@ -141,3 +145,72 @@ def test_unknown_option_is_refused() -> None:
 
     with pytest.raises(ValidationError):
         SFTTrainer(lora_rank=8)
+
+
+KILLED_CHILD = """
+import os, signal, sys
+from pathlib import Path
+from transformers import TrainerCallback
+from kinject.components import TrainJob
+from kinject.config import RunConfig
+from kinject.context import RunContext
+from kinject.plugins import build_plugins
+sys.path.insert(0, {test_dir!r})
+from test_sft import make_trainer, train_records
+
+class KillAt(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == {kill_at}:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+out = Path({out!r})
+ctx = RunContext(run_dir=out.parent, config=RunConfig(), plugins=build_plugins(load_entry_points=False), show_progress=False)
+trainer = make_trainer(**{options!r})
+trainer.callbacks.append(KillAt())
+trainer.train(TrainJob(base_model=Path({model!r}), train=train_records(), output_dir=out, context=ctx))
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_matches_uninterrupted_run(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    options = {"max_steps": 8, "save_steps": 2, "learning_rate": 3e-3, "lora_dropout": 0.1}
+    killed = tmp_path / "killed"
+    script = KILLED_CHILD.format(
+        test_dir=str(Path(__file__).parent), kill_at=5, out=str(killed), options=options, model=str(tiny_model)
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert not (killed / "final").exists()
+
+    resumed = run(make_trainer(**options), tiny_model, run_context, killed, resume=True)
+    straight = run(make_trainer(**options), tiny_model, run_context, tmp_path / "straight")
+    assert resumed.metrics["resumed_from_step"] == 4
+    assert resumed.metrics["steps"] == straight.metrics["steps"] == 8
+    assert resumed.metrics["final_train_loss"] == pytest.approx(straight.metrics["final_train_loss"], rel=1e-3)
+    a = load_file(str(resumed.model_dir / "adapter_model.safetensors"))
+    b = load_file(str(straight.model_dir / "adapter_model.safetensors"))
+    assert a.keys() == b.keys()
+    for name in a:
+        assert (a[name] - b[name]).abs().max().item() < 1e-4, name
+
+
+@pytest.mark.slow
+def test_real_steps_on_the_embedded_model(run_context: RunContext, tmp_path: Path) -> None:
+    import math
+
+    from kinject.models import resolve_model
+
+    base = resolve_model("smollm2-135m")
+    result = run(make_trainer(max_steps=3, save_steps=100, max_length=128), base, run_context, tmp_path / "out")
+    assert result.metrics["steps"] == 3
+    assert math.isfinite(result.metrics["final_train_loss"])
+    assert result.metrics["trainable_params"] < result.metrics["total_params"] / 10
+    model = SFTTrainer().load_for_eval(result, run_context)
+    assert model.model.peft_config["default"].r == 16

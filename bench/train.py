@@ -1,0 +1,171 @@
+"""Training throughput: kinject's ``sft`` against a plain transformers Trainer + peft baseline.
+
+Both train the same LoRA (r=16, all linear layers) on the same model, records, batch size,
+learning rate and number of steps. The baseline uses transformers' defaults with padded batches
+(``DataCollatorForLanguageModeling``); ``sft`` uses its own defaults (padding-free batches, TRL's
+fused loss). Each runs in its own process so peak memory is its own.
+
+    python bench/train.py --model tiny --steps 20
+    python bench/train.py --model smollm2-135m --steps 4 --batch-size 4
+
+Data: MedQuAD QA pairs from ../shared/data (short-answer QA plus long answers as documents),
+or generated records when that folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDQUAD = ROOT.parent / "shared" / "data" / "medical" / "medquad_subset.json"
+
+
+def bench_records(count: int) -> list[Any]:
+    """Half short-answer QA, half documents, of mixed lengths (as after augmentation)."""
+    from kinject.records import Record
+
+    records: list[Record] = []
+    if MEDQUAD.is_file():
+        pairs = json.loads(MEDQUAD.read_text(encoding="utf-8"))[:count]
+        for i, pair in enumerate(pairs):
+            answer = " ".join(pair["answer"].split())
+            if i % 2:
+                records.append(Record(text=answer, source={"uri": pair["url"]}))
+            else:
+                short = answer.split(". ")[0].rstrip(".") + "."
+                meta = {"question": pair["question"], "answer": short}
+                records.append(Record(text=short, kind="qa", meta=meta))
+        return records
+    for i in range(count):
+        fact = f"Compound K-{i} melts at {200 + i} kelvin and dissolves in " + "warm water, " * (i % 17)
+        if i % 2:
+            records.append(Record(text=fact))
+        else:
+            meta = {"question": f"At what temperature does K-{i} melt?", "answer": f"{200 + i} kelvin"}
+            records.append(Record(text=fact, kind="qa", meta=meta))
+    return records
+
+
+def model_dir(spec: str, work: Path) -> Path:
+    from kinject.models import build_tiny_model, resolve_model
+
+    return build_tiny_model(work / "tiny") if spec == "tiny" else resolve_model(spec)
+
+
+def run_sft(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
+    from kinject.components import TrainJob
+    from kinject.config import RunConfig
+    from kinject.context import RunContext
+    from kinject.plugins import build_plugins
+    from kinject_plugins.trainers.sft import SFTTrainer
+
+    context = RunContext(work, RunConfig(), build_plugins(load_entry_points=False), show_progress=False)
+    trainer = SFTTrainer(
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        learning_rate=args.learning_rate,
+        save_steps=args.steps * 10,
+        logging_steps=args.steps,
+        report_to=[],
+    )
+    job = TrainJob(base_model=base, train=bench_records(args.records), output_dir=work / "sft", context=context)
+    m = trainer.train(job).metrics
+    return {"time_s": m["train_time_s"], "tokens": m["train_tokens"], "padded_tokens": m["train_tokens"],
+            "peak_mb": m["peak_memory_mb"], "steps": m["steps"], "loss": m["final_train_loss"]}
+
+
+def run_baseline(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
+
+    from kinject.models import load_causal_lm
+    from kinject_plugins.trainers.sft import peak_memory_mb
+    from kinject_plugins.trainers.training_rows import records_to_rows
+
+    model, tokenizer = load_causal_lm(base)
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
+                                             target_modules="all-linear", task_type="CAUSAL_LM"))
+    texts = [r["prompt"] + r["completion"] + tokenizer.eos_token for r in records_to_rows(bench_records(args.records)).rows]
+    data = Dataset.from_dict(dict(tokenizer(texts, truncation=True, max_length=args.max_length)))
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    seen = {"tokens": 0, "padded": 0}
+
+    def counting_collator(features: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = collate(features)
+        seen["tokens"] += int(batch["attention_mask"].sum())
+        seen["padded"] += int(batch["attention_mask"].numel())
+        return batch
+
+    targs = TrainingArguments(
+        output_dir=str(work / "baseline"), per_device_train_batch_size=args.batch_size,
+        max_steps=args.steps, learning_rate=args.learning_rate, report_to="none", save_strategy="no",
+        logging_steps=args.steps, use_cpu=not torch.cuda.is_available(), disable_tqdm=True,
+    )
+    trainer = Trainer(model=model, args=targs, train_dataset=data, data_collator=counting_collator)
+    out = trainer.train()
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    return {"time_s": out.metrics["train_runtime"], "tokens": seen["tokens"], "padded_tokens": seen["padded"],
+            "peak_mb": peak_memory_mb(), "steps": trainer.state.global_step, "loss": losses[-1]}
+
+
+def one_variant(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        base = model_dir(args.model, work)
+        runner = run_sft if args.only == "sft" else run_baseline
+        print("BENCH " + json.dumps(runner(args, base, work)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny", help="tiny, smollm2-135m, or any model spec")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--records", type=int, default=400)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--only", choices=["sft", "baseline"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only:
+        one_variant(args)
+        return
+    results: dict[str, dict[str, Any]] = {}
+    for variant in ("baseline", "sft"):
+        started = time.perf_counter()
+        cmd = [sys.executable, __file__, "--only", variant, *sys.argv[1:]]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
+        if proc.returncode != 0 or not lines:
+            sys.exit(f"{variant} failed:\n{proc.stderr[-3000:]}")
+        results[variant] = json.loads(lines[-1][6:])
+        results[variant]["wall_s"] = time.perf_counter() - started
+    print_table(args, results)
+
+
+def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
+    data = "MedQuAD subset" if MEDQUAD.is_file() else "generated records"
+    print(f"model={args.model} steps={args.steps} batch={args.batch_size} max_length={args.max_length} data={data}")
+    header = f"{'variant':10} {'s/step':>8} {'tokens':>8} {'padded':>8} {'tokens/s':>9} {'peak MB':>8} {'loss':>7}"
+    print(header)
+    print("-" * len(header))
+    for name, r in results.items():
+        rate = r["tokens"] / r["time_s"]
+        print(f"{name:10} {r['time_s'] / r['steps']:8.3f} {r['tokens']:8d} {r['padded_tokens']:8d} "
+              f"{rate:9.1f} {r['peak_mb']:8.0f} {r['loss']:7.3f}")
+    base, ours = results["baseline"], results["sft"]
+    speedup = (ours["tokens"] / ours["time_s"]) / (base["tokens"] / base["time_s"])
+    print(f"sft / baseline: tokens/s x{speedup:.2f}, peak memory x{ours['peak_mb'] / base['peak_mb']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
