@@ -15,6 +15,7 @@ from kinject.hookspecs import Register
 BUILTIN_TRAINERS: list[tuple[str, str]] = [
     ("sft", "SFTTrainer"),
     ("ewc", "EWCTrainer"),
+    ("distill", "DistillTrainer"),
 ]
 
 

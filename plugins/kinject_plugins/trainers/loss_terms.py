@@ -35,11 +35,11 @@ def add_penalty(trainer: Any, penalty: Callable[[], Any], weight: float, on_valu
     trainer.compute_loss = compute_loss
 
 
-def replace_loss(trainer: Any, loss_fn: Callable[[Any, dict[str, Any], Any], Any]) -> None:
-    """Use ``loss_fn(model, inputs, num_items_in_batch)`` as ``trainer``'s loss (train and eval)."""
+def replace_loss(trainer: Any, loss_fn: Callable[[Any, dict[str, Any], Any], tuple[Any, Any]]) -> None:
+    """Use ``loss_fn(model, inputs, num_items_in_batch) -> (loss, outputs)`` as the loss (train and eval)."""
 
     def compute_loss(model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
-        loss = loss_fn(model, inputs, num_items_in_batch)
-        return (loss, None) if return_outputs else loss
+        loss, outputs = loss_fn(model, inputs, num_items_in_batch)
+        return (loss, outputs) if return_outputs else loss
 
     trainer.compute_loss = compute_loss
