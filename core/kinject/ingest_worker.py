@@ -90,8 +90,24 @@ def parse(index: int, source: Source, uri: str) -> Outcome:
     finally:
         _sink = None
     outcome.seconds = time.perf_counter() - start
-    outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    outcome.peak_rss_mb = peak_rss_mb()
     return outcome
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB.
+
+    ``VmHWM`` first: Linux keeps ``ru_maxrss`` across exec, so a worker started from a big parent
+    would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _message(exc: InputError) -> str:
