@@ -16,6 +16,7 @@ BUILTIN_TRAINERS: list[tuple[str, str]] = [
     ("sft", "SFTTrainer"),
     ("ewc", "EWCTrainer"),
     ("distill", "DistillTrainer"),
+    ("rag", "RAGTrainer"),
 ]
 
 
