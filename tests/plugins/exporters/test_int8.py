@@ -23,6 +23,15 @@ def test_int8_saves_safetensors_and_reports(adapter_result: TrainResult, run_con
     assert report["scored_on"] == "built-in prompts"
     with safe_open(str(out / WEIGHTS), framework="pt") as f:
         assert str(f.get_tensor("model.layers.0.self_attn.q_proj.qweight").dtype) == "torch.int8"
+        assert "lm_head.qweight" not in f.keys()  # kept float by default  # noqa: SIM118
+
+
+def test_keep_float_empty_quantizes_the_output_layer(adapter_result: TrainResult, run_context: RunContext) -> None:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    out = run_context.run_dir / "int8-all"
+    Int8Exporter(keep_float=[]).export(adapter_result, out, run_context)
+    assert isinstance(load_int8(out).lm_head, DynamicLinear)
 
 
 def test_loaded_int8_model_matches_quantized_in_memory(adapter_result: TrainResult, run_context: RunContext) -> None:
