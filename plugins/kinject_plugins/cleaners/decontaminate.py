@@ -6,8 +6,10 @@ Two tests, either one drops the Record (reason ``contaminated``):
    with an eval question or reference answer; a question shorter than 13 tokens (but at least
    ``min_question_tokens``) counts when it appears whole.
 2. **embedding match**: a question in the Record (a QA Record's question, a preference prompt,
-   or a sentence of a document) has cosine >= ``similarity`` (0.95) with an eval question and
-   shares at least ``min_overlap`` of its word bigrams.
+   and with ``embed_documents`` every sentence of a document) has cosine >= ``similarity``
+   (0.95) with an eval question and shares at least ``min_overlap`` of its word bigrams.
+   Documents are checked by n-grams only by default: embedding every sentence of a large corpus
+   costs more than near-dedup itself, and verbatim leaks are what n-grams catch.
 
 The thresholds are high on purpose: the eval set is phrased differently from the corpus so that
 it tests knowledge, not recall of wording. A training text that states the same *fact* in other
@@ -29,6 +31,7 @@ from kinject.components import Cleaner
 from kinject.context import RunContext
 from kinject.evaluation import EvalItem, load_eval_items
 from kinject.records import Record, Rejected
+from kinject_plugins.cleaners.standardize import Standardize
 from kinject_plugins.cleaners.tokens import tokenize
 
 _SENTENCE = re.compile(r"(?<=[.?!。？！])\s*|\n+")
@@ -48,6 +51,8 @@ class DecontaminateOptions(BaseModel):
     similarity: float = Field(default=0.95, gt=0, le=1)
     #: ...and the share of word bigrams the two must have in common (Jaccard)
     min_overlap: float = Field(default=0.3, ge=0, le=1)
+    #: embed every sentence of document Records too (slow on large corpora)
+    embed_documents: bool = False
     #: an extra eval JSONL to protect besides the run's eval set
     eval_path: str | None = None
     model: str | None = None
@@ -79,6 +84,12 @@ class Decontaminate(Cleaner):
         self._grams: dict[int, dict[tuple[str, ...], str]] = {}
         self._vectors: np.ndarray | None = None
         self._bigrams: list[set[tuple[str, str]]] = []
+        # Compare in one canonical form: "5 March 2024" in an eval question still matches a
+        # training text that ``standardize`` rewrote to "2024-03-05" (and "$1,200" to "1200 USD").
+        self._canonical = Standardize(units=False)
+
+    def _tokens(self, text: str) -> list[str]:
+        return tokenize(self._canonical.standardize(text)[0])
 
     def setup(self, context: RunContext) -> None:
         items = list(context.eval_items)
@@ -94,7 +105,7 @@ class Decontaminate(Cleaner):
         for item in items:
             texts = [item.question] + ([item.reference] if self.opts.check_answers else [])
             for i, text in enumerate(texts):
-                toks = tokenize(text)
+                toks = self._tokens(text)
                 if len(toks) >= n:
                     for gram in ngrams(toks, n):
                         self._grams.setdefault(n, {})[gram] = item.id
@@ -120,7 +131,7 @@ class Decontaminate(Cleaner):
 
     def _ngram_hit(self, record: Record) -> str | None:
         for text in _texts(record):
-            toks = tokenize(text)
+            toks = self._tokens(text)
             for n, grams in self._grams.items():
                 for gram in ngrams(toks, n):
                     if gram in grams:
@@ -133,7 +144,7 @@ class Decontaminate(Cleaner):
         owners, units = [], []
         for i, record in enumerate(batch):
             if verdicts[i] is None:
-                for unit in _question_units(record):
+                for unit in _question_units(record, self.opts.embed_documents):
                     owners.append(i)
                     units.append(unit)
         if not units:
@@ -157,10 +168,12 @@ def _texts(record: Record) -> list[str]:
     return [record.text, *extra]
 
 
-def _question_units(record: Record) -> list[str]:
+def _question_units(record: Record, documents: bool) -> list[str]:
     """The parts of a Record that could be an eval question in disguise."""
     for key in ("question", "prompt"):
         if isinstance(value := record.meta.get(key), str) and value.strip():
             return [value]
+    if not documents:
+        return []
     parts = [p.strip() for p in _SENTENCE.split(record.text)]
     return [p for p in parts if len(tokenize(p)) >= 4]

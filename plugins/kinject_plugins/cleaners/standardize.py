@@ -61,6 +61,16 @@ _METRIC = {
 _NUM = r"(?P<num>-?\d+(?:[.,]\d+)*)"
 _CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": None, "￥": None, "RMB": "CNY"}
 _CN_SCALE = {"万": 10_000, "亿": 100_000_000}
+_SYMBOLS = "|".join(re.escape(s) for s in sorted(_CURRENCY_SYMBOLS, key=len, reverse=True))
+_MONEY = re.compile(rf"(?P<sym>{_SYMBOLS})\s?{_NUM}(?:\s?(?P<scale>[万亿]))?(?:元)?")
+_YUAN = re.compile(rf"{_NUM}(?:\s?(?P<scale>[万亿]))?\s?元")
+# One pass for every non-SI unit: the named group that matched says which unit it was.
+_UNIT = re.compile(
+    rf"{_NUM}\s?(?:" + "|".join(f"(?P<u{i}>{rx})" for i, (rx, _, _) in enumerate(_UNITS)) + r")(?![A-Za-z])", re.I
+)
+_METRIC_RES = {pair: re.compile(rf"{_NUM}\s?{re.escape(pair[0])}(?![A-Za-z])") for pair in _METRIC}
+_GROUPED = re.compile(r"(?<![\d.,])-?\d{1,3}(?:([,.])\d{3})+(?:(?!\1)[.,]\d+)?(?![\d.,]*\d)")
+_SCALED = re.compile(r"(?<![\d.,])(?P<num>\d+(?:\.\d+)?)(?P<scale>[万亿])(?![元])")
 
 
 def parse_number(raw: str) -> float | None:
@@ -172,11 +182,8 @@ class Standardize(RecordCleaner):
         return self._iso(int(m["y"]), month, day)
 
     def _currency(self, text: str, changes: list[dict[str, str]]) -> str:
-        symbols = "|".join(re.escape(s) for s in sorted(_CURRENCY_SYMBOLS, key=len, reverse=True))
-        pattern = re.compile(rf"(?P<sym>{symbols})\s?{_NUM}(?:\s?(?P<scale>[万亿]))?(?:元)?")
-        text = self._sub(pattern, text, changes, self._money)
-        cn = re.compile(rf"{_NUM}(?:\s?(?P<scale>[万亿]))?\s?元")
-        return self._sub(cn, text, changes, lambda m: self._amount(m, "CNY"))
+        text = self._sub(_MONEY, text, changes, self._money)
+        return self._sub(_YUAN, text, changes, partial(self._amount, code="CNY"))
 
     def _money(self, m: re.Match[str]) -> str | None:
         code = _CURRENCY_SYMBOLS[m["sym"]] or self.opts.yen_as
@@ -191,14 +198,15 @@ class Standardize(RecordCleaner):
         return f"{format_number(value)} {code}".strip()
 
     def _units(self, text: str, changes: list[dict[str, str]]) -> str:
-        for unit_re, si, factor in _UNITS:
-            pattern = re.compile(rf"{_NUM}\s?(?:{unit_re})(?![A-Za-z])", re.I)
-            text = self._sub(pattern, text, changes, partial(self._convert, unit=si, factor=factor))
+        text = self._sub(_UNIT, text, changes, self._to_si)
         for (src, dst), factor in _METRIC.items():
             if self.opts.unit_targets.get(src) == dst:
-                pattern = re.compile(rf"{_NUM}\s?{re.escape(src)}(?![A-Za-z])")
-                text = self._sub(pattern, text, changes, partial(self._convert, unit=dst, factor=factor))
+                text = self._sub(_METRIC_RES[src, dst], text, changes, partial(self._convert, unit=dst, factor=factor))
         return text
+
+    def _to_si(self, m: re.Match[str]) -> str | None:
+        _, si, factor = _UNITS[int((m.lastgroup or "u0")[1:])]
+        return self._convert(m, si, factor)
 
     @staticmethod
     def _convert(m: re.Match[str], unit: str, factor: float | Callable[[float], float]) -> str | None:
@@ -211,10 +219,8 @@ class Standardize(RecordCleaner):
 
     def _numbers(self, text: str, changes: list[dict[str, str]]) -> str:
         # Only grouped numbers change (1,234.5 / 1.234,5 / 3.5万); plain ones already are canonical.
-        grouped = re.compile(r"(?<![\d.,])-?\d{1,3}(?:([,.])\d{3})+(?:(?!\1)[.,]\d+)?(?![\d.,]*\d)")
-        text = self._sub(grouped, text, changes, lambda m: self._plain(m.group(0)))
-        scaled = re.compile(r"(?<![\d.,])(?P<num>\d+(?:\.\d+)?)(?P<scale>[万亿])(?![元])")
-        return self._sub(scaled, text, changes, partial(self._amount, code=""))
+        text = self._sub(_GROUPED, text, changes, lambda m: self._plain(m.group(0)))
+        return self._sub(_SCALED, text, changes, partial(self._amount, code=""))
 
     @staticmethod
     def _plain(raw: str) -> str | None:

@@ -70,3 +70,21 @@ def test_embedding_match_catches_light_rewording_only(split) -> None:
     assert [r.record.id for r in rejected] == [reworded.id]
     assert "cosine" in rejected[0].detail
     assert [r.id for r in kept] == [r.id for r in SAME_FACT]
+    # Sentences of documents are embedded on request; a same-fact sentence still stays.
+    cleaner = Decontaminate(embed_documents=True)
+    cleaner.protect(ITEMS)
+    doc = Record("Background. What's the maximum deposit allowed as a percentage of the contract price? See below.")
+    kept, rejected = split(cleaner.apply([doc, *SAME_FACT]))
+    assert [r.record.id for r in rejected] == [doc.id]
+
+
+def test_leak_is_found_after_standardize_rewrote_dates_and_money() -> None:
+    from kinject_plugins.cleaners.standardize import Standardize
+
+    item = EvalItem(id="d1", question="Under the lease signed by Anna Smith in Boston on 5 March 2024, what deposit did the tenant pay?")
+    cleaner = Decontaminate(embed=False)
+    cleaner.protect([item])
+    leaked = Standardize().clean(Record(f"Practice question: {item.question} Answer: $1,200."))
+    assert "2024-03-05" in leaked.text
+    [out] = list(cleaner.apply([leaked]))
+    assert out.reason == "contaminated"
