@@ -54,8 +54,6 @@ class Outcome:
 
 
 _sink: list[Issue] | None = None
-#: seconds a fresh worker may take to import and answer
-_START_TIMEOUT_S = 120.0
 
 
 def report_issue(reason: str, detail: str, uri: str) -> None:
@@ -150,6 +148,8 @@ class _Slot:
     conn: Connection
     task: tuple[int, Source, str] | None = None
     deadline: float = 0.0
+    #: the worker said it started; one that dies before is a broken setup, not a bad file
+    ready: bool = False
 
 
 class WorkerPool:
@@ -167,6 +167,7 @@ class WorkerPool:
         self._slots: list[_Slot] = []
 
     def _start(self) -> _Slot:
+        """Start a worker without waiting for it: its first task queues while it imports."""
         ours, theirs = socket.socketpair()
         process = subprocess.Popen(
             [sys.executable, "-m", "kinject.ingest_worker", str(theirs.fileno())],
@@ -175,15 +176,8 @@ class WorkerPool:
         )
         theirs.close()
         conn = Connection(ours.detach())
-        slot = _Slot(process, conn)
-        try:
-            conn.send((list(sys.path), self.memory_mb))
-            if not conn.poll(_START_TIMEOUT_S) or conn.recv() != "ready":
-                raise OSError("no answer")
-        except (OSError, EOFError) as exc:
-            self._stop(slot)
-            raise PluginError(f"an ingest worker process did not start ({exc}; exit code {process.poll()})") from None
-        return slot
+        conn.send((list(sys.path), self.memory_mb))
+        return _Slot(process, conn)
 
     def run(
         self, tasks: Iterator[tuple[int, Source, str]], can_submit: Callable[[int], bool]
@@ -230,17 +224,28 @@ class WorkerPool:
             index = slot.task[0]
             if slot.conn.poll():
                 try:
-                    outcome: Outcome = slot.conn.recv()
+                    message = slot.conn.recv()
                 except (EOFError, OSError):
+                    self._check_started(slot)
                     yield self._replace(slot, index, "worker_crashed", self._crash_detail(slot))
                     continue
+                if message == "ready":
+                    slot.ready = True
+                    continue
                 slot.task = None
-                yield outcome
+                yield message
             elif slot.process.poll() is not None:
+                self._check_started(slot)
                 yield self._replace(slot, index, "worker_crashed", self._crash_detail(slot))
             elif time.monotonic() >= slot.deadline:
                 detail = f"parsing took longer than {self.timeout_s:g} s; the worker was stopped"
                 yield self._replace(slot, index, "timeout", detail)
+
+    def _check_started(self, slot: _Slot) -> None:
+        if not slot.ready:
+            code = slot.process.wait()
+            self.close()
+            raise PluginError(f"an ingest worker process could not start (exit code {code}); see the error above")
 
     def _crash_detail(self, slot: _Slot) -> str:
         try:
