@@ -79,28 +79,38 @@ def render_markdown(rows: dict[str, dict[str, Any]], config: RunConfig) -> str:
 
 
 def _best(rows: dict[str, dict[str, Any]]) -> str:
-    scored = [(cell(m, "trained:knowledge-qa.accuracy"), n) for n, m in rows.items() if "error" not in m]
-    scored = [(v, n) for v, n in scored if v is not None]
-    if not scored:
+    accuracy = _column(rows, "trained:knowledge-qa.accuracy")
+    if not accuracy:
         return ""
-    value, name = max(scored)
-    forgetting = sorted((cell(m, "forgetting"), n) for n, m in rows.items() if "error" not in m and cell(m, "forgetting") is not None)
-    text = f"Learned the domain best: **{name}** ({value * 100:.1f}%)."
+    name = max(accuracy, key=lambda n: accuracy[n])
+    text = f"Learned the domain best: **{name}** ({accuracy[name] * 100:.1f}%)."
+    forgetting = _column(rows, "forgetting")
     if forgetting:
-        text += f" Forgot the least: **{forgetting[0][1]}** ({forgetting[0][0] * 100:+.1f} pts)."
+        least = min(forgetting, key=lambda n: forgetting[n])
+        text += f" Forgot the least: **{least}** ({forgetting[least] * 100:+.1f} pts)."
     return text
 
 
+def _column(rows: dict[str, dict[str, Any]], spec: str) -> dict[str, float]:
+    """One column's values for the strategies that have it."""
+    out = {}
+    for name, metrics in rows.items():
+        value = None if "error" in metrics else cell(metrics, spec)
+        if value is not None:
+            out[name] = value
+    return out
+
+
 def charts(rows: dict[str, dict[str, Any]]) -> str:
+    acc = _column(rows, "trained:knowledge-qa.accuracy")
+    ret = _column(rows, "trained:retention.accuracy")
+    secs = _column(rows, "train:train_time_s")
     ok = {n: m for n, m in rows.items() if "error" not in m}
-    acc = {n: cell(m, "trained:knowledge-qa.accuracy") for n, m in ok.items()}
-    ret = {n: cell(m, "trained:retention.accuracy") for n, m in ok.items()}
-    secs = {n: cell(m, "train:train_time_s") for n, m in ok.items()}
     parts = [
-        scatter([(n, r, acc[n]) for n, r in ret.items() if r is not None and acc[n] is not None],
-                "general-knowledge retention", "domain accuracy", "Accuracy vs retention"),
-        scatter([(n, s, acc[n]) for n, s in secs.items() if s is not None and acc[n] is not None],
-                "train time (s)", "domain accuracy", "Accuracy vs train time", x_fmt="{:.0f}"),
+        scatter([(n, ret[n], acc[n]) for n in acc if n in ret], "general-knowledge retention", "domain accuracy",
+                "Accuracy vs retention"),
+        scatter([(n, secs[n], acc[n]) for n in acc if n in secs], "train time (s)", "domain accuracy",
+                "Accuracy vs train time", x_fmt="{:.0f}"),
         grouped_bars(_per_category(ok), "Accuracy per category"),
     ]
     return "\n".join(p for p in parts if p)
