@@ -17,6 +17,7 @@ BUILTIN_TRAINERS: list[tuple[str, str]] = [
     ("ewc", "EWCTrainer"),
     ("distill", "DistillTrainer"),
     ("rag", "RAGTrainer"),
+    ("multistage", "MultiStageTrainer"),
 ]
 
 
