@@ -79,8 +79,8 @@ def statute_title(text: str) -> str:
 def find_articles(text: str) -> tuple[str, list[Article]]:
     """Split ``text`` at article headings: the preamble before the first one, and the articles.
 
-    Part/Chapter headings between articles are removed from article text and remembered as the
-    chapter of the articles that follow them.
+    Part/Chapter headings are removed from the preamble and the article texts, and remembered as
+    the chapter of the articles that follow them.
     """
     heads = sorted(
         [*_ARTICLE_HEADING.finditer(text), *_ZH_HEADING.finditer(text)], key=lambda m: m.start()
@@ -97,7 +97,8 @@ def find_articles(text: str) -> tuple[str, list[Article]]:
         label = _canonical_label(kw, number) if kw else f"第{int_to_zh(int(number))}条"
         heading = head.group(0).strip().strip("#*_ ").strip()
         articles.append(Article(number, label, heading, body.strip(), head.start(), chapter))
-    return text[: heads[0].start()], articles
+    preamble, _ = _strip_chapters(text, 0, heads[0].start(), chapters)
+    return preamble, articles
 
 
 def _strip_chapters(

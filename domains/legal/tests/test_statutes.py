@@ -36,6 +36,7 @@ def test_one_record_per_article_with_meta() -> None:
     records = _split(CODE)
     preamble, *articles = records
     assert preamble.meta["article"] is None and "Enacted" in preamble.text
+    assert "Chapter 1" not in preamble.text
     assert [r.meta["article"] for r in articles] == ["12", "13", "22"]
     assert [r.meta["article_label"] for r in articles] == ["Article 12", "Article 13", "Article 22"]
     assert articles[0].meta["heading"] == "Article 12 — Maximum deposit"
