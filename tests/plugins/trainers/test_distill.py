@@ -131,3 +131,34 @@ def test_only_full_training_of_the_student() -> None:
 
     with pytest.raises(ValidationError, match="method must be full"):
         DistillTrainer(method="lora")
+
+
+@pytest.mark.slow
+def test_compare_runs_sft_ewc_distill_and_rag_side_by_side(registered_pack: Any, kinject_plugins: Any, tmp_path: Path, tiny_model: Path) -> None:
+    from kinject.compare import run_compare
+    from kinject.pipeline import resolve_config
+
+    general = tmp_path / "general.jsonl"
+    general.write_text('{"text": "Paris is the capital of France."}\n{"text": "A week has seven days."}\n')
+    quick = {"max_steps": 2, "batch_size": 2, "report_to": [], "save_steps": 100}
+    overrides = {
+        "base_model": str(tiny_model), "evaluators": ["knowledge-qa"], "exporters": [], "augmenters": [],
+        "cleaners": ["normalize"], "run_dir": str(tmp_path / "cmp"), "strategy": "sft", "forgetting": False,
+        "reference_set": str(general),
+        "strategy_options": {"sft": quick, "ewc": quick, "distill": {**quick, "speed_tokens": 4}, "rag": {"k": 1}},
+    }
+    config, pack = resolve_config(kinject_plugins, "sample", None, overrides)
+    strategies = ["sft", "ewc", "distill", "rag"]
+    outcome = run_compare(config, kinject_plugins, pack, strategies, show_progress=False)
+    rows = json.loads((outcome.root / "compare.json").read_text())
+    assert list(rows) == strategies
+    assert not [name for name, row in rows.items() if "error" in row], rows
+    assert rows["distill"]["train"]["student_params"] < rows["distill"]["train"]["teacher_params"]
+    assert rows["distill"]["train"]["train_tokens"] > 0
+    assert rows["rag"]["train"]["trainable_params"] == 0
+    md = (outcome.root / "compare.md").read_text()
+    for name in strategies:
+        assert f"| {name} |" in md
+    assert "failed" not in md
+    # distill learned from the sft run beside it instead of training its own teacher
+    assert not (outcome.root / "distill" / "model" / TEACHER_DIR).exists()

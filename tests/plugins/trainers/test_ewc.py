@@ -69,6 +69,7 @@ def lm_loss(result: TrainResult, texts: list[str]) -> float:
     return sum(losses) / len(losses)
 
 
+@pytest.mark.slow
 def test_penalty_reduces_drift_of_high_fisher_parameters(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
     import torch
 
@@ -95,6 +96,7 @@ def test_penalty_reduces_drift_of_high_fisher_parameters(tiny_model: Path, run_c
     assert held.metrics["fisher_samples"] == len(GENERAL) and held.metrics["fisher_mean"] > 0
 
 
+@pytest.mark.slow
 def test_sequential_injection_forgets_less_of_the_first_domain(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
     run_a = tmp_path / "run-a"
     write_jsonl(run_a / "data" / "train.jsonl", docs(DOMAIN_A))
