@@ -110,7 +110,7 @@ def charts(rows: dict[str, dict[str, Any]]) -> str:
         scatter([(n, ret[n], acc[n]) for n in acc if n in ret], "general-knowledge retention", "domain accuracy",
                 "Accuracy vs retention"),
         scatter([(n, secs[n], acc[n]) for n in acc if n in secs], "train time (s)", "domain accuracy",
-                "Accuracy vs train time", x_fmt="{:.0f}"),
+                "Accuracy vs train time", x_fmt="{:.1f}"),
         grouped_bars(_per_category(ok), "Accuracy per category"),
     ]
     return "\n".join(p for p in parts if p)

@@ -16,9 +16,11 @@ from kinject.pipeline import resolve_config
 from kinject.plugins import Plugins
 
 
-def _compare(plugins: Plugins, tmp_path: Path, tiny_model: Path, strategies: list[str]) -> Path:
-    overrides = {"base_model": str(tiny_model), "evaluators": ["count-params"], "exporters": [], "augmenters": [],
-                 "cleaners": ["normalize"], "run_dir": str(tmp_path / "cmp"), "strategy": strategies[0], "forgetting": False}
+def _compare(plugins: Plugins, tmp_path: Path, tiny_model: Path, strategies: list[str], real_evaluators: bool = False) -> Path:
+    evaluators = ["knowledge-qa"] if real_evaluators else ["count-params"]
+    overrides = {"base_model": str(tiny_model), "evaluators": evaluators, "exporters": [], "augmenters": [],
+                 "cleaners": ["normalize"], "run_dir": str(tmp_path / "cmp"), "strategy": strategies[0],
+                 "forgetting": real_evaluators}
     config, pack = resolve_config(plugins, "sample", None, overrides)
     return run_compare(config, plugins, pack, strategies, show_progress=False).root
 
@@ -56,13 +58,16 @@ CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 def test_compare_html_renders_in_chromium(train_calls: list[str], kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
     from PIL import Image
 
-    root = _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"])
+    root = _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"], real_evaluators=True)
+    rows = json.loads((root / "compare.json").read_text())
+    assert "knowledge-qa.accuracy" in rows["copy"]["trained"] and "retention.accuracy" in rows["shrink"]["trained"]
     page = (root / "compare.html").resolve().as_uri()
     chrome = _chromium()
     assert chrome is not None
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
     dom = subprocess.run([chrome, *CHROME_FLAGS, *profile, "--dump-dom", page], capture_output=True, text=True, timeout=120)
     assert "<table>" in dom.stdout and "shrink" in dom.stdout
+    assert dom.stdout.count("<svg") >= 2, "accuracy-vs-retention and accuracy-vs-time plots expected"
     shot = tmp_path / "compare.png"
     subprocess.run([chrome, *CHROME_FLAGS, *profile, f"--screenshot={shot}", "--window-size=1200,900", page],
                    capture_output=True, timeout=120, check=False)
