@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kinject.domains import DomainPack
 from kinject.evaluation import EvalItem, EvalModel
 
 
@@ -48,3 +49,39 @@ def _hand_logprob(em: EvalModel, context: str, continuation: str) -> float:
 def hand_logprob() -> Callable[[EvalModel, str, str], float]:
     """An independent, unbatched log-likelihood to check the evaluators against."""
     return _hand_logprob
+
+
+@pytest.fixture
+def fixed_answers(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, dict[str, str]], None]:
+    """Make one evaluator module's greedy answers come from a question -> answer table."""
+
+    def install(module: str, table: dict[str, str]) -> None:
+        def answers(model: EvalModel, items: list[EvalItem], *args: object, **kwargs: object) -> list[str]:
+            return [table[item.question] for item in items]
+
+        monkeypatch.setattr(f"kinject_plugins.evaluators.{module}.generate_answers", answers)
+
+    return install
+
+
+@pytest.fixture
+def legal_pack(tmp_path: Path) -> DomainPack:
+    """A domain pack with a two-criterion rubric and a small term list."""
+    (tmp_path / "terms.yaml").write_text(
+        "terms:\n"
+        "  - {term: earnest money, synonyms: [deposit], confusables: [advance payment]}\n"
+        "  - {term: advance payment}\n"
+        "  - {term: statute of limitations}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "rubric.yaml").write_text(
+        "name: legal\n"
+        "criteria:\n"
+        "  - {id: terms, check: required_terms, weight: 2}\n"
+        "  - {id: no_confusion, check: confusions}\n",
+        encoding="utf-8",
+    )
+    return DomainPack(
+        name="legal", version="0", description="", corpus=tmp_path, eval=tmp_path / "eval.jsonl",
+        terms=tmp_path / "terms.yaml", rubric=tmp_path / "rubric.yaml",
+    )

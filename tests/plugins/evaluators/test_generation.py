@@ -1,0 +1,42 @@
+"""Shared greedy generation: first line only, deterministic, cached until the weights change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from kinject.evaluation import EvalItem, EvalModel
+from kinject_plugins.evaluators.generation import first_line, generate_answers
+
+
+def test_first_line_skips_leading_blank_lines() -> None:
+    assert first_line("\n\n  Paris.\nMore text") == "Paris."
+    assert first_line("") == ""
+
+
+def test_answers_are_cached_per_model_until_weights_change(
+    tiny_eval_model: EvalModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [EvalItem("a", "What is the rate?"), EvalItem("b", "Who decides appeals?")]
+    calls: list[int] = []
+    original = tiny_eval_model.model.generate
+
+    def counting_generate(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["input_ids"].shape[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_eval_model.model, "generate", counting_generate)
+    first = generate_answers(tiny_eval_model, items, max_new_tokens=5, batch_size=1)
+    assert calls == [1, 1]
+    assert all("\n" not in answer for answer in first)
+    assert generate_answers(tiny_eval_model, items[::-1], max_new_tokens=5) == first[::-1]
+    assert calls == [1, 1]  # served from the cache
+    # batching does not change greedy answers
+    assert generate_answers(tiny_eval_model, items, max_new_tokens=6, batch_size=2)[0].startswith(first[0])
+    calls.clear()
+    with torch.no_grad():
+        next(tiny_eval_model.model.parameters()).add_(0.0)  # an in-place update, as training does
+    assert generate_answers(tiny_eval_model, items, max_new_tokens=5) == first
+    assert calls == [2]
