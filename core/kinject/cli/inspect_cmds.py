@@ -19,7 +19,8 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    Console(width=max(100, Console().width)).print(table)
+    console = Console()
+    Console(width=max(120, console.width) if not console.is_terminal else None).print(table)
 
 
 @click.command("plugins")
@@ -54,16 +55,19 @@ def domains_cmd() -> None:
     """List installed domain packs, their versions and what they contain."""
     from kinject.plugins import get_plugins
 
-    rows = []
+    rows, descriptions = [], []
     for entry in get_plugins().domains():
         pack = entry.obj
         s = pack.summary()
         rows.append([pack.name, entry.distribution, pack.version, str(s["terms"]), str(s["corpus_files"]),
-                     str(s["eval_items"]), str(s["rubric_criteria"]), pack.description])
+                     str(s["eval_items"]), str(s["rubric_criteria"])])
+        descriptions.append(f"{pack.name}: {pack.description}")
     if not rows:
         click.echo("No domain packs installed. Install one, e.g.: pip install kinject-legal")
         return
-    _table("domain packs", ["name", "distribution", "version", "terms", "corpus files", "eval items", "rubric criteria", "description"], rows)
+    _table("domain packs", ["name", "distribution", "version", "terms", "corpus files", "eval items", "rubric criteria"], rows)
+    for line in descriptions:
+        click.echo(line)
 
 
 @click.command("validate")
