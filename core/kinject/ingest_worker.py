@@ -11,6 +11,7 @@ Sources report problems with a part of a file (a blank page, a malformed row) th
 
 from __future__ import annotations
 
+import os
 import resource
 import socket
 import subprocess
@@ -54,6 +55,8 @@ class Outcome:
 
 
 _sink: list[Issue] | None = None
+#: seconds a fresh worker may take to start before its first task's time limit begins
+_START_ALLOWANCE_S = 120.0
 
 
 def report_issue(reason: str, detail: str, uri: str) -> None:
@@ -169,10 +172,14 @@ class WorkerPool:
     def _start(self) -> _Slot:
         """Start a worker without waiting for it: its first task queues while it imports."""
         ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        # Tesseract and torch use OpenMP: N workers each with all cores would just oversubscribe
+        env.setdefault("OMP_THREAD_LIMIT", str(max(1, (os.cpu_count() or 1) // self.size)))
         process = subprocess.Popen(
             [sys.executable, "-m", "kinject.ingest_worker", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
+            env=env,
         )
         theirs.close()
         conn = Connection(ours.detach())
@@ -213,7 +220,8 @@ class WorkerPool:
 
     def _submit(self, slot: _Slot, task: tuple[int, Source, str]) -> None:
         slot.task = task
-        slot.deadline = time.monotonic() + self.timeout_s
+        # a worker still importing gets its start-up time on top: the limit is for parsing
+        slot.deadline = time.monotonic() + self.timeout_s + (0 if slot.ready else _START_ALLOWANCE_S)
         slot.conn.send(task)
 
     def _collect(self, busy: list[_Slot]) -> Iterator[Outcome]:
@@ -231,6 +239,7 @@ class WorkerPool:
                     continue
                 if message == "ready":
                     slot.ready = True
+                    slot.deadline = time.monotonic() + self.timeout_s
                     continue
                 slot.task = None
                 yield message
