@@ -114,9 +114,14 @@ def build_corpus(size: int, rng: random.Random) -> tuple[list[Record], dict[str,
     n_exact, n_near, n_junk, n_leak = int(size * 0.1), int(size * 0.1), int(size * 0.01), min(10, size // 100)
     n_base = size - n_exact - n_near - n_junk - n_leak
     bases = [base_document(rng) for _ in range(n_base)]
-    texts: list[tuple[str, int]] = [(" ".join(s), i) for i, s in enumerate(bases)]
-    texts += [(exact_copy(" ".join(bases[c]), rng), c) for c in (rng.randrange(n_base) for _ in range(n_exact))]
-    texts += [(reword(bases[c], rng), c) for c in (rng.randrange(n_base) for _ in range(n_near))]
+    # Short templated documents can collide by chance (same templates, same city and number):
+    # identical bases are one cluster, or the truth would call a real duplicate distinct.
+    first_of: dict[str, int] = {}
+    base_cluster = [first_of.setdefault(" ".join(s).lower(), i) for i, s in enumerate(bases)]
+    texts: list[tuple[str, int]] = [(" ".join(s), base_cluster[i]) for i, s in enumerate(bases)]
+    picks = [rng.randrange(n_base) for _ in range(n_exact + n_near)]
+    texts += [(exact_copy(" ".join(bases[c]), rng), base_cluster[c]) for c in picks[:n_exact]]
+    texts += [(reword(bases[c], rng), base_cluster[c]) for c in picks[n_exact:]]
     junk = [t.format(n=rng.randint(1, 99), n2=rng.randint(100, 200)) for t in rng.choices(JUNK, k=n_junk)]
     junk_cluster = {t: n_base + i for i, t in enumerate(dict.fromkeys(junk))}  # same junk text, same cluster
     texts += [(t, junk_cluster[t]) for t in junk]
