@@ -44,6 +44,11 @@ def generate_answers(
     return [cache[(stamp, p)] for p in prompts]
 
 
+def clear_answer_cache() -> None:
+    """Forget every cached answer (they are also dropped when their model is freed)."""
+    _ANSWERS.clear()
+
+
 def generate_greedy(model: EvalModel, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
     """Greedy continuations of ``prompts`` (one batch, left-padded), cut at the first newline."""
     import torch

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from kinject.evaluation import EvalItem, EvalModel
-from kinject_plugins.evaluators.generation import first_line, generate_answers
+from kinject_plugins.evaluators.generation import clear_answer_cache, first_line, generate_answers
 
 
 def test_first_line_skips_leading_blank_lines() -> None:
@@ -28,6 +28,7 @@ def test_answers_are_cached_per_model_until_weights_change(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(tiny_eval_model.model, "generate", counting_generate)
+    clear_answer_cache()
     first = generate_answers(tiny_eval_model, items, max_new_tokens=5, batch_size=1)
     assert calls == [1, 1]
     assert all("\n" not in answer for answer in first)
