@@ -16,7 +16,7 @@ import glob
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,12 +118,12 @@ def ingest(
         sources[name].setup(context)
     start = time.perf_counter()
     seen: set[str] = set()
+    outcomes = _in_order(planned, sources, settings)
     try:
-        for item, outcome in context.progress(
-            _in_order(planned, sources, settings), "ingest", total=len(planned)
-        ):
+        for item, outcome in context.progress(outcomes, "ingest", total=len(planned)):
             yield from _emit(item, outcome, context, stats, seen)
     finally:
+        outcomes.close()  # stops the workers now when the caller stops early, not at GC
         stats.seconds += time.perf_counter() - start
 
 
@@ -266,7 +266,7 @@ def _check_file(uri: str, settings: IngestOptions) -> Planned | None:
 
 def _in_order(
     planned: list[Planned], sources: dict[str, Source], settings: IngestOptions
-) -> Iterator[tuple[Planned, Outcome]]:
+) -> Generator[tuple[Planned, Outcome], None, None]:
     """Outcomes of every planned input in plan order, parsed in parallel where configured."""
     ready: dict[int, Outcome] = {
         i: Outcome(index=i, reason=p.reason, detail=p.detail) for i, p in enumerate(planned) if p.reason
@@ -282,15 +282,18 @@ def _in_order(
             cursor += 1
 
     if settings.workers == 0:
-        outcomes: Iterator[Outcome] = (parse(*task) for task in tasks)
+        outcomes: Generator[Outcome, None, None] = (parse(*task) for task in tasks)
     else:
         pool = WorkerPool(settings.workers, settings.timeout_s, settings.max_memory_mb)
         outcomes = pool.run(tasks, can_submit=lambda i: i < cursor + lookahead)
-    yield from drain()
-    for outcome in outcomes:
-        ready[outcome.index] = outcome
+    try:
         yield from drain()
-    yield from drain()
+        for outcome in outcomes:
+            ready[outcome.index] = outcome
+            yield from drain()
+        yield from drain()
+    finally:
+        outcomes.close()
 
 
 def _emit(
