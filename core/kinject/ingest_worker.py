@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -188,7 +188,7 @@ class WorkerPool:
 
     def run(
         self, tasks: Iterator[tuple[int, Source, str]], can_submit: Callable[[int], bool]
-    ) -> Iterator[Outcome]:
+    ) -> Generator[Outcome, None, None]:
         """Run tasks, yielding Outcomes as they finish; ``can_submit(index)`` bounds read-ahead."""
         pending = next(tasks, None)
         try:
