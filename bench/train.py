@@ -78,7 +78,8 @@ def run_sft(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
     )
     job = TrainJob(base_model=base, train=bench_records(args.records), output_dir=work / "sft", context=context)
     m = trainer.train(job).metrics
-    return {"time_s": m["train_time_s"], "tokens": m["train_tokens"], "padded_tokens": m["train_tokens"],
+    # TRL counts real (unpadded) tokens; the padded count is not exposed
+    return {"time_s": m["train_time_s"], "tokens": m["train_tokens"], "padded_tokens": None,
             "peak_mb": m["peak_memory_mb"], "steps": m["steps"], "loss": m["final_train_loss"]}
 
 
@@ -149,6 +150,7 @@ def main() -> None:
             sys.exit(f"{variant} failed:\n{proc.stderr[-3000:]}")
         results[variant] = json.loads(lines[-1][6:])
         results[variant]["wall_s"] = time.perf_counter() - started
+        print(f"{variant}: {json.dumps(results[variant])}", flush=True)  # kept if a later run is cut off
     print_table(args, results)
 
 
@@ -160,7 +162,8 @@ def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]]) ->
     print("-" * len(header))
     for name, r in results.items():
         rate = r["tokens"] / r["time_s"]
-        print(f"{name:10} {r['time_s'] / r['steps']:8.3f} {r['tokens']:8d} {r['padded_tokens']:8d} "
+        padded = "n/a" if r["padded_tokens"] is None else str(r["padded_tokens"])
+        print(f"{name:10} {r['time_s'] / r['steps']:8.3f} {r['tokens']:8d} {padded:>8} "
               f"{rate:9.1f} {r['peak_mb']:8.0f} {r['loss']:7.3f}")
     base, ours = results["baseline"], results["sft"]
     speedup = (ours["tokens"] / ours["time_s"]) / (base["tokens"] / base["time_s"])
