@@ -89,17 +89,17 @@ def _score_batch(model: Any, rows: list[tuple[list[int], list[int]]], device: An
         input_ids[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         attention[r, : len(ids)] = 1
     logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits
-    logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
     scores: list[ContinuationScore] = []
     for r, (ctx, cont) in enumerate(rows):
         if not cont:
             scores.append(ContinuationScore(0.0, 0, True))
             continue
-        # logits at position t predict token t + 1
-        positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1)
+        # logits at position t predict token t + 1; normalise only the rows we need
+        positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1, device=logits.device)
+        row_lp = torch.log_softmax(logits[r, positions].float(), dim=-1).cpu()
         targets = torch.tensor(cont, dtype=torch.long)
-        token_lp = logprobs[r, positions, targets]
-        greedy = bool((logprobs[r, positions].argmax(dim=-1) == targets).all())
+        token_lp = row_lp[torch.arange(len(cont)), targets]
+        greedy = bool((row_lp.argmax(dim=-1) == targets).all())
         scores.append(ContinuationScore(float(token_lp.sum()), len(cont), greedy))
     return scores
 
