@@ -22,10 +22,20 @@ from typing import Any
 
 import torch
 
-from kinject.checkpoints import last_complete_checkpoint, list_checkpoints, remove_incomplete_checkpoints
+from kinject.checkpoints import (
+    last_complete_checkpoint,
+    list_checkpoints,
+    remove_incomplete_checkpoints,
+)
 from kinject_plugins.trainers.ppo import ppo_math as pm
 from kinject_plugins.trainers.ppo.preferences import PolicyPrompt
-from kinject_plugins.trainers.ppo.rollouts import Batch, ValueHead, sample_responses, score_tokens, stop_token_ids
+from kinject_plugins.trainers.ppo.rollouts import (
+    Batch,
+    ValueHead,
+    sample_responses,
+    score_tokens,
+    stop_token_ids,
+)
 
 log = logging.getLogger(__name__)
 
