@@ -18,6 +18,7 @@ BUILTIN_TRAINERS: list[tuple[str, str]] = [
     ("distill", "DistillTrainer"),
     ("rag", "RAGTrainer"),
     ("multistage", "MultiStageTrainer"),
+    ("rlhf", "RLHFTrainer"),
 ]
 
 
