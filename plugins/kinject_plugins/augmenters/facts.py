@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from kinject.records import Record, content_hash
+from kinject_plugins.augmenters.segment import Context, sentences
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 _MONTH_RE = "|".join(m.capitalize() for m in MONTHS)
@@ -39,15 +40,24 @@ _CITATION_RE = re.compile(
 )
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_QUANTITY_RE = re.compile(
-    rf"(?P<cur>[$€£¥]|\b(?:USD|EUR|GBP|CNY|RMB) ?)?(?P<num>{_NUMBER})"
-    r"(?P<scale> ?(?:million|billion|thousand|万|亿))?"
-    r"(?P<unit> ?%|万元|亿元|元|美元|个月|天|日|年|岁|毫克|公斤|倍|(?: (?!(?:of|and|or|to|in|on|at|for|per|by|the|a|an|is|was|are|were|after|before|from|with|than|under|over|if|when|which|that)\b)[a-zμ°][a-zA-Z/²³μ°]*))?"
+# A unit is a known measure, a singular time unit, or a plural count noun ("400 velors",
+# "11 judges"); any other following word is not part of the value ("the age of 15 may ...").
+_UNIT_WORDS = (
+    r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|mg|g|kg|mcg|µg|μg|ml|mL|L|l|mmHg|mmol/L|mL/min(?:/1\.73 m²)?"
+    r"|GWh|MWh|kWh|MW|GW|kW|km|m|cm|mm|m²|km²|bp|basis points?|°C|IU|units?"
 )
-
-# Abbreviations that do not end a sentence ("Ltd." and "Inc." often do, so they are not here).
-_ABBREVIATIONS = {"no", "art", "sec", "dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "vs", "prof", "jr", "sr"}
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“(A-Z0-9\u4e00-\u9fff])|(?<=[。！？；])")
+_NOT_UNITS = (
+    r"is|was|has|does|as|this|its|his|hers|ours|theirs|yours|towards|afterwards|always|less|unless|plus"
+    r"|thus|perhaps|whereas|besides|across|upwards|downwards|nevertheless|regardless|includes|remains"
+)
+_QUANTITY_RE = re.compile(
+    rf"(?P<cur>[$€£¥]|\b(?:USD|EUR|GBP|CNY|RMB|VLR) ?)?(?P<num>{_NUMBER})"
+    r"(?P<scale> ?(?:million|billion|thousand|万|亿))?"
+    r"(?P<unit> ?%| per ?cent\b|万元|亿元|元|美元|维洛尔|个月|天|日|年|岁|毫克|公斤|倍"
+    r"|-(?:year|month|week|day|hour)\b"
+    rf"| (?:(?:working|calendar|business|clear) )?(?:{_UNIT_WORDS})(?:['’](?=\s))?(?![\w/])"
+    rf"| (?!(?:{_NOT_UNITS})\b)[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)(?:['’](?=\s|$))?(?![\w'’]))?"
+)
 
 # Capitalised words that start sentences without being names.
 _COMMON_CAPITALISED = set(
@@ -58,6 +68,7 @@ _ORG_SUFFIXES = {
     "ltd", "ltd.", "inc", "inc.", "plc", "llc", "gmbh", "corp", "corp.", "corporation",
     "group", "holdings", "pharmaceuticals", "pharma", "labs", "laboratories", "bank", "company",
 }
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _CAPWORD = re.compile(r"[A-Z][\w'’.\-]*")
 
 
@@ -81,6 +92,12 @@ class Fact:
     record_id: str
     index: int
     values: list[Value] = field(default_factory=list)
+    context: Context = field(default_factory=Context)
+    paragraph: int = 0
+    #: names the document defines with a short form ("Contract Act 2004" -> "VCA"), both ways
+    aliases: dict[str, str] = field(default_factory=dict)
+    #: words the document writes in lower case (so "Earnest money" may become "earnest money")
+    words: frozenset[str] = frozenset()
 
     @property
     def answer_values(self) -> list[Value]:
@@ -89,28 +106,10 @@ class Fact:
         return sorted(self.values, key=lambda v: (order[v.kind], v.start))
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (English and Chinese punctuation; common abbreviations kept).
-
-    Line breaks end sentences too, so a heading is never glued to the paragraph after it.
-    """
-    return [s for line in text.splitlines() for s in _split_line(line)]
-
-
-def _split_line(text: str) -> list[str]:
-    pieces: list[str] = []
-    buffer = ""
-    for part in _SENTENCE_END.split(text.strip()):
-        buffer = f"{buffer} {part}".strip() if buffer else part.strip()
-        last = buffer.rstrip(".").rsplit(" ", 1)[-1].lower()
-        if buffer.endswith(".") and last in _ABBREVIATIONS:
-            continue
-        if buffer:
-            pieces.append(buffer)
-        buffer = ""
-    if buffer:
-        pieces.append(buffer)
-    return [p for p in pieces if p]
+def split_sentences(text: str, section: str = "") -> list[str]:
+    """Sentences of ``text`` (see :mod:`~kinject_plugins.augmenters.segment`): hard-wrapped lines
+    joined, headings, tables and block quotes left out, abbreviations kept."""
+    return [s.text for s in sentences(text, section)]
 
 
 def split_passages(text: str) -> list[str]:
@@ -123,6 +122,13 @@ def _norm_number(raw: str) -> str:
         return format(Decimal(raw.replace(",", "")).normalize(), "f")
     except InvalidOperation:
         return raw
+
+
+def _norm_unit(raw: str) -> str:
+    """One spelling per unit: "per cent" -> "%", "days'" -> "day", "-year" -> "year"."""
+    unit = raw.strip().strip("-'’ ").lower()
+    unit = re.sub(r"^per ?cent$", "%", unit)
+    return re.sub(r"\b(year|month|week|day|hour|minute|second)s\b", r"\1", unit)
 
 
 def _find_dates(text: str, taken: list[tuple[int, int]]) -> list[Value]:
@@ -158,7 +164,7 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]) -> list[Value]:
         start, end = match.start(), match.end()
         if _overlaps(start, end, taken) or (start > 0 and (text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] in "-_"))):
             continue
-        unit = " ".join(match.group(g).strip().lower() for g in ("cur", "scale", "unit") if match.group(g))
+        unit = " ".join(_norm_unit(match.group(g)) for g in ("cur", "scale", "unit") if match.group(g))
         number = _norm_number(match.group("num"))
         norm = f"{number} {unit}".strip()
         found.append(Value("quantity", match.group(0).strip(), start, end, norm))
@@ -215,16 +221,40 @@ def extract_values(text: str) -> list[Value]:
     return sorted(values, key=lambda v: v.start)
 
 
+def is_complete_sentence(text: str) -> bool:
+    """Starts like a sentence, ends with a full stop (or 。！？；), and is more than a fragment."""
+    if _CJK.search(text[:1]):
+        return text.endswith(("。", "！", "？", "；")) and len(text) >= 6
+    return bool(re.match(r"^[\"“(]?[A-Z0-9]", text)) and text.endswith((".", "!", "?")) and len(text.split()) >= 4
+
+
 def extract_facts(record: Record) -> list[Fact]:
-    """The fact-bearing sentences of a Record (ids stable across runs)."""
+    """The fact-bearing sentences of a Record (ids stable across runs), with heading context."""
     facts = []
-    for index, sentence in enumerate(split_sentences(record.text)):
-        if sentence.startswith("#"):  # a Markdown heading names a topic; it states no fact
+    aliases = defined_aliases(record.text)
+    words = frozenset(re.findall(r"\b[a-z][a-z'’-]*\b", record.text))
+    for index, sentence in enumerate(sentences(record.text, str(record.meta.get("section", "")))):
+        if not is_complete_sentence(sentence.text):
             continue
-        values = extract_values(sentence)
+        values = extract_values(sentence.text)
         if any(v.kind != "name" for v in values) or len(values) >= 2:
-            facts.append(Fact(content_hash(record.id, sentence), sentence, record.id, index, values))
+            fact_id = content_hash(record.id, sentence.text)
+            used = {k: v for k, v in aliases.items() if k in sentence.text}
+            facts.append(Fact(fact_id, sentence.text, record.id, index, values, sentence.context, sentence.paragraph, used, words))
     return facts
+
+
+def defined_aliases(text: str) -> dict[str, str]:
+    """Short names a document defines, both ways: ``the Contract Act 2004 (the "VCA")`` gives
+    ``{"the Contract Act 2004": "the VCA", "the VCA": "the Contract Act 2004"}``."""
+    out: dict[str, str] = {}
+    pattern = r"\b([Tt]he )?((?!The\b)(?:[A-Z][\w.&'-]*\s(?:of\s(?:the\s)?)?)+(?:\d{4})?)\s*\((the )?[\"“]([A-Z][\w.&' -]*)[\"”]\)"
+    for match in re.finditer(pattern, text):
+        article = "the " if match.group(1) else ""
+        full, short = f"{article}{match.group(2).strip()}", f"{'the ' if match.group(3) else ''}{match.group(4)}"
+        out[full], out[short] = short, full
+        out[full[:1].upper() + full[1:]] = short[:1].upper() + short[1:]
+    return out
 
 
 def name_aliases(text: str) -> dict[str, set[str]]:
@@ -250,24 +280,26 @@ def short_form(name: str) -> str | None:
     return " ".join(core) if 0 < len(core) < len(words) else None
 
 
-def fact_problems(source: str, candidate: str, aliases: dict[str, set[str]] | None = None) -> list[str]:
+def fact_problems(source: str, candidate: str, aliases: dict[str, set[str]] | None = None, allowed: str = "") -> list[str]:
     """Why ``candidate`` does not state the same facts as ``source`` (empty: it does).
 
     Every quantity, date, citation and name of the source must appear in the candidate (a name
-    may appear in a known short form), and the candidate may not add a quantity or a date.
+    may appear in a known short form), and the candidate may not add a quantity or a date unless
+    it is in ``allowed`` (context the candidate may cite, such as the article heading).
     """
     aliases = aliases if aliases is not None else name_aliases(source)
     src, cand = extract_values(source), extract_values(candidate)
+    extra = extract_values(allowed) if allowed else []
     problems: list[str] = []
     for kind in ("quantity", "date", "citation"):
         # A bare year may be written as a number or as a date ("2011" / "in 2011").
         cand_norms = {v.norm for v in cand if v.kind == kind} | _years(cand)
-        allowed = {v.norm for v in src if v.kind == kind} | _years(src) | _date_parts(src)
+        permitted = {v.norm for v in [*src, *extra] if v.kind == kind} | _years([*src, *extra]) | _date_parts(src)
         for value in src:
             if value.kind == kind and value.norm not in cand_norms:
                 problems.append(f"{kind} '{value.text}' missing or changed")
         if kind != "citation":
-            problems += [f"new {kind} '{v.text}'" for v in cand if v.kind == kind and v.norm not in allowed]
+            problems += [f"new {kind} '{v.text}'" for v in cand if v.kind == kind and v.norm not in permitted]
     lowered = candidate.lower()
     for value in src:
         if value.kind != "name" or value.norm.rstrip(".") in lowered:

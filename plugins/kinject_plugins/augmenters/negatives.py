@@ -22,8 +22,8 @@ from kinject.components import Augmenter
 from kinject.domains import Term
 from kinject.evaluation import format_prompt
 from kinject.records import Record
+from kinject_plugins.augmenters.answers import wh_phrase
 from kinject_plugins.augmenters.facts import MONTHS, Value, extract_values
-from kinject_plugins.augmenters.questions import wh_phrase
 from kinject_plugins.augmenters.term_qa import load_term_list
 
 if TYPE_CHECKING:

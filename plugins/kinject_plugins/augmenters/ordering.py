@@ -39,3 +39,12 @@ def training_order(records: Sequence[Record]) -> list[Record]:
     """Records sorted by ``meta["order"]`` (falling back to position); ties keep list order."""
     keyed = [(float(r.meta.get("order", i)), i, r) for i, r in enumerate(records)]
     return [r for _, _, r in sorted(keyed, key=lambda t: (t[0], t[1]))]
+
+
+#: lineage entries that mark a Record as made by an augmenter rather than read from a source
+GENERATED_BY = frozenset({"paraphrase", "qa-generate", "term-qa", "synonym", "back-translate", "negatives"})
+
+
+def is_generated(record: Record) -> bool:
+    """True for a Record an augmenter made (a rewrite, a QA pair), False for a source document."""
+    return any(step in GENERATED_BY for step in record.lineage)

@@ -2,8 +2,10 @@
 
 One fixed phrasing of a fact teaches a model little; several diverse, shuffled rewrites teach it
 the fact (Allen-Zhu & Li, Physics of Language Models 3.1). Rewrite ``i`` of a passage states each
-fact sentence in its ``i``-th variant (clauses reordered, active/passive, short and full entity
-names, question-and-answer form, different lead-ins) and shuffles the sentence order.
+fact sentence in another variant (clauses reordered, active/passive, short and full entity
+names, a well-formed question with its answer), names the article the passage comes from, and
+shuffles the sentence order (a sentence starting "It ..." stays after the one it refers to).
+A rule that does not apply cleanly is skipped; a rewrite identical to the source is not emitted.
 
 Backends: ``rules`` (offline, deterministic with the run seed), ``endpoint`` (any
 OpenAI-compatible chat endpoint) and ``local`` (the run's base model). Every rewrite, whichever
@@ -14,7 +16,9 @@ citation or a name is rejected (and quarantined with reason ``fact_changed``).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from kinject.components import Augmenter
@@ -27,16 +31,17 @@ from kinject_plugins.augmenters.facts import (
     fact_problems,
     name_aliases,
     split_passages,
-    split_sentences,
 )
-from kinject_plugins.augmenters.ordering import order_key, positions
-from kinject_plugins.augmenters.rewrite_rules import sentence_variants
+from kinject_plugins.augmenters.ordering import is_generated, order_key, positions
+from kinject_plugins.augmenters.rewrite_rules import sentence_variants, with_context
+from kinject_plugins.augmenters.segment import Sentence, sentences
 
 if TYPE_CHECKING:
     from kinject.context import RunContext
 
 PLUGIN = "paraphrase"
-FAMILY_ORDER = ("structure", "short", "qa", "lead")
+FAMILY_ORDER = ("structure", "qa", "short")
+_ANAPHORA = re.compile(r"^(?:It|Its|They|Their|This|These|That|Those|Such|He|She|His|Her|Before that|After that|Any other|Instead|However|Otherwise|Then|Both)\b")
 SYSTEM = (
     "Rewrite the user's passage so it says exactly the same facts in different words: change "
     "sentence order, sentence structure (active/passive, clause order) and wording. Copy every "
@@ -51,6 +56,8 @@ class ParaphraseOptions(GeneratorOptions):
     shuffle: bool = True
     #: record kinds to rewrite
     kinds: list[str] = ["document", "passage"]
+    #: also read records made by earlier augmenters (rewrites); off: only source documents
+    from_generated: bool = False
     #: where rewrites go in training order (see ``ordering``)
     position: Literal["interleave", "before"] = "interleave"
 
@@ -79,10 +86,12 @@ class Paraphrase(Augmenter):
         coverage = Coverage(self.opts.k)
         where = positions(records)
         produced = 0
+        # Lower-case words of the whole corpus: "Rent may ..." may become "..., rent may ...".
+        words = frozenset(w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text))
         for record in records:
-            if record.kind not in self.opts.kinds:
+            if record.kind not in self.opts.kinds or (is_generated(record) and not self.opts.from_generated):
                 continue
-            facts = extract_facts(record)
+            facts = [replace(fact, words=words) for fact in extract_facts(record)]
             if not facts:
                 continue
             coverage.add_facts(facts)
@@ -100,24 +109,45 @@ class Paraphrase(Augmenter):
         aliases = name_aliases(record.text)
         by_text = {fact.text: fact for fact in facts}
         variants = {fact.id: self._checked_variants(fact, aliases, rng, coverage) for fact in facts}
-        passages = [split_sentences(p) for p in split_passages(record.text)]
-        out = []
+        paragraphs: dict[int, list[Sentence]] = {}
+        for sentence in sentences(record.text, str(record.meta.get("section", ""))):
+            paragraphs.setdefault(sentence.paragraph, []).append(sentence)
+        out: list[tuple[str, list[str]]] = []
+        seen = {" ".join(s.text for para in paragraphs.values() for s in para)}
         for i in range(self.opts.k):
+            picked = 0
             texts = []
-            for sentences in passages:
-                rewritten = []
-                for sentence in sentences:
-                    fact = by_text.get(sentence)
-                    options = variants[fact.id] if fact else []
-                    if fact and options:
-                        sentence = options[i % len(options)]
-                        coverage.add(fact.id, sentence)
-                    rewritten.append(sentence)
-                if self.opts.shuffle:
-                    rng.shuffle(rewritten)
-                texts.append(" ".join(rewritten))
-            out.append(("\n\n".join(texts), [f.id for f in facts]))
+            for para in paragraphs.values():
+                units = anaphora_units([s.text for s in para])
+                if self.opts.shuffle and i > 0:
+                    rng.shuffle(units)
+                rendered = []
+                for text in (t for unit in units for t in unit):
+                    fact = by_text.get(text)
+                    if fact is not None:
+                        text = self._render(fact, variants[fact.id], i, picked, aliases)
+                        coverage.add(fact.id, text)
+                        picked += 1
+                    rendered.append(text)
+                texts.append(" ".join(rendered))
+            passage = "\n\n".join(texts)
+            if passage not in seen:
+                seen.add(passage)
+                out.append((passage, [f.id for f in facts]))
         return out
+
+    def _render(self, fact: Fact, options: list[str], rewrite: int, position: int, aliases: dict[str, set[str]]) -> str:
+        """The phrasing of a fact in rewrite ``rewrite``; the first fact of an article also names
+        the article ("Under Article 15 (Return of the deposit) of the ...")."""
+        choices = [fact.text, *options]
+        # Rewrite i takes the fact's i-th variant (offset by the fact's position, so one rewrite
+        # mixes forms): k rewrites give k distinct phrasings whenever the fact has k variants.
+        text = choices[(rewrite + 1 + fact.index) % len(choices)] if options else fact.text
+        if position == 0 and not text.startswith(("Q", "Question")):
+            wrapped = with_context(text, fact, rewrite)
+            if wrapped and not fact_problems(fact.text, wrapped, aliases, allowed=_allowed(fact)):
+                return wrapped
+        return text
 
     def _checked_variants(self, fact: Fact, aliases: dict[str, set[str]], rng: random.Random, coverage: Coverage) -> list[str]:
         """Up to k fact-checked variants, taken round-robin across families for diversity."""
@@ -132,7 +162,7 @@ class Paraphrase(Augmenter):
             for pool in pools:
                 if pool and len(chosen) < self.opts.k:
                     candidate = pool.pop()
-                    if fact_problems(fact.text, candidate, aliases):
+                    if fact_problems(fact.text, candidate, aliases, allowed=_allowed(fact)):
                         coverage.reject("fact_changed")
                     else:
                         chosen.append(candidate)
@@ -164,3 +194,20 @@ class Paraphrase(Augmenter):
         if self.context is not None:
             rejected = record.derive(candidate, PLUGIN)
             self.context.quarantine.add(PLUGIN, "fact_changed", "; ".join(problems), record.source.get("uri", ""), rejected)
+
+
+def anaphora_units(texts: list[str]) -> list[list[str]]:
+    """Sentences grouped so that one starting with "It"/"This"/"Such" stays after the sentence it
+    refers to when sentence order is shuffled."""
+    units: list[list[str]] = []
+    for text in texts:
+        if units and _ANAPHORA.match(text):
+            units[-1].append(text)
+        else:
+            units.append([text])
+    return units
+
+
+def _allowed(fact: Fact) -> str:
+    """Values a rewrite may add: the article heading's citation and law, defined long names."""
+    return " ".join([fact.context.phrase(), *fact.aliases.values()])

@@ -1,7 +1,9 @@
 """``qa-generate``: question-answer pairs from passages, several phrasings per fact.
 
-Offline (``backend: rules``) every value of a fact sentence (a quantity, a date, a citation, a
-name) becomes the answer of several template questions. With ``backend: endpoint`` (or
+Offline (``backend: rules``) questions are built from a parse of each fact sentence (see
+:mod:`.questions`): every value of the sentence (a quantity, a date, a citation, a name) becomes
+the complete answer of well-formed questions (fronted, in situ, "which article", cloze), at most
+``max_per_fact`` per sentence; a sentence that yields no well-formed question yields none. With ``backend: endpoint`` (or
 ``local``) a model writes the pairs; a pair is kept only when its answer is copied from the source
 passage, so a model cannot invent facts. Output Records are ``kind="qa"`` with
 ``meta = {question, answer, source_id, fact, order}`` and the training text
@@ -10,10 +12,11 @@ passage, so a model cannot invent facts. Output Records are ``kind="qa"`` with
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field
 
 from kinject.components import Augmenter
 from kinject.evaluation import format_prompt
@@ -21,8 +24,8 @@ from kinject.records import Record
 from kinject_plugins.augmenters.coverage import Coverage
 from kinject_plugins.augmenters.endpoint import Generator, GeneratorOptions, make_generator
 from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values
-from kinject_plugins.augmenters.ordering import QAPosition, order_key, positions
-from kinject_plugins.augmenters.questions import questions_for
+from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
+from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
 
 if TYPE_CHECKING:
     from kinject.context import RunContext
@@ -38,12 +41,18 @@ SYSTEM = (
 class QAGenerateOptions(GeneratorOptions):
     #: question phrasings wanted per fact (coverage reports facts with fewer)
     phrasings: int = 3
+    #: at most this many question-answer pairs per fact sentence (volume control)
+    max_per_fact: int = Field(5, ge=1)
     #: values asked about per fact sentence (most specific first: quantity, date, citation, name)
-    values_per_fact: int = 2
+    values_per_fact: int = 3
+    #: fill-in-the-blank questions (a complete value blanked in a complete sentence) allowed
+    cloze: bool = True
     #: ``interleave``: QA after its document; ``before``: all QA before the documents
     qa_position: QAPosition = "interleave"
     #: record kinds read as passages
     kinds: list[str] = ["document", "passage"]
+    #: also read records made by earlier augmenters (rewrites); off: only source documents
+    from_generated: bool = False
 
 
 def make_qa_record(source: Record, question: str, answer: str, plugin: str, **meta: Any) -> Record:
@@ -78,35 +87,37 @@ class QAGenerate(Augmenter):
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         coverage = Coverage(self.opts.phrasings)
         where = positions(records)
+        vocabulary = {w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text)}
+        asked: set[tuple[str, str]] = set()
         produced = 0
         for record in records:
-            if record.kind not in self.opts.kinds:
+            if record.kind not in self.opts.kinds or (is_generated(record) and not self.opts.from_generated):
                 continue
             facts = extract_facts(record)
             coverage.add_facts(facts)
             order = order_key(where[record.id], len(records), self.opts.qa_position)
-            pairs = self._model_pairs(record, facts, coverage) if self.generator else self._template_pairs(record, facts)
+            pairs = self._model_pairs(record, facts, coverage) if self.generator else self._template_pairs(facts, vocabulary)
             for fact, question, answer, kind in pairs:
+                if (question, answer) in asked:
+                    continue  # the same article question from two sentences of one article
+                asked.add((question, answer))
                 coverage.add(fact.id, question)
                 produced += 1
                 yield make_qa_record(record, question, answer, PLUGIN, fact=fact.id, value_kind=kind, order=order)
         self.stats = coverage.stats(qa_records=produced, backend=self.opts.backend)
 
-    def _template_pairs(self, record: Record, facts: list[Fact]) -> Iterator[tuple[Fact, str, str, str]]:
-        rng = random.Random(f"{self.seed}:{record.id}")
+    def _template_pairs(self, facts: list[Fact], vocabulary: set[str]) -> Iterator[tuple[Fact, str, str, str]]:
+        """Up to ``max_per_fact`` well-formed pairs per fact, over up to ``values_per_fact`` values,
+        different forms first (fronted, in situ, article, cloze)."""
         for fact in facts:
-            values = fact.answer_values[: self.opts.values_per_fact]
-            # Ask about the most specific value first; fill up to `phrasings` from the others.
-            per_value = [questions_for(fact, v) for v in values]
-            chosen: list[tuple[str, str, str]] = []
-            for round_ in range(max((len(q) for q in per_value), default=0)):
-                for value, questions in zip(values, per_value, strict=True):
-                    if round_ < len(questions):
-                        chosen.append((questions[round_], value.text, value.kind))
-            first = chosen[: max(self.opts.phrasings, len(values))]
-            rng.shuffle(first)
-            for question, answer, kind in first:
-                yield fact, question, answer, kind
+            pairs = [p for p in question_pairs(fact, vocabulary) if self.opts.cloze or p.form != "cloze"]
+            answers: list[str] = []
+            for pair in pairs:
+                if pair.answer not in answers:
+                    answers.append(pair.answer)
+            keep = set(answers[: self.opts.values_per_fact])
+            for pair in _spread([p for p in pairs if p.answer in keep])[: self.opts.max_per_fact]:
+                yield fact, pair.question, pair.answer, pair.kind
 
     def _model_pairs(self, record: Record, facts: list[Fact], coverage: Coverage) -> Iterator[tuple[Fact, str, str, str]]:
         assert self.generator is not None
@@ -138,3 +149,17 @@ def parse_qa_lines(text: str) -> list[tuple[str, str]]:
             pairs.append((question, body.rstrip(".")))
             question = ""
     return pairs
+
+
+def _spread(pairs: list[QuestionPair]) -> list[QuestionPair]:
+    """Pairs reordered so that the first ones differ in answer and in form."""
+    out: list[QuestionPair] = []
+    rest = list(pairs)
+    while rest:
+        used_answers = {p.answer for p in out[-2:]}
+        used_forms = {p.form for p in out[-1:]}
+        best = next((p for p in rest if p.answer not in used_answers and p.form not in used_forms), None)
+        best = best or next((p for p in rest if p.form not in used_forms), rest[0])
+        out.append(best)
+        rest.remove(best)
+    return out

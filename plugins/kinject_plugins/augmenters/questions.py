@@ -1,130 +1,280 @@
-"""Template questions whose answer is one value of a fact sentence.
+"""Well-formed questions about one fact sentence, built from a parse of it.
 
-``questions_for(fact, value)`` turns "The Corvell Water Act was enacted on 14 March 2011." and
-its date into several phrasings ("When was the Corvell Water Act enacted?", "The Corvell Water
-Act was enacted on which date?", "Fill in the blank: ..."). Used by ``qa-generate`` for QA
-records and by ``paraphrase`` for its question-and-answer forms.
+For "A landlord must return the deposit within 28 days after the tenancy ends (Article 15 of the
+Tenancy Act)." :func:`question_pairs` gives, among others:
+
+- fronted: "Within how many days must a landlord return the deposit after the tenancy ends?" ->
+  "28 days" (the wh-phrase takes its preposition and an ``of`` phrase with it);
+- in situ: "A landlord must return the deposit within how many days after the tenancy ends?";
+- article: "Under which article of the Tenancy Act must a landlord return the deposit within 28
+  days after the tenancy ends?" -> "Article 15" (also from the heading above the sentence);
+- cloze: 'Fill in the blank: "A landlord must return the deposit within ___ after ..." What goes
+  in the blank?' (only a complete value blanked in a complete sentence).
+
+Every candidate passes :func:`well_formed_question`; a sentence that yields none gives none.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from kinject_plugins.augmenters.facts import Fact, Value, short_form
+from kinject_plugins.augmenters.answers import AnswerSpan, answer_span, is_chinese
+from kinject_plugins.augmenters.clauses import COPULAS, PRONOUNS, Clause, parse_clause
+from kinject_plugins.augmenters.facts import Fact, Value
 
-_AUX = r"is|are|was|were|has|have|had|must|may|can|shall|will|should|cannot|might"
-_FRONTABLE = re.compile(rf"^(?P<subj>.+?) (?P<aux>{_AUX})(?: (?P<rest>.*))?$")
-_COPULA = {"is", "are", "was", "were"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_ZH_WH = {"date": "哪一天", "year": "哪一年", "quantity": "多少", "citation": "第几条", "name": "谁"}
-_TRAILING_PREP = re.compile(r"\s*\b(on|in|at|of|since|from|by|until|under|to|for|within|than)$", re.I)
-_LAW_WORDS = {"act", "law", "code", "regulation", "directive", "ordinance", "statute", "treaty", "decree", "rules"}
-_COUNT_UNITS = re.compile(r"^[a-z]+s$")
+_FRONT_PREPS = {"within", "in", "on", "at", "after", "before", "from", "for", "by", "until", "since", "under", "during"}
+_OF_STOP = re.compile(r",|;|\b(?:and|or|that|which|who|when|where|unless|before|after|if|until|to|but|less|from|with|of|on|in|at|for|by)\b")
+# The value is not in the main clause when one of these comes between the verb and the value.
+_SUBORDINATE = re.compile(r",|\b(?:when|if|unless|that|which|who|where|because|once|until|while|whether|and|or|but|kept|made|held|described)\b")
+_TRAILING_CITATION = re.compile(r"\s*\((?P<inner>[^()]*\b(?:Article|Section|Rule)\s+\d+\w*[^()]*)\)$")
+_DETERMINERS = {"the", "a", "an", "any", "each", "every", "no", "all", "some", "only", "one", "both", "either", "neither"}
+DANGLING = {"on", "of", "and", "or", "to", "in", "at", "by", "for", "with", "the", "a", "an", "from", "than", "as",
+            "that", "which", "is", "are", "was", "were", "not", "but", "into", "under", "its", "their", "per"}
+STOP_WORDS = DANGLING | {"may", "must", "can", "will", "shall", "has", "have", "be", "this", "these", "it", "who"}
 
 
-def wh_phrase(value: Value, preposition: str = "") -> str:
-    """The question word(s) that ask for ``value`` ("how many days", "which year", "whom")."""
-    text = value.text
-    if value.kind == "date":
-        return "which year" if value.norm.endswith("--") else "which date"
-    if value.kind == "citation":
-        word = text.split()[0].rstrip(".").lower() if " " in text else "article"
-        return f"which {'article' if word in ('art', '§') or not word.isalpha() else word}"
-    if value.kind == "quantity":
-        if "%" in text:
-            return "what percentage"
-        unit = text.split()[-1] if " " in text else ""
-        if re.match(r"^[$€£¥]|^(USD|EUR|GBP|CNY|RMB)", text) or unit in ("million", "billion", "thousand"):
-            return "how much"
-        if _COUNT_UNITS.match(unit):
-            return f"how many {unit}"
-        return "what amount"
-    words = {w.lower().rstrip(".") for w in text.split()}
-    if words & _LAW_WORDS:
-        return "which law"
-    if short_form(text):
-        return "which organisation"
-    person = 2 <= len(text.split()) <= 3 and all(w[:1].isupper() for w in text.split())
-    if person:
-        return "whom" if preposition.lower() in ("by", "to", "with", "from", "for") else "who"
-    return "what"
+@dataclass(frozen=True)
+class QuestionPair:
+    """A question, its complete answer, the kind of value asked for and the form used."""
+
+    question: str
+    answer: str
+    kind: str
+    form: str
 
 
-def _lower_first(text: str, names: list[Value]) -> str:
-    """Lower-case the first letter unless the text starts with a name."""
-    if any(text.startswith(v.text) for v in names if v.kind in ("name", "citation")):
-        return text
-    return text[:1].lower() + text[1:]
+def well_formed_question(question: str, form: str = "") -> bool:
+    """Ends with ?/？; no table pipes, markup, doubled punctuation or dangling last word; a blank
+    (``___``) only in a cloze of a full quoted sentence."""
+    if not question.endswith(("?", "？")) or "|" in question or "**" in question:
+        return False
+    if "___" in question and (form != "cloze" or not re.search(r"[“\"][A-Z\u4e00-\u9fff《(][^\"”]*___[^\"”]*[.。][”\"]", question)):
+        return False
+    if re.search(r"[,;:?!？，；]\s*[,.;:?!？。，；]|\.\s*[,;?]|\(\s|\s\)|\s[,.;:?]", question):
+        return False
+    if question.count("(") != question.count(")") or question.count('"') % 2:
+        return False
+    if is_chinese(question):
+        return len(question) >= 6
+    words = re.findall(r"[\w'’-]+", question)
+    return len(words) >= 4 and question[0].isupper() and words[-1].lower() not in DANGLING
 
 
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def complete_answer(answer: str) -> bool:
+    """A value, not a fragment: non-empty, no pipes or blanks, no stop word at either end."""
+    words = answer.split()
+    if not words or "|" in answer or "___" in answer or len(words) > 12:
+        return False
+    return words[-1].lower().strip(".,;'’") not in STOP_WORDS and answer.strip()[-1] not in ",;:("
 
 
-def _in_situ(sentence: str, value: Value) -> str:
-    if _CJK.search(sentence):
-        kind = "year" if value.norm.endswith("--") else value.kind
-        return sentence[: value.start] + _ZH_WH[kind] + sentence[value.end :].rstrip("。.！!") + "？"
-    before = re.sub(r"\b(the|The|a|A|an|An)$", "", sentence[: value.start].rstrip()).rstrip()
-    after = sentence[value.end :].strip().rstrip(".。!")
-    prep = before.rsplit(" ", 1)[-1] if before else ""
-    wh = wh_phrase(value, prep)
-    question = " ".join(p for p in (before, wh, after) if p)
-    return _upper_first(re.sub(r"\s+([,;])", r"\1", question)) + "?"
+def _lower_subject(subject: str, vocabulary: set[str]) -> str:
+    words = subject.split()
+    first = words[0]
+    if first.lower() in _DETERMINERS:
+        return first.lower() + subject[len(first) :]
+    multiword_name = len(words) > 1 and words[1][:1].isupper()
+    if not multiword_name and (first.lower() in vocabulary or first.lower().rstrip("s") in vocabulary):
+        return first.lower() + subject[len(first) :]
+    return subject
 
 
-def _fronted(fact: Fact, value: Value) -> str | None:
-    sentence = fact.text
-    before = sentence[: value.start].rstrip().rstrip(",")
-    after = sentence[value.end :].strip().rstrip(".。!").lstrip(", ")
-    match = _FRONTABLE.match(before)
-    if value.start == 0 or match is None or _CJK.search(sentence) or "," in match.group("subj"):
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([,;?])", r"\1", text)
+    text = re.sub(r",\s*,", ",", text)
+    return re.sub(r"^,\s*|,\s*(?=\?$)", "", text)
+
+
+def _finish(text: str) -> str:
+    text = _tidy(text.rstrip(" ,;，；"))
+    return text[:1].upper() + text[1:] + ("？" if is_chinese(text) else "?")
+
+
+def _of_phrase(after: str) -> str:
+    """The ``of ...`` phrases that belong to a value ("within 10 days of the consumer's notice
+    of withdrawal")."""
+    phrase = ""
+    while True:
+        match = re.match(r"^ of (\S+(?: \S+){0,5})", after[len(phrase) :])
+        if not match:
+            return phrase
+        stop = _OF_STOP.search(match.group(1))
+        words = match.group(1)[: stop.start()].strip() if stop else match.group(1)
+        if not words:
+            return phrase
+        phrase += f" of {words}"
+
+def _possessed(span: AnswerSpan, after: str) -> str:
+    """The noun after a possessive value ("60 days' written notice"), fronted with it."""
+    if not span.wh.endswith(("'", "’")):
+        return ""
+    match = re.match(r"^ ((?:(?!(?:before|after|of|to|in|on|for|and|or|from|within)\b)[\w-]+ ?){1,2})", after)
+    return f" {match.group(1).strip()}" if match else ""
+
+
+def _inverted(clause: Clause, remaining: str, vocabulary: set[str]) -> str:
+    aux, verb = clause.inverted_head
+    parts = [aux, _lower_subject(clause.core_subject, vocabulary), "not" if clause.negated else "", verb, remaining]
+    return " ".join(p for p in parts if p)
+
+
+def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
+    if span.start < clause.rest_start or ":" in clause.text:
         return None
-    subj, aux, rest = match.group("subj"), match.group("aux"), match.group("rest") or ""
-    if aux in _COPULA and not rest and not after:
-        return f"{'Who' if wh_phrase(value) == 'who' else 'What'} {aux} {_lower_first(subj, fact.values)}?"
-    prep_match = _TRAILING_PREP.search(rest)
-    prep = prep_match.group(1) if prep_match else ""
-    rest = _TRAILING_PREP.sub("", rest).strip()
-    wh = wh_phrase(value, prep)
-    if value.kind == "date":
-        wh = "when" if prep.lower() in ("on", "in", "at", "") else f"{prep} {wh}"
-    elif prep:
-        wh = f"{prep} {wh}"
-    if after.startswith("of "):
-        # "give 30 days of notice" -> "How many days of notice must ... give?"
-        of_phrase, after = " ".join(after.split()[:2]), " ".join(after.split()[2:])
-        wh = f"{wh} {of_phrase}"
-    subj = _lower_first(subj, fact.values)
-    parts = [_upper_first(wh), aux, subj, rest, after] if rest or after else [_upper_first(wh), aux, subj]
-    if not rest and not after and value.kind == "name":
+    rest = clause.text[clause.rest_start :]
+    before, after = rest[: span.start - clause.rest_start].rstrip(), rest[span.end - clause.rest_start :]
+    if not before and not after.strip() and (clause.aux in COPULAS):
+        head = "how long" if span.wh == "what period" else ("what" if span.wh in ("how much",) else "what")
+        head = "who" if span.wh == "who" else head
+        return _finish(f"{_lead(clause)}{head} {clause.aux} {_lower_subject(clause.core_subject, vocabulary)}")
+    if _SUBORDINATE.search(before):
         return None
-    return " ".join(p for p in parts if p) + "?"
-
-
-def _cloze(sentence: str, value: Value, lead: str) -> str:
-    blanked = sentence[: value.start] + "___" + sentence[value.end :]
-    return f"{lead}: {blanked.rstrip()}"
-
-
-def questions_for(fact: Fact, value: Value) -> list[str]:
-    """Distinct question phrasings for one value of a fact sentence, best first."""
-    if value.text.endswith(("'s", "’s")):  # a possessive ("Pell's fever") is half of a name
-        return []
-    candidates = [_fronted(fact, value), _in_situ(fact.text, value)]
-    if _CJK.search(fact.text):
-        candidates += [_cloze(fact.text, value, "填空"), _cloze(fact.text, value, "请补全")]
+    words = before.split()
+    prep = words[-1] if words else ""
+    if span.wh == "what age" and re.search(r"\b(?:on |upon )?reaching$", before):
+        before, prep = re.sub(r"\s*\b(?:on |upon )?reaching$", "", before), "at"
+    elif prep.lower() in _FRONT_PREPS:
+        before = " ".join(words[:-1])
+    elif len(words) <= (1 if clause.aux else 0) and clause.aux not in COPULAS and not re.search(r"^\s*(?:and|or|,)|,\s*(?:and|or|but)\b", after):
+        # The value is the object: "must give 30 days of notice" -> "How many days of notice must ... give?"
+        of = _possessed(span, after) or _of_phrase(after)
+        rest_words = _tidy(f"{before} {after[len(of) :]}")
+        return _finish(f"{_lead(clause)}{span.wh}{of} {_inverted(clause, rest_words, vocabulary)}")
     else:
-        candidates.append(_cloze(fact.text, value, "Fill in the blank"))
-        candidates.append(_cloze(fact.text, value, f"Give the missing {_value_noun(value)}"))
-    seen: set[str] = set()
-    out = []
-    for question in candidates:
-        if question and question not in seen and value.text not in question:
-            seen.add(question)
-            out.append(question)
+        return None
+    of = _possessed(span, after) or _of_phrase(after)
+    after = after[len(of) :]
+    if re.match(r"^\s*(?:\w+ )?(?:which|whom|who|that)\b", after):
+        return None  # "within 6 months of the date on which ...": the relative clause needs its noun
+    if span.kind == "date":
+        head = "when" if prep in ("on", "in", "at") else f"{prep} {span.wh}"
+    else:
+        head = f"{prep} {span.wh}{of}"
+    return _finish(f"{_lead(clause)}{head} {_inverted(clause, _tidy(f'{before} {after}'), vocabulary)}")
+
+
+def _lead(clause: Clause) -> str:
+    return f"{clause.lead}, " if clause.lead else ""
+
+
+def _in_situ(text: str, clause: Clause | None, span: AnswerSpan) -> str | None:
+    if clause is not None and clause.lead and span.start < len(clause.lead):
+        return None  # a wh-phrase inside a fronted adverbial needs inversion: see _lead_question
+    if _starts_with_pronoun(text):
+        return None  # "It must be exercised within ...": the question would not say what "it" is
+    after = text[span.end :]
+    if span.start == 0 and clause is not None and clause.subject.startswith(text[: span.end]):
+        appositive = clause.subject[span.end :]
+        if appositive.startswith((",", " (")):
+            after = text[span.end + len(appositive) :].lstrip(", ")
+            after = f" {after}" if after else after
+    return _finish(f"{text[: span.start]}{span.wh}{after}")
+
+
+def _lead_question(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
+    """"Under Article 251 of the CPA an appeal must ..." -> "Under which article of the CPA must an appeal ...?"."""
+    if not clause.lead or span.end > len(clause.lead) or not (clause.aux or clause.verb):
+        return None
+    lead = clause.lead[: span.start] + span.wh + clause.lead[span.end :]
+    return _finish(f"{lead} {_inverted(clause, clause.rest, vocabulary)}")
+
+
+def _starts_with_pronoun(text: str) -> bool:
+    return text.split(" ", 1)[0].lower() in PRONOUNS
+
+
+def _cloze(sentence: str, span: AnswerSpan) -> str | None:
+    if _starts_with_pronoun(sentence) or len(sentence.split()) > 40 or sentence[span.start : span.end].endswith(("'", "’")):
+        return None
+    blanked = sentence[: span.start] + "___" + sentence[span.end :]
+    if is_chinese(sentence):
+        return f"请填空：“{blanked}”空白处应填什么？"
+    return f'Fill in the blank: "{blanked}" What goes in the blank?'
+
+
+def _clauses(body: str) -> list[tuple[int, str]]:
+    """(offset, clause) for each ``;``-separated clause of a sentence body."""
+    out, pos = [], 0
+    for part in body.split("; "):
+        out.append((pos, part))
+        pos += len(part) + 2
     return out
 
 
-def _value_noun(value: Value) -> str:
-    return {"quantity": "figure", "date": "date", "citation": "provision", "name": "name"}[value.kind]
+def _article_questions(fact: Fact, clause_text: str, clause: Clause | None, vocabulary: set[str]) -> list[QuestionPair]:
+    """Questions answered by the article that states the fact (from the text or the heading)."""
+    cited = _TRAILING_CITATION.search(clause_text)
+    law, citation = fact.context.law, fact.context.citation
+    if cited:
+        inner = cited.group("inner")
+        citation = re.search(r"(?:Article|Section|Rule)\s+\d+\w*", inner).group(0)  # type: ignore[union-attr]
+        named = re.search(r"\bof the (.+)$|^(.+?),\s*(?:Article|Section|Rule)", inner)
+        law = (named.group(1) or named.group(2)).strip() if named else ""
+    elif re.search(r"\b(?:Article|Section|Rule)\s+\d", clause_text) or not citation or is_chinese(clause_text):
+        return []
+    of_law = f" of the {law}" if law else ""
+    pairs = []
+    plain = clause is not None and not re.search(r"[(:]|\b(?:Article|Section|Rule)\s+\d", clause.text)
+    if clause is not None and plain and not clause.lead and clause.rest:
+        pairs.append(QuestionPair(_finish(f"under which article{of_law} {_inverted(clause, clause.rest, vocabulary)}"), citation, "citation", "article"))
+    if not cited and fact.context.topic and law:
+        topic = fact.context.topic
+        topic = topic[:1].lower() + topic[1:] if not topic.split()[0].isupper() else topic
+        pairs.append(QuestionPair(f"Which article of the {law} covers {topic}?", citation, "citation", "article"))
+    return pairs
+
+
+def _shifted(value: Value, offset: int) -> Value:
+    return Value(value.kind, value.text, value.start - offset, value.end - offset, value.norm)
+
+
+def question_pairs(fact: Fact, vocabulary: set[str] | None = None) -> list[QuestionPair]:
+    """Every well-formed (question, answer) pair for a fact, best forms first, values interleaved."""
+    vocabulary = vocabulary or set(fact.words)
+    body = re.sub(r"[.!?。！？；]+$", "", fact.text.rstrip())
+    per_value: list[list[QuestionPair]] = []
+    article: list[QuestionPair] = []
+    chinese = is_chinese(body)
+    for offset, raw in _clauses(body) if not chinese else [(0, body)]:
+        cited = _TRAILING_CITATION.search(raw)
+        text = raw[: cited.start()] if cited else raw
+        clause = parse_clause(text) if not chinese else None
+        article += _article_questions(fact, raw, clause, vocabulary)
+        for value in fact.values:
+            if not (offset <= value.start and value.end <= offset + len(text)):
+                continue
+            span = answer_span(text, _shifted(value, offset))
+            if span is None:
+                continue
+            forms: list[tuple[str | None, str]] = []
+            if clause is not None:
+                forms += [(_fronted(clause, span, vocabulary), "fronted"), (_lead_question(clause, span, vocabulary), "fronted")]
+            forms.append((_in_situ(text, clause, span), "in-situ"))
+            full = answer_span(fact.text, value)
+            if full is not None and not _inside_parentheses(fact.text, value.start):
+                forms.append((_cloze(fact.text, full), "cloze"))
+            per_value.append([QuestionPair(q, span.answer, span.kind, form) for q, form in forms if q])
+    ordered = [pairs[i] for i in range(max((len(p) for p in per_value), default=0)) for pairs in per_value if i < len(pairs)]
+    seen: set[str] = set()
+    out = []
+    for pair in [*ordered[:2], *article, *ordered[2:]]:
+        if pair.question in seen or not well_formed_question(pair.question, pair.form) or not complete_answer(pair.answer):
+            continue
+        if pair.form != "cloze" and pair.answer.lower() in pair.question.lower():
+            continue  # the question gives its own answer away
+        seen.add(pair.question)
+        out.append(pair)
+    return out
+
+
+def _inside_parentheses(sentence: str, index: int) -> bool:
+    before = sentence[:index]
+    return before.count("(") > before.count(")") or before.count("（") > before.count("）")
+
+
+def questions_for(fact: Fact, value: Value) -> list[str]:
+    """The question phrasings (no cloze) whose answer is ``value``, best first."""
+    return [p.question for p in question_pairs(fact) if p.form != "cloze" and value.text in p.answer]

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
-from kinject_plugins.augmenters.facts import MONTHS, Fact, short_form
-from kinject_plugins.augmenters.questions import questions_for
+from kinject_plugins.augmenters.answers import is_chinese
+from kinject_plugins.augmenters.clauses import parse_clause
+from kinject_plugins.augmenters.facts import MONTHS, Fact, Value, short_form
+from kinject_plugins.augmenters.questions import question_pairs
 
-LEAD_INS = (
-    "It is recorded that {s}",
-    "Note that {s}",
-    "As the source states, {s}",
-    "For the record, {s}",
-    "Remember: {s}",
-    "To be precise, {s}",
-    "One documented fact: {s}",
-    "Keep in mind that {s}",
-)
-QA_FORMS = ("Q: {q} A: {a}.", "{q} {a}.", "Question: {q} Answer: {a}.", "{q} The answer is {a}.")
+QA_FORMS = ("Question: {q} Answer: {a}.", "Q: {q} A: {a}.", "{q} {A}.")
+QA_FORMS_ZH = ("问：{q}答：{a}。", "{q}{a}。")
 # Participles whose simple past differs; regular "-ed" verbs are their own past tense.
 _IRREGULAR_PAST = {"written": "wrote", "given": "gave", "taken": "took", "made": "made", "built": "built",
                    "set": "set", "led": "led", "won": "won", "sold": "sold", "held": "held", "begun": "began"}
@@ -34,8 +28,12 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _lower_first(text: str, fact: Fact) -> str:
-    if any(text.startswith(v.text) for v in fact.values if v.kind in ("name", "citation")):
+    first = text.split(" ", 1)[0]
+    common = first.lower() in fact.words or first.lower() in ("the", "a", "an", "any", "each", "every", "no", "all")
+    if not common and any(text.startswith(v.text) for v in fact.values if v.kind in ("name", "citation")):
         return text
+    if first.isupper() and len(first) > 1:
+        return text  # an acronym ("VAT", "CPA")
     return text[:1].lower() + text[1:]
 
 
@@ -68,16 +66,18 @@ def front_adverbial(fact: Fact) -> str | None:
 
 def front_clause(fact: Fact) -> str | None:
     """Move a trailing ``before leaving`` / ``if ...`` clause to the front."""
-    match = re.match(r"^(?P<main>.+?) (?P<clause>(?:before|after|when|if|unless|during|once) [^,]+)$", _body(fact.text))
-    if not match or "," in match.group("main"):
+    match = re.match(r"^(?P<main>.+?) (?P<clause>(?:before|after|when|if|unless|during|once) [^,()]+)$", _body(fact.text))
+    if not match or "," in match.group("main") or re.search(r"\b(?:and|or|but)\b", match.group("clause")):
         return None
+    if parse_clause(match.group("main")) is None:
+        return None  # the part left behind must still be a clause with its own verb
     return f"{_upper_first(match.group('clause'))}, {_lower_first(match.group('main'), fact)}."
 
 
 def back_adverbial(fact: Fact) -> str | None:
     """Move a leading ``Under Article 12,`` phrase to the end."""
     match = re.match(rf"^((?:{_ADVERBIAL_PREPS}|{'|'.join(p.capitalize() for p in _ADVERBIAL_PREPS.split('|'))}) [^,]+), (.+)$", _body(fact.text))
-    if not match:
+    if not match or "," in match.group(2) or match.group(2).split(" ", 1)[0].lower() in ("it", "they", "this"):
         return None
     return f"{_upper_first(match.group(2))} {match.group(1)[:1].lower()}{match.group(1)[1:]}."
 
@@ -126,20 +126,34 @@ def reformat_dates(fact: Fact) -> str | None:
     return text if changed else None
 
 
+def _in_case_name(fact: Fact, value: Value) -> bool:
+    """Part of a case name ("Marren v Oskel Holdings (2011)"), which is never shortened."""
+    return bool(re.search(r"\bv\.? $", fact.text[: value.start]) or fact.text[value.end :].startswith(" ("))
+
+
 def shorten_names(fact: Fact) -> str | None:
     """Use an organisation's short form after introducing it: ``Orsa Labs Ltd.`` -> ``Orsa``."""
     text = fact.text
     for value in sorted((v for v in fact.values if v.kind == "name"), key=lambda v: -v.start):
-        short = short_form(value.text)
+        short = short_form(value.text) if not _in_case_name(fact, value) else None
         if short:
             text = text[: value.start] + short + text[value.end :]
     return tidy(text) if text != fact.text else None
 
 
+def use_defined_alias(fact: Fact) -> str | None:
+    """A name the document defined ("the Residential Tenancy Act 2011 (the "RTA")") in its short
+    form, or the short form spelled out; the aliases come with the fact (``fact.aliases``)."""
+    for full, short in fact.aliases.items():
+        if full in fact.text and short not in fact.text:
+            return fact.text.replace(full, short, 1)
+    return None
+
+
 def define_short_name(fact: Fact) -> str | None:
     """``Orsa Labs Ltd. (Orsa) was founded ...``: full and short form together."""
     for value in fact.values:
-        short = short_form(value.text) if value.kind == "name" else None
+        short = short_form(value.text) if value.kind == "name" and not _in_case_name(fact, value) else None
         if short:
             return fact.text[: value.end] + f' ("{short}")' + fact.text[value.end :]
     return None
@@ -153,34 +167,47 @@ STRUCTURE_RULES: tuple[Callable[[Fact], str | None], ...] = (
 def _retarget(fact: Fact, text: str) -> Fact:
     from kinject_plugins.augmenters.facts import extract_values
 
-    return Fact(fact.id, text, fact.record_id, fact.index, extract_values(text))
+    return replace(fact, text=text, values=extract_values(text))
 
 
-def _qa_forms(fact: Fact) -> list[str]:
-    out: list[str] = []
-    for value in fact.answer_values[:2]:
-        for i, question in enumerate(questions_for(fact, value)[:2]):
-            if not question.startswith(("Fill in", "Give the", "填空", "请补全")):
-                out.append(tidy(QA_FORMS[(i + len(out)) % len(QA_FORMS)].format(q=question, a=value.text)))
-    return out
+def _qa_forms(fact: Fact, vocabulary: set[str] | None) -> list[str]:
+    """Statement-to-question rewrites: a well-formed question followed by its answer."""
+    pairs = [p for p in question_pairs(fact, vocabulary) if p.form not in ("cloze", "article")]
+    forms = QA_FORMS_ZH if is_chinese(fact.text) else QA_FORMS
+    return [tidy(forms[i % len(forms)].format(q=p.question, a=p.answer, A=_upper_first(p.answer))) for i, p in enumerate(pairs[:3])]
 
 
-def sentence_variants(fact: Fact) -> dict[str, list[str]]:
-    """Rewrites of a fact sentence grouped by family (duplicates and the original removed)."""
+def with_context(sentence: str, fact: Fact, style: int) -> str | None:
+    """The sentence with the article it comes from: "Under Article 86 (Earnest money) of the
+    Contract Act 2004, earnest money ...", "... provides that ...", or a trailing citation."""
+    phrase = fact.context.phrase()
+    if not phrase or re.search(r"\b(?:Article|Section|Rule)\s+\d", sentence) or _CJK.search(sentence[:1]):
+        return None
+    if sentence.split(" ", 1)[0].lower() in ("it", "they", "this", "these", "such", "its"):
+        return None  # a pronoun needs the sentence before it, not a citation
+    body = _body(sentence)
+    lowered = _lower_first(body, _retarget(fact, body))
+    if style % 3 == 0:
+        return tidy(f"Under {phrase}, {lowered}")
+    if style % 3 == 1:
+        return tidy(f"{phrase} provides that {lowered}")
+    citation = fact.context.citation + (f" of the {fact.context.law}" if fact.context.law else "")
+    return tidy(f"{body} ({citation})")
+
+
+def sentence_variants(fact: Fact, vocabulary: set[str] | None = None) -> dict[str, list[str]]:
+    """Rewrites of a fact sentence grouped by family (duplicates and the original removed):
+    ``structure`` (clause order, voice, copula, date format), ``short`` (short or defined names),
+    ``qa`` (question and answer). A rule that does not apply cleanly gives nothing."""
+    families = {"qa": _qa_forms(fact, vocabulary)}
+    if is_chinese(fact.text) or re.search(r"[;:]|\b(?:and|or|except)\b", fact.text) or len(fact.text.split()) > 30:
+        return families  # the reordering rules read English clauses one at a time
     structure = [tidy(r) for rule in STRUCTURE_RULES if (r := rule(fact))]
     # One level of composition: a reformatted date in a reordered sentence, and so on.
     structure += [tidy(r2) for r in list(structure) for rule in STRUCTURE_RULES if (r2 := rule(_retarget(fact, r)))]
-    short = [tidy(s) for s in (shorten_names(fact), define_short_name(fact)) if s]
+    short = [tidy(s) for s in (shorten_names(fact), define_short_name(fact), use_defined_alias(fact)) if s]
     short += [tidy(s) for r in structure if (s := shorten_names(_retarget(fact, r)))]
-    bases = [fact.text, *structure, *short]
-    # Each lead-in over a different base, twice round: up to 16 distinct lead-in variants.
-    lead = []
-    for i in range(2 * len(LEAD_INS)):
-        base = bases[(i + i // len(LEAD_INS)) % len(bases)]
-        lead.append(LEAD_INS[i % len(LEAD_INS)].format(s=_lower_first(base, _retarget(fact, base))))
-    if _CJK.search(fact.text):
-        lead = [f"{p}{fact.text}" for p in ("据记载，", "需要注意：", "事实是：", "换句话说，")]
-    families = {"structure": structure, "short": short, "qa": _qa_forms(fact), "lead": lead}
+    families.update(structure=structure, short=short)
     seen = {fact.text}
     out: dict[str, list[str]] = {}
     for family, texts in families.items():

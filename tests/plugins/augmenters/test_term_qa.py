@@ -40,8 +40,9 @@ def test_definitions_synonyms_and_contrasts_in_each_language(with_terms: RunCont
     assert pairs["保证定金是什么意思？"] == TERMS["terms"][0]["definition"]
     contrast = pairs["定金和订金有什么区别？"]
     assert "担保" in contrast and "可以退还" in contrast
-    assert pairs["What is another term for earnest money?"] == "good-faith deposit"
-    assert "not the same as down payment" in pairs["What is the difference between earnest money and down payment?"]
+    assert pairs["What is another term for 'earnest money'?"] == "good-faith deposit"
+    assert pairs["What does the term 'earnest money' mean?"] == "A deposit that secures a contract."
+    assert "not the same as 'down payment'" in pairs["Is earnest money the same as down payment?"]
     assert all(r.kind == "qa" and r.meta["language"] in ("zh", "en") for r in out)
     assert augmenter.stats["facts_total"] == 3 and augmenter.stats["facts_under_k"] == 0
 
@@ -57,3 +58,13 @@ def test_bad_terms_file_names_the_file(run_context: RunContext, tmp_path: Path) 
     augmenter = run_context.plugins.create("augmenter", "term-qa", {"terms_file": str(bad)})
     with pytest.raises(InputError, match="bad.yaml"):
         augmenter.setup(run_context)
+
+
+def test_limit_keeps_terms_the_corpus_uses_first(with_terms: RunContext) -> None:
+    _, out = run(with_terms, limit=2)
+    assert len(out) == 2
+    corpus = [Record(text="The buyer paid earnest money of 500 velors.")]
+    augmenter = with_terms.plugins.create("augmenter", "term-qa", {"limit": 1})
+    augmenter.setup(with_terms)
+    [first] = list(augmenter.augment(corpus))
+    assert first.meta["term"] == "earnest money"
