@@ -1,16 +1,11 @@
-"""Shared paths for the legal pack's tests."""
+"""Fixtures of the legal pack's tests: the pack and its corpus text."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from kinject.domains import DomainPack
 from kinject_legal import legal_pack
-
-#: ../shared/data next to the repository root (absent in a user's clone)
-SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,12 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
 
 from kinject.plugins import build_plugins
 from kinject.records import Record, Rejected
 
-LEGAL_DATA = SHARED_DATA / "legal"
+#: ../shared/data/legal next to the repository root (absent in a user's clone)
+LEGAL_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "legal"
 
 pytestmark = [
     pytest.mark.shared_data,
