@@ -1,8 +1,9 @@
 """``int8``: dynamic int8 quantisation of the Linear layers (CPU), size and accuracy measured.
 
-Weights are quantised per output channel; activations are quantised on the fly. The output
-projection (``lm_head``) stays float32 by default (``keep_float``): quantising it costs the most
-accuracy for the least size on small models, whose output matrix is tied to the embedding.
+Weights are quantised per output channel; activations are quantised on the fly, per tensor. By
+default (``keep_float``) the output projection and the MLP down projections stay float32: on
+SmolLM2-135M quantising every Linear cost 0.61 nats of mean log-likelihood, keeping those float
+0.11 nats (their inputs carry activation outliers that per-tensor activation scales flatten).
 
 Format (``model.int8.safetensors``): each quantised Linear ``L`` is stored as ``L.qweight``
 (int8), ``L.scale`` and ``L.zero_point`` (per tensor or per output channel) and ``L.bias``
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from kinject.context import RunContext
 
 WEIGHTS = "model.int8.safetensors"
+KEEP_FLOAT = ("lm_head", "down_proj")
 REPORT = "quantization.json"
 
 
@@ -42,8 +44,9 @@ class Int8Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
     #: largest allowed drop in mean per-token log-likelihood (nats) before the export fails
     max_loglik_drop: float = 0.5
-    #: Linear layers left in float32: the output projection is the most sensitive to rounding
-    keep_float: list[str] = Field(default_factory=lambda: ["lm_head"])
+    #: Linear layers left in float32, by name or last name part: the output projection and the
+    #: MLP down projections, whose inputs carry activation outliers, lose most when quantised
+    keep_float: list[str] = Field(default_factory=lambda: list(KEEP_FLOAT))
 
 
 class Int8Exporter(Exporter):
@@ -96,7 +99,11 @@ def _param_bytes(model: Any) -> int:
     return sum(seen.values())
 
 
-def quantize(model: Any, keep_float: list[str] | tuple[str, ...] = ("lm_head",)) -> Any:
+def _kept(module_name: str, keep_float: list[str] | tuple[str, ...]) -> bool:
+    return any(module_name == k or module_name.endswith("." + k) for k in keep_float)
+
+
+def quantize(model: Any, keep_float: list[str] | tuple[str, ...] = KEEP_FLOAT) -> Any:
     """``torch.ao`` dynamic int8 quantisation, per output channel, of every ``nn.Linear`` not
     named in ``keep_float`` (a copy; the input model is kept)."""
     import copy
@@ -108,7 +115,7 @@ def quantize(model: Any, keep_float: list[str] | tuple[str, ...] = ("lm_head",))
     spec = {
         name: per_channel_dynamic_qconfig
         for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and name not in keep_float
+        if isinstance(module, torch.nn.Linear) and not _kept(name, keep_float)
     }
     with warnings.catch_warnings():
         # torch.ao eager quantisation is deprecated in favour of torchao, still present in 2.x
@@ -122,7 +129,7 @@ def _quantized_linears(model: Any) -> dict[str, Any]:
     return {name: mod for name, mod in model.named_modules() if isinstance(mod, DynamicLinear)}
 
 
-def save_int8(model: Any, out_dir: Path, keep_float: list[str] | tuple[str, ...] = ("lm_head",)) -> None:
+def save_int8(model: Any, out_dir: Path, keep_float: list[str] | tuple[str, ...] = KEEP_FLOAT) -> None:
     """Write the quantised model as safetensors plus its ``config.json`` (which records
     ``keep_float`` so :func:`load_int8` quantises the same layers)."""
     import torch

@@ -23,7 +23,8 @@ def test_int8_saves_safetensors_and_reports(adapter_result: TrainResult, run_con
     assert report["scored_on"] == "built-in prompts"
     with safe_open(str(out / WEIGHTS), framework="pt") as f:
         assert str(f.get_tensor("model.layers.0.self_attn.q_proj.qweight").dtype) == "torch.int8"
-        assert "lm_head.qweight" not in f.keys()  # kept float by default  # noqa: SIM118
+        names = set(f.keys())
+    assert "lm_head.qweight" not in names and "model.layers.0.mlp.down_proj.weight" in names  # kept float
 
 
 def test_keep_float_empty_quantizes_the_output_layer(adapter_result: TrainResult, run_context: RunContext) -> None:
