@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from kinject_plugins.augmenters.facts import Value, short_form
+from kinject_plugins.augmenters.segment import is_chinese
 
 _LAW_WORDS = {"act", "law", "code", "regulation", "regulations", "directive", "ordinance", "statute", "treaty", "decree", "rules", "rulebook"}
 _NAME_HEADS = {
@@ -39,11 +40,6 @@ class AnswerSpan:
     answer: str
     wh: str
     kind: str
-
-
-def is_chinese(text: str) -> bool:
-    """Mostly Chinese (a few Chinese terms in an English sentence do not count)."""
-    return 3 * len(_CJK.findall(text)) >= len(re.findall(r"[A-Za-z]", text)) > 0 or bool(_CJK.search(text[:1]))
 
 
 def answer_span(sentence: str, value: Value) -> AnswerSpan | None:

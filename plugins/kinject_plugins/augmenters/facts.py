@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from kinject.records import Record, content_hash
-from kinject_plugins.augmenters.segment import Context, sentences
+from kinject_plugins.augmenters.segment import Context, is_chinese, sentences
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 _MONTH_RE = "|".join(m.capitalize() for m in MONTHS)
@@ -223,7 +223,7 @@ def extract_values(text: str) -> list[Value]:
 
 def is_complete_sentence(text: str) -> bool:
     """Starts like a sentence, ends with a full stop (or 。！？；), and is more than a fragment."""
-    if _CJK.search(text[:1]):
+    if is_chinese(text):
         return text.endswith(("。", "！", "？", "；")) and len(text) >= 6
     return bool(re.match(r"^[\"“(]?[A-Z0-9]", text)) and text.endswith((".", "!", "?")) and len(text.split()) >= 4
 

@@ -99,7 +99,7 @@ class Paraphrase(Augmenter):
             rewrites = self._model_rewrites(record, facts, coverage) if self.generator else self._rule_rewrites(record, facts, coverage)
             for i, (text, fact_ids) in enumerate(rewrites):
                 produced += 1
-                yield record.derive(text, PLUGIN, meta={"rewrite": i, "facts": fact_ids, "order": order})
+                yield record.derive(text, PLUGIN, meta={"rewrite": i, "facts": fact_ids, "order": order, "source_id": record.id})
         self.stats = coverage.stats(rewrites=produced, backend=self.opts.backend)
 
     # -- rules ------------------------------------------------------------------------------

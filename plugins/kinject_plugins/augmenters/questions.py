@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kinject_plugins.augmenters.answers import AnswerSpan, answer_span, is_chinese
+from kinject_plugins.augmenters.answers import AnswerSpan, answer_span
 from kinject_plugins.augmenters.clauses import COPULAS, PRONOUNS, Clause, parse_clause
 from kinject_plugins.augmenters.facts import Fact, Value
+from kinject_plugins.augmenters.segment import is_chinese
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FRONT_PREPS = {"within", "in", "on", "at", "after", "before", "from", "for", "by", "until", "since", "under", "during"}
@@ -171,6 +172,8 @@ def _in_situ(text: str, clause: Clause | None, span: AnswerSpan) -> str | None:
         if appositive.startswith((",", " (")):
             after = text[span.end + len(appositive) :].lstrip(", ")
             after = f" {after}" if after else after
+    if span.start == 0:
+        after = re.sub(r"^ \([^()]*\)", "", after)  # "Castellan Foods Group (CSTF) announces"
     return _finish(f"{text[: span.start]}{span.wh}{after}")
 
 

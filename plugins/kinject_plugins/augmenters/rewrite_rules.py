@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from kinject_plugins.augmenters.answers import is_chinese
 from kinject_plugins.augmenters.clauses import parse_clause
 from kinject_plugins.augmenters.facts import MONTHS, Fact, Value, short_form
 from kinject_plugins.augmenters.questions import question_pairs
+from kinject_plugins.augmenters.segment import is_chinese
 
 QA_FORMS = ("Question: {q} Answer: {a}.", "Q: {q} A: {a}.", "{q} {A}.")
 QA_FORMS_ZH = ("问：{q}答：{a}。", "{q}{a}。")

@@ -24,12 +24,17 @@ _ARTICLE_HEADING = re.compile(
     r"\s*(?:[—–:：-]+\s*(?P<title>.+))?$"
 )
 _LAW_WORDS = re.compile(r"\b(?:Act|Code|Law|Regulations?|Rulebook|Rules|Statute|Ordinance|Directive|Treaty|Convention)\b")
-# "Ltd." and friends may end a sentence; they only do when a usual sentence opener follows.
+# "Ltd." and friends may end a sentence: they do when a capitalised word follows.
 _SOFT_ABBREVIATIONS = {"ltd", "inc", "co", "corp", "plc", "etc"}
 _ABBREVIATIONS = {"no", "nos", "art", "arts", "sec", "para", "dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "vs", "v",
                   "prof", "jr", "sr", "cf", "approx", "fig", "vol", "p", "pp", "ch", "cl"}
-_OPENERS = {"the", "a", "an", "it", "its", "this", "these", "that", "those", "in", "on", "under", "they", "he", "she"}
 _BOUNDARY = re.compile(r"(?<=[.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9\u4e00-\u9fff])|(?<=[。！？；])")
+
+
+def is_chinese(text: str) -> bool:
+    """Mostly Chinese (a few Chinese terms in an English sentence do not count)."""
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
+    return 3 * cjk >= len(re.findall(r"[A-Za-z]", text)) > 0 or bool(re.match(r"[\u4e00-\u9fff]", text)) or (cjk > 0 and not re.search(r"[A-Za-z]", text))
 
 
 @dataclass(frozen=True)
@@ -98,12 +103,11 @@ def split_text_sentences(text: str) -> list[str]:
     for match in _BOUNDARY.finditer(text):
         end = match.start() + len(match.group(1) or "")
         candidate = text[pos:end].strip()
-        following = text[match.end() :].split(" ", 1)[0].lower().strip("\"'“(")
         last = re.split(r"[\s(]", candidate.rstrip(".").rstrip())[-1].lower() if candidate else ""
         if candidate.endswith(".") and (last in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last)):
             continue
-        if candidate.endswith(".") and last in _SOFT_ABBREVIATIONS and following not in _OPENERS:
-            continue
+        if candidate.endswith(".") and last in _SOFT_ABBREVIATIONS and text[match.end() : match.end() + 1] in "(\"“":
+            continue  # "Orsa Labs Ltd. (Orsa)": a new sentence does not start with a bracket
         if candidate:
             pieces.append(candidate)
         pos = match.end()
