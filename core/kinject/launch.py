@@ -31,7 +31,12 @@ def accelerate_command(config: RunConfig, run_dir: Path, resume: bool) -> list[s
     if config.accelerate_config:
         cmd += ["--config_file", config.accelerate_config]
     elif not _has_cuda():
+        if config.num_processes > 1:
+            raise ConfigError("--num-processes > 1 needs CUDA GPUs (or an accelerate config file for another "
+                              "backend); on a CPU accelerate runs one process")
         cmd += ["--cpu"]
+    elif config.num_processes > 1:
+        cmd += ["--multi_gpu"]
     cmd += ["-m", "kinject.launch", str(run_dir)]
     return cmd + (["--resume"] if resume else [])
 
@@ -77,6 +82,7 @@ def worker(run_dir: Path, resume: bool) -> None:
     job = TrainJob(resolve_model(config.base_model), train, run_dir / "model", context,
                    eval=list(read_jsonl(held)) if held.exists() else [], reference=load_reference(config), resume=resume)
     result = trainer.train(job)
+    result.metrics["world_size"] = int(os.environ.get("WORLD_SIZE", "1"))
     if int(os.environ.get("RANK", "0")) == 0:
         data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
         (run_dir / "model" / RESULT_NAME).write_text(json.dumps(data, default=str), encoding="utf-8")
