@@ -143,7 +143,7 @@ class Paraphrase(Augmenter):
         # Rewrite i takes the fact's i-th variant (offset by the fact's position, so one rewrite
         # mixes forms): k rewrites give k distinct phrasings whenever the fact has k variants.
         text = choices[(rewrite + 1 + fact.index) % len(choices)] if options else fact.text
-        if position == 0 and not text.startswith(("Q", "Question")):
+        if position == 0 and "?" not in text and "？" not in text:
             wrapped = with_context(text, fact, rewrite)
             if wrapped and not fact_problems(fact.text, wrapped, aliases, allowed=_allowed(fact)):
                 return wrapped

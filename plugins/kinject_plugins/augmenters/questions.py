@@ -108,6 +108,13 @@ def _of_phrase(after: str) -> str:
             return phrase
         phrase += f" of {words}"
 
+def _first_conjunct(text: str) -> str:
+    """Cut a second coordinated predicate ("... in 1998 and entered into force on ..."): a fronted
+    question about the first must not carry the second."""
+    match = re.search(r"\s+and\s+(?:\w+ed|\w+s|must|may|is|are|was|were)\b", text)
+    return text[: match.start()] if match else text
+
+
 def _possessed(span: AnswerSpan, after: str) -> str:
     """The noun after a possessive value ("60 days' written notice"), fronted with it."""
     if not span.wh.endswith(("'", "’")):
@@ -147,7 +154,8 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
     else:
         return None
     of = _possessed(span, after) or _of_phrase(after)
-    after = after[len(of) :]
+    after = _first_conjunct(after[len(of) :])
+    before = _first_conjunct(before) if before else before
     if re.match(r"^\s*(?:\w+ )?(?:which|whom|who|that)\b", after):
         return None  # "within 6 months of the date on which ...": the relative clause needs its noun
     if span.kind == "date":
