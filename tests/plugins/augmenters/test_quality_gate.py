@@ -64,7 +64,8 @@ def question_problems(question: str) -> list[str]:
     last = re.findall(r"[\w'-]+", question.rsplit('"', 1)[-1])
     if last and last[-1].lower() in DANGLING:
         problems.append(f"dangling '{last[-1]}' ending")
-    if re.search(r"\b(\w+) \1\b", question.lower()) and not re.search(r"\b(\d+|that|had) \1\b", question.lower()):
+    # "In In re Pellow Street Tenants (2021)" is a preposition before a case name, not a stutter.
+    if re.search(r"\b(\w+) \1\b(?! re\b)", question.lower()) and not re.search(r"\b(\d+|that|had) \1\b", question.lower()):
         problems.append("repeated word")
     return problems
 
