@@ -139,15 +139,22 @@ class Paraphrase(Augmenter):
     def _render(self, fact: Fact, options: list[str], rewrite: int, position: int, aliases: dict[str, set[str]]) -> str:
         """The phrasing of a fact in rewrite ``rewrite``; the first fact of an article also names
         the article ("Under Article 15 (Return of the deposit) of the ...")."""
-        choices = [fact.text, *options]
+        cited = [w for style in range(3) if (w := self._cited(fact.text, fact, style, aliases))]
+        choices = [fact.text, *options, *cited]
         # Rewrite i takes the fact's i-th variant (offset by the fact's position, so one rewrite
         # mixes forms): k rewrites give k distinct phrasings whenever the fact has k variants.
-        text = choices[(rewrite + 1 + fact.index) % len(choices)] if options else fact.text
-        if position == 0 and "?" not in text and "？" not in text:
-            wrapped = with_context(text, fact, rewrite)
-            if wrapped and not fact_problems(fact.text, wrapped, aliases, allowed=_allowed(fact)):
-                return wrapped
+        text = choices[(rewrite + 1 + fact.index) % len(choices)]
+        if position == 0 and text not in cited and "?" not in text and "？" not in text:
+            return self._cited(text, fact, rewrite, aliases) or text
         return text
+
+    @staticmethod
+    def _cited(text: str, fact: Fact, style: int, aliases: dict[str, set[str]]) -> str | None:
+        """``text`` naming the article it comes from, if that passes the fact check."""
+        wrapped = with_context(text, fact, style)
+        if wrapped and not fact_problems(fact.text, wrapped, aliases, allowed=_allowed(fact)):
+            return wrapped
+        return None
 
     def _checked_variants(self, fact: Fact, aliases: dict[str, set[str]], rng: random.Random, coverage: Coverage) -> list[str]:
         """Up to k fact-checked variants, taken round-robin across families for diversity."""
