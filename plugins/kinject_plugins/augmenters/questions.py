@@ -24,7 +24,6 @@ from kinject_plugins.augmenters.clauses import COPULAS, PRONOUNS, Clause, parse_
 from kinject_plugins.augmenters.facts import Fact, Value
 from kinject_plugins.augmenters.segment import is_chinese
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _FRONT_PREPS = {"within", "in", "on", "at", "after", "before", "from", "for", "by", "until", "since", "under", "during"}
 _OF_STOP = re.compile(r",|;|\b(?:and|or|that|which|who|when|where|unless|before|after|if|until|to|but|less|from|with|of|on|in|at|for|by)\b")
 # The value is not in the main clause when one of these comes between the verb and the value.

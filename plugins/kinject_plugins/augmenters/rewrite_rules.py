@@ -3,7 +3,9 @@
 Each rule returns a rewrite or None when it does not apply. :func:`sentence_variants` applies
 them (and simple compositions) and groups the results by family so the caller can pick diverse
 ones: ``structure`` (clauses reordered, active/passive, copula inversion, date format), ``short``
-(entity short forms), ``lead`` (different lead-ins) and ``qa`` (question-and-answer form).
+(entity short forms, defined names) and ``qa`` (a well-formed question and its answer).
+:func:`with_context` names the article a sentence comes from. A rule that cannot apply cleanly
+returns None: a skipped rewrite is better than a broken sentence.
 """
 
 from __future__ import annotations
