@@ -64,6 +64,8 @@ def answer_span(sentence: str, value: Value) -> AnswerSpan | None:
 
 def _quantity_span(sentence: str, value: Value) -> AnswerSpan | None:
     text = value.text
+    if sentence[: value.start].endswith(("/", "-", "–", "to ")) and re.search(r"\d[/–-]?\s?(?:to )?$", sentence[: value.start]):
+        return None  # the second half of "130/80 mmHg" or "12% to 15%" is not a value on its own
     age = re.search(r"\bthe age of $", sentence[: value.start])
     if age and re.fullmatch(r"\d+", text):
         return AnswerSpan(age.start(), value.end, f"the age of {text}", "what age", "quantity")
