@@ -1,5 +1,8 @@
 """``low-information``: drop boilerplate, repetition and symbol soup (TF-IDF score + ratios).
 
+A share of repeated word 3-grams catches repetition of rare words, which the IDF score alone
+lets through (a spam line repeated eight times is made of words few documents use).
+
 The information score of a Record is the summed IDF of its distinct tokens, normalised by the
 largest IDF and divided by its token count: a page of "click here" repeated, or a line made only
 of words every document uses, scores near 0; ordinary prose scores 0.2-0.6. IDF is fitted on the
@@ -27,8 +30,16 @@ class LowInformationOptions(BaseModel):
     min_tokens: int = Field(default=3, ge=0)
     #: Records whose share of symbol characters exceeds this are dropped (``symbol_ratio``)
     max_symbol_ratio: float = Field(default=0.3, ge=0, le=1)
+    #: Records whose share of repeated word 3-grams exceeds this are dropped (``repetition``)
+    max_repetition: float = Field(default=0.5, ge=0, le=1)
     #: how many Records fit the IDF table before scoring starts
     fit_records: int = Field(default=5000, ge=1)
+
+
+def repetition(tokens: list[str]) -> float:
+    """Share of word 3-grams that repeat an earlier one ("click here to subscribe" x 8 -> 0.87)."""
+    grams = list(zip(tokens, tokens[1:], tokens[2:], strict=False))
+    return 1 - len(set(grams)) / len(grams) if len(grams) >= 8 else 0.0
 
 
 def symbol_ratio(text: str) -> float:
@@ -71,7 +82,8 @@ class IdfTable:
 
 class LowInformation(Cleaner):
     """Drops Records with a TF-IDF information score under ``threshold`` (``low_information``),
-    fewer than ``min_tokens`` tokens (``too_short``) or too many symbols (``symbol_ratio``)."""
+    fewer than ``min_tokens`` tokens (``too_short``), too many symbols (``symbol_ratio``) or
+    repeated phrases (``repetition``)."""
 
     name = "low-information"
     description = "drop boilerplate, repetition and symbol soup (TF-IDF score, length, symbols)"
@@ -103,4 +115,7 @@ class LowInformation(Cleaner):
         score = table.score(tokens)
         if score < self.opts.threshold:
             return Rejected(record, "low_information", self.name, f"score {score:.3f} < {self.opts.threshold}")
+        repeated = repetition(tokens)
+        if repeated > self.opts.max_repetition:
+            return Rejected(record, "repetition", self.name, f"{repeated:.0%} of 3-grams repeat")
         return record

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from kinject.records import Record
-from kinject_plugins.cleaners.low_information import IdfTable, LowInformation, symbol_ratio
+from kinject_plugins.cleaners.low_information import (
+    IdfTable,
+    LowInformation,
+    repetition,
+    symbol_ratio,
+)
 from kinject_plugins.cleaners.tokens import tokenize
 
 PROSE = [
@@ -42,3 +47,10 @@ def test_long_texts_are_scored_per_window() -> None:
 
 def test_symbol_ratio() -> None:
     assert symbol_ratio("abc") == 0 and symbol_ratio("a!!!") == 0.75 and symbol_ratio("") == 0
+
+
+def test_repeated_rare_phrases_are_dropped_as_repetition(split) -> None:
+    spam = Record("Click here to subscribe. " * 8)
+    kept, rejected = split(LowInformation(fit_records=3).apply([*(Record(t) for t in PROSE), spam]))
+    assert [r.reason for r in rejected] == ["repetition"] and len(kept) == len(PROSE)
+    assert repetition(tokenize(PROSE[0])) == 0.0
