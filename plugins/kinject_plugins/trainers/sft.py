@@ -61,6 +61,8 @@ class SFTOptions(BaseModel):
     #: stop when eval loss has not improved for this many evaluations (needs eval records)
     early_stopping_patience: int | None = Field(None, ge=1)
     gradient_checkpointing: bool = False
+    #: auto: bf16 on GPUs that have it (else fp16) and on CPUs with AVX512-BF16/AMX; fp32 elsewhere
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     #: pack rows into max_length blocks (fewer, fuller steps)
     packing: bool = False
     #: concatenate each batch into one sequence instead of padding it. None (auto): only with
@@ -73,6 +75,29 @@ class SFTOptions(BaseModel):
     logging_steps: int = Field(10, ge=1)
     #: None: the run's seed
     seed: int | None = None
+
+
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bf16 matmuls (AVX512-BF16 or AMX), where autocast pays."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def mixed_precision(choice: str, cuda: bool) -> tuple[bool, bool]:
+    """(bf16, fp16) for the Trainer. Weights stay float32; only the compute is autocast."""
+    import torch
+
+    if choice == "auto":
+        if cuda:
+            choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        else:
+            choice = "bf16" if cpu_has_bf16() else "fp32"
+    if choice == "fp16" and not cuda:
+        raise ConfigError("precision fp16 needs a CUDA GPU; use bf16 or fp32 on a CPU", source="trainer sft")
+    return choice == "bf16", choice == "fp16"
 
 
 class SFTTrainer(Trainer):
@@ -199,7 +224,7 @@ class SFTTrainer(Trainer):
 
         o = self.opts
         cuda = torch.cuda.is_available()
-        bf16 = cuda and torch.cuda.is_bf16_supported()
+        bf16, fp16 = mixed_precision(o.precision, cuda)
         stop_early = has_eval and o.early_stopping_patience is not None
         if o.early_stopping_patience is not None and not has_eval:
             log.warning("sft: early_stopping_patience is set but there are no eval records; ignored")
@@ -225,7 +250,7 @@ class SFTTrainer(Trainer):
             activation_checkpointing=o.gradient_checkpointing,
             activation_checkpointing_kwargs={"use_reentrant": False} if o.gradient_checkpointing else None,
             bf16=bf16,
-            fp16=cuda and not bf16,
+            fp16=fp16,
             use_cpu=not cuda,
             dataloader_pin_memory=cuda,
             report_to=resolve_report_to(o.report_to),
