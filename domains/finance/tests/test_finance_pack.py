@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections import Counter
 
@@ -128,16 +127,14 @@ def test_rubric_has_the_finance_checks(pack: DomainPack) -> None:
             re.compile(criterion["params"]["regex"])
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("kinject.rubric") is None, reason="kinject.rubric not available yet"
-)
 def test_rubric_loads_with_the_scorer(pack: DomainPack) -> None:
-    import kinject.rubric as rubric_module
+    from kinject.rubric import Rubric
 
-    loader = getattr(rubric_module, "load_rubric", None)
-    if loader is None:
-        pytest.skip("kinject.rubric has no load_rubric")
-    assert loader(pack.rubric) is not None
+    rubric = Rubric.load(pack.rubric, pack.load_terms())
+    item = load_eval_items(pack.eval)[0]
+    right = rubric.score(item.question, item.reference, item.reference)
+    assert 0.0 <= right.total <= 1.0
+    assert right.total >= rubric.score(item.question, "I do not know.", item.reference).total
 
 
 def test_recipe_is_a_valid_run_config(pack: DomainPack) -> None:
