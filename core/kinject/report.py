@@ -37,7 +37,8 @@ def fmt_delta(key: str, value: float | None) -> str:
 
 def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     base, trained, delta = metrics.get("base", {}), metrics.get("trained", {}), metrics.get("delta", {})
-    keys = sorted(set(base) | set(trained), key=lambda k: (k.count("."), k))
+    # ".n" rows (item counts) are bookkeeping, not results
+    keys = sorted((k for k in set(base) | set(trained) if not k.endswith(".n")), key=lambda k: (k.count("."), k))
     return [(k, fmt(k, base.get(k)), fmt(k, trained.get(k)), fmt_delta(k, delta.get(k))) for k in keys]
 
 
