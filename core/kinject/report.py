@@ -116,14 +116,14 @@ def _flat_drops(dropped: dict[str, Any]) -> dict[str, Any]:
 def render_html(markdown_text: str, data: dict[str, Any]) -> str:
     """A self-contained page: the markdown sections as HTML tables plus a before/after chart."""
     body = _md_to_html(markdown_text)
-    chart = bar_chart(data["metrics"])
-    return HTML_PAGE.format(title=html.escape(data["manifest"].get("run_id", "kinject run")), chart=chart, body=body)
+    body = body.replace("<h2>", bar_chart(data["metrics"]) + "<h2>", 1)
+    return HTML_PAGE.format(title=html.escape(data["manifest"].get("run_id", "kinject run")), chart="", body=body)
 
 
 def bar_chart(metrics: dict[str, Any]) -> str:
     """Inline SVG: base vs trained for accuracy-like metrics in [0, 1]."""
     keys = [k for k in metrics.get("trained", {}) if k.count(".") == 1 and 0 <= metrics["trained"][k] <= 1
-            and any(h in k.rsplit(".", 1)[-1] for h in PERCENT_HINTS)]
+            and k.rsplit(".", 1)[-1] in ("accuracy", "score", "em", "contains", "f1")]
     if not keys:
         return ""
     row_h, width = 44, 360
