@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from kinject.components import Augmenter
 from kinject.errors import PluginError
 
 if TYPE_CHECKING:
@@ -137,3 +138,21 @@ def numbered_lines(text: str) -> list[str]:
 
     lines = [re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", line).strip() for line in text.splitlines()]
     return [line for line in lines if line]
+
+
+class GeneratingAugmenter(Augmenter):
+    """An augmenter with an optional text generator (endpoint or local model) and the run's seed."""
+
+    opts: GeneratorOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.seed = 0
+        self.generator: Generator | None = None
+        self.context: RunContext | None = None
+        self.stats: dict[str, Any] = {}
+
+    def setup(self, context: RunContext) -> None:
+        self.seed = context.seed
+        self.context = context
+        self.generator = make_generator(self.opts, context)

@@ -19,12 +19,11 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from kinject.components import Augmenter
 from kinject.records import Record
 from kinject_plugins.augmenters.coverage import Coverage
-from kinject_plugins.augmenters.endpoint import Generator, GeneratorOptions, make_generator
+from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions
 from kinject_plugins.augmenters.facts import (
     Fact,
     extract_facts,
@@ -37,7 +36,7 @@ from kinject_plugins.augmenters.rewrite_rules import sentence_variants, with_con
 from kinject_plugins.augmenters.segment import Sentence, sentences
 
 if TYPE_CHECKING:
-    from kinject.context import RunContext
+    pass
 
 PLUGIN = "paraphrase"
 FAMILY_ORDER = ("structure", "qa", "short")
@@ -62,25 +61,13 @@ class ParaphraseOptions(GeneratorOptions):
     position: Literal["interleave", "before"] = "interleave"
 
 
-class Paraphrase(Augmenter):
+class Paraphrase(GeneratingAugmenter):
     """k fact-preserving rewrites per passage."""
 
     name = PLUGIN
     description = "k diverse, fact-checked rewrites of every fact-bearing passage"
     Options: ClassVar[type[ParaphraseOptions]] = ParaphraseOptions
     opts: ParaphraseOptions
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.seed = 0
-        self.generator: Generator | None = None
-        self.context: RunContext | None = None
-        self.stats: dict[str, Any] = {}
-
-    def setup(self, context: RunContext) -> None:
-        self.seed = context.seed
-        self.context = context
-        self.generator = make_generator(self.opts, context)
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         coverage = Coverage(self.opts.k)

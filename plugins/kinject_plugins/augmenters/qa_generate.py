@@ -18,17 +18,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from kinject.components import Augmenter
 from kinject.evaluation import format_prompt
 from kinject.records import Record
 from kinject_plugins.augmenters.coverage import Coverage
-from kinject_plugins.augmenters.endpoint import Generator, GeneratorOptions, make_generator
+from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions
 from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values
 from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
 
 if TYPE_CHECKING:
-    from kinject.context import RunContext
+    pass
 
 PLUGIN = "qa-generate"
 SYSTEM = (
@@ -65,24 +64,13 @@ def make_qa_record(source: Record, question: str, answer: str, plugin: str, **me
     )
 
 
-class QAGenerate(Augmenter):
+class QAGenerate(GeneratingAugmenter):
     """Question-answer pairs from passages (templates offline, a model through an endpoint)."""
 
     name = PLUGIN
     description = "question-answer pairs from passages, several phrasings per fact"
     Options: ClassVar[type[QAGenerateOptions]] = QAGenerateOptions
     opts: QAGenerateOptions
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.seed = 0
-        self.generator: Generator | None = None
-        self.stats: dict[str, Any] = {}
-
-    def setup(self, context: RunContext) -> None:
-        self.seed = context.seed
-        self.context = context
-        self.generator = make_generator(self.opts, context)
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         coverage = Coverage(self.opts.phrasings)
@@ -127,7 +115,8 @@ class QAGenerate(Augmenter):
             fact = next((f for f in facts if answer.lower() in f.text.lower()), None)
             if fact is None or not extract_values(answer):
                 coverage.reject("answer_not_in_source")
-                self.context.quarantine.add(PLUGIN, "answer_not_in_source", f"{question} -> {answer}", record.source.get("uri", ""))
+                if self.context is not None:
+                    self.context.quarantine.add(PLUGIN, "answer_not_in_source", f"{question} -> {answer}", record.source.get("uri", ""))
                 continue
             kinds = [v.kind for v in extract_values(answer)]
             yield fact, question, answer, kinds[0]
