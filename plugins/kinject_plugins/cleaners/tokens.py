@@ -6,6 +6,7 @@ is a token of its own (the usual unit for n-gram overlap on Chinese).
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
@@ -63,11 +64,16 @@ def lexical_signature(text: str) -> np.ndarray:
     """A 32-value MinHash of the text's token bigrams (estimates Jaccard overlap cheaply)."""
     toks = tokenize(text)
     grams = {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)} or set(toks) or {""}
-    hashes = np.fromiter((hash(g) for g in grams), dtype=np.int64, count=len(grams)).view(np.uint64)
+    # A stable hash (Python's hash() of a str is salted per process): the same text, the same verdict.
+    hashes = np.fromiter((_stable_hash(g) for g in grams), dtype=np.uint64, count=len(grams))
     # Multiplying by an odd constant and xor-ing a mask permutes 64-bit values: one hash family per row.
     with np.errstate(over="ignore"):
         permuted = (hashes[None, :] * _MULTIPLIERS[:, None]) ^ _MASKS[:, None]
     return permuted.min(axis=1)
+
+
+def _stable_hash(gram: str) -> int:
+    return int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def estimated_overlap(a: np.ndarray, b: np.ndarray) -> float:
