@@ -65,7 +65,8 @@ class RunConfig(BaseModel):
     decontaminate: bool = True
     #: measure forgetting on the general-knowledge set (adds the retention evaluator)
     forgetting: bool = True
-    #: per-strategy trainer options for ``inject compare`` (``{ewc: {ewc_lambda: 50}}``)
+    #: per-strategy trainer options (``{ewc: {ewc_lambda: 50}}``): used by ``inject compare`` for each
+    #: strategy, and under ``trainer`` when that strategy is the one chosen
     strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     reference_set: str | None = None
     #: ``accelerate``: run the training stage under ``accelerate launch`` (DDP/FSDP/DeepSpeed)
@@ -117,6 +118,28 @@ def merge(*layers: dict[str, Any]) -> dict[str, Any]:
             else:
                 out[key] = value
     return out
+
+
+def merge_recipe(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Merge recipe layers, keeping each layer's ``trainer`` block with the strategy it was written for.
+
+    A layer that names a ``strategy`` and gives ``trainer`` options means "these options for that
+    strategy": when a later layer switches the strategy (``--strategy rag`` over a recipe tuned for
+    ``sft``), those options are dropped instead of being fed to a trainer that does not know them.
+    The chosen strategy's ``strategy_options`` entry then sits under the surviving ``trainer`` keys.
+    """
+    merged = merge(*layers)
+    strategy = merged.get("strategy") or RunConfig.model_fields["strategy"].default
+    kept = [
+        {k: v for k, v in layer.items() if k != "trainer"}
+        if layer.get("trainer") and layer.get("strategy") not in (None, strategy) else layer
+        for layer in layers
+    ]
+    merged = merge(*kept)
+    per_strategy = (merged.get("strategy_options") or {}).get(strategy)
+    if isinstance(per_strategy, dict) and per_strategy:
+        merged["trainer"] = merge(per_strategy, merged.get("trainer") or {})
+    return merged
 
 
 def build_config(data: dict[str, Any], source: str = "config") -> RunConfig:

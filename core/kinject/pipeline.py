@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kinject.components import Trainer, TrainJob, TrainResult
-from kinject.config import RunConfig, build_config, check_plugins, load_yaml, merge
+from kinject.config import RunConfig, build_config, check_plugins, load_yaml, merge_recipe
 from kinject.context import RunContext
 from kinject.domains import DomainPack
 from kinject.evaluation import EvalItem, load_eval_items
@@ -45,7 +45,7 @@ def resolve_config(
     pack = require_domain(plugins, domain) if domain else None
     pack_layer = pack.load_recipe() if pack else {}
     source = str(config_path) if config_path else (f"recipe of domain {domain}" if domain else "config")
-    config = build_config(merge(pack_layer, file_layer, overrides or {}, {"domain": domain}), source)
+    config = build_config(merge_recipe(pack_layer, file_layer, overrides or {}, {"domain": domain}), source)
     check_plugins(config, plugins, source)
     return config, pack
 

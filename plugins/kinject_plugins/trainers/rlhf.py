@@ -130,11 +130,16 @@ class RLHFTrainer(Trainer):
 
     def starting_adapter(self, job: TrainJob) -> tuple[Path | None, dict[str, Any]]:
         """The SFT adapter (None when SFT trained the full model into ``sft/final``)."""
+        from kinject_plugins.trainers.distill import sibling_sft_result
         from kinject_plugins.trainers.previous_run import resolve_adapter
         from kinject_plugins.trainers.sft import SFTTrainer
 
         if self.opts.init_adapter is not None:
             return resolve_adapter(self.opts.init_adapter, SOURCE), {"sft_from": str(self.opts.init_adapter)}
+        # inside `inject compare`, start from the sft row's adapter: the same policy the sft row is
+        # scored with, not a second SFT run (``sft`` options apply when rlhf runs on its own)
+        if (sibling := sibling_sft_result(job)) is not None and sibling.adapter:
+            return sibling.model_dir, {"sft_from": str(sibling.model_dir)}
         out = job.output_dir / "sft"
         done = out / "result.json"
         if job.resume and done.is_file():
