@@ -32,6 +32,7 @@ from kinject.components import TrainJob  # noqa: E402
 from kinject.config import RunConfig  # noqa: E402
 from kinject.context import RunContext  # noqa: E402
 from kinject.evaluation import EvalItem, EvalModel, load_eval_items  # noqa: E402
+from kinject.pipeline import load_reference  # noqa: E402
 from kinject.plugins import Plugins, build_plugins  # noqa: E402
 from kinject.records import Record  # noqa: E402
 
@@ -47,6 +48,11 @@ class Condition:
     name: str
     augmenters: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     keep_documents: bool = True
+    #: the trainer and its options beyond the shared ones (epochs, batch size)
+    trainer: str = "sft"
+    trainer_options: dict[str, Any] = field(default_factory=dict)
+    #: train on the condition's records repeated to the shared token budget (not for rag)
+    equal_tokens: bool = True
 
 
 def conditions(ks: list[int]) -> list[Condition]:
@@ -54,7 +60,13 @@ def conditions(ks: list[int]) -> list[Condition]:
     rows += [Condition(f"paraphrase x{k}", [("paraphrase", {"k": k})]) for k in ks]
     mid = 5 if 5 in ks else max(ks)
     # QA first, so its questions come from the source documents, not from the rewrites.
-    rows.append(Condition(f"paraphrase x{mid} + QA", [("qa-generate", {"phrasings": 3}), ("paraphrase", {"k": mid})]))
+    qa = [("qa-generate", {"phrasings": 3}), ("paraphrase", {"k": mid})]
+    rows.append(Condition(f"paraphrase x{mid} + QA", qa))
+    # the same data with the ewc trainer: Fisher penalty + 20% general-text replay against forgetting
+    rows.append(Condition(f"paraphrase x{mid} + QA, ewc + replay", qa, trainer="ewc",
+                          trainer_options={"replay_ratio": 0.2}))
+    # retrieval over the documents, no training: the baseline every injection has to beat
+    rows.append(Condition("rag (no training)", trainer="rag", equal_tokens=False))
     return rows
 
 
@@ -142,6 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     plugins = build_plugins()
     context = RunContext(run_dir=work / "run", config=RunConfig(seed=args.seed), plugins=plugins, show_progress=False)
     docs, items = load_corpus(args.domains)
+    reference = load_reference(context.config)
     base = load_base(model_dir)
     started = time.perf_counter()
     base_metrics = evaluate(plugins, base, items, context, args.retention_limit)
@@ -153,12 +166,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for condition in conditions(args.ks):
         records, aug_stats = sets[condition.name]
-        train = repeat_to_budget(records, base.tokenizer, budget)
+        train = repeat_to_budget(records, base.tokenizer, budget) if condition.equal_tokens else records
         t0 = time.perf_counter()
-        trainer = plugins.create("trainer", "sft", {"epochs": args.epochs, "batch_size": args.batch_size, "report_to": [],
-                                                    "save_steps": 10_000, "logging_steps": 50})
+        shared = {"epochs": args.epochs, "batch_size": args.batch_size, "report_to": [], "save_steps": 10_000,
+                  "logging_steps": 50}
+        options = {**(shared if condition.trainer != "rag" else {}), **condition.trainer_options}
+        trainer = plugins.create("trainer", condition.trainer, options)
         trainer.setup(context)
-        result = trainer.train(TrainJob(base_model=model_dir, train=train, output_dir=work / condition.name.replace(" ", "_"), context=context))
+        out_dir = work / condition.name.replace(" ", "_").replace(",", "")
+        result = trainer.train(TrainJob(base_model=model_dir, train=train, output_dir=out_dir, context=context,
+                                        reference=reference))
         trained = trainer.load_for_eval(result, context)
         metrics = evaluate(plugins, trained, items, context, args.retention_limit)
         row = {"condition": condition.name, "unique_records": len(records), "train_records": len(train),
@@ -192,7 +209,7 @@ def markdown(report: dict[str, Any]) -> str:
     for row in report["rows"]:
         drop = "" if row["retention"] is None or base["retention"] is None else f" ({100 * (base['retention'] - row['retention']):+.1f})"
         lines.append(f"| {row['condition']} | {pct(row['mc_accuracy'])} | {pct(row['exact_match'])} | {pct(row['retention'])}{drop} "
-                     f"| {row['train_tokens']} | {row['train_time_s']} | {row['wall_s']} | {row['peak_memory_mb']} |")
+                     f"| {row['train_tokens'] or 0} | {row['train_time_s']} | {row['wall_s']} | {row['peak_memory_mb']} |")
     lines += ["", f"Command: `{report['command']}`"]
     return "\n".join(lines) + "\n"
 

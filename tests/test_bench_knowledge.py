@@ -1,0 +1,35 @@
+"""The knowledge benchmark runs every condition end to end (tiny model: plumbing, not numbers)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "knowledge" / "run.py"
+
+
+@pytest.mark.slow
+def test_every_condition_runs_and_the_table_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("knowledge_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "knowledge_bench", bench)  # dataclasses look their module up
+    spec.loader.exec_module(bench)
+    out = tmp_path / "out"
+    assert bench.main(["--model", "tiny", "--quick", "--ks", "1", "--epochs", "1", "--retention-limit", "5", "--out", str(out)]) == 0
+    report = json.loads((out / "knowledge.json").read_text(encoding="utf-8"))
+    rows = {row["condition"]: row for row in report["rows"]}
+    assert list(rows) == ["no augmentation", "paraphrase x1", "paraphrase x1 + QA", "paraphrase x1 + QA, ewc + replay",
+                          "rag (no training)"]
+    trained = [row for name, row in rows.items() if not name.startswith("rag")]
+    # equal-token comparison: every trained condition repeats its data to the same budget
+    budget = report["token_budget_per_epoch"]
+    assert all(row["train_tokens"] >= 0.5 * budget for row in trained)
+    assert rows["paraphrase x1 + QA, ewc + replay"]["train_records"] == rows["paraphrase x1 + QA"]["train_records"]
+    assert rows["rag (no training)"]["train_tokens"] in (None, 0)
+    table = (out / "knowledge.md").read_text(encoding="utf-8")
+    assert "| rag (no training) |" in table and "| base model (no training) |" in table
