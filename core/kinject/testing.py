@@ -6,6 +6,9 @@
 - ``tiny_model``: a directory holding a tiny random causal LM and its tokenizer (fast, offline).
 - ``isolated_plugins``: ``isolated_plugins(my_plugin)`` is a plugin set with only your plugin in it
   (no builtins, no entry points): registry clashes and hook calls are yours alone.
+
+For domain-pack authors, :func:`check_recipe_strategies` resolves a pack's recipe with each
+strategy it budgets (the recipe's own and every ``strategy_options`` key).
 """
 
 from __future__ import annotations
@@ -88,3 +91,23 @@ def isolated_plugins() -> Callable[..., Plugins]:
         return built
 
     return build
+
+
+def check_recipe_strategies(domain: str) -> dict[str, dict[str, Any]]:
+    """Resolve ``domain``'s recipe once per strategy it budgets; returns each one's trainer options.
+
+    Raises :class:`kinject.errors.ConfigError` (every problem listed) when a budget names an
+    option its trainer does not have, or when the recipe's ``trainer:`` block leaks into another
+    strategy.
+    """
+    from kinject.pipeline import resolve_config
+    from kinject.plugins import require_domain
+
+    plugins = build_plugins()
+    recipe = require_domain(plugins, domain).load_recipe()
+    strategies = [recipe.get("strategy", "sft"), *recipe.get("strategy_options", {})]
+    resolved: dict[str, dict[str, Any]] = {}
+    for strategy in dict.fromkeys(strategies):
+        config, _ = resolve_config(plugins, domain, overrides={"strategy": strategy})
+        resolved[strategy] = config.trainer
+    return resolved

@@ -146,7 +146,7 @@ def test_recipe_is_a_valid_run_config(pack: DomainPack) -> None:
         "term-qa",
         "table-qa",
     ]
-    assert config.strategy == "sft" and config.trainer == {}
+    assert config.strategy == "sft" and config.trainer["epochs"] == 3
     assert [s.name for s in config.evaluators] == ["knowledge-qa", "rubric"]
 
 
@@ -160,3 +160,12 @@ def test_table_qa_covers_the_corpus_tables(pack: DomainPack) -> None:
     assert ("Revenue", "2,840.6") in answers
     assert ("Revenue", "17.3%") in answers  # matches the growth the report states in words
     assert ("Net profit", "11.9%") in answers
+
+
+def test_every_strategy_has_a_budget_its_trainer_accepts() -> None:
+    from kinject.testing import check_recipe_strategies
+
+    budgets = check_recipe_strategies("finance")
+    assert set(budgets) == {"sft", "ewc", "distill", "rlhf"}
+    assert budgets["ewc"]["epochs"] == budgets["sft"]["epochs"] == 3
+    assert "epochs" not in budgets["rlhf"]  # the sft block stayed with sft

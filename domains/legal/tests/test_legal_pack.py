@@ -53,6 +53,15 @@ def test_recipe_is_a_valid_run_config(pack: DomainPack) -> None:
     config = build_config(pack.load_recipe(), source=str(pack.recipe))
     assert [s.name for s in config.cleaners] == ["normalize", "legal-citations", "exact-dedup"]
     assert [s.name for s in config.augmenters] == ["paraphrase", "qa-generate", "term-qa"]
-    assert config.strategy == "sft"
+    assert config.strategy == "sft" and config.trainer["epochs"] == 1
     assert [s.name for s in config.evaluators] == ["knowledge-qa", "rubric"]
     assert [s.name for s in config.exporters] == ["adapter"]
+
+
+def test_every_strategy_has_a_budget_its_trainer_accepts() -> None:
+    from kinject.testing import check_recipe_strategies
+
+    budgets = check_recipe_strategies("legal")
+    assert set(budgets) == {"sft", "ewc", "distill", "rlhf"}
+    assert budgets["ewc"]["epochs"] == budgets["sft"]["epochs"] == 1
+    assert "epochs" not in budgets["rlhf"]  # the sft block stayed with sft

@@ -137,7 +137,7 @@ def test_recipe_is_a_valid_run_config(pack: DomainPack) -> None:
     config = build_config(pack.load_recipe(), source=str(pack.recipe))
     assert [s.name for s in config.cleaners] == ["normalize", "phi-scrub", "exact-dedup"]
     assert [s.name for s in config.augmenters] == ["paraphrase", "qa-generate", "term-qa"]
-    assert config.strategy == "sft" and config.trainer == {}
+    assert config.strategy == "sft" and config.trainer["epochs"] == 1
     assert [s.name for s in config.evaluators] == ["knowledge-qa", "rubric"]
 
 
@@ -148,3 +148,12 @@ def test_corpus_passes_the_pack_cleaner_unchanged(pack: DomainPack) -> None:
     for path in pack.corpus.glob("*.md"):
         _, found = scrubber.scrub(path.read_text(encoding="utf-8"))
         assert not found, f"{path.name}: {dict(found)}"
+
+
+def test_every_strategy_has_a_budget_its_trainer_accepts() -> None:
+    from kinject.testing import check_recipe_strategies
+
+    budgets = check_recipe_strategies("medical")
+    assert set(budgets) == {"sft", "ewc", "distill", "rlhf"}
+    assert budgets["ewc"]["epochs"] == budgets["sft"]["epochs"] == 1
+    assert "epochs" not in budgets["rlhf"]  # the sft block stayed with sft
