@@ -132,6 +132,9 @@ class TrainResult:
     adapter: bool = True
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the model the run started from, judged as "before" (default: ``base_model``); differs when
+    #: the adapter sits on an intermediate model, e.g. rlhf's merged SFT model
+    started_from: Path | None = None
 
 
 class Trainer(Component):

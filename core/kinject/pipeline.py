@@ -142,6 +142,8 @@ def _save_result(path: Path, result: TrainResult, fp: str) -> None:
 def _load_result(path: Path) -> TrainResult:
     data = json.loads(path.read_text(encoding="utf-8"))["result"]
     data["model_dir"], data["base_model"] = Path(data["model_dir"]), Path(data["base_model"])
+    if data.get("started_from"):
+        data["started_from"] = Path(data["started_from"])
     return TrainResult(**data)
 
 

@@ -97,11 +97,12 @@ def evaluate_models(
     items = [i.id for i in context.eval_items]
     eval_dir = context.run_dir / "evaluation"
 
-    base_fp = fingerprint("base", str(result.base_model), steps, items)
+    before = result.started_from or result.base_model
+    base_fp = fingerprint("base", str(before), steps, items)
     base_file = (base_dir or eval_dir) / "base.json"
     base = _cached(base_file, base_fp)
     if base is None:
-        model, tokenizer = load_causal_lm(result.base_model)
+        model, tokenizer = load_causal_lm(before)
         model.eval()
         base_metrics, base_details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
         base = _save(base_file, base_fp, base_metrics, base_details)

@@ -124,7 +124,11 @@ class RLHFTrainer(Trainer):
         metrics.update(rm_metrics)
         metrics.update(self.reinforce(job, start_model, scorer, rubric, train_pairs, seed))
         metrics["train_time_s"] = round(time.perf_counter() - started, 1)
-        return TrainResult(model_dir=job.output_dir / "final", base_model=start_model, adapter=True, metrics=metrics)
+        from kinject_plugins.trainers.sft import peak_memory_mb
+
+        metrics["peak_memory_mb"] = round(peak_memory_mb(), 1)
+        return TrainResult(model_dir=job.output_dir / "final", base_model=start_model, adapter=True, metrics=metrics,
+                           started_from=job.base_model)
 
     # -- 1. the starting policy ---------------------------------------------------------------
 

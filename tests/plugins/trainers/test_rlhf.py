@@ -83,7 +83,7 @@ def test_rlhf_end_to_end_then_resume(tiny_model: Path, legal_context: RunContext
     result = run(tiny_model, legal_context, out)
     m = result.metrics
     assert result.adapter and (result.model_dir / "adapter_model.safetensors").is_file()
-    assert result.base_model == out / "sft_model"
+    assert result.base_model == out / "sft_model" and result.started_from == tiny_model
     assert m["rl_algorithm"] == "ppo" and m["ppo_steps"] == 2
     assert m["rm_train_pairs"] > 0 and m["rm_held_out_pairs"] > 0 and 0.0 <= m["rm_accuracy"] <= 1.0
     for key in ("reward_before", "reward_after", "rubric_before", "rubric_after", "ppo_kl_last", "sft_steps"):
