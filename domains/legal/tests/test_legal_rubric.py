@@ -1,4 +1,4 @@
-"""The rubric: schema-valid criteria, working regexes, and (once kinject.rubric exists) loadable."""
+"""The rubric: schema-valid criteria (checks kinject.rubric knows), working regexes, loadable."""
 
 from __future__ import annotations
 
@@ -8,16 +8,7 @@ from typing import Any
 import pytest
 
 from kinject.domains import DomainPack
-
-CHECKS = {
-    "required_terms",
-    "forbidden_terms",
-    "confusions",
-    "pattern",
-    "forbidden_pattern",
-    "numeric_match",
-    "units",
-}
+from kinject.rubric import CHECKS
 
 
 @pytest.fixture(scope="module")
