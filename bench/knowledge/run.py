@@ -16,6 +16,7 @@ Writes ``bench/results/knowledge.json`` and ``bench/results/knowledge.md``.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -55,12 +56,12 @@ class Condition:
     equal_tokens: bool = True
 
 
-def conditions(ks: list[int]) -> list[Condition]:
+def conditions(ks: list[int], qa_options: dict[str, Any] | None = None) -> list[Condition]:
     rows = [Condition("no augmentation")]
     rows += [Condition(f"paraphrase x{k}", [("paraphrase", {"k": k})]) for k in ks]
     mid = 5 if 5 in ks else max(ks)
     # QA first, so its questions come from the source documents, not from the rewrites.
-    qa = [("qa-generate", {"phrasings": 3}), ("paraphrase", {"k": mid})]
+    qa = [("qa-generate", {"phrasings": 3, **(qa_options or {})}), ("paraphrase", {"k": mid})]
     rows.append(Condition(f"paraphrase x{mid} + QA", qa))
     # the same data with the ewc trainer: Fisher penalty + 20% general-text replay against forgetting
     rows.append(Condition(f"paraphrase x{mid} + QA, ewc + replay", qa, trainer="ewc",
@@ -121,7 +122,7 @@ def evaluator(plugins: Plugins, name: str, options: dict[str, Any]) -> Any:
 
 
 def evaluate(plugins: Plugins, model: EvalModel, items: list[EvalItem], context: RunContext, retention_limit: int) -> dict[str, Any]:
-    knowledge = evaluator(plugins, "knowledge-qa", {"generate": True, "include_items": False, "max_new_tokens": 16})
+    knowledge = evaluator(plugins, "knowledge-qa", {"generate": True, "include_items": True, "max_new_tokens": 16})
     metrics = {"knowledge": knowledge.evaluate(model, items, context)}
     try:
         retention = evaluator(plugins, "retention", {"limit": retention_limit})
@@ -130,6 +131,11 @@ def evaluate(plugins: Plugins, model: EvalModel, items: list[EvalItem], context:
     except Exception as exc:  # the general set may be missing in a partial checkout
         metrics["retention"] = {"error": str(exc)}
     return metrics
+
+
+def missed(metrics: dict[str, Any]) -> list[str]:
+    """Ids of the held-out questions the model got wrong (multiple choice)."""
+    return [row["id"] for row in metrics["knowledge"].get("items", []) if not row.get("correct")]
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -161,15 +167,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     base_eval_s = time.perf_counter() - started
     print(f"base: {headline(base_metrics)} ({base_eval_s:.0f}s)", flush=True)
 
-    sets = {c.name: build_training_set(c, docs, context) for c in conditions(args.ks)}
+    qa_options = json.loads(args.qa) if args.qa else None
+    sets = {c.name: build_training_set(c, docs, context) for c in conditions(args.ks, qa_options)}
     budget = max(count_tokens(records, base.tokenizer) for records, _ in sets.values())
     rows = []
-    for condition in conditions(args.ks):
+    for condition in conditions(args.ks, qa_options):
+        if args.only and not any(fnmatch.fnmatchcase(condition.name, pattern) for pattern in args.only):
+            continue
         records, aug_stats = sets[condition.name]
         train = repeat_to_budget(records, base.tokenizer, budget) if condition.equal_tokens else records
         t0 = time.perf_counter()
         shared = {"epochs": args.epochs, "batch_size": args.batch_size, "report_to": [], "save_steps": 10_000,
-                  "logging_steps": 50}
+                  "logging_steps": 50, **({"learning_rate": args.learning_rate} if args.learning_rate else {})}
         options = {**(shared if condition.trainer != "rag" else {}), **condition.trainer_options}
         trainer = plugins.create("trainer", condition.trainer, options)
         trainer.setup(context)
@@ -182,12 +191,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                **headline(metrics), "train_tokens": result.metrics.get("train_tokens"),
                "train_time_s": result.metrics.get("train_time_s"), "wall_s": round(time.perf_counter() - t0, 1),
                "peak_memory_mb": result.metrics.get("peak_memory_mb"), "final_loss": result.metrics.get("final_train_loss"),
-               "augmenters": aug_stats}
+               "augmenters": aug_stats, "missed": missed(metrics)}
         rows.append(row)
-        print(f"{condition.name}: {json.dumps({k: v for k, v in row.items() if k != 'augmenters'})}", flush=True)
+        print(f"{condition.name}: {json.dumps({k: v for k, v in row.items() if k not in ('augmenters', 'missed')})}", flush=True)
         del trained
     return {"model": args.model, "quick": args.quick, "domains": args.domains, "facts_eval_items": len(items),
             "epochs": args.epochs, "token_budget_per_epoch": budget, "seed": args.seed,
+            "learning_rate": args.learning_rate, "qa_options": qa_options,
             "base": headline(base_metrics), "base_eval_s": round(base_eval_s, 1), "rows": rows,
             "command": " ".join(["python", "bench/knowledge/run.py", *sys.argv[1:]])}
 
@@ -202,12 +212,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"Model `{report['model']}`, domains {', '.join(report['domains'])}, {report['facts_eval_items']} held-out "
         f"questions, {report['epochs']} epochs over a budget of {report['token_budget_per_epoch']} tokens per epoch.",
         "",
-        "| condition | MC acc % | exact match % | retention % (drop) | tokens trained | train s | wall s | peak MB |",
+        "| condition | MC acc % | exact match % | retention % (change) | tokens trained | train s | wall s | peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
         f"| base model (no training) | {pct(base['mc_accuracy'])} | {pct(base['exact_match'])} | {pct(base['retention'])} | 0 | - | - | - |",
     ]
     for row in report["rows"]:
-        drop = "" if row["retention"] is None or base["retention"] is None else f" ({100 * (base['retention'] - row['retention']):+.1f})"
+        drop = "" if row["retention"] is None or base["retention"] is None else f" ({100 * (row['retention'] - base['retention']):+.1f})"
         lines.append(f"| {row['condition']} | {pct(row['mc_accuracy'])} | {pct(row['exact_match'])} | {pct(row['retention'])}{drop} "
                      f"| {row['train_tokens'] or 0} | {row['train_time_s']} | {row['wall_s']} | {row['peak_memory_mb']} |")
     lines += ["", f"Command: `{report['command']}`"]
@@ -222,6 +232,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ks", nargs="+", type=int, default=None, help="paraphrase k values (default 1 3 5 10)")
     parser.add_argument("--epochs", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--learning-rate", type=float, default=None, help="trainer learning rate (default: the trainer's)")
+    parser.add_argument("--qa", default=None, metavar="JSON",
+                        help='extra qa-generate options for the QA rows, e.g. \'{"values_per_fact": 5}\'')
+    parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                        help="train only the conditions with one of these names (shell patterns: 'paraphrase*'); "
+                             "the token budget still comes from every condition")
     parser.add_argument("--retention-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kinject_plugins.augmenters.facts import Value, short_form
+from kinject_plugins.augmenters.facts import EPONYM_NOUNS, Value, short_form
 from kinject_plugins.augmenters.segment import is_chinese
 
 _LAW_WORDS = {"act", "law", "code", "regulation", "regulations", "directive", "ordinance", "statute", "treaty", "decree", "rules", "rulebook"}
@@ -24,9 +24,16 @@ _NAME_HEADS = {
 }
 _UNIT_NAMES = {"mg": "milligrams", "g": "grams", "kg": "kilograms", "mcg": "micrograms", "ml": "millilitres",
                "l": "litres", "km": "kilometres", "m": "metres", "cm": "centimetres", "mm": "millimetres"}
-_NAME_OPENERS = {"the", "by", "to", "from", "with", "of", "in", "under", "before", "against", "and", "or"}
+_NAME_OPENERS = {"the", "by", "to", "from", "with", "of", "in", "under", "before", "against", "and", "or", "for"}
 _TIME_UNITS = {"year", "month", "week", "day", "hour", "minute", "second"}
 _PERSON_TITLES = {"mr", "ms", "mrs", "dr", "prof", "judge", "justice"}
+_LAW_EPONYMS = {"law", "principle"}
+# "The chief executive of X is <name>": a name after one of these roles is a person.
+_ROLE_BEFORE = re.compile(
+    r"\b(?:chief executive(?: officer)?|CEO|chair(?:man|woman|person)?|founder|director|president|head|governor|"
+    r"minister|registrar|author|inventor|owner|secretary|treasurer|partner|lead investigator)"
+    r"(?: of (?:the )?[\w'’&.\- ]+?)? (?:is|was|are|were) $"
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ZH_WH = {"date": "哪一天", "year": "哪一年", "citation": "第几条"}
 
@@ -87,9 +94,11 @@ def _quantity_span(sentence: str, value: Value) -> AnswerSpan | None:
 
 
 def _name_span(sentence: str, value: Value) -> AnswerSpan | None:
-    wh = name_wh(value.text)
     before = sentence[: value.start].split()
-    if wh is None or (before and before[-1].lower() not in _NAME_OPENERS):
+    wh = name_wh(value.text)
+    role = wh is None and bool(_ROLE_BEFORE.search(sentence[: value.start]))
+    wh = "who" if role else wh or _agent(before) or _place(before)
+    if wh is None or (before and before[-1].lower() not in _NAME_OPENERS and not role):
         return None  # "a specialised Commercial Court": the name is inside a larger phrase
     start, end, answer = value.start, value.end, value.text
     year = re.match(r" (?:1[5-9]|20)\d\d\b", sentence[end:]) if wh == "which law" else None
@@ -101,11 +110,33 @@ def _name_span(sentence: str, value: Value) -> AnswerSpan | None:
     return AnswerSpan(start, end, answer, wh, "name")
 
 
+def _agent(words_before: list[str]) -> str | None:
+    """"who" for the doer of a passive ("was founded by Oskar Lindqvist"); None otherwise. (The
+    holder of a role, "The chief executive of X is Lioba Farrant", is found by ``_ROLE_BEFORE``.)"""
+    if len(words_before) >= 2 and words_before[-1].lower() == "by" and words_before[-2].lower() not in ("and", "or"):
+        return "who"
+    return None
+
+
+_SITED = {"headquartered", "based", "located", "situated", "registered", "incorporated", "headquarters", "seat", "offices", "office"}
+
+
+def _place(words_before: list[str]) -> str | None:
+    """"where" for a name the sentence places something in ("is headquartered in Vellmar", "has
+    its headquarters in Port Ellery"); None otherwise."""
+    if len(words_before) >= 2 and words_before[-1].lower() in ("in", "at") and words_before[-2].lower() in _SITED:
+        return "where"
+    return None
+
+
 def name_wh(name: str) -> str | None:
-    """"which court", "which law", "which company", "who" for a name; None when unsure."""
+    """"which court", "which law", "which company", "who", "which condition" for a name; None
+    when unsure."""
     words = [w.lower().rstrip(".,") for w in name.split()]
     if not words:
         return None
+    if len(words) >= 2 and words[-2].endswith(("'s", "’s")) and words[-1] in EPONYM_NOUNS:
+        return "which principle" if words[-1] in _LAW_EPONYMS else "which condition"
     if set(words) & _LAW_WORDS:
         return "which law"
     if words[-1] in _NAME_HEADS:

@@ -23,6 +23,7 @@ LEXICAL_VERBS = {
     "releases", "remains", "requires", "reviews", "runs", "sends", "separates", "sits", "survives", "takes",
     "trades", "undoes", "warrants", "works", "reduces", "raises", "lowers", "causes", "costs", "pays",
     "receives", "stands", "expires", "earns", "owns", "contains", "allows", "grants", "limits", "sets",
+    "operates", "exports", "imports", "produces", "sells", "serves", "manages", "publishes",
 }
 _LEAD_WORDS = ("under", "where", "if", "unless", "when", "on", "in", "after", "before", "within", "for", "since",
                "from", "by", "according", "once", "while", "whatever", "applying", "during", "at", "as", "upon", "to")

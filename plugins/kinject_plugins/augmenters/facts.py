@@ -29,6 +29,8 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str]]] = [
     (re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月"), ("y", "m", "")),
     (re.compile(rf"\b(?P<m>{_MONTH_RE}) (?P<y>\d{{4}})\b"), ("y", "m", "")),
     (re.compile(r"(?P<y>\d{4})年"), ("y", "", "")),
+    # A day and month without a year ("opens on 15 August").
+    (re.compile(rf"\b(?P<d>\d{{1,2}}) (?P<m>{_MONTH_RE})\b"), ("", "m", "d")),
     # A bare year after a preposition ("in 2011", "since 1998").
     (re.compile(r"\b(?:[Ii]n|[Ss]ince|by|until|[Ff]rom|of|before|after) (?P<v>(?P<y>(?:1[5-9]|20)\d\d))\b(?![.,]\d| ?%)"), ("y", "", "")),
 ]
@@ -44,11 +46,15 @@ _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # "11 judges"); any other following word is not part of the value ("the age of 15 may ...").
 _UNIT_WORDS = (
     r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|mg|g|kg|mcg|µg|μg|ml|mL|L|l|mmHg|mmol/L|mL/min(?:/1\.73 m²)?"
-    r"|GWh|MWh|kWh|MW|GW|kW|km|m|cm|mm|m²|km²|bp|basis points?|°C|IU|units?"
+    r"|GWh|MWh|kWh|MW|GW|kW|km|m|cm|mm|m²|km²|bp|basis points?|°C|IU|units?|people|sheep|cattle|staff"
 )
 _NOT_UNITS = (
     r"is|was|has|does|as|this|its|his|hers|ours|theirs|yours|towards|afterwards|always|less|unless|plus"
     r"|thus|perhaps|whereas|besides|across|upwards|downwards|nevertheless|regardless|includes|remains"
+)
+_FUNCTION_WORDS = (
+    r"and|or|of|the|a|an|in|on|at|to|for|by|per|than|more|fewer|most|least|each|every|other|times|from|with"
+    r"|after|before|within|under|over|into|are|were|be|been|had|have|must|may|can|will|shall|not|no|only|at"
 )
 _QUANTITY_RE = re.compile(
     rf"(?P<cur>[$€£¥]|\b(?:USD|EUR|GBP|CNY|RMB|VLR) ?)?(?P<num>{_NUMBER})"
@@ -56,7 +62,9 @@ _QUANTITY_RE = re.compile(
     r"(?P<unit> ?%| per ?cent\b|万元|亿元|元|美元|维洛尔|个月|天|日|年|岁|毫克|公斤|倍"
     r"|-(?:year|month|week|day|hour)\b"
     rf"| (?:(?:working|calendar|business|clear) )?(?:{_UNIT_WORDS})(?:['’](?=\s))?(?![\w/])"
-    rf"| (?!(?:{_NOT_UNITS})\b)[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)(?:['’](?=\s|$))?(?![\w'’]))?"
+    # a plural count noun, with at most one modifier in front ("64 cargo vessels")
+    rf"| (?:(?!(?:{_NOT_UNITS}|{_FUNCTION_WORDS})\b)[a-z][a-z\-]*[a-z] (?=[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)\b))?"
+    rf"(?!(?:{_NOT_UNITS})\b)[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)(?:['’](?=\s|$))?(?![\w'’]))?"
 )
 
 # Capitalised words that start sentences without being names.
@@ -67,6 +75,11 @@ _NAME_CONNECTORS = {"of", "for", "and", "&", "de", "la", "von", "van"}
 _ORG_SUFFIXES = {
     "ltd", "ltd.", "inc", "inc.", "plc", "llc", "gmbh", "corp", "corp.", "corporation",
     "group", "holdings", "pharmaceuticals", "pharma", "labs", "laboratories", "bank", "company",
+}
+# Lower-case nouns that finish an eponymous name: "Pell's fever", "Parkinson's disease".
+EPONYM_NOUNS = {
+    "disease", "syndrome", "fever", "tremor", "palsy", "disorder", "anaemia", "anemia", "lymphoma", "sarcoma",
+    "ulcer", "dystrophy", "neuralgia", "encephalopathy", "phenomenon", "sign", "law", "principle",
 }
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CAPWORD = re.compile(r"[A-Z][\w'’.\-]*")
@@ -142,7 +155,7 @@ def _find_dates(text: str, taken: list[tuple[int, int]]) -> list[Value]:
             month = match.group("m") if m else ""
             if month and not month.isdigit():
                 month = str(MONTHS.index(month.lower()) + 1)
-            parts = [match.group("y"), str(int(month)) if month else "", str(int(match.group("d"))) if d else ""]
+            parts = [match.group("y") if _y else "", str(int(month)) if month else "", str(int(match.group("d"))) if d else ""]
             found.append(Value("date", match.group(span), start, end, "-".join(parts)))
             taken.append((start, end))
     return found
@@ -189,6 +202,13 @@ def _find_names(text: str, taken: list[tuple[int, int]]) -> list[Value]:
             j += 1
             while j + 2 < len(tokens) and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS and _is_name_word(tokens[j + 2], text):
                 j += 2
+        last = tokens[j].group(0)
+        following = tokens[j + 1] if j + 1 < len(tokens) and tokens[j + 1].start() - tokens[j].end() == 1 else None
+        if following is not None and not last.endswith(".") and (
+            following.group(0).lower().rstrip(".") in {"ltd", "inc", "plc", "llc", "gmbh", "corp"}
+            or (last.endswith(("'s", "’s")) and following.group(0).rstrip(".") in EPONYM_NOUNS)
+        ):
+            j += 1  # "Nyreth Therapeutics plc", "Pell's fever": the lower-case word is part of the name
         start, end = tok.start(), tokens[j].end()
         surface = text[start:end]
         if surface.endswith(".") and surface.rstrip(".").rsplit(" ", 1)[-1].lower() + "." not in _ORG_SUFFIXES:

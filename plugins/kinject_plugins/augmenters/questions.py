@@ -157,11 +157,41 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
     before = _first_conjunct(before) if before else before
     if re.match(r"^\s*(?:\w+ )?(?:which|whom|who|that)\b", after):
         return None  # "within 6 months of the date on which ...": the relative clause needs its noun
-    if span.kind == "date":
+    if span.wh == "where":
+        head = "where"
+    elif span.kind == "date":
         head = "when" if prep in ("on", "in", "at") else f"{prep} {span.wh}"
     else:
-        head = f"{prep} {span.wh}{of}"
+        head = f"{prep} {'whom' if span.wh == 'who' else span.wh}{of}"
     return _finish(f"{_lead(clause)}{head} {_inverted(clause, _tidy(f'{before} {after}'), vocabulary)}")
+
+
+# Past participles whose simple past differs ("written" -> "wrote"); regular ones are the same.
+_SIMPLE_PAST = {"written": "wrote", "given": "gave", "taken": "took", "shown": "showed", "known": "knew",
+                "begun": "began", "done": "did", "seen": "saw", "chosen": "chose", "drawn": "drew", "grown": "grew",
+                "driven": "drove", "spoken": "spoke", "broken": "broke", "run": "ran", "become": "became"}
+_PASSIVE_AUX = {"was": "", "were": ""}
+_AGENT_WH = {"who", "which company", "which body", "which authority", "which agency", "which court", "which bank"}
+
+
+def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
+    """"X was founded in 2003 by Oskar Lindqvist" -> "Who founded X in 2003?" (the agent of a
+    past passive asked as the subject of the active verb)."""
+    if clause.aux not in _PASSIVE_AUX or clause.negated or clause.lead or span.wh not in _AGENT_WH:
+        return None
+    rest = clause.text[clause.rest_start :]
+    before, after = rest[: span.start - clause.rest_start], rest[span.end - clause.rest_start :]
+    words = before.split()
+    if len(words) < 2 or words[-1] != "by" or _SUBORDINATE.search(" ".join(words[:-1])) or after.strip(" ,"):
+        return None
+    participle = words[0]
+    if not re.fullmatch(r"[a-z]+", participle) or not (participle.endswith("ed") or participle in _SIMPLE_PAST or
+                                                       re.fullmatch(r"led|held|made|found|built|sold|kept|sent|paid|won|brought|told|bought|set|run", participle)):
+        return None
+    middle = " ".join(words[1:-1])
+    verb = _SIMPLE_PAST.get(participle, participle)
+    obj = _lower_subject(clause.core_subject, vocabulary)
+    return _finish(f"{span.wh} {verb} {obj} {middle}")
 
 
 def _lead(clause: Clause) -> str:
@@ -181,7 +211,12 @@ def _in_situ(text: str, clause: Clause | None, span: AnswerSpan) -> str | None:
             after = f" {after}" if after else after
     if span.start == 0:
         after = re.sub(r"^ \([^()]*\)", "", after)  # "Castellan Foods Group (CSTF) announces"
-    return _finish(f"{text[: span.start]}{span.wh}{after}")
+    before, wh = text[: span.start], span.wh
+    if wh == "who" and re.search(r"\b(?:by|to|with|from|for)\s$", before):
+        wh = "whom"
+    elif wh == "where":
+        before = re.sub(r"\b(?:in|at)\s$", "", before)
+    return _finish(f"{before}{wh}{after}")
 
 
 def _lead_question(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
@@ -245,6 +280,8 @@ def question_pairs(fact: Fact, vocabulary: set[str] | None = None) -> list[Quest
     """Every well-formed (question, answer) pair for a fact, best forms first, values interleaved."""
     vocabulary = vocabulary or set(fact.words)
     body = re.sub(r"[.!?。！？；]+$", "", fact.text.rstrip())
+    if any(v.end > len(body) for v in fact.values):
+        body = fact.text.rstrip()  # the full stop belongs to the last value ("... by Hestia Biolabs Ltd.")
     per_value: list[list[QuestionPair]] = []
     article: list[QuestionPair] = []
     chinese = is_chinese(body)
@@ -261,7 +298,8 @@ def question_pairs(fact: Fact, vocabulary: set[str] | None = None) -> list[Quest
                 continue
             forms: list[tuple[str | None, str]] = []
             if clause is not None:
-                forms += [(_fronted(clause, span, vocabulary), "fronted"), (_lead_question(clause, span, vocabulary), "fronted")]
+                forms += [(_active(clause, span, vocabulary), "active"), (_fronted(clause, span, vocabulary), "fronted"),
+                          (_lead_question(clause, span, vocabulary), "fronted")]
             forms.append((_in_situ(text, clause, span), "in-situ"))
             full = answer_span(fact.text, value)
             if full is not None and not _inside_parentheses(fact.text, value.start):
