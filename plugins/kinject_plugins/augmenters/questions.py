@@ -181,9 +181,11 @@ def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | Non
         return None
     rest = clause.text[clause.rest_start :]
     before, after = rest[: span.start - clause.rest_start], rest[span.end - clause.rest_start :]
-    words = before.split()
-    if len(words) < 2 or words[-1] != "by" or _SUBORDINATE.search(" ".join(words[:-1])) or after.strip(" ,"):
+    words, tail = before.split(), after.strip()
+    if len(words) < 2 or words[-1] != "by" or _SUBORDINATE.search(" ".join(words[:-1])) or _SUBORDINATE.search(tail):
         return None
+    if any(part and part.split()[0].lower() not in _FRONT_PREPS for part in (" ".join(words[1:-1]), tail)):
+        return None  # only prepositional phrases move along ("written up by" keeps its particle)
     participle = words[0]
     if not re.fullmatch(r"[a-z]+", participle) or not (participle.endswith("ed") or participle in _SIMPLE_PAST or
                                                        re.fullmatch(r"led|held|made|found|built|sold|kept|sent|paid|won|brought|told|bought|set|run", participle)):
@@ -191,7 +193,7 @@ def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | Non
     middle = " ".join(words[1:-1])
     verb = _SIMPLE_PAST.get(participle, participle)
     obj = _lower_subject(clause.core_subject, vocabulary)
-    return _finish(f"{span.wh} {verb} {obj} {middle}")
+    return _finish(f"{span.wh} {verb} {obj} {middle} {tail}")
 
 
 def _lead(clause: Clause) -> str:

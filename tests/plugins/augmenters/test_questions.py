@@ -38,6 +38,46 @@ def test_answers_are_complete_values() -> None:
     assert set(out.values()) == {"400 velors"}  # a bare "15" (or "15 may") is never an answer
 
 
+def test_the_agent_of_a_passive_is_asked_as_the_subject() -> None:
+    out = pairs("Brightwater Freight Holdings was founded in 2003 by Oskar Lindqvist.")
+    assert out["Who founded Brightwater Freight Holdings in 2003?"] == "Oskar Lindqvist"
+    assert out["By whom was Brightwater Freight Holdings founded in 2003?"] == "Oskar Lindqvist"
+    assert out["When was Brightwater Freight Holdings founded by Oskar Lindqvist?"] == "2003"
+    out = pairs("The pivotal trial of Kethrovane was written up by Dr Ilse Marrant.")
+    assert not any(q.startswith("Who wrote") for q in out)  # the particle of "written up" cannot move
+    out = pairs("Quorvalin was approved by the Aldmere Medicines Board on 3 June 2019.")
+    assert out["Which body approved Quorvalin on 3 June 2019?"] == "the Aldmere Medicines Board"
+    out = pairs("The pivotal trial of Kethrovane was led by Dr Ilse Marrant.")
+    assert out["Who led the pivotal trial of Kethrovane?"] == "Dr Ilse Marrant"
+
+
+def test_a_trailing_abbreviation_stays_in_the_answer() -> None:
+    out = pairs("Quorvalin was developed by Hestia Biolabs Ltd.")
+    assert out["Which company developed Quorvalin?"] == "Hestia Biolabs Ltd."
+    out = pairs("Kethrovane was developed by Nyreth Therapeutics plc.")
+    assert out["Kethrovane was developed by which company?"] == "Nyreth Therapeutics plc"
+
+
+def test_roles_places_conditions_and_counts() -> None:
+    out = pairs("The chief executive of Quillmere Glassworks Group is Lioba Farrant.")
+    assert out["Who is the chief executive of Quillmere Glassworks Group?"] == "Lioba Farrant"
+    assert out["The chief executive of which company is Lioba Farrant?"] == "Quillmere Glassworks Group"
+    out = pairs("The Dune Wardens Office has its headquarters in Port Ellery.")
+    assert out["Where does the Dune Wardens Office have its headquarters?"] == "Port Ellery"
+    out = pairs("Quorvalin is prescribed for Pell's fever.")
+    assert out["For which condition is Quorvalin prescribed?"] == "Pell's fever"
+    out = pairs("Brightwater Freight Holdings operates 64 cargo vessels.")
+    assert out["How many cargo vessels does Brightwater Freight Holdings operate?"] == "64 cargo vessels"
+    out = pairs("Under Section 6 of the Grazing Act, the grazing season opens on 15 August.")
+    assert "15 August" in out.values()
+
+
+def test_a_name_in_an_unknown_role_is_not_asked() -> None:
+    # nothing says whether Tarnbeck Mirrors is a person, a place or a company
+    out = pairs("Quillmere Glassworks Group acquired Tarnbeck Mirrors in September 2019.")
+    assert "Tarnbeck Mirrors" not in out.values()
+
+
 def test_parenthetical_citation_becomes_an_article_question() -> None:
     out = pairs("A landlord must begin an urgent repair within 72 hours (Tenancy Act, Article 31).")
     assert out["Under which article of the Tenancy Act must a landlord begin an urgent repair within 72 hours?"] == "Article 31"
