@@ -177,6 +177,8 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]) -> list[Value]:
         start, end = match.start(), match.end()
         if _overlaps(start, end, taken) or (start > 0 and (text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] in "-_"))):
             continue
+        if re.fullmatch(r"(?:1[5-9]|20)\d\d", match.group("num")) and re.fullmatch(r" [a-z-]+ [a-z-]+", match.group("unit") or ""):
+            continue  # "fiscal 2030 management guides": a year, not a count of "management guides"
         unit = " ".join(_norm_unit(match.group(g)) for g in ("cur", "scale", "unit") if match.group(g))
         number = _norm_number(match.group("num"))
         norm = f"{number} {unit}".strip()

@@ -141,6 +141,8 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
         return None
     words = before.split()
     prep = words[-1] if words else ""
+    if prep == "by" and span.wh == "who" and not _is_participle(words[0]):
+        return None  # "is an oral modulator developed by X": the agent of a reduced relative cannot be fronted
     if span.wh == "what age" and re.search(r"\b(?:on |upon )?reaching$", before):
         before, prep = re.sub(r"\s*\b(?:on |upon )?reaching$", "", before), "at"
     elif prep.lower() in _FRONT_PREPS:
@@ -174,6 +176,13 @@ _PASSIVE_AUX = {"was": "", "were": ""}
 _AGENT_WH = {"who", "which company", "which body", "which authority", "which agency", "which court", "which bank"}
 
 
+def _is_participle(word: str) -> bool:
+    return bool(re.fullmatch(r"[a-z]+", word)) and (
+        word.endswith("ed") or word in _SIMPLE_PAST
+        or bool(re.fullmatch(r"led|held|made|found|built|sold|kept|sent|paid|won|brought|told|bought|set", word))
+    )
+
+
 def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
     """"X was founded in 2003 by Oskar Lindqvist" -> "Who founded X in 2003?" (the agent of a
     past passive asked as the subject of the active verb)."""
@@ -187,8 +196,7 @@ def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | Non
     if any(part and part.split()[0].lower() not in _FRONT_PREPS for part in (" ".join(words[1:-1]), tail)):
         return None  # only prepositional phrases move along ("written up by" keeps its particle)
     participle = words[0]
-    if not re.fullmatch(r"[a-z]+", participle) or not (participle.endswith("ed") or participle in _SIMPLE_PAST or
-                                                       re.fullmatch(r"led|held|made|found|built|sold|kept|sent|paid|won|brought|told|bought|set|run", participle)):
+    if not _is_participle(participle):
         return None
     middle = " ".join(words[1:-1])
     verb = _SIMPLE_PAST.get(participle, participle)
