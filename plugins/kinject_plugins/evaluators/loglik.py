@@ -3,6 +3,11 @@
 Shared by ``knowledge-qa`` (which choice does the model prefer), ``retention`` and
 ``perplexity``. The context and the continuation are tokenized separately and concatenated,
 as lm-evaluation-harness does, so a choice's tokens are the same whatever the question.
+
+Several continuations of one long context (the four choices of a question asked with retrieved
+passages) share its forward pass: the context runs once, its key/value cache is repeated for
+each continuation, and only the continuations' tokens run again. The scores are those of the
+full sequences (same tokens, same positions, up to float rounding).
 """
 
 from __future__ import annotations
@@ -41,32 +46,89 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return ctx, cont
 
 
+#: a context at least this long (in tokens) with two or more continuations is run once and shared
+SHARED_PREFIX_MIN_TOKENS = 64
+
+
 def score_continuations(
     model: Any,
     tokenizer: Any,
     pairs: Sequence[tuple[str, str]],
     batch_size: int = 16,
     max_length: int | None = None,
+    share_prefix: bool = True,
 ) -> list[ContinuationScore]:
     """Score each ``(context, continuation)`` pair; results come back in input order.
 
     Sequences are sorted by length so each batch wastes little padding; padding is on the right
-    and masked, so a sequence's score does not depend on what it is batched with.
+    and masked, so a sequence's score does not depend on what it is batched with. With
+    ``share_prefix``, the continuations of a long shared context reuse its key/value cache.
     """
     import torch
 
-    encoded = [encode_pair(tokenizer, ctx, cont) for ctx, cont in pairs]
-    limit = max_length or _model_max_length(model)
-    order = sorted(range(len(encoded)), key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
+    encoded = [_truncate(*encode_pair(tokenizer, ctx, cont), max_length or _model_max_length(model)) for ctx, cont in pairs]
     results: list[ContinuationScore | None] = [None] * len(encoded)
     device = _device(model)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, (ctx, _) in enumerate(encoded):
+        groups.setdefault(tuple(ctx), []).append(i)
+    shared = {key: members for key, members in groups.items()
+              if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS and _has_cache(model)}
+    rest = [i for key, members in groups.items() if key not in shared for i in members]
+    order = sorted(rest, key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
     with torch.no_grad():
+        for key, members in shared.items():
+            for start in range(0, len(members), batch_size):
+                chunk = members[start : start + batch_size]
+                for i, score in zip(chunk, _score_shared(model, list(key), [encoded[i][1] for i in chunk], device), strict=True):
+                    results[i] = score
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            rows = [_truncate(*encoded[i], limit) for i in batch]
-            for i, score in zip(batch, _score_batch(model, rows, device), strict=True):
+            for i, score in zip(batch, _score_batch(model, [encoded[i] for i in batch], device), strict=True):
                 results[i] = score
     return [r for r in results if r is not None]
+
+
+def _has_cache(model: Any) -> bool:
+    config = getattr(model, "config", None)
+    return bool(getattr(config, "use_cache", False)) and getattr(config, "is_encoder_decoder", False) is False
+
+
+def _score_shared(model: Any, ctx: list[int], conts: list[list[int]], device: Any) -> list[ContinuationScore]:
+    """Score continuations of one context: the context's forward pass runs once and its cache is
+    repeated for every continuation (right-padded, masked)."""
+    import torch
+
+    prefix = model(input_ids=torch.tensor([ctx], dtype=torch.long, device=device), use_cache=True)
+    first = torch.log_softmax(prefix.logits[0, -1].float(), dim=-1).cpu()  # predicts each continuation's first token
+    width = max(len(c) for c in conts)
+    scores: list[ContinuationScore | None] = [None] * len(conts)
+    rows = [r for r, c in enumerate(conts) if c]
+    for r, cont in enumerate(conts):
+        if not cont:
+            scores[r] = ContinuationScore(0.0, 0, True)
+    if rows:
+        cache = prefix.past_key_values
+        if len(rows) > 1:
+            cache.batch_repeat_interleave(len(rows))
+        input_ids = torch.zeros((len(rows), width), dtype=torch.long)
+        attention = torch.zeros((len(rows), len(ctx) + width), dtype=torch.long)
+        attention[:, : len(ctx)] = 1
+        for b, r in enumerate(rows):
+            input_ids[b, : len(conts[r])] = torch.tensor(conts[r], dtype=torch.long)
+            attention[b, len(ctx) : len(ctx) + len(conts[r])] = 1
+        positions = torch.arange(len(ctx), len(ctx) + width, device=device).unsqueeze(0).expand(len(rows), -1)
+        logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device), past_key_values=cache,
+                       position_ids=positions, use_cache=True).logits
+        for b, r in enumerate(rows):
+            cont = conts[r]
+            later = torch.log_softmax(logits[b, : len(cont) - 1].float(), dim=-1).cpu()
+            row_lp = torch.cat([first.unsqueeze(0), later], dim=0)
+            targets = torch.tensor(cont, dtype=torch.long)
+            token_lp = row_lp[torch.arange(len(cont)), targets]
+            greedy = bool((row_lp.argmax(dim=-1) == targets).all())
+            scores[r] = ContinuationScore(float(token_lp.sum()), len(cont), greedy)
+    return [s for s in scores if s is not None]
 
 
 def _truncate(ctx: list[int], cont: list[int], limit: int) -> tuple[list[int], list[int]]:
