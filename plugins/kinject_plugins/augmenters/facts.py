@@ -54,7 +54,7 @@ _NOT_UNITS = (
 )
 _FUNCTION_WORDS = (
     r"and|or|of|the|a|an|in|on|at|to|for|by|per|than|more|fewer|most|least|each|every|other|times|from|with"
-    r"|after|before|within|under|over|into|are|were|be|been|had|have|must|may|can|will|shall|not|no|only|at"
+    r"|after|before|within|under|over|into|are|were|be|been|had|have|must|may|can|will|shall|not|no|only"
 )
 _QUANTITY_RE = re.compile(
     rf"(?P<cur>[$€£¥]|\b(?:USD|EUR|GBP|CNY|RMB|VLR) ?)?(?P<num>{_NUMBER})"

@@ -172,7 +172,7 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
 _SIMPLE_PAST = {"written": "wrote", "given": "gave", "taken": "took", "shown": "showed", "known": "knew",
                 "begun": "began", "done": "did", "seen": "saw", "chosen": "chose", "drawn": "drew", "grown": "grew",
                 "driven": "drove", "spoken": "spoke", "broken": "broke", "run": "ran", "become": "became"}
-_PASSIVE_AUX = {"was": "", "were": ""}
+_PASSIVE_AUX = {"was", "were"}
 _AGENT_WH = {"who", "which company", "which body", "which authority", "which agency", "which court", "which bank"}
 
 
