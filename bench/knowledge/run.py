@@ -246,6 +246,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.ks = args.ks or ([1, 5] if args.quick else [1, 3, 5, 10])
     args.epochs = args.epochs or 5.0
     args.retention_limit = args.retention_limit or (40 if args.quick else 1000)
+    names = [c.name for c in conditions(args.ks)]
+    if args.only and not any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in args.only):
+        parser.error(f"--only {' '.join(args.only)} matches no condition; the conditions are: {', '.join(names)}")
+    if args.qa:
+        try:
+            if not isinstance(json.loads(args.qa), dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            parser.error(f"--qa must be a JSON object of qa-generate options ({exc})")
     return args
 
 
