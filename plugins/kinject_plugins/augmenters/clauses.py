@@ -29,6 +29,9 @@ _LEAD_WORDS = ("under", "where", "if", "unless", "when", "on", "in", "after", "b
                "from", "by", "according", "once", "while", "whatever", "applying", "during", "at", "as", "upon", "to")
 _PARTICIPLE = re.compile(r"^(?:\w+ed|been|done|given|taken|made|held|paid|set|won|sold|built|begun|become|found|"
                          r"known|shown|written|brought|kept|lost|met|read|run|seen|sent|spent|told|thought)$")
+# Participles whose simple past differs; regular "-ed" verbs are their own past tense.
+IRREGULAR_PAST = {"written": "wrote", "given": "gave", "taken": "took", "made": "made", "built": "built",
+                  "set": "set", "led": "led", "won": "won", "sold": "sold", "held": "held", "begun": "began"}
 _RELATIVIZERS = {"who", "which", "that", "whose"}
 _PAST = re.compile(r"^(?:\w+ed|held|found|said|knew|thought|showed|saw|ruled)$")
 _MODALS = {"must", "may", "can", "cannot", "shall", "will", "should"}

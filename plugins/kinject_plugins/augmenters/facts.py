@@ -72,8 +72,10 @@ _COMMON_CAPITALISED = set(
     ["the", "a", "an", "in", "on", "at", "under", "according", "after", "before", "during", "for", "from", "if", "it", "its", "this", "that", "these", "those", "each", "every", "all", "any", "no", "not", "when", "where", "while", "with", "without", "by", "as", "of", "to", "and", "or", "but", "however", "patients", "patient", "adults", "adult", "children", "employers", "employees", "tenants", "landlords", "holders", "there", "their", "they", "we", "you", "he", "she", "his", "her", "our", "note", "record", "fact", "question", "answer", "q", "a"]
 )
 _NAME_CONNECTORS = {"of", "for", "and", "&", "de", "la", "von", "van"}
+# Company suffixes written in lower case as often as not ("Nyreth Therapeutics plc").
+_ABBREVIATED_SUFFIXES = {"ltd", "inc", "plc", "llc", "gmbh", "corp"}
 _ORG_SUFFIXES = {
-    "ltd", "ltd.", "inc", "inc.", "plc", "llc", "gmbh", "corp", "corp.", "corporation",
+    *_ABBREVIATED_SUFFIXES, "ltd.", "inc.", "corp.", "corporation",
     "group", "holdings", "pharmaceuticals", "pharma", "labs", "laboratories", "bank", "company",
 }
 # Lower-case nouns that finish an eponymous name: "Pell's fever", "Parkinson's disease".
@@ -207,7 +209,7 @@ def _find_names(text: str, taken: list[tuple[int, int]]) -> list[Value]:
         last = tokens[j].group(0)
         following = tokens[j + 1] if j + 1 < len(tokens) and tokens[j + 1].start() - tokens[j].end() == 1 else None
         if following is not None and not last.endswith(".") and (
-            following.group(0).lower().rstrip(".") in {"ltd", "inc", "plc", "llc", "gmbh", "corp"}
+            following.group(0).lower().rstrip(".") in _ABBREVIATED_SUFFIXES
             or (last.endswith(("'s", "’s")) and following.group(0).rstrip(".") in EPONYM_NOUNS)
         ):
             j += 1  # "Nyreth Therapeutics plc", "Pell's fever": the lower-case word is part of the name

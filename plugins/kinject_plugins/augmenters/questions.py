@@ -20,7 +20,13 @@ import re
 from dataclasses import dataclass
 
 from kinject_plugins.augmenters.answers import AnswerSpan, answer_span
-from kinject_plugins.augmenters.clauses import COPULAS, PRONOUNS, Clause, parse_clause
+from kinject_plugins.augmenters.clauses import (
+    COPULAS,
+    IRREGULAR_PAST,
+    PRONOUNS,
+    Clause,
+    parse_clause,
+)
 from kinject_plugins.augmenters.facts import Fact, Value
 from kinject_plugins.augmenters.segment import is_chinese
 
@@ -168,19 +174,18 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
     return _finish(f"{_lead(clause)}{head} {_inverted(clause, _tidy(f'{before} {after}'), vocabulary)}")
 
 
-# Past participles whose simple past differs ("written" -> "wrote"); regular ones are the same.
-_SIMPLE_PAST = {"written": "wrote", "given": "gave", "taken": "took", "shown": "showed", "known": "knew",
-                "begun": "began", "done": "did", "seen": "saw", "chosen": "chose", "drawn": "drew", "grown": "grew",
-                "driven": "drove", "spoken": "spoke", "broken": "broke", "run": "ran", "become": "became"}
+# Participle -> simple past for the active question: the shared irregular ones and a few more a
+# question may use ("Who found ...?"); regular "-ed" participles are their own past tense.
+_SIMPLE_PAST = {**IRREGULAR_PAST, "shown": "showed", "known": "knew", "done": "did", "seen": "saw", "chosen": "chose",
+                "drawn": "drew", "grown": "grew", "driven": "drove", "spoken": "spoke", "broken": "broke", "run": "ran",
+                "become": "became", "found": "found", "kept": "kept", "sent": "sent", "paid": "paid",
+                "brought": "brought", "told": "told", "bought": "bought"}
 _PASSIVE_AUX = {"was", "were"}
 _AGENT_WH = {"who", "which company", "which body", "which authority", "which agency", "which court", "which bank"}
 
 
 def _is_participle(word: str) -> bool:
-    return bool(re.fullmatch(r"[a-z]+", word)) and (
-        word.endswith("ed") or word in _SIMPLE_PAST
-        or bool(re.fullmatch(r"led|held|made|found|built|sold|kept|sent|paid|won|brought|told|bought|set", word))
-    )
+    return bool(re.fullmatch(r"[a-z]+", word)) and (word.endswith("ed") or word in _SIMPLE_PAST)
 
 
 def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:

@@ -14,17 +14,14 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from kinject_plugins.augmenters.clauses import parse_clause
+from kinject_plugins.augmenters.clauses import IRREGULAR_PAST, parse_clause
 from kinject_plugins.augmenters.facts import MONTHS, Fact, Value, short_form
 from kinject_plugins.augmenters.questions import question_pairs
 from kinject_plugins.augmenters.segment import is_chinese
 
 QA_FORMS = ("Question: {q} Answer: {a}.", "Q: {q} A: {a}.", "{q} {A}.")
 QA_FORMS_ZH = ("问：{q}答：{a}。", "{q}{a}。")
-# Participles whose simple past differs; regular "-ed" verbs are their own past tense.
-_IRREGULAR_PAST = {"written": "wrote", "given": "gave", "taken": "took", "made": "made", "built": "built",
-                   "set": "set", "led": "led", "won": "won", "sold": "sold", "held": "held", "begun": "began"}
-_PAST_TO_PARTICIPLE = {v: k for k, v in _IRREGULAR_PAST.items()}
+_PAST_TO_PARTICIPLE = {v: k for k, v in IRREGULAR_PAST.items()}
 _ADVERBIAL_PREPS = "on|in|under|since|from|by|until|before|after|within"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -87,9 +84,9 @@ def back_adverbial(fact: Fact) -> str | None:
 def passive_to_active(fact: Fact) -> str | None:
     """``X was founded in 1998 by Y.`` -> ``Y founded X in 1998.``"""
     match = re.match(r"^(?P<obj>.+?) (?:was|were) (?P<verb>\w+)(?P<mid>(?: [^,]*?)?) by (?P<agent>[A-Z][^,]*?)(?P<tail>(?: (?:in|on) .+)?)$", _body(fact.text))
-    if not match or not (match.group("verb").endswith("ed") or match.group("verb") in _IRREGULAR_PAST):
+    if not match or not (match.group("verb").endswith("ed") or match.group("verb") in IRREGULAR_PAST):
         return None
-    verb = _IRREGULAR_PAST.get(match.group("verb"), match.group("verb"))
+    verb = IRREGULAR_PAST.get(match.group("verb"), match.group("verb"))
     obj = _lower_first(match.group("obj"), fact)
     return f"{match.group('agent')} {verb} {obj}{match.group('mid')}{match.group('tail')}."
 

@@ -72,8 +72,9 @@ def score_continuations(
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, (ctx, _) in enumerate(encoded):
         groups.setdefault(tuple(ctx), []).append(i)
+    share_prefix = share_prefix and _has_cache(model)
     shared = {key: members for key, members in groups.items()
-              if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS and _has_cache(model)}
+              if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS}
     rest = [i for key, members in groups.items() if key not in shared for i in members]
     order = sorted(rest, key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
     with torch.no_grad():
@@ -123,11 +124,7 @@ def _score_shared(model: Any, ctx: list[int], conts: list[list[int]], device: An
         for b, r in enumerate(rows):
             cont = conts[r]
             later = torch.log_softmax(logits[b, : len(cont) - 1].float(), dim=-1).cpu()
-            row_lp = torch.cat([first.unsqueeze(0), later], dim=0)
-            targets = torch.tensor(cont, dtype=torch.long)
-            token_lp = row_lp[torch.arange(len(cont)), targets]
-            greedy = bool((row_lp.argmax(dim=-1) == targets).all())
-            scores[r] = ContinuationScore(float(token_lp.sum()), len(cont), greedy)
+            scores[r] = _score(torch.cat([first.unsqueeze(0), later], dim=0), cont)
     return [s for s in scores if s is not None]
 
 
@@ -158,12 +155,17 @@ def _score_batch(model: Any, rows: list[tuple[list[int], list[int]]], device: An
             continue
         # logits at position t predict token t + 1; normalise only the rows we need
         positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1, device=logits.device)
-        row_lp = torch.log_softmax(logits[r, positions].float(), dim=-1).cpu()
-        targets = torch.tensor(cont, dtype=torch.long)
-        token_lp = row_lp[torch.arange(len(cont)), targets]
-        greedy = bool((row_lp.argmax(dim=-1) == targets).all())
-        scores.append(ContinuationScore(float(token_lp.sum()), len(cont), greedy))
+        scores.append(_score(torch.log_softmax(logits[r, positions].float(), dim=-1).cpu(), cont))
     return scores
+
+
+def _score(row_lp: Any, cont: list[int]) -> ContinuationScore:
+    """The score of ``cont`` from the log-probabilities predicting each of its tokens."""
+    import torch
+
+    targets = torch.tensor(cont, dtype=torch.long)
+    token_lp = row_lp[torch.arange(len(cont)), targets]
+    return ContinuationScore(float(token_lp.sum()), len(cont), bool((row_lp.argmax(dim=-1) == targets).all()))
 
 
 def _device(model: Any) -> Any:
