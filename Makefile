@@ -4,7 +4,7 @@ PIP := $(PYTHON) -m pip
 PACKS := domains/legal domains/medical domains/finance
 SYSTEM_TOOLS := tesseract-ocr ffmpeg sqlite3
 
-.PHONY: install system-tools demo test lint typecheck unit bench clean
+.PHONY: install system-tools demo test lint typecheck unit bench clean fresh-check
 
 install: system-tools .installed
 
@@ -42,6 +42,10 @@ bench: install
 	$(PYTHON) bench/ingest.py
 	$(PYTHON) bench/clean.py
 	$(PYTHON) bench/train.py
+
+# The README's commands in a fresh clone and virtual environment, timed (see the script's header).
+fresh-check:
+	bash scripts/fresh-check.sh
 
 clean:
 	rm -rf .installed build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,10 @@
 """examples/kinject-rss as a user installs it: its own distribution, found through the ``kinject``
 entry point, listed by ``inject plugins`` and used to ingest feeds.
 
-It is installed editable into a throwaway virtual environment that sees this environment's
-packages (``--system-site-packages``), so the environment running the tests is never changed.
+It is installed editable into a throwaway virtual environment, so the environment running the
+tests is never changed. That environment sees this one's packages through a ``.pth`` file that
+adds each of this interpreter's site directories. ``--system-site-packages`` would not do: it
+inherits the *base* interpreter's packages, which are not these when the tests run in a venv.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+import kinject
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "kinject-rss"
@@ -24,12 +30,39 @@ EXAMPLE = ROOT / "examples" / "kinject-rss"
 pytestmark = pytest.mark.slow  # a virtual environment and an editable install: about 10 s
 
 
+def site_dirs() -> list[str]:
+    """This interpreter's existing site directories (its venv's first), each once."""
+    paths = sysconfig.get_paths()
+    candidates = [paths["purelib"], paths["platlib"], *site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        candidates.append(site.getusersitepackages())
+    found: dict[str, str] = {}
+    for path in candidates:
+        # keyed by the real path: lib64 is often a link to lib, and a .pth must not run twice
+        if os.path.isdir(path):
+            found.setdefault(os.path.realpath(path), path)
+    return list(found.values())
+
+
+def inherit_site_dirs(python: Path) -> Path:
+    """Make ``python``'s environment see this one's packages; return the ``.pth`` file written."""
+    query = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run([str(python), "-c", query], capture_output=True, text=True, check=True).stdout.strip()
+    # addsitedir, not a bare path line: it also runs those directories' own .pth files, such as
+    # the __editable__ finders of an editable install of kinject.
+    lines = [f"import site; site.addsitedir({path!r})\n" for path in site_dirs()]
+    pth = Path(purelib) / "_kinject_test_parent_env.pth"
+    pth.write_text("".join(lines), encoding="utf-8")
+    return pth
+
+
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A Python whose environment has kinject (inherited) plus kinject-rss (installed here)."""
+    """A Python whose environment has kinject and pip (this one's) plus kinject-rss (installed here)."""
     where = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    inherit_site_dirs(python)
     install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(EXAMPLE)]
     proc = subprocess.run(install, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -55,9 +88,15 @@ print(info and info.builtin)
 """
 
 
-def test_not_installed_in_the_test_environment() -> None:
+def test_not_installed_in_the_test_environment(venv_python: Path) -> None:
+    # after the install: it went into the throwaway environment, and only there
     with pytest.raises(metadata.PackageNotFoundError):
         metadata.distribution("kinject-rss")
+    assert run(venv_python, "from importlib import metadata; print(metadata.version('kinject-rss'))") == "0.1.0\n"
+
+
+def test_sees_the_kinject_of_the_test_environment(venv_python: Path) -> None:
+    assert run(venv_python, "import kinject; print(kinject.__file__)") == f"{kinject.__file__}\n"
 
 
 def test_discovered_by_build_plugins(venv_python: Path) -> None:

@@ -1,15 +1,23 @@
 """Training checkpoints: which one a resumed run may trust.
 
 A checkpoint directory (``checkpoint-<step>``) is complete only when it holds the weights, the
-optimizer, scheduler and RNG states, and a readable ``trainer_state.json`` (written last by the
-Hugging Face Trainer). A run killed while writing one leaves it incomplete; it is never resumed
-from, and it is removed before training continues so it cannot be mistaken for a good one later.
+optimizer, scheduler and RNG states, a readable ``trainer_state.json`` for its step, and the
+marker ``.complete`` (JSON ``{"step": <step>}``). The marker is written last, atomically, by
+:func:`mark_complete`: the Hugging Face trainers call it from a callback's ``on_save`` (the
+Trainer writes ``checkpoint-<step>`` in place, file by file, and calls ``on_save`` once it is
+done); the PPO loop calls it in its staging directory before renaming it into place. The file
+checks alone are not enough: a ``trainer_state.json`` can exist, half written, before the rest.
+
+A run killed while writing a checkpoint leaves it incomplete; it is never resumed from, and it is
+removed before training continues so it cannot be mistaken for a good one later. Checkpoints
+written before the marker existed count as incomplete too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -23,6 +31,8 @@ WEIGHT_FILES = (
     "model.safetensors.index.json",
 )
 STATE_FILES = ("optimizer.pt", "scheduler.pt")
+#: written last into a checkpoint directory; its presence (with the right step) means "complete"
+COMPLETE_MARKER = ".complete"
 
 
 def checkpoint_step(path: Path) -> int | None:
@@ -31,9 +41,32 @@ def checkpoint_step(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def mark_complete(path: Path, step: int) -> Path:
+    """Write the marker that declares the checkpoint in ``path`` (for ``step``) fully written."""
+    marker = path / COMPLETE_MARKER
+    staging = path / (COMPLETE_MARKER + ".tmp")
+    staging.write_text(json.dumps({"step": step}), encoding="utf-8")
+    # A rename is atomic: a reader sees either no marker or a whole one, never half of it.
+    os.replace(staging, marker)
+    return marker
+
+
+def marked_step(path: Path) -> int | None:
+    """The step recorded in the marker of the checkpoint in ``path``, else None."""
+    try:
+        marker = json.loads((path / COMPLETE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    step = marker.get("step") if isinstance(marker, dict) else None
+    return step if isinstance(step, int) else None
+
+
 def is_complete_checkpoint(path: Path) -> bool:
     """True when ``path`` holds everything needed to resume training exactly."""
     if not path.is_dir():
+        return False
+    step = checkpoint_step(path)
+    if step is None or marked_step(path) != step:
         return False
     if not any((path / name).is_file() for name in WEIGHT_FILES):
         return False
@@ -45,7 +78,7 @@ def is_complete_checkpoint(path: Path) -> bool:
         state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
-    return isinstance(state, dict) and state.get("global_step") == checkpoint_step(path)
+    return isinstance(state, dict) and state.get("global_step") == step
 
 
 def list_checkpoints(folder: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kinject.checkpoints import checkpoint_step, last_complete_checkpoint
 from kinject.domains import DomainPack
 
 pytestmark = pytest.mark.slow
@@ -30,30 +32,44 @@ def _recipe(tmp_path: Path, pack: DomainPack, tiny_model: Path) -> Path:
     return path
 
 
-def _inject(*args: str) -> subprocess.Popen[str]:
+def _inject(*args: str, log: Path) -> subprocess.Popen[str]:
+    # Output goes to a file: a pipe nobody reads while training runs could fill up and stall it.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "KINJECT_LOAD_PLUGINS": ""}
-    return subprocess.Popen([sys.executable, "-m", "kinject", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with log.open("w", encoding="utf-8") as out:
+        return subprocess.Popen([sys.executable, "-m", "kinject", *args], env=env, text=True,
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
-def test_kill_9_then_resume_continues(tmp_path: Path, sample_pack: DomainPack, tiny_model: Path) -> None:
+def _complete_step(checkpoints: Path) -> int:
+    """The step of the checkpoint ``--resume`` would continue from (the engine's rule), else 0."""
+    last = last_complete_checkpoint(checkpoints)
+    return (checkpoint_step(last) or 0) if last is not None else 0
+
+
+def test_kill_9_then_resume_continues(tmp_path: Path, sample_pack: DomainPack, tiny_model: Path,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="kinject.checkpoints")  # "skipping incomplete" at every poll
     recipe = _recipe(tmp_path, sample_pack, tiny_model)
     checkpoints = tmp_path / "run" / "model" / "checkpoints"
-    proc = _inject("--config", str(recipe), "-q")
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        done = [p for p in checkpoints.glob("checkpoint-*") if (p / "trainer_state.json").exists()] if checkpoints.exists() else []
-        if any(int(p.name.split("-")[1]) >= 20 for p in done):
-            break
+    first_log = tmp_path / "first.log"
+    proc = _inject("--config", str(recipe), "-q", log=first_log)
+    # Generous: on a loaded machine the imports and ingest alone can take a minute or more.
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None and _complete_step(checkpoints) < 20:
         time.sleep(0.05)
-    assert proc.poll() is None, "training finished before it could be killed:\n" + (proc.stdout.read() if proc.stdout else "")
-    os.kill(proc.pid, signal.SIGKILL)
+    running = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)  # kill -9; a no-op if it already exited
     proc.wait()
+    first = first_log.read_text(encoding="utf-8")
+    assert running, "training finished (or failed) before it could be killed:\n" + first
+    # The last complete step never goes down: a save removes old checkpoints only once the
+    # previous one is complete, so what the loop saw is still there (or newer) after the kill.
+    assert _complete_step(checkpoints) >= 20, "no complete checkpoint at step 20 in time:\n" + first
     assert not (tmp_path / "run" / "model" / "result.json").exists()
 
-    resumed = _inject("--config", str(recipe), "-q", "--resume")
-    out, _ = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, out
+    resumed = _inject("--config", str(recipe), "-q", "--resume", log=tmp_path / "resumed.log")
+    resumed.wait(timeout=600)
+    assert resumed.returncode == 0, (tmp_path / "resumed.log").read_text(encoding="utf-8")
     stage = json.loads((tmp_path / "run" / "manifest.json").read_text())["stages"]["train"]
     assert stage["resumed_from_step"] >= 20
     assert stage["steps"] == 400

@@ -269,12 +269,17 @@ class SFTTrainer(Trainer):
     def build_trainer(
         self, job: TrainJob, model: Any, tokenizer: Any, train_data: Any, eval_data: Any
     ) -> Any:
-        """TRL's SFTTrainer, with TensorBoard logs under ``<output_dir>/tensorboard``."""
+        """TRL's SFTTrainer, with TensorBoard logs under ``<output_dir>/tensorboard``.
+
+        Each checkpoint is marked complete once written, so a resumed run trusts only whole ones.
+        """
         from transformers import EarlyStoppingCallback
         from trl import SFTTrainer as TRLSFTTrainer
 
+        from kinject_plugins.trainers.checkpoint_marker import MarkCompleteCallback
+
         args = self.training_args(job, has_eval=eval_data is not None)
-        callbacks = list(self.callbacks)
+        callbacks = [MarkCompleteCallback(), *self.callbacks]
         if args.load_best_model_at_end and self.opts.early_stopping_patience is not None:
             callbacks.append(EarlyStoppingCallback(self.opts.early_stopping_patience))
         with tensorboard_dir(job.output_dir / "tensorboard"):

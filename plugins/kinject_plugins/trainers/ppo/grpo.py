@@ -68,6 +68,7 @@ def run_grpo(
     from datasets import Dataset
     from trl import GRPOTrainer
 
+    from kinject_plugins.trainers.checkpoint_marker import MarkCompleteCallback
     from kinject_plugins.trainers.sft import tensorboard_dir
 
     funcs, weights = reward_functions(score, rubric_weight)
@@ -76,7 +77,8 @@ def run_grpo(
     tokenizer.padding_side = "left"
     with tensorboard_dir(out_dir / "tensorboard"):
         trainer = GRPOTrainer(model=policy, reward_funcs=funcs, args=grpo_config(settings, weights, out_dir),
-                              train_dataset=Dataset.from_dict(rows), processing_class=tokenizer)
+                              train_dataset=Dataset.from_dict(rows), processing_class=tokenizer,
+                              callbacks=[MarkCompleteCallback()])
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     return list(trainer.state.log_history)
 

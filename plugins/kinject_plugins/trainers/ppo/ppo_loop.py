@@ -25,6 +25,7 @@ import torch
 from kinject.checkpoints import (
     last_complete_checkpoint,
     list_checkpoints,
+    mark_complete,
     remove_incomplete_checkpoints,
 )
 from kinject_plugins.trainers.ppo import ppo_math as pm
@@ -242,6 +243,7 @@ class PPOLoop:
         state = {"global_step": step, "kl_coef": self.kl_ctl.value, "config": asdict(self.config),
                  "log_history": self.history}
         (staging / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+        mark_complete(staging, step)
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
         for old in list_checkpoints(root)[: -self.config.save_total_limit]:
