@@ -13,7 +13,7 @@ from kinject.context import RunContext
 from kinject.domains import DomainPack
 from kinject.errors import ConfigError, KinjectError
 from kinject.manifest import Manifest
-from kinject.pipeline import _plugin_versions, load_eval_set, run_id_for, train_stage
+from kinject.pipeline import _plugin_versions, run_id_for, train_stage
 from kinject.plugins import Plugins
 from kinject.prepare import PreparedData, prepare_data
 from kinject.report import write_report
@@ -62,7 +62,6 @@ def run_compare(
     root = compare_root(config, strategies)
     root.mkdir(parents=True, exist_ok=True)
     context = RunContext(root, config, plugins, pack, show_progress=show_progress)
-    context.eval_items = load_eval_set(config, pack)
     manifest = Manifest(root / "manifest.json")
     manifest.start(root.name, {**config.dump(), "strategies": strategies}, _plugin_versions(plugins))
     prepared = prepare_data(context, manifest)
@@ -77,7 +76,7 @@ def run_compare(
 def _run_strategy(context: RunContext, prepared: PreparedData, name: str, root: Path, resume: bool) -> dict[str, Any]:
     config = strategy_config(context.config, name, root)
     sub = RunContext(root / name, config, context.plugins, context.domain, eval_items=context.eval_items,
-                     show_progress=context.show_progress)
+                     eval_origin=context.eval_origin, show_progress=context.show_progress)
     sub.run_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(sub.run_dir / "manifest.json")
     manifest.start(f"{root.name}/{name}", config.dump(), _plugin_versions(context.plugins))

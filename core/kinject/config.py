@@ -43,6 +43,29 @@ def _steps(value: Any) -> list[Step]:
     return [Step.parse(v) for v in value]
 
 
+class ChunkConfig(BaseModel):
+    """How long records are cut into passages before augmentation (see ``kinject.chunking``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: tokens per passage, title line and special tokens included; None: the trainer's max_length
+    max_tokens: int | None = Field(default=None, ge=16)
+    #: tokens of whole sentences repeated between neighbouring passages
+    overlap: int = Field(default=16, ge=0)
+    #: put the document title and section heading in front of each passage
+    title: bool = True
+
+
+class EvalSetConfig(BaseModel):
+    """The questions built from a user's corpus when neither ``eval_set`` nor the pack's apply."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: the augmenter that writes held-out multiple-choice questions from passages
+    builder: str = "eval-questions"
+    #: at most this many questions, spread across documents (0: do not build; use the pack's)
+    max_questions: int = Field(default=200, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class RunConfig(BaseModel):
     """The resolved configuration of one run (also written to the manifest)."""
 
@@ -59,6 +82,9 @@ class RunConfig(BaseModel):
     evaluators: list[Step] = Field(default_factory=lambda: _steps(["knowledge-qa"]))
     exporters: list[Step] = Field(default_factory=lambda: _steps(["adapter"]))
     eval_set: str | None = None
+    chunk: ChunkConfig = Field(default_factory=ChunkConfig)
+    #: questions built from the user's corpus (used when the corpus is not the pack's sample)
+    eval_questions: EvalSetConfig = Field(default_factory=EvalSetConfig)
     #: fraction of derived (augmented) records held out for the trainer's eval loss
     holdout_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: drop training records that contain an evaluation item (needs the decontaminate cleaner)

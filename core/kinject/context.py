@@ -55,6 +55,8 @@ class RunContext:
     plugins: Plugins
     domain: DomainPack | None = None
     eval_items: list[EvalItem] = field(default_factory=list)
+    #: where the eval items came from (``kinject.eval_set.EvalSetChoice.stats``)
+    eval_origin: dict[str, Any] = field(default_factory=dict)
     show_progress: bool = True
     quarantine: Quarantine = field(init=False)
 

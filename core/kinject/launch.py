@@ -64,8 +64,10 @@ def train_with_launcher(config: RunConfig, run_dir: Path, resume: bool) -> Train
 
 def worker(run_dir: Path, resume: bool) -> None:
     """One training process: rebuild the run, train, and (rank 0) write the result."""
+    from kinject.eval_set import EVAL_SET_FILE
+    from kinject.evaluation import load_eval_items
     from kinject.models import resolve_model
-    from kinject.pipeline import load_eval_set, load_reference, open_run
+    from kinject.pipeline import load_reference, open_run
     from kinject.plugins import get_plugins, require_domain
     from kinject.records import read_jsonl
 
@@ -74,7 +76,8 @@ def worker(run_dir: Path, resume: bool) -> None:
     plugins = get_plugins()
     pack = require_domain(plugins, config.domain) if config.domain else None
     context = open_run(config, plugins, pack, show_progress=False)
-    context.eval_items = load_eval_set(config, pack)
+    questions = run_dir / EVAL_SET_FILE
+    context.eval_items = load_eval_items(questions) if questions.exists() else []
     trainer = plugins.create("trainer", config.strategy, config.trainer)
     trainer.setup(context)
     train = list(read_jsonl(run_dir / "data" / "train.jsonl"))

@@ -175,6 +175,17 @@ def _convert_into(gguf: Path, out: Path) -> None:
 # -- loading ------------------------------------------------------------------------------------
 
 
+def load_tokenizer(spec: str | Path) -> Any:
+    """The tokenizer of a base model (alias, directory, GGUF file or cached hub id)."""
+    from transformers import AutoTokenizer
+
+    path = resolve_model(str(spec))
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the tokenizer ({str(exc).strip()[:200]})", source=str(path)) from exc
+
+
 def load_causal_lm(path: Path | str, dtype: Any = None) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer from a local directory (float32 on CPU by default).
 

@@ -12,7 +12,6 @@ from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.config import RunConfig, build_config, check_plugins, load_yaml, merge_recipe
 from kinject.context import RunContext
 from kinject.domains import DomainPack
-from kinject.evaluation import EvalItem, load_eval_items
 from kinject.manifest import Manifest
 from kinject.plugins import Plugins, require_domain
 from kinject.prepare import PreparedData, prepare_data
@@ -61,15 +60,8 @@ def run_id_for(config: RunConfig) -> str:
 def open_run(config: RunConfig, plugins: Plugins, pack: DomainPack | None, show_progress: bool = True) -> RunContext:
     run_dir = Path(config.run_dir) if config.run_dir else Path(config.runs_root) / run_id_for(config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    context = RunContext(run_dir=run_dir, config=config, plugins=plugins, domain=pack, show_progress=show_progress)
-    context.eval_items = load_eval_set(config, pack)
-    return context
-
-
-def load_eval_set(config: RunConfig, pack: DomainPack | None) -> list[EvalItem]:
-    if config.eval_set:
-        return load_eval_items(Path(config.eval_set))
-    return load_eval_items(pack.eval) if pack is not None else []
+    # the eval set is chosen (or built from the corpus) by the data stages: kinject.eval_set
+    return RunContext(run_dir=run_dir, config=config, plugins=plugins, domain=pack, show_progress=show_progress)
 
 
 def load_reference(config: RunConfig) -> list[Record]:

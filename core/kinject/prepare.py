@@ -1,4 +1,4 @@
-"""The data stages: sources -> cleaners -> augmenters -> split (+ decontamination).
+"""The data stages: sources -> cleaners -> chunk -> eval set -> augmenters -> split (+ decontamination).
 
 Each stage is persisted with a fingerprint, so a re-run of the same recipe skips finished stages,
 and ``inject compare`` prepares the data once for every strategy.
@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kinject.chunk_stage import (
+    TokenBudget,
+    chunk_stage,
+    fit_records,
+    make_budget,
+    trainer_max_length,
+)
 from kinject.context import RunContext
 from kinject.errors import ConfigError, InputError
+from kinject.eval_set import (
+    EVAL_SET_FILE,
+    build_questions,
+    corpus_eval_set,
+    fixed_eval_set,
+    write_eval_set,
+)
 from kinject.manifest import Manifest
 from kinject.records import Record, Rejected
 from kinject.stages import StageOutput, StageStore, file_digest, fingerprint
@@ -79,15 +93,52 @@ def prepare_data(context: RunContext, manifest: Manifest) -> PreparedData:
     if not cleaned.records:
         raise InputError("empty_corpus", "every record was dropped by the cleaners (see quarantine.jsonl)")
 
+    budget = _LazyBudget(context)
+    fp = fingerprint("chunk", fp, config.chunk.model_dump(), config.base_model, trainer_max_length(config, context.plugins))
+    chunked = _run(context, manifest, store, "chunk", fp, lambda: chunk_stage(cleaned.records, config, budget.get()))
+
+    _eval_set_stage(context, manifest, store, fp, chunked.records)
+
     fp = fingerprint("augmenters", fp, [s.model_dump() for s in config.augmenters], config.seed)
-    augmented = _run(context, manifest, store, "augmenters", fp, lambda: _augment(cleaned.records, context))
+    augmented = _run(context, manifest, store, "augmenters", fp, lambda: _augment(chunked.records, context))
 
     eval_ids = sorted(item.id for item in context.eval_items)
     fp = fingerprint("split", fp, eval_ids, config.holdout_fraction, config.decontaminate)
-    originals = {r.id for r in cleaned.records}
-    train, held = _split_stage(context, manifest, store, fp, augmented.records, originals)
-    stats = {s: o.stats for s, o in (("sources", sources), ("cleaners", cleaned), ("augmenters", augmented), ("split", train))}
+    originals = {r.id for r in chunked.records}
+    train, held = _split_stage(context, manifest, store, fp, augmented.records, originals, budget)
+    stats = {s: o.stats for s, o in (("sources", sources), ("cleaners", cleaned), ("chunk", chunked),
+                                     ("augmenters", augmented), ("split", train))}
     return PreparedData(train.records, held.records, fp, stats)
+
+
+class _LazyBudget:
+    """The tokenizer is loaded only when a stage that needs it actually runs (not when cached)."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.budget: TokenBudget | None = None
+
+    def get(self) -> TokenBudget:
+        if self.budget is None:
+            self.budget = make_budget(self.context.config, self.context.plugins)
+        return self.budget
+
+
+def _eval_set_stage(context: RunContext, manifest: Manifest, store: StageStore, fp: str, passages: list[Record]) -> None:
+    """Choose (or build from the corpus) the questions the run is measured on; write them out."""
+    hook = context.plugins.pm.hook
+    choice = fixed_eval_set(context)
+    if choice is None:
+        settings = context.config.eval_questions.model_dump()
+        fp = fingerprint("eval_set", fp, settings, context.config.seed)
+        built = _run(context, manifest, store, "eval_questions", fp, lambda: build_questions(context, passages))
+        choice = corpus_eval_set(context, built.records)
+    hook.stage_started(stage="eval_set", context=context)
+    context.eval_items = choice.items
+    context.eval_origin = choice.stats()
+    write_eval_set(context.run_dir / EVAL_SET_FILE, choice.items)
+    manifest.set("eval_set", choice.stats())
+    hook.stage_finished(stage="eval_set", context=context, stats=choice.stats())
 
 
 def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any) -> StageOutput:
@@ -157,13 +208,17 @@ def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], 
 
 
 def _split_stage(
-    context: RunContext, manifest: Manifest, store: StageStore, fp: str, records: list[Record], originals: set[str]
+    context: RunContext, manifest: Manifest, store: StageStore, fp: str, records: list[Record], originals: set[str],
+    budget: _LazyBudget,
 ) -> tuple[StageOutput, StageOutput]:
     """One stage with two outputs: ``train`` and ``eval``."""
     held: dict[str, StageOutput] = {}
 
     def compute() -> tuple[list[Record], dict[str, Any]]:
-        train, evaluation, stats = _split(records, originals, context)
+        counts: Counter[str] = Counter()
+        fitted = list(_drop_rejected(fit_records(records, context.config, budget.get(), counts), context, "chunk", counts))
+        train, evaluation, stats = _split(fitted, originals, context)
+        stats["fitted"] = dict(counts)
         held["eval"] = store.save("eval", fp, evaluation, {})
         return train, {**stats, "eval_records": len(evaluation)}
 
@@ -177,7 +232,10 @@ def _split(records: list[Record], originals: set[str], context: RunContext) -> t
     config = context.config
     stats: dict[str, Any] = {}
     if config.decontaminate and context.eval_items and "decontaminate" in context.plugins.registry("cleaner"):
-        cleaner = context.plugins.create("cleaner", "decontaminate")
+        # questions built from the corpus restate its sentences: the passages stay (their facts
+        # are what is learned), only training questions that share the phrasing are dropped
+        built = context.eval_origin.get("origin") == "corpus"
+        cleaner = context.plugins.create("cleaner", "decontaminate", {"kinds": ["qa", "preference"]} if built else {})
         cleaner.setup(context)
         counts: Counter[str] = Counter()
         records = list(_drop_rejected(cleaner.apply(records), context, "decontaminate", counts))

@@ -84,6 +84,7 @@ def render_markdown(data: dict[str, Any]) -> str:
            f"Domain **{cfg.get('domain') or '–'}**, strategy **{cfg.get('strategy')}**, base model "
            f"**{cfg.get('base_model')}**, seed {cfg.get('seed')}.", ""]
     out += [f"- {line}" for line in headline_text(metrics)] + [""]
+    out += eval_set_lines(m, metrics)
     out += ["## Metrics (same evaluators, base vs trained)", "", "| metric | base | trained | change |", "|---|---|---|---|"]
     out += [f"| {k} | {b} | {t} | {d} |" for k, b, t, d in metric_rows(metrics)]
     out += ["", "## Data", "", "| stage | records | time (s) | dropped / quarantined |", "|---|---|---|---|"]
@@ -94,6 +95,7 @@ def render_markdown(data: dict[str, Any]) -> str:
             cached = " (cached)" if stats.get("skipped") else ""
             out.append(f"| {stage}{cached} | {stats['records']} | {stats.get('seconds', '–')} | {reasons} |")
     train = metrics.get("train", {})
+    out += truncation_lines(train)
     if train:
         out += ["", "## Training", "", "| measure | value |", "|---|---|"]
         out += [f"| {k} | {fmt(k, v)} |" for k, v in train.items() if not isinstance(v, dict | list)]
@@ -107,6 +109,38 @@ def render_markdown(data: dict[str, Any]) -> str:
     out += ["", "## Reproduce", "", "```", " ".join(m.get("command", [])) or "inject", "```",
             "", "Resolved config, input hashes and library versions are in `manifest.json`."]
     return "\n".join(out) + "\n"
+
+
+def eval_set_lines(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """Where the questions came from, how many, and the gain on what the base model did not know."""
+    origin = manifest.get("eval_set") or metrics.get("eval_set") or {}
+    out: list[str] = []
+    if origin:
+        out += ["## What the knowledge questions measure", "", f"Questions: {origin.get('label', '–')} "
+                "(written to `eval_set.jsonl`: review, correct and reuse it with `--set eval_set=FILE`)."]
+        if origin.get("warning"):
+            out += ["", f"**{origin['warning'].removeprefix('warning: ')}**"]
+    knowledge = metrics.get("knowledge") or {}
+    n = knowledge.get("n", 0)
+    if n:
+        out += ["", "| questions | n | trained correct | 95% interval |", "|---|---|---|---|"]
+        for key, label in (("unknown_to_base", "the base model got wrong"), ("known_to_base", "the base model already got right")):
+            part = knowledge.get(key) or {}
+            low, high = part.get("interval95") or (0.0, 0.0)
+            acc = part.get("trained_accuracy")
+            shown = "–" if acc is None else f"{part['trained_correct']}/{part['n']} ({acc * 100:.1f}%)"
+            out.append(f"| {label} | {part.get('n', 0)} | {shown} | {low * 100:.1f}–{high * 100:.1f}% |")
+        if n < 100:
+            out += ["", f"With {n} questions one question is {100 / n:.1f} points: differences of a few points are noise."]
+    return out + ([""] if out else [])
+
+
+def truncation_lines(train: dict[str, Any]) -> list[str]:
+    total, cut = train.get("tokens"), train.get("tokens_truncated")
+    if not total:
+        return []
+    line = f"Training text: {total:,} tokens, {cut or 0:,} ({(cut or 0) / total:.2%}) beyond the trainer's max_length and not trained on."
+    return ["", line]
 
 
 def _flat_drops(dropped: dict[str, Any]) -> dict[str, Any]:

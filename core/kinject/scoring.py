@@ -122,6 +122,10 @@ def evaluate_models(
 
     metrics = combine(base["metrics"], trained["metrics"])
     metrics["strategy"] = context.config.strategy
+    metrics["eval_set"] = context.eval_origin
+    split = known_split(base["details"], trained["details"])
+    if split:
+        metrics["knowledge"] = split
     metrics["train"] = result.metrics
     (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s["name"] for s in steps]}
@@ -134,6 +138,37 @@ def evaluate_models(
 def combine(base: dict[str, float], trained: dict[str, float]) -> dict[str, Any]:
     delta = {k: round(trained[k] - base[k], 6) for k in trained if k in base}
     return {"base": base, "trained": trained, "delta": delta}
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion ``hits / n`` (sensible for small n)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def known_split(base: dict[str, Any], trained: dict[str, Any], evaluator: str = "knowledge-qa") -> dict[str, Any]:
+    """Trained accuracy on the questions the base model got wrong, and on those it got right.
+
+    The gain on facts the base model did not know is the figure that says what was injected;
+    the questions it already answered show whether training kept them.
+    """
+    before = {r["id"]: bool(r.get("correct")) for r in base.get(evaluator, {}).get("items", []) if "correct" in r}
+    after = {r["id"]: bool(r.get("correct")) for r in trained.get(evaluator, {}).get("items", []) if "correct" in r}
+    shared = [i for i in after if i in before]
+    if not shared:
+        return {}
+    out: dict[str, Any] = {"n": len(shared)}
+    for name, wanted in (("unknown_to_base", False), ("known_to_base", True)):
+        ids = [i for i in shared if before[i] is wanted]
+        hits = sum(after[i] for i in ids)
+        out[name] = {"n": len(ids), "trained_correct": hits,
+                     "trained_accuracy": round(hits / len(ids), 4) if ids else None,
+                     "interval95": wilson_interval(hits, len(ids))}
+    return out
 
 
 HEADLINE_KEYS = ("knowledge-qa.accuracy", "retention.accuracy", "rubric.score")

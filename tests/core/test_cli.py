@@ -109,3 +109,13 @@ def test_runs_lists_nothing_yet(tmp_path: Path, kinject_plugins: Plugins) -> Non
     result = invoke("runs", "--root", str(tmp_path))
     assert result.exit_code == 0
     assert "No runs" in result.output
+
+
+def test_truncation_and_eval_set_lines() -> None:
+    from kinject.cli.run_cmd import stage_line, truncation_line
+
+    line = truncation_line({"tokens": 1000, "tokens_truncated": 25})
+    assert line.startswith("warning: 25 of 1,000 training tokens (2.5%)") and "max_length" in line
+    chunk = {"records": 12, "passages": 10, "records_split": 3, "max_tokens": 128,
+             "tokens": {"min": 20, "median": 100.5, "max": 127}}
+    assert "10 passages from 3 long records" in stage_line("chunk", chunk) and "20/100.5/127" in stage_line("chunk", chunk)

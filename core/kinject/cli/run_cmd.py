@@ -74,7 +74,22 @@ class ConsoleObserver:
 
     @hookimpl
     def stage_finished(self, stage: str, context: RunContext, stats: dict[str, Any]) -> None:
+        if stage == "eval_set":
+            click.echo(f"✓ eval set: {stats.get('label', '')}", err=True)
+            if stats.get("warning"):
+                click.echo(stats["warning"], err=True)
+            return
         click.echo(stage_line(stage, stats), err=True)
+        if stats.get("tokens_truncated"):
+            click.echo(truncation_line(stats), err=True)
+
+
+def truncation_line(stats: dict[str, Any]) -> str:
+    """One line when the length limit still cut training text away."""
+    cut, total = int(stats["tokens_truncated"]), int(stats.get("tokens") or 0)
+    share = f" ({cut / total:.1%})" if total else ""
+    return (f"warning: {cut:,} of {total:,} training tokens{share} are beyond the trainer's max_length "
+            "and were not trained on (raise trainer.max_length or lower chunk.max_tokens)")
 
 
 def stage_line(stage: str, stats: dict[str, Any]) -> str:
@@ -85,6 +100,10 @@ def stage_line(stage: str, stats: dict[str, Any]) -> str:
         parts.append(f"{stats['seconds']}s")
     if "train_time_s" in stats:
         parts.append(f"{stats['train_time_s']:.0f}s training")
+    if isinstance(stats.get("tokens"), dict) and "passages" in stats:
+        t = stats["tokens"]
+        parts.append(f"{stats['passages']} passages from {stats.get('records_split', 0)} long records, "
+                     f"tokens per record {t['min']}/{t['median']:g}/{t['max']} (min/median/max, limit {stats.get('max_tokens')})")
     counters = {**stats.get("quarantined", {})}
     for cleaner, reasons in stats.get("dropped", {}).items():
         counters.update({f"{cleaner}:{r}": n for r, n in reasons.items()})

@@ -17,11 +17,12 @@ from kinject.hookspecs import Register
 def register_augmenters(register: Register) -> None:
     # Imports stay inside the hook so loading the plugin is cheap.
     from kinject_plugins.augmenters.back_translate import BackTranslate
+    from kinject_plugins.augmenters.eval_questions import EvalQuestions
     from kinject_plugins.augmenters.negatives import Negatives
     from kinject_plugins.augmenters.paraphrase import Paraphrase
     from kinject_plugins.augmenters.qa_generate import QAGenerate
     from kinject_plugins.augmenters.synonym import Synonym
     from kinject_plugins.augmenters.term_qa import TermQA
 
-    for component in (Paraphrase, QAGenerate, TermQA, Synonym, BackTranslate, Negatives):
+    for component in (Paraphrase, QAGenerate, TermQA, Synonym, BackTranslate, Negatives, EvalQuestions):
         register(component)

@@ -53,6 +53,9 @@ class DecontaminateOptions(BaseModel):
     min_overlap: float = Field(default=0.3, ge=0, le=1)
     #: embed every sentence of document Records too (slow on large corpora)
     embed_documents: bool = False
+    #: record kinds checked (None: all); the engine checks only ``qa``/``preference`` records
+    #: against questions built from the corpus, whose passages must stay to be learned
+    kinds: list[str] | None = None
     #: an extra eval JSONL to protect besides the run's eval set
     eval_path: str | None = None
     model: str | None = None
@@ -123,11 +126,14 @@ class Decontaminate(Cleaner):
             return
         stream = iter(records)
         while batch := list(islice(stream, self.opts.batch_size)):
-            verdicts = [self._ngram_hit(r) for r in batch]
+            verdicts = [self._ngram_hit(r) if self._checked(r) else None for r in batch]
             if self._vectors is not None:
                 verdicts = self._embedding_hits(batch, verdicts)
             for record, verdict in zip(batch, verdicts, strict=True):
                 yield record if verdict is None else Rejected(record, "contaminated", self.name, verdict)
+
+    def _checked(self, record: Record) -> bool:
+        return self.opts.kinds is None or record.kind in self.opts.kinds
 
     def _ngram_hit(self, record: Record) -> str | None:
         for text in _texts(record):
@@ -143,7 +149,7 @@ class Decontaminate(Cleaner):
 
         owners, units = [], []
         for i, record in enumerate(batch):
-            if verdicts[i] is None:
+            if verdicts[i] is None and self._checked(record):
                 for unit in _question_units(record, self.opts.embed_documents):
                     owners.append(i)
                     units.append(unit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -76,10 +77,13 @@ class PdfSource(Source):
                 raise InputError("too_many_pages", f"{count} pages is over pdf.max_pages={self.opts.max_pages}", uri)
             if count == 0:
                 raise InputError("empty_document", "the PDF has no pages", uri)
+            title = pdf_title(pdf.metadata)
             for number, page in enumerate(pdf.pages, start=1):
                 record = self._page(page, uri, number, count)
                 page.close()  # drop the page's parsed objects: long PDFs stay in bounded memory
                 if record is not None:
+                    if title:
+                        record.meta["title"] = title
                     yield record
 
     def _open_error(self, exc: Exception, uri: str) -> InputError:
@@ -140,6 +144,17 @@ class PdfSource(Source):
         dpi = min(self.opts.ocr_dpi, int((self.ocr_options.max_image_pixels / max(width * height, 1e-6)) ** 0.5))
         image = page.to_image(resolution=max(dpi, 36)).original
         return read_image(image, self.ocr_options, where)
+
+
+def pdf_title(metadata: Any) -> str:
+    """The Title of the PDF's document information, unless it is empty or a file name."""
+    value = metadata.get("Title") if isinstance(metadata, dict) else None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    title = " ".join(str(value or "").split())
+    if not title or re.search(r"\.(docx?|pdf|indd|tex|dvi|qxd)$", title, re.I) or title.lower().startswith("untitled"):
+        return ""
+    return title
 
 
 def _centre_in(obj: dict[str, Any], box: BBox) -> bool:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kinject.components import Source
 from kinject.errors import InputError
 from kinject.records import Record
-from kinject_plugins.sources.sections import chunk_text
+from kinject_plugins.sources.sections import chunk_text, split_blocks
 
 
 class TextOptions(BaseModel):
@@ -41,6 +41,19 @@ def decode_text(data: bytes, encodings: list[str], uri: str) -> str:
     raise InputError("bad_encoding", f"not valid text in {tried} (set the source's encodings option)", uri)
 
 
+def document_title(text: str, fmt: str) -> str:
+    """The document's title: its first top-level heading, or a plain text file's short first line."""
+    blocks = split_blocks(text)
+    top = min((b.level for b in blocks if b.level), default=0)
+    heading = next((b.title for b in blocks if top and b.level == top), "")
+    if heading or fmt != "text":
+        return heading
+    first = text.strip().split("\n", 1)[0].strip()
+    # a short line that is not a sentence, on its own, reads as a title ("Apache License")
+    looks_like_title = first and len(first.split()) <= 12 and not first.endswith((".", ",", ";", ":"))
+    return first if looks_like_title else ""
+
+
 class TextSource(Source):
     """``.txt``, ``.md``, ``.markdown``, ``.rst``: one Record per section, with char offsets."""
 
@@ -55,8 +68,9 @@ class TextSource(Source):
         if not text.strip():
             raise InputError("empty_document", "the file holds only whitespace", uri)
         fmt = {".md": "markdown", ".markdown": "markdown", ".rst": "rst"}.get(Path(uri).suffix.lower(), "text")
+        title = document_title(text, fmt)
         for chunk in chunk_text(text, self.opts.max_chars, self.opts.split):
-            meta: dict[str, Any] = {"format": fmt}
+            meta: dict[str, Any] = {"format": fmt, **({"title": title} if title else {})}
             if chunk.titles:
                 meta["section"] = " > ".join(chunk.titles)
             yield Record(

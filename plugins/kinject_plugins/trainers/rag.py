@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from kinject.chunking import passage_text
 from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.errors import ConfigError, MissingDependencyError
 from kinject.records import Record
@@ -40,20 +40,11 @@ class RAGOptions(BaseModel):
 
     #: passages put before each question
     k: int = Field(3, ge=1)
-    #: words per passage, and words shared by neighbouring passages
-    chunk_words: int = Field(120, ge=8)
-    overlap_words: int = Field(20, ge=0)
     #: an embedder alias, directory or cached hub id; None: the engine's default
     embedder: str | None = None
     #: record kinds indexed
     kinds: list[str] = Field(default_factory=lambda: ["document"])
     index_kind: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
-
-    @model_validator(mode="after")
-    def _overlap_below_chunk(self) -> RAGOptions:
-        if self.overlap_words >= self.chunk_words:
-            raise ValueError("overlap_words must be smaller than chunk_words")
-        return self
 
 
 def faiss_module() -> Any:
@@ -65,25 +56,14 @@ def faiss_module() -> Any:
     return faiss
 
 
-def chunk_words(text: str, size: int, overlap: int) -> Iterator[str]:
-    """Word windows of ``size`` words, each sharing ``overlap`` words with the one before."""
-    words = text.split()
-    step = size - overlap
-    for start in range(0, max(len(words) - overlap, 1), step):
-        window = words[start : start + size]
-        if window:
-            yield " ".join(window)
+def passages_of(records: list[Record], kinds: list[str]) -> list[dict[str, Any]]:
+    """One passage per record, as the chunk stage cut it (title line included), with its source.
 
-
-def passages_of(records: list[Record], kinds: list[str], size: int, overlap: int) -> list[dict[str, Any]]:
-    """Passages with the record and source they came from."""
-    out = []
-    for record in records:
-        if record.kind not in kinds:
-            continue
-        for i, text in enumerate(chunk_words(record.text, size, overlap)):
-            out.append({"id": f"{record.id}-{i}", "text": text, "record_id": record.id, "source": record.source})
-    return out
+    The engine's chunk stage already fits every record to the trainer's length, so ``rag`` and
+    the trained strategies see the same passages.
+    """
+    return [{"id": record.id, "text": passage_text(record), "record_id": record.id, "source": record.source}
+            for record in records if record.kind in kinds and record.text.strip()]
 
 
 @dataclass
@@ -146,7 +126,7 @@ class RAGTrainer(Trainer):
 
         started = time.perf_counter()
         o = self.opts
-        passages = passages_of(job.train, o.kinds, o.chunk_words, o.overlap_words)
+        passages = passages_of(job.train, o.kinds)
         if not passages:
             kinds = sorted({r.kind for r in job.train}) or ["none"]
             raise ConfigError(
@@ -166,8 +146,8 @@ class RAGTrainer(Trainer):
         config = {
             "format": FORMAT, "embedder": o.embedder or DEFAULT_EMBEDDER, "k": o.k,
             "base_model": str(job.base_model), "index": INDEX_FILE, "passages": PASSAGES_FILE,
-            "index_kind": index.kind, "dim": int(vectors.shape[1]), "chunk_words": o.chunk_words,
-            "overlap_words": o.overlap_words, "prompt": "Context:\n- {passage}\n...\n\nQuestion: {question}\nAnswer:",
+            "index_kind": index.kind, "dim": int(vectors.shape[1]), "passages_from": "the run's chunk stage",
+            "prompt": "Context:\n- {passage}\n...\n\nQuestion: {question}\nAnswer:",
         }
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -112,6 +113,8 @@ class SFTTrainer(Trainer):
         super().__init__(**options)
         #: extra ``transformers.TrainerCallback`` objects (subclasses and tests add theirs)
         self.callbacks: list[Any] = []
+        #: per split: tokens before truncation, tokens cut by ``max_length``, rows cut
+        self.token_counts: dict[str, Counter[str]] = {}
 
     def setup(self, context: RunContext) -> None:
         check_hardware(self.opts.method)
@@ -193,7 +196,11 @@ class SFTTrainer(Trainer):
         converted = records_to_rows(records)
         if converted.skipped:
             log.info("sft %s: skipped %s", split, dict(converted.skipped))
-        columns = tokenize_rows(converted.rows, tokenizer, self.opts.max_length)
+        counts = self.token_counts.setdefault(split, Counter())
+        columns = tokenize_rows(converted.rows, tokenizer, self.opts.max_length, counts)
+        if counts["tokens_truncated"]:
+            log.warning("sft %s: %d of %d tokens are beyond max_length=%d and not trained on", split,
+                        counts["tokens_truncated"], counts["tokens"], self.opts.max_length)
         if not columns["input_ids"]:
             kinds = sorted({r.kind for r in records}) or ["none"]
             raise ConfigError(
@@ -311,7 +318,14 @@ class SFTTrainer(Trainer):
             "final_train_loss": float(losses[-1]) if losses else float(output.training_loss),
             "mean_train_loss": float(output.training_loss),
             "steps": int(trainer.state.global_step),
+            **self.truncation_metrics(),
         }
+
+    def truncation_metrics(self) -> dict[str, int]:
+        """``tokens`` of the train rows and ``tokens_truncated``: what the length limit cut away."""
+        counts = self.token_counts.get("train", Counter())
+        return {"tokens": counts["tokens"], "tokens_truncated": counts["tokens_truncated"],
+                "rows_truncated": counts["rows_truncated"]}
 
 
 # -- helpers of a run ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Every row is a ``prompt``/``completion`` pair so one dataset holds both kinds of data:
 
 - ``document`` (and ``passage``) records: empty prompt, the text as completion: plain LM loss.
+  A passage's title line (``kinject.chunking.passage_text``) comes first.
 - ``qa`` records: prompt ``format_prompt(question)``, completion ``" " + answer``: loss on the
   answer only, with the eos token so the model learns to stop.
 
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kinject.chunking import passage_text
 from kinject.evaluation import format_prompt
 from kinject.records import Record
 
@@ -33,7 +35,7 @@ class TrainRows:
 def record_to_row(record: Record) -> dict[str, str] | None:
     """The prompt/completion row for one record, or None when it carries nothing to learn."""
     if record.kind in LM_KINDS:
-        text = record.text.strip()
+        text = passage_text(record).strip() if record.text.strip() else ""
         return {"prompt": "", "completion": text} if text else None
     if record.kind == "qa":
         question = str(record.meta.get("question", "")).strip()
@@ -82,13 +84,29 @@ def tokenize_row(row: dict[str, str], tokenizer: Any, max_length: int | None) ->
 
 
 def tokenize_rows(
-    rows: Iterable[dict[str, str]], tokenizer: Any, max_length: int | None
+    rows: Iterable[dict[str, str]], tokenizer: Any, max_length: int | None, counts: Counter[str] | None = None
 ) -> dict[str, list[list[int]]]:
-    """Columns ``input_ids`` and ``completion_mask``; rows truncated to nothing trainable are dropped."""
+    """Columns ``input_ids`` and ``completion_mask``; rows truncated to nothing trainable are dropped.
+
+    ``counts`` (when given) receives ``tokens`` (before truncation), ``tokens_truncated`` (cut by
+    ``max_length``, never trained on) and ``rows_truncated``.
+    """
     columns: dict[str, list[list[int]]] = {"input_ids": [], "completion_mask": []}
     for row in rows:
-        tokens = tokenize_row(row, tokenizer, max_length)
+        tokens = tokenize_row(row, tokenizer, None)
+        if counts is not None:
+            _count(tokens, max_length, counts)
+        if max_length is not None:
+            tokens = {k: v[:max_length] for k, v in tokens.items()}
         if any(tokens["completion_mask"]):
             columns["input_ids"].append(tokens["input_ids"])
             columns["completion_mask"].append(tokens["completion_mask"])
     return columns
+
+
+def _count(tokens: dict[str, list[int]], max_length: int | None, counts: Counter[str]) -> None:
+    total = len(tokens["input_ids"])
+    cut = max(0, total - max_length) if max_length is not None else 0
+    counts["tokens"] += total
+    counts["tokens_truncated"] += cut
+    counts["rows_truncated"] += bool(cut)

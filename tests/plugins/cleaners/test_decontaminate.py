@@ -38,6 +38,15 @@ def test_ngram_overlap_drops_leaks_and_keeps_shared_facts(split) -> None:
     assert [r.id for r in kept] == [r.id for r in SAME_FACT]
 
 
+def test_kinds_limits_the_check_to_training_questions(split) -> None:
+    leaked_qa = Record("x", kind="qa", meta={"question": ITEMS[0].question, "answer": "20%"})
+    cleaner = Decontaminate(embed=False, kinds=["qa"])
+    cleaner.protect(ITEMS)
+    kept, rejected = split(cleaner.apply([*LEAKED, leaked_qa]))
+    assert [r.record.id for r in rejected] == [leaked_qa.id]
+    assert [r.id for r in kept] == [r.id for r in LEAKED]
+
+
 def test_short_reference_answers_do_not_drop_records() -> None:
     cleaner = Decontaminate(embed=False)
     cleaner.protect(ITEMS)

@@ -11,7 +11,7 @@ from kinject.components import TrainJob
 from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.records import Record
-from kinject_plugins.trainers.rag import RagIndex, RAGTrainer, chunk_words
+from kinject_plugins.trainers.rag import RagIndex, RAGTrainer, passages_of
 
 DOCS = [
     "The Harbor Court of Veloria hears appeals within 21 days of judgment.",
@@ -25,14 +25,12 @@ def job(tiny_model: Path, ctx: RunContext, out: Path, records: list[Record]) -> 
     return TrainJob(base_model=tiny_model, train=records, output_dir=out, context=ctx)
 
 
-def test_chunks_overlap_and_cover_every_word() -> None:
-    text = " ".join(f"w{i}" for i in range(25))
-    chunks = list(chunk_words(text, size=10, overlap=3))
-    assert chunks[0].split() == [f"w{i}" for i in range(10)]
-    assert chunks[1].split()[:3] == ["w7", "w8", "w9"]
-    covered = {w for c in chunks for w in c.split()}
-    assert covered == set(text.split())
-    assert list(chunk_words("short text", 10, 3)) == ["short text"]
+def test_indexes_the_chunk_stage_passages_with_their_title_line() -> None:
+    records = [Record(text="The rate rose in March.", meta={"title": "Bank notes", "section": "Rates"}),
+               Record(text="q", kind="qa", meta={"question": "x?", "answer": "y"})]
+    passages = passages_of(records, ["document"])
+    assert [p["text"] for p in passages] == ["Bank notes — Rates\nThe rate rose in March."]
+    assert passages[0]["record_id"] == records[0].id
 
 
 def test_index_is_saved_and_retrieval_reaches_the_prompt(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
@@ -68,9 +66,3 @@ def test_loading_something_that_is_not_an_index_names_it(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="rag.json is missing"):
         RagIndex.load(tmp_path)
 
-
-def test_overlap_must_be_below_chunk_size() -> None:
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError, match="overlap_words"):
-        RAGTrainer(chunk_words=10, overlap_words=10)

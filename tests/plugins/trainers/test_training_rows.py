@@ -56,3 +56,21 @@ def test_truncation_keeps_start_and_drops_rows_left_without_answer(tiny_model: P
     columns = tokenize_rows(rows, tokenizer, max_length=8)
     assert len(columns["input_ids"]) == 1  # the QA row was cut inside its prompt
     assert len(columns["input_ids"][0]) <= 8
+
+
+def test_truncation_is_counted(tiny_model: Path) -> None:
+    from collections import Counter
+
+    _, tokenizer = load_causal_lm(tiny_model)
+    rows = records_to_rows([Record(text="word " * 30), Record(text="short text")]).rows
+    full = [len(tokenize_row(r, tokenizer, None)["input_ids"]) for r in rows]
+    counts: Counter[str] = Counter()
+    tokenize_rows(rows, tokenizer, max_length=12, counts=counts)
+    assert counts["tokens"] == sum(full)
+    assert counts["tokens_truncated"] == sum(max(0, n - 12) for n in full) > 0
+    assert counts["rows_truncated"] == sum(n > 12 for n in full) == 1
+
+
+def test_a_passage_trains_with_its_title_line() -> None:
+    record = Record(text="Revenue rose.", meta={"title": "Annual review", "section": "Results"})
+    assert records_to_rows([record]).rows == [{"prompt": "", "completion": "Annual review — Results\nRevenue rose."}]
