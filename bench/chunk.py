@@ -1,6 +1,6 @@
 """Chunking benchmark: how much of a real corpus the trainer would see, with and without the chunk stage.
 
-    python bench/chunk.py CORPUS [CORPUS ...] [--domain finance] [--max-length 128] [--json PATH]
+    python bench/chunk.py CORPUS [CORPUS ...] [--domain finance] [--max-length 128] [--set KEY=VALUE] [--json PATH]
 
 Reads the corpus with the engine's sources and the pack's cleaners (or the defaults), then counts,
 in tokens of the base model's tokenizer, what the training rows hold before truncation and what
@@ -21,6 +21,7 @@ from typing import Any
 
 from kinject.chunk_stage import chunk_stage, make_budget
 from kinject.chunking import TEXT_KINDS, passage_text
+from kinject.cli.run_cmd import parse_settings
 from kinject.manifest import Manifest
 from kinject.pipeline import open_run, resolve_config
 from kinject.plugins import build_plugins
@@ -46,10 +47,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("corpus", nargs="+")
     parser.add_argument("--domain", default=None)
     parser.add_argument("--max-length", type=int, default=None, help="default: the recipe's trainer.max_length")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe override, as for inject (sources.structured.kind=document)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     plugins = build_plugins()
-    overrides: dict[str, Any] = {"corpus": args.corpus}
+    overrides: dict[str, Any] = {**parse_settings(tuple(args.settings)), "corpus": args.corpus}
     if args.max_length:
         overrides["trainer"] = {"max_length": args.max_length}
     config, pack = resolve_config(plugins, args.domain, None, overrides)

@@ -38,7 +38,7 @@ _SPACE = re.compile(r"\s+")
 
 def passage_text(record: Record) -> str:
     """The text a model trains on (or retrieves) for a passage: a title line, then the text."""
-    head = heading_line(record.meta)
+    head = heading_line(record.meta) if record.meta.get("title_line", True) else ""
     return f"{head}\n{record.text}" if head else record.text
 
 
@@ -193,7 +193,7 @@ class Splitter:
         repeat = header.tokens * 2 <= self.budget
         rows = [self._unit(text, a, b, "row", index if repeat else -1) for a, b in lines[2 if has_rule else 1:]]
         room = self.budget - header.tokens - 1 if repeat else self.budget
-        out = [header]
+        out = [header] if header.tokens <= self.budget else self._cells(text, header, self.budget)
         for row in rows:
             out += [row] if row.tokens <= room else self._cells(text, row, room)
         return out
@@ -269,7 +269,10 @@ class Chunker:
     def chunk(self, record: Record) -> list[Record]:
         """The record itself when it fits, else its passages (new ids, lineage ``chunk``)."""
         meta = self._meta(record)
-        budget = self.max_tokens - self._prefix_tokens(meta)
+        budget = self.max_tokens - self._prefix_tokens(record, meta)
+        if budget < self.max_tokens // 2 and record.meta.get("section"):
+            meta["section"] = ""  # a heading line longer than half a passage is dropped, not the text
+            budget = self.max_tokens - self._prefix_tokens(record, meta)
         if budget < 8:
             raise ValueError(f"chunk.max_tokens={self.max_tokens} leaves no room after the title line")
         text = record.text
@@ -295,13 +298,13 @@ class Chunker:
             if unit.kind == "heading":
                 section = unit.title
             candidate = [*current, unit]
-            if current and self._tokens(text, candidate, headers) > budget:
+            if current and self._tokens(text, candidate, headers, budget) > budget:
                 done, tail = _trailing_headings(current)
                 if done:
                     out.append(self._close(text, done, headers, section))
                 current = tail or self._carry(text, done, unit, headers, budget)
                 candidate = [*current, unit]
-                if tail and self._tokens(text, candidate, headers) > budget:
+                if tail and self._tokens(text, candidate, headers, budget) > budget:
                     out.append(self._close(text, tail, headers, section))  # headings that fit nowhere else
                     candidate = [unit]
             current = candidate
@@ -309,12 +312,12 @@ class Chunker:
             out.append(self._close(text, current, headers, section))
         return [p for p in out if p.end > p.start]
 
-    def _tokens(self, text: str, units: list[Unit], headers: dict[int, Unit]) -> int:
+    def _tokens(self, text: str, units: list[Unit], headers: dict[int, Unit], budget: int) -> int:
         # an estimate first (cheap); the real count only when the estimate is near the budget
         header = _header_for(units, headers)
         # +1 a unit: the space or newline between units is a token of its own
         estimate = sum(u.tokens + 1 for u in units) + (header.tokens + 1 if header else 0)
-        if estimate * 10 < self.max_tokens * 8:
+        if estimate * 10 < budget * 8:
             return estimate
         body = text[units[0].start:units[-1].end]
         return self.count((text[header.start:header.end] + "\n" if header else "") + body)
@@ -330,7 +333,7 @@ class Chunker:
                 break
             carried.insert(0, unit)
             total += unit.tokens
-        if len(carried) == len(previous) or (carried and self._tokens(text, [*carried, nxt], headers) > budget):
+        if len(carried) == len(previous) or (carried and self._tokens(text, [*carried, nxt], headers, budget) > budget):
             return []
         return carried
 
@@ -353,14 +356,15 @@ class Chunker:
 
     def _meta(self, record: Record) -> dict[str, Any]:
         if not self.title:
-            return {}
+            return {"title_line": False}
         title = document_title(record)
         return {"title": title} if title else {}
 
-    def _prefix_tokens(self, meta: dict[str, Any]) -> int:
-        # the section is only known per passage: keep room for a short one
-        line = heading_line(meta)
-        return (self.count(line + "\n") if line else 0) + (12 if self.title else 0)
+    def _prefix_tokens(self, record: Record, meta: dict[str, Any]) -> int:
+        line = heading_line({**record.meta, **meta}) if self.title else ""
+        # a section found inside the record is only known per passage: keep room for a short one
+        reserve = 12 if self.title and not record.meta.get("section") else 0
+        return (self.count(line + "\n") if line else 0) + reserve
 
     def _tally(self, key: str, n: int) -> None:
         self.stats[key] = self.stats.get(key, 0) + n

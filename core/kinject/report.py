@@ -49,7 +49,9 @@ def headline_text(metrics: dict[str, Any]) -> list[str]:
                        ("rubric.score", "Rubric score")):
         if key in metrics.get("trained", {}):
             b, t = metrics["base"].get(key), metrics["trained"][key]
-            lines.append(f"{label}: {fmt(key, b)} → {fmt(key, t)} ({fmt_delta(key, metrics['delta'].get(key))})")
+            n = metrics["trained"].get(key.rsplit(".", 1)[0] + ".n")
+            count = f"; {int(n)} questions" if n else ""
+            lines.append(f"{label}: {fmt(key, b)} → {fmt(key, t)} ({fmt_delta(key, metrics['delta'].get(key))}{count})")
     return lines
 
 

@@ -153,3 +153,18 @@ def test_real_tokenizer_on_a_long_real_document(tiny_model: Path) -> None:
     passages = list(chunk_records(records, Chunker(real, 126, overlap=16)))
     assert len(passages) > len(records)
     assert all(real(passage_text(p)) <= 126 for p in passages)
+
+
+@settings(max_examples=60, deadline=None)
+@given(documents, st.integers(40, 120), st.lists(words, min_size=1, max_size=30).map(" ".join))
+def test_a_long_section_from_the_source_still_fits(text: str, limit: int, section: str) -> None:
+    passages = chunk(text, limit, overlap=8, section=section)
+    assert all(count(passage_text(p)) <= limit for p in passages)
+
+
+def test_a_table_whose_header_alone_is_too_long_is_cut_at_cells() -> None:
+    header = "| " + " | ".join(f"column {i} long heading" for i in range(30)) + " |"
+    text = "\n".join([header, "|---|", *[f"| {i} | {i * 7} |" for i in range(10)]])
+    passages = chunk(text, limit=40)
+    assert all(count(passage_text(p)) <= 40 for p in passages)
+    assert all(f"| {i} | {i * 7} |" in "".join(body(p) for p in passages) for i in range(10))

@@ -16,11 +16,12 @@ from kinject.pipeline import resolve_config
 from kinject.plugins import Plugins
 
 
-def _compare(plugins: Plugins, tmp_path: Path, tiny_model: Path, strategies: list[str], real_evaluators: bool = False) -> Path:
+def _compare(plugins: Plugins, tmp_path: Path, tiny_model: Path, strategies: list[str], real_evaluators: bool = False,
+             **extra: object) -> Path:
     evaluators = ["knowledge-qa"] if real_evaluators else ["count-params"]
     overrides = {"base_model": str(tiny_model), "evaluators": evaluators, "exporters": [], "augmenters": [],
                  "cleaners": ["normalize"], "run_dir": str(tmp_path / "cmp"), "strategy": strategies[0],
-                 "forgetting": real_evaluators}
+                 "forgetting": real_evaluators, **extra}
     config, pack = resolve_config(plugins, "sample", None, overrides)
     return run_compare(config, plugins, pack, strategies, show_progress=False).root
 
@@ -38,6 +39,18 @@ def test_compare_prepares_data_once_and_writes_reports(train_calls: list[str], k
     md = (root / "compare.md").read_text()
     assert "| copy |" in md and "| shrink |" in md and "base (no training)" in md
     assert (root / "copy" / "report.md").exists()
+
+
+def test_every_strategy_is_scored_on_the_questions_built_once_from_the_corpus(
+    stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path, user_corpus: Path
+) -> None:
+    root = _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"], corpus=[str(user_corpus)])
+    built = (root / "eval_set.jsonl").read_text(encoding="utf-8").splitlines()
+    assert built and json.loads((root / "manifest.json").read_text())["eval_set"]["origin"] == "corpus"
+    for name in ("copy", "shrink"):
+        metrics = json.loads((root / name / "metrics.json").read_text())
+        assert metrics["trained"]["count-params.items"] == len(built)
+        assert metrics["eval_set"]["origin"] == "corpus"
 
 
 def test_unknown_strategy_fails_before_any_work(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:

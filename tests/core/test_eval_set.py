@@ -15,40 +15,6 @@ from kinject.plugins import Plugins
 from kinject.records import read_jsonl
 from kinject_plugins.cleaners.tokens import tokenize
 
-# Invented reports of two invented firms: amounts, years, dates and names to ask about.
-REPORTS = {
-    "harbour-lights.md": (
-        "# Harbour Lights Ltd annual review\n\n"
-        "Harbour Lights Ltd opened its first workshop in Calder in 1994. "
-        "Revenue of Harbour Lights Ltd rose to $48.2 million in 2021 from $41.7 million in 2020. "
-        "The board appointed Mara Ellison as chief executive on 3 March 2019. "
-        "Operating costs of the firm fell by 6.5% in 2021. "
-        "Harbour Lights Ltd employed 1,240 people at the end of 2021.\n\n"
-        "The workshop in Calder was enlarged in 2008 at a cost of $3.1 million. "
-        "A second workshop opened in Brenna in 2012. "
-        "Net profit of Harbour Lights Ltd reached $5.9 million in 2021, up 12.0% on 2020.\n"
-    ),
-    "northgate-mills.md": (
-        "# Northgate Mills annual review\n\n"
-        "Northgate Mills was founded in Ostry in 1971. "
-        "Sales of Northgate Mills reached $96.4 million in 2021 against $88.0 million in 2020. "
-        "The company named Tobias Wren as chair on 14 June 2018. "
-        "Energy use at the Ostry mill dropped by 9.2% in 2021. "
-        "Northgate Mills paid a dividend of $2.4 million in 2021.\n\n"
-        "The Ostry mill was rebuilt in 1988 for $7.6 million. "
-        "Northgate Mills opened a warehouse in Vell in 2015. "
-        "Debt of Northgate Mills fell to $12.3 million in 2021, down 4.8% on 2020.\n"
-    ),
-}
-
-
-def user_corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "my-documents"
-    folder.mkdir()
-    for name, text in REPORTS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
-
 
 def run(plugins: Plugins, tmp_path: Path, tiny_model: Path, **extra: Any) -> RunContext:
     overrides = {"strategy": "copy", "base_model": str(tiny_model), "evaluators": ["count-params"], "exporters": [],
@@ -64,8 +30,9 @@ def manifest(context: RunContext) -> dict[str, Any]:
     return json.loads((context.run_dir / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def test_the_user_corpus_gets_questions_built_from_it(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
-    corpus = user_corpus(tmp_path)
+def test_the_user_corpus_gets_questions_built_from_it(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path,
+                                                       user_corpus: Path) -> None:
+    corpus = user_corpus
     context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(corpus)])
     origin = manifest(context)["eval_set"]
     assert origin["origin"] == "corpus" and origin["questions"] > 0 and not origin.get("warning")
@@ -76,8 +43,9 @@ def test_the_user_corpus_gets_questions_built_from_it(stand_ins: DomainPack, kin
     assert "built from your corpus" in (context.run_dir / "report.md").read_text(encoding="utf-8")
 
 
-def test_no_training_question_shares_a_13_gram_with_a_built_question(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
-    context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(user_corpus(tmp_path))])
+def test_no_training_question_shares_a_13_gram_with_a_built_question(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path,
+                                                                      tiny_model: Path, user_corpus: Path) -> None:
+    context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(user_corpus)])
     grams = {g for item in context.eval_items for g in ngrams(item.question)}
     train = list(read_jsonl(context.run_dir / "data" / "train.jsonl"))
     questions = [str(r.meta["question"]) for r in train if r.kind == "qa"]
@@ -100,18 +68,20 @@ def test_the_pack_sample_corpus_keeps_the_pack_questions(stand_ins: DomainPack, 
     assert len(load_eval_items(context.run_dir / "eval_set.jsonl")) == len(load_eval_items(stand_ins.eval))
 
 
-def test_pack_questions_on_a_user_corpus_come_with_a_warning(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
-    context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(user_corpus(tmp_path))],
+def test_pack_questions_on_a_user_corpus_come_with_a_warning(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path,
+                                                             tiny_model: Path, user_corpus: Path) -> None:
+    context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(user_corpus)],
                   eval_questions={"max_questions": 0})
     origin = manifest(context)["eval_set"]
     assert origin["origin"] == "pack" and "not about your documents" in origin["warning"]
     assert "not about your documents" in (context.run_dir / "report.md").read_text(encoding="utf-8")
 
 
-def test_a_users_eval_file_wins_and_is_written_back(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:
+def test_a_users_eval_file_wins_and_is_written_back(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path,
+                                                    user_corpus: Path) -> None:
     mine = tmp_path / "mine.jsonl"
     mine.write_text(json.dumps({"id": "q1", "question": "Where was Northgate Mills founded?",
                                 "choices": ["Ostry", "Vell"], "answer": 0}) + "\n", encoding="utf-8")
-    context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(user_corpus(tmp_path))], eval_set=str(mine))
+    context = run(kinject_plugins, tmp_path, tiny_model, corpus=[str(user_corpus)], eval_set=str(mine))
     assert manifest(context)["eval_set"]["origin"] == "file"
     assert [i.id for i in load_eval_items(context.run_dir / "eval_set.jsonl")] == ["q1"]
