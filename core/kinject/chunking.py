@@ -97,8 +97,8 @@ def split_blocks(text: str) -> list[_Block]:
         kind = "table" if _TABLE_LINE.match(body) else "heading" if _HEADING.match(body) else "text"
         end = start + len(body)
         last = blocks[-1] if blocks else None
-        joined = last is not None and last.kind == kind != "heading" and not text[last.end:start].count("\n") > 1
-        if joined and last is not None:
+        # lines of one kind with no blank line between them are one paragraph (or one table)
+        if last is not None and last.kind == kind != "heading" and text[last.end:start].count("\n") <= 1:
             last.end = end
         else:
             heading = _HEADING.match(body)
