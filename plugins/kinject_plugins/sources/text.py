@@ -41,7 +41,7 @@ def decode_text(data: bytes, encodings: list[str], uri: str) -> str:
     raise InputError("bad_encoding", f"not valid text in {tried} (set the source's encodings option)", uri)
 
 
-def document_title(text: str, fmt: str) -> str:
+def title_of_text(text: str, fmt: str) -> str:
     """The document's title: its first top-level heading, or a plain text file's short first line."""
     blocks = split_blocks(text)
     top = min((b.level for b in blocks if b.level), default=0)
@@ -68,7 +68,7 @@ class TextSource(Source):
         if not text.strip():
             raise InputError("empty_document", "the file holds only whitespace", uri)
         fmt = {".md": "markdown", ".markdown": "markdown", ".rst": "rst"}.get(Path(uri).suffix.lower(), "text")
-        title = document_title(text, fmt)
+        title = title_of_text(text, fmt)
         for chunk in chunk_text(text, self.opts.max_chars, self.opts.split):
             meta: dict[str, Any] = {"format": fmt, **({"title": title} if title else {})}
             if chunk.titles:
