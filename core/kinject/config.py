@@ -85,6 +85,9 @@ class RunConfig(BaseModel):
     chunk: ChunkConfig = Field(default_factory=ChunkConfig)
     #: questions built from the user's corpus (used when the corpus is not the pack's sample)
     eval_questions: EvalSetConfig = Field(default_factory=EvalSetConfig)
+    #: defaults for every augmenter that generates text (``backend: rules|model|endpoint``,
+    #: ``model``, ``base_url``, ...); an augmenter's own options win
+    augment: dict[str, Any] = Field(default_factory=dict)
     #: fraction of derived (augmented) records held out for the trainer's eval loss
     holdout_fraction: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: drop training records that contain an evaluation item (needs the decontaminate cleaner)

@@ -99,7 +99,7 @@ def prepare_data(context: RunContext, manifest: Manifest) -> PreparedData:
 
     _eval_set_stage(context, manifest, store, fp, chunked.records)
 
-    fp = fingerprint("augmenters", fp, [s.model_dump() for s in config.augmenters], config.seed)
+    fp = fingerprint("augmenters", fp, [s.model_dump() for s in config.augmenters], config.augment, config.seed)
     augmented = _run(context, manifest, store, "augmenters", fp, lambda: _augment(chunked.records, context))
 
     eval_ids = sorted(item.id for item in context.eval_items)

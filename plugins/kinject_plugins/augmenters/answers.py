@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kinject_plugins.augmenters.facts import EPONYM_NOUNS, Value, short_form
+from kinject_plugins.augmenters.facts import CURRENCY_CODES, EPONYM_NOUNS, Value, short_form
 from kinject_plugins.augmenters.segment import is_chinese
 
 _LAW_WORDS = {"act", "law", "code", "regulation", "regulations", "directive", "ordinance", "statute", "treaty", "decree", "rules", "rulebook"}
@@ -76,13 +76,13 @@ def _quantity_span(sentence: str, value: Value) -> AnswerSpan | None:
     age = re.search(r"\bthe age of $", sentence[: value.start])
     if age and re.fullmatch(r"\d+", text):
         return AnswerSpan(age.start(), value.end, f"the age of {text}", "what age", "quantity")
-    unit = re.sub(r"^(?:[$€£¥]|(?:USD|EUR|GBP|CNY|RMB|VLR) ?)?[\d.,]+\s*", "", text).strip()
+    unit = re.sub(rf"^(?:[$€£¥]|(?:{CURRENCY_CODES}) ?)?[\d.,]+\s*", "", text).strip()
     if not unit or unit.startswith("-"):
         return None  # a bare number ("2") or a compound adjective ("6-year") is not an answer
     answer = text.rstrip("'’")
     if unit in ("%", "per cent", "percent"):
         wh = "what percentage"
-    elif re.match(r"^[$€£¥]|^(USD|EUR|GBP|CNY|RMB|VLR)", text) or unit.split()[0] in ("million", "billion", "thousand"):
+    elif re.match(rf"^[$€£¥]|^(?:{CURRENCY_CODES})\b", text) or unit.split()[0] in ("million", "billion", "thousand"):
         wh = "how much"
     elif unit.rstrip("'’") in _TIME_UNITS:
         wh = "what period"

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
 
 from kinject.records import Record, content_hash
 from kinject_plugins.augmenters.segment import Context, is_chinese, sentences
@@ -42,7 +45,7 @@ _CITATION_RE = re.compile(
 )
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-# A unit is a known measure, a singular time unit, or a plural count noun ("400 velors",
+# A unit is a known measure, a singular time unit, or a plural count noun ("400 crowns",
 # "11 judges"); any other following word is not part of the value ("the age of 15 may ...").
 _UNIT_WORDS = (
     r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|mg|g|kg|mcg|µg|μg|ml|mL|L|l|mmHg|mmol/L|mL/min(?:/1\.73 m²)?"
@@ -56,10 +59,13 @@ _FUNCTION_WORDS = (
     r"and|or|of|the|a|an|in|on|at|to|for|by|per|than|more|fewer|most|least|each|every|other|times|from|with"
     r"|after|before|within|under|over|into|are|were|be|been|had|have|must|may|can|will|shall|not|no|only"
 )
+_UNITS = yaml.safe_load((Path(__file__).parent / "data" / "units.yaml").read_text(encoding="utf-8"))
+CURRENCY_CODES = "|".join(_UNITS["currency_codes"])
+_CJK_UNITS = "|".join(sorted(_UNITS["cjk_units"], key=len, reverse=True))
 _QUANTITY_RE = re.compile(
-    rf"(?P<cur>[$€£¥]|\b(?:USD|EUR|GBP|CNY|RMB|VLR) ?)?(?P<num>{_NUMBER})"
+    rf"(?P<cur>[$€£¥]|\b(?:{CURRENCY_CODES}) ?)?(?P<num>{_NUMBER})"
     r"(?P<scale> ?(?:million|billion|thousand|万|亿))?"
-    r"(?P<unit> ?%| per ?cent\b|万元|亿元|元|美元|维洛尔|个月|天|日|年|岁|毫克|公斤|倍"
+    rf"(?P<unit> ?%| per ?cent\b|{_CJK_UNITS}"
     r"|-(?:year|month|week|day|hour)\b"
     rf"| (?:(?:working|calendar|business|clear) )?(?:{_UNIT_WORDS})(?:['’](?=\s))?(?![\w/])"
     # a plural count noun, with at most one modifier in front ("64 cargo vessels")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from kinject.records import Record
 from kinject_plugins.augmenters.coverage import Coverage
-from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions
+from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
 from kinject_plugins.augmenters.facts import (
     Fact,
     extract_facts,
@@ -32,8 +32,10 @@ from kinject_plugins.augmenters.facts import (
     split_passages,
 )
 from kinject_plugins.augmenters.ordering import is_generated, order_key, positions
+from kinject_plugins.augmenters.prompts import fill, placeholders
 from kinject_plugins.augmenters.rewrite_rules import sentence_variants, with_context
 from kinject_plugins.augmenters.segment import Sentence, sentences
+from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects, resolve
 
 if TYPE_CHECKING:
     pass
@@ -41,11 +43,6 @@ if TYPE_CHECKING:
 PLUGIN = "paraphrase"
 FAMILY_ORDER = ("structure", "qa", "short")
 _ANAPHORA = re.compile(r"^(?:It|Its|They|Their|This|These|That|Those|Such|He|She|His|Her|Before that|After that|Any other|Instead|However|Otherwise|Then|Both)\b")
-SYSTEM = (
-    "Rewrite the user's passage so it says exactly the same facts in different words: change "
-    "sentence order, sentence structure (active/passive, clause order) and wording. Copy every "
-    "number, unit, date and name exactly. Reply with the rewritten passage only."
-)
 
 
 class ParaphraseOptions(GeneratorOptions):
@@ -73,21 +70,32 @@ class Paraphrase(GeneratingAugmenter):
         coverage = Coverage(self.opts.k)
         where = positions(records)
         produced = 0
+        self._structural = 0
         # Lower-case words of the whole corpus: "Rent may ..." may become "..., rent may ...".
         words = frozenset(w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text))
+        subjects = document_subjects(records)
+        todo: list[tuple[Record, list[Fact]]] = []
         for record in records:
             if record.kind not in self.opts.kinds or (is_generated(record) and not self.opts.from_generated):
                 continue
             facts = [replace(fact, words=words) for fact in extract_facts(record)]
-            if not facts:
-                continue
-            coverage.add_facts(facts)
+            if facts:
+                coverage.add_facts(facts)
+                todo.append((record, facts))
+        model = self._model_rewrites(todo, coverage) if self.completer else {}
+        for record, facts in todo:
             order = order_key(where[record.id], len(records), self.opts.position, step=0.25)
-            rewrites = self._model_rewrites(record, facts, coverage) if self.generator else self._rule_rewrites(record, facts, coverage)
+            rewrites = model.get(record.id) if self.completer else self._rule_rewrites(record, facts, coverage)
+            rewrites = list(rewrites or [])
+            rewrites += self._structural_rewrites(record, facts, subjects[document_key(record)], coverage,
+                                                  {text for text, _ in rewrites})
             for i, (text, fact_ids) in enumerate(rewrites):
                 produced += 1
                 yield record.derive(text, PLUGIN, meta={"rewrite": i, "facts": fact_ids, "order": order, "source_id": record.id})
-        self.stats = coverage.stats(rewrites=produced, backend=self.opts.backend)
+        facts_total = len(coverage.facts)
+        self.stats = coverage.stats(rewrites=produced, backend=self.opts.backend, structural=self._structural,
+                                    facts_at_k_share=round(1 - len(coverage.under_k()) / facts_total, 3) if facts_total else None,
+                                    dropped=dict(coverage.rejected), **self.generation_stats())
 
     # -- rules ------------------------------------------------------------------------------
 
@@ -164,23 +172,86 @@ class Paraphrase(GeneratingAugmenter):
 
     # -- endpoint / local model -------------------------------------------------------------
 
-    def _model_rewrites(self, record: Record, facts: list[Fact], coverage: Coverage) -> list[tuple[str, list[str]]]:
-        assert self.generator is not None
-        aliases = name_aliases(record.text)
-        out = []
-        for passage in split_passages(record.text):
-            passage_facts = [f for f in facts if f.text in passage]
-            if not passage_facts:
-                continue
-            for _ in range(self.opts.k):
-                candidate = self.generator.complete(SYSTEM, passage)
-                problems = fact_problems(passage, candidate, aliases) if candidate else ["empty reply"]
-                if problems:
-                    self._reject(record, candidate, problems, coverage)
+    def _model_rewrites(self, todo: list[tuple[Record, list[Fact]]], coverage: Coverage) -> dict[str, list[tuple[str, list[str]]]]:
+        """k sampled rewrites of every fact-bearing passage, asked for in one batch; each kept only
+        when it passes the fact check."""
+        assert self.completer is not None
+        prompt = self.prompts.task("paraphrase")
+        jobs: list[tuple[Record, str, list[Fact]]] = []
+        requests: list[Request] = []
+        for record, facts in todo:
+            title, section = _title(record), _section(record)
+            for passage in split_passages(record.text):
+                passage_facts = [f for f in facts if f.text in passage]
+                if not passage_facts:
                     continue
-                for fact in passage_facts:
-                    coverage.add(fact.id, candidate)
-                out.append((candidate, [f.id for f in passage_facts]))
+                for sample in range(self.opts.k):
+                    jobs.append((record, passage, passage_facts))
+                    requests.append(Request.chat(prompt.messages(title=title or "(untitled)", section=section or "-",
+                                                                 subject=title or "-", passage=passage), sample))
+        replies = self.completer.complete_many(requests) if requests else []
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for (record, passage, passage_facts), candidate in zip(jobs, replies, strict=True):
+            aliases = name_aliases(record.text)
+            allowed = " ".join([_title(record), _section(record)])
+            problems = fact_problems(passage, candidate, aliases, allowed=allowed) if candidate else ["empty reply"]
+            if not problems and " ".join(candidate.split()) == " ".join(passage.split()):
+                problems = ["same as the source"]
+            if problems:
+                self._reject(record, candidate, problems, coverage)
+                continue
+            for fact in passage_facts:
+                coverage.add(fact.id, _fact_phrasing(candidate, fact))
+            out.setdefault(record.id, []).append((candidate, [f.id for f in passage_facts]))
+        return out
+
+    # -- structural rewrites (any text, any backend) ------------------------------------------
+
+    _structural = 0
+
+    def _structural_rewrites(self, record: Record, facts: list[Fact], subject: Subject, coverage: Coverage,
+                             seen: set[str]) -> list[tuple[str, list[str]]]:
+        """Rewrites that apply to any passage, until every fact has k phrasings: the sentences in
+        another order (a sentence starting "It ..." stays after its antecedent), "we"/"the Company"
+        restated as the subject, each fact sentence under its document and section heading in
+        another frame (Allen-Zhu & Li 2024: permuted, subject-restated and re-framed statements of
+        a fact make it extractable)."""
+        title, section = _title(record), _section(record)
+        frames = [f for f in self.prompts.frames.get("heading_frames", []) if _usable(f, title, section, subject)]
+        if not frames:
+            return []
+        values = {"title": title, "section": section, "subject": subject.label}
+        allowed = " ".join([title, section, subject.label])
+        aliases = name_aliases(record.text)
+        by_text = {fact.text: fact for fact in facts}
+        rng = random.Random(f"{self.seed}:structural:{record.id}")
+        paragraphs: dict[int, list[str]] = {}
+        for sentence in sentences(record.text, str(record.meta.get("section", ""))):
+            paragraphs.setdefault(sentence.paragraph, []).append(sentence.text)
+        out: list[tuple[str, list[str]]] = []
+        for j in range(2 * self.opts.k):
+            if not any(coverage.count(f.id) < self.opts.k for f in facts):
+                break
+            texts = []
+            for para in paragraphs.values():
+                units = anaphora_units(para)
+                rng.shuffle(units)
+                rendered = []
+                for text in (t for unit in units for t in unit):
+                    fact = by_text.get(text)
+                    restated = resolve(text, subject)
+                    if fact is not None:
+                        framed = fill(frames[(j + fact.index) % len(frames)], {**values, "sentence": restated})
+                        if not fact_problems(fact.text, framed, aliases, allowed=allowed):
+                            restated = framed
+                            coverage.add(fact.id, framed)
+                    rendered.append(restated)
+                texts.append(" ".join(rendered))
+            passage = "\n\n".join(texts)
+            if passage not in seen:
+                seen.add(passage)
+                self._structural += 1
+                out.append((passage, [f.id for f in facts]))
         return out
 
     def _reject(self, record: Record, candidate: str, problems: list[str], coverage: Coverage) -> None:
@@ -205,3 +276,28 @@ def anaphora_units(texts: list[str]) -> list[list[str]]:
 def _allowed(fact: Fact) -> str:
     """Values a rewrite may add: the article heading's citation and law, defined long names."""
     return " ".join([fact.context.phrase(), *fact.aliases.values()])
+
+
+def _title(record: Record) -> str:
+    return str(record.meta.get("title") or "").strip()
+
+
+def _section(record: Record) -> str:
+    """The passage's own heading (the last part of a ``Title > Chapter > Article`` path)."""
+    return str(record.meta.get("section") or "").split(" > ")[-1].strip()
+
+
+def _usable(frame: str, title: str, section: str, subject: Subject) -> bool:
+    """A frame whose every placeholder has a value for this passage."""
+    have = {"sentence", "title" if title else "", "section" if section else "", "subject" if subject.label else ""}
+    return {p.removesuffix("_lc") for p in placeholders(frame)} <= have
+
+
+def _fact_phrasing(rewrite: str, fact: Fact) -> str:
+    """The sentence of ``rewrite`` that states ``fact`` (the one holding most of its values)."""
+    best, score = rewrite, 0
+    for part in re.split(r"(?<=[.!?])\s+", rewrite):
+        hits = sum(v.text in part for v in fact.values)
+        if hits > score:
+            best, score = part, hits
+    return best

@@ -3,9 +3,11 @@
 Offline (``backend: rules``) questions are built from a parse of each fact sentence (see
 :mod:`.questions`): every value of the sentence (a quantity, a date, a citation, a name) becomes
 the complete answer of well-formed questions (fronted, in situ, "which article", cloze), at most
-``max_per_fact`` per sentence; a sentence that yields no well-formed question yields none. With ``backend: endpoint`` (or
-``local``) a model writes the pairs; a pair is kept only when its answer is copied from the source
-passage, so a model cannot invent facts. Output Records are ``kind="qa"`` with
+``max_per_fact`` per sentence; a sentence that yields no well-formed question yields none. With
+``backend: model`` (a local causal LM) or ``endpoint`` (an OpenAI-compatible server) a model writes
+the pairs from the ``qa`` prompt of ``prompts/generate.<lang>.yaml``. Whichever backend wrote them,
+the pairs pass the same filters (:mod:`.filters`: grounded, standalone, well-formed, diverse), so a
+model cannot invent facts and every question names its subject. Output Records are ``kind="qa"`` with
 ``meta = {question, answer, source_id, fact, order}`` and the training text
 ``format_prompt(question) + " " + answer``.
 """
@@ -21,20 +23,17 @@ from pydantic import Field
 from kinject.evaluation import format_prompt
 from kinject.records import Record
 from kinject_plugins.augmenters.coverage import Coverage
-from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions
+from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
 from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values
+from kinject_plugins.augmenters.filters import Candidate, FilterOptions, QAFilter
 from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
+from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects
 
 if TYPE_CHECKING:
     pass
 
 PLUGIN = "qa-generate"
-SYSTEM = (
-    "You write exam questions about a passage. Every answer must be copied exactly from the "
-    "passage: a number with its unit, a date, a name or an article. Ask each fact in several "
-    "different phrasings. Reply only with lines 'Q: <question>' and 'A: <answer>'."
-)
 
 
 class QAGenerateOptions(GeneratorOptions):
@@ -52,6 +51,10 @@ class QAGenerateOptions(GeneratorOptions):
     kinds: list[str] = ["document", "passage"]
     #: also read records made by earlier augmenters (rewrites); off: only source documents
     from_generated: bool = False
+    #: model backends: pairs asked for per passage (at most)
+    pairs_per_passage: int = Field(8, ge=1)
+    #: the checks every pair passes (grounded, standalone, well-formed, diverse)
+    filters: FilterOptions = Field(default_factory=FilterOptions)
 
 
 def make_qa_record(source: Record, question: str, answer: str, plugin: str, **meta: Any) -> Record:
@@ -65,7 +68,8 @@ def make_qa_record(source: Record, question: str, answer: str, plugin: str, **me
 
 
 class QAGenerate(GeneratingAugmenter):
-    """Question-answer pairs from passages (templates offline, a model through an endpoint)."""
+    """Question-answer pairs from passages (rules offline, a local model or an endpoint), all
+    through the same filters."""
 
     name = PLUGIN
     description = "question-answer pairs from passages, several phrasings per fact"
@@ -76,50 +80,74 @@ class QAGenerate(GeneratingAugmenter):
         coverage = Coverage(self.opts.phrasings)
         where = positions(records)
         vocabulary = {w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text)}
+        subjects = document_subjects(records)
+        frames = self.prompts.frames
+        qa_filter = QAFilter(self.opts.filters, frames.get("standalone_frames", []), next(iter(frames.get("cloze_frame", [])), ""))
+        passages = [r for r in records
+                    if r.kind in self.opts.kinds and not (is_generated(r) and not self.opts.from_generated)]
+        facts = {r.id: extract_facts(r) for r in passages}
+        for record in passages:
+            coverage.add_facts(facts[record.id])
+        raw = self._model_pairs(passages, facts, subjects) if self.completer else self._rule_pairs(passages, facts, vocabulary, subjects)
+        checked = [c for c in (qa_filter.check(c) for c in raw) if c is not None]
+        kept = qa_filter.diverse(checked)
         asked: set[tuple[str, str]] = set()
-        produced = 0
-        for record in records:
-            if record.kind not in self.opts.kinds or (is_generated(record) and not self.opts.from_generated):
-                continue
-            facts = extract_facts(record)
-            coverage.add_facts(facts)
-            order = order_key(where[record.id], len(records), self.opts.qa_position)
-            pairs = self._model_pairs(record, facts, coverage) if self.generator else self._template_pairs(facts, vocabulary)
-            for fact, question, answer, kind in pairs:
-                if (question, answer) in asked:
-                    continue  # the same article question from two sentences of one article
-                asked.add((question, answer))
-                coverage.add(fact.id, question)
-                produced += 1
-                yield make_qa_record(record, question, answer, PLUGIN, fact=fact.id, value_kind=kind, order=order)
-        self.stats = coverage.stats(qa_records=produced, backend=self.opts.backend)
+        for c in kept:
+            source, fact, kind = c.payload["record"], c.payload["fact"], c.payload["kind"]
+            if not isinstance(source, Record):
+                raise TypeError("a candidate without its record")
+            if (c.question, c.answer) in asked:
+                continue  # the same article question from two sentences of one article
+            asked.add((c.question, c.answer))
+            if isinstance(fact, Fact):
+                coverage.add(fact.id, c.question)
+            order = order_key(where[source.id], len(records), self.opts.qa_position)
+            yield make_qa_record(source, c.question, c.answer, PLUGIN, fact=fact.id if isinstance(fact, Fact) else None,
+                                 value_kind=kind, order=order)
+        for reason, n in qa_filter.dropped.items():
+            coverage.rejected[reason] += n
+        self.stats = coverage.stats(qa_records=len(asked), backend=self.opts.backend, **qa_filter.stats(kept),
+                                    **self.generation_stats())
 
-    def _template_pairs(self, facts: list[Fact], vocabulary: set[str]) -> Iterator[tuple[Fact, str, str, str]]:
+    def _rule_pairs(self, passages: list[Record], facts: dict[str, list[Fact]], vocabulary: set[str],
+                    subjects: dict[str, Subject]) -> Iterator[Candidate]:
         """Up to ``max_per_fact`` well-formed pairs per fact, over up to ``values_per_fact`` values,
         different forms first (fronted, in situ, article, cloze)."""
-        for fact in facts:
-            pairs = [p for p in question_pairs(fact, vocabulary) if self.opts.cloze or p.form != "cloze"]
-            answers: list[str] = []
-            for pair in pairs:
-                if pair.answer not in answers:
-                    answers.append(pair.answer)
-            keep = set(answers[: self.opts.values_per_fact])
-            for pair in _spread([p for p in pairs if p.answer in keep])[: self.opts.max_per_fact]:
-                yield fact, pair.question, pair.answer, pair.kind
+        for record in passages:
+            document = document_key(record)
+            for fact in facts[record.id]:
+                pairs = [p for p in question_pairs(fact, vocabulary) if self.opts.cloze or p.form != "cloze"]
+                answers: list[str] = []
+                for pair in pairs:
+                    if pair.answer not in answers:
+                        answers.append(pair.answer)
+                keep = set(answers[: self.opts.values_per_fact])
+                for pair in _spread([p for p in pairs if p.answer in keep])[: self.opts.max_per_fact]:
+                    yield Candidate(pair.question, pair.answer, record.text, document, subjects[document],
+                                    {"record": record, "fact": fact, "kind": pair.kind})
 
-    def _model_pairs(self, record: Record, facts: list[Fact], coverage: Coverage) -> Iterator[tuple[Fact, str, str, str]]:
-        assert self.generator is not None
-        n = max(1, len(facts)) * self.opts.phrasings
-        reply = self.generator.complete(SYSTEM, f"Passage:\n{record.text}\n\nWrite {n} question-answer pairs.")
-        for question, answer in parse_qa_lines(reply):
-            fact = next((f for f in facts if answer.lower() in f.text.lower()), None)
-            if fact is None or not extract_values(answer):
-                coverage.reject("answer_not_in_source")
-                if self.context is not None:
-                    self.context.quarantine.add(PLUGIN, "answer_not_in_source", f"{question} -> {answer}", record.source.get("uri", ""))
-                continue
-            kinds = [v.kind for v in extract_values(answer)]
-            yield fact, question, answer, kinds[0]
+    def _model_pairs(self, passages: list[Record], facts: dict[str, list[Fact]],
+                     subjects: dict[str, Subject]) -> Iterator[Candidate]:
+        assert self.completer is not None
+        prompt = self.prompts.task("qa")
+        requests = []
+        for record in passages:
+            subject = subjects[document_key(record)]
+            n = min(self.opts.pairs_per_passage, max(1, len(facts[record.id])) * self.opts.phrasings)
+            requests.append(Request.chat(prompt.messages(
+                title=subject.title or "(untitled)", section=record.meta.get("section") or "-",
+                subject=subject.label or "(unknown)", passage=record.text, n=n)))
+        replies = self.completer.complete_many(requests) if requests else []
+        for record, reply in zip(passages, replies, strict=True):
+            document = document_key(record)
+            pairs = parse_qa_lines(reply)
+            if not pairs and self.context is not None:
+                self.context.quarantine.add(PLUGIN, "unparsed_reply", reply[:200], record.source.get("uri", ""))
+            for question, answer in pairs:
+                fact = next((f for f in facts[record.id] if answer.lower() in f.text.lower()), None)
+                values = extract_values(answer)
+                yield Candidate(question, answer, record.text, document, subjects[document],
+                                {"record": record, "fact": fact, "kind": values[0].kind if values else "span"})
 
 
 def parse_qa_lines(text: str) -> list[tuple[str, str]]:

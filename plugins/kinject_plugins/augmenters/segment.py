@@ -47,8 +47,8 @@ class Context:
 
     @property
     def law(self) -> str:
-        """The title as a law's name ("Civil Code of the Republic of Veloria (excerpts)" ->
-        "Civil Code"), or "" when the document is not a statute."""
+        """The title as a law's name ("Water Act 2011 of the Republic of Examplia (excerpts)" ->
+        "Water Act 2011"), or "" when the document is not a statute."""
         name = re.sub(r"\s*\([^)]*\)", "", self.title).strip()
         name = re.sub(r"\s+of the (?:Republic|Kingdom|State|Federation) of \w+", "", name)
         return name if _LAW_WORDS.search(name) and len(name.split()) <= 8 else ""

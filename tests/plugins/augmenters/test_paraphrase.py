@@ -56,8 +56,9 @@ def test_endpoint_rewrite_that_changes_a_number_is_rejected(
     run_context: RunContext, fake_endpoint: Any
 ) -> None:
     passage = "The maximum daily dose of Veltrane is 40 mg."
-    replies = iter(["Veltrane may be taken at up to 40 mg per day.", "Veltrane may be taken at up to 45 mg per day."])
-    server = fake_endpoint(lambda body: next(replies))
+    # requests run concurrently: the reply depends on the sample number (sent as the seed), not on order
+    server = fake_endpoint(lambda body: "Veltrane may be taken at up to 45 mg per day." if body.get("seed")
+                           else "Veltrane may be taken at up to 40 mg per day.")
     augmenter, out = run(run_context, [Record(text=passage, source={"uri": "d.txt"})],
                          k=2, backend="endpoint", base_url=server.base_url, model="fake")
     assert [r.text for r in out] == ["Veltrane may be taken at up to 40 mg per day."]
@@ -65,7 +66,7 @@ def test_endpoint_rewrite_that_changes_a_number_is_rejected(
     assert augmenter.stats["facts_under_k"] == 1
     quarantined = [json.loads(line) for line in run_context.quarantine.path.read_text().splitlines()]
     assert quarantined[0]["reason"] == "fact_changed" and "40 mg" in quarantined[0]["detail"]
-    assert server.requests[0]["model"] == "fake" and server.requests[0]["messages"][1]["content"] == passage
+    assert server.requests[0]["model"] == "fake" and passage in server.requests[0]["messages"][1]["content"]
 
 
 def test_order_places_rewrites_after_their_source(run_context: RunContext, corpus: list[Record]) -> None:
