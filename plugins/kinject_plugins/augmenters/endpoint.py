@@ -180,40 +180,50 @@ class LocalModel:
 
     def __init__(self, model_ref: str, temperature: float = 0.7, max_tokens: int = 256, batch_size: int = 8,
                  seed: int = 0) -> None:
-        from kinject.models import load_causal_lm, resolve_model
+        from kinject.models import resolve_model
 
-        path = resolve_model(model_ref)
-        self.model, self.tokenizer = load_causal_lm(path)
-        self.model.eval()
-        self.tokenizer.padding_side = "left"
+        self.path = resolve_model(model_ref)
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.seed = seed
-        self.identity = f"model:{path}:{temperature}:{max_tokens}:{seed}"
+        self.identity = f"model:{self.path}:{temperature}:{max_tokens}:{seed}"
         self.calls = 0
+        self._loaded: tuple[Any, Any] | None = None
 
-    def _prompt(self, messages: list[dict[str, str]]) -> str:
-        if getattr(self.tokenizer, "chat_template", None):
-            return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+    def _load(self) -> tuple[Any, Any]:
+        """The model and tokenizer, loaded on first use (a fully cached re-run never loads them)."""
+        if self._loaded is None:
+            from kinject.models import load_causal_lm
+
+            model, tokenizer = load_causal_lm(self.path)
+            model.eval()
+            tokenizer.padding_side = "left"
+            self._loaded = model, tokenizer
+        return self._loaded
+
+    def _prompt(self, tokenizer: Any, messages: list[dict[str, str]]) -> str:
+        if getattr(tokenizer, "chat_template", None):
+            return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
         return "\n\n".join(m["content"] for m in messages) + "\n"
 
     def complete_many(self, requests: Sequence[Request]) -> list[str]:
         import torch
 
+        model, tokenizer = self._load()
         out: list[str] = []
         for start in range(0, len(requests), self.batch_size):
             batch = requests[start:start + self.batch_size]
-            inputs = self.tokenizer([self._prompt(r.as_dicts()) for r in batch], return_tensors="pt", padding=True)
+            inputs = tokenizer([self._prompt(tokenizer, r.as_dicts()) for r in batch], return_tensors="pt", padding=True)
             # one seed per batch, from its requests: the same batch gives the same replies
             torch.manual_seed(int(hashlib.sha256(repr((self.seed, batch)).encode()).hexdigest()[:8], 16))
             with torch.no_grad():
-                generated = self.model.generate(**inputs, max_new_tokens=self.max_tokens, do_sample=self.temperature > 0,
+                generated = model.generate(**inputs, max_new_tokens=self.max_tokens, do_sample=self.temperature > 0,
                                                 temperature=self.temperature or None, top_p=0.95 if self.temperature > 0 else None,
-                                                pad_token_id=self.tokenizer.pad_token_id)
+                                                pad_token_id=tokenizer.pad_token_id)
             self.calls += len(batch)
             width = inputs["input_ids"].shape[1]
-            out += [str(self.tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in generated]
+            out += [str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in generated]
         return out
 
     def complete(self, system: str, user: str) -> str:

@@ -21,6 +21,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,7 +46,7 @@ class FilterOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_question_words: int = Field(default=40, ge=3)
+    max_question_words: int = Field(default=32, ge=3)
     max_answer_words: int = Field(default=12, ge=1)
     #: a fill-in-the-blank question longer than this many words is dropped
     max_cloze_words: int = Field(default=30, ge=5)
@@ -53,8 +54,10 @@ class FilterOptions(BaseModel):
     answer_share: float = Field(default=0.03, gt=0, le=1)
     #: ... but always this many (the phrasings of one fact share their answer)
     min_per_answer: int = Field(default=3, ge=1)
-    #: word-pair overlap (Jaccard) at or above which two questions with one answer are duplicates
+    #: two questions with one answer are duplicates when their word sets overlap this much (Jaccard) ...
     near_duplicate: float = Field(default=0.8, gt=0, le=1)
+    #: ... and so do their word pairs (a question with the same words in another order is a new phrasing)
+    near_duplicate_pairs: float = Field(default=0.5, gt=0, le=1)
 
 
 @dataclass
@@ -81,8 +84,13 @@ def grounded(answer: str, passage: str) -> bool:
     if normalise(answer).strip(" .") in text:
         return True
     numbers = _NUMBER.findall(answer)
+    stated = set(_NUMBER.findall(passage))
     words = [w for w in _WORD.findall(answer.lower()) if not w.isdigit()]
-    return bool(numbers) and all(n in passage for n in numbers) and all(w in text for w in words)
+    return bool(numbers) and all(n in stated for n in numbers) and all(w in text for w in words)
+
+
+def words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
 
 
 def shingles(text: str) -> set[tuple[str, str]]:
@@ -179,12 +187,13 @@ class QAFilter:
         for indices in by_document.values():
             cap = max(self.opts.min_per_answer, math.floor(self.opts.answer_share * len(indices)))
             served: Counter[str] = Counter()
-            seen: dict[str, list[set[tuple[str, str]]]] = defaultdict(list)
+            seen: dict[str, list[tuple[set[str], set[tuple[str, str]]]]] = defaultdict(list)
             for i in indices:
                 c = candidates[i]
                 answer = normalise(c.answer)
-                bag = shingles(c.question)
-                if any(_jaccard(bag, other) >= self.opts.near_duplicate for other in seen[answer]):
+                bag = (words(c.question), shingles(c.question))
+                if any(_jaccard(bag[0], other[0]) >= self.opts.near_duplicate
+                       and _jaccard(bag[1], other[1]) >= self.opts.near_duplicate_pairs for other in seen[answer]):
                     self.dropped["near_duplicate"] += 1
                     continue
                 if served[answer] >= cap:
@@ -203,7 +212,7 @@ class QAFilter:
                 "max_answer_share": max_answer_share(kept)}
 
 
-def _jaccard(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> float:
+def _jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 

@@ -194,11 +194,12 @@ class Paraphrase(GeneratingAugmenter):
         for (record, passage, passage_facts), candidate in zip(jobs, replies, strict=True):
             aliases = name_aliases(record.text)
             allowed = " ".join([_title(record), _section(record)])
-            problems = fact_problems(passage, candidate, aliases, allowed=allowed) if candidate else ["empty reply"]
-            if not problems and " ".join(candidate.split()) == " ".join(passage.split()):
-                problems = ["same as the source"]
+            problems = rewrite_problems(passage, candidate)
+            reason = "not_a_rewrite"
+            if not problems:
+                problems, reason = fact_problems(passage, candidate, aliases, allowed=allowed), "fact_changed"
             if problems:
-                self._reject(record, candidate, problems, coverage)
+                self._reject(record, candidate, problems, coverage, reason)
                 continue
             for fact in passage_facts:
                 coverage.add(fact.id, _fact_phrasing(candidate, fact))
@@ -254,11 +255,12 @@ class Paraphrase(GeneratingAugmenter):
                 out.append((passage, [f.id for f in facts]))
         return out
 
-    def _reject(self, record: Record, candidate: str, problems: list[str], coverage: Coverage) -> None:
-        coverage.reject("fact_changed")
+    def _reject(self, record: Record, candidate: str, problems: list[str], coverage: Coverage,
+                reason: str = "fact_changed") -> None:
+        coverage.reject(reason)
         if self.context is not None:
             rejected = record.derive(candidate, PLUGIN)
-            self.context.quarantine.add(PLUGIN, "fact_changed", "; ".join(problems), record.source.get("uri", ""), rejected)
+            self.context.quarantine.add(PLUGIN, reason, "; ".join(problems), record.source.get("uri", ""), rejected)
 
 
 def anaphora_units(texts: list[str]) -> list[list[str]]:
@@ -276,6 +278,23 @@ def anaphora_units(texts: list[str]) -> list[list[str]]:
 def _allowed(fact: Fact) -> str:
     """Values a rewrite may add: the article heading's citation and law, defined long names."""
     return " ".join([fact.context.phrase(), *fact.aliases.values()])
+
+
+#: a model rewrite longer than this many times its source is rambling or repeating itself
+MAX_GROWTH = 1.8
+
+
+def rewrite_problems(source: str, candidate: str) -> list[str]:
+    """Why a model's rewrite is not a rewrite: empty, a copy of the source (or the source with
+    more around it), or much longer than the source."""
+    flat_source, flat = " ".join(source.split()).lower(), " ".join(candidate.split()).lower()
+    if not flat:
+        return ["empty reply"]
+    if flat_source in flat:
+        return ["copies the source"]
+    if len(flat.split()) > MAX_GROWTH * len(flat_source.split()) + 10:
+        return ["much longer than the source"]
+    return []
 
 
 def _title(record: Record) -> str:

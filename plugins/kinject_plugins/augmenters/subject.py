@@ -24,10 +24,6 @@ import yaml
 from kinject.records import Record
 
 DATA = Path(__file__).parent / "data" / "subject.en.yaml"
-#: the longest title used as a name in a sentence ("we" -> the title); longer titles only frame
-MAX_NAME_WORDS = 6
-
-
 @dataclass(frozen=True)
 class Subject:
     """A document's subject: ``name`` to put in sentences (empty when only a title is known) and
@@ -57,15 +53,20 @@ def _org_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w])({word}(?: (?:of |& )?{word}){{0,4}}),? (?:{alternatives})(?![\w])")
 
 
+_LEADING = {"the", "this", "that", "our", "each", "any", "such", "a", "an", "in", "on", "at", "for", "by", "from",
+            "with", "of", "and", "during", "after", "before", "since", "as", "to", "both", "while", "when", "if"}
+
+
 def organisations(text: str) -> Counter[str]:
     """Organisation names in ``text`` with their counts ("Acme Widgets Inc." twice -> 2)."""
     counts: Counter[str] = Counter()
     self_refs = set(_words()["self_references"])
     for match in _org_pattern().finditer(text):
-        name = match.group(0).strip(" ,")
-        first = name.split()[0]
-        if first in {"The", "the", "This", "Our", "Each", "Any", "Such", "A", "An"}:
-            name = name.split(" ", 1)[1] if " " in name else ""
+        words = match.group(0).strip(" ,").split(" ")
+        # a sentence's first words are not part of the name ("In 2019 Acme Inc." -> "Acme Inc.")
+        while len(words) > 1 and (words[0].lower() in _LEADING or words[0].isdigit()):
+            words = words[1:]
+        name = " ".join(words)
         if not name or name.split()[-1] in self_refs and len(name.split()) == 1:
             continue
         counts[name] += 1
@@ -82,8 +83,8 @@ def subject_of(texts: Iterable[str], title: str = "") -> Subject:
         name, n = counts.most_common(1)[0]
         if n >= 2:
             return Subject(name, title, "organisation")
-    if title and len(title.split()) <= MAX_NAME_WORDS and ":" not in title:
-        return Subject(title, title, "title")
+    # A title is how a frame refers to the document ("In <title>: ..."), not a name to put in
+    # place of "we": "Annual report 2019 exercised its option" would be wrong.
     return Subject("", title, "title" if title else "none")
 
 
@@ -140,12 +141,12 @@ _NAME_INSIDE = re.compile(r"(?<=[\w,;:)] )(?:[A-Z][\w'’\-]*[A-Za-z0-9]|[A-Z]{2
 
 
 def names_subject(question: str, subject: Subject) -> bool:
-    """Whether ``question`` says what it is about: it does not still speak as the document ("we",
-    "our", "the Company"), and it names the subject, the document's title, or some other name of
-    its own (a capitalised word after its first: "When was the Corvell Water Act enacted?")."""
-    if has_unresolved_reference(question):
-        return False
+    """Whether ``question`` says what it is about: it names the subject or the document's title,
+    or it does not speak as the document ("we", "our", "the Company") and names something of its
+    own (a capitalised word after its first: "When was the Corvell Water Act enacted?")."""
     lowered = question.lower()
     if any(part and part.lower() in lowered for part in (subject.name, subject.title)):
-        return True
+        return True  # "In <title>: what did we pay ...?" says whose "we"
+    if has_unresolved_reference(question):
+        return False
     return bool(_NAME_INSIDE.search(question))

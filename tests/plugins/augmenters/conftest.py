@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,19 +30,20 @@ def corpus() -> list[Record]:
 
 @dataclass
 class FakeEndpoint:
-    """Answers every chat request with ``reply(request_body)``; records the requests."""
+    """Answers every chat request with ``reply(request_body)`` (an int: that HTTP error status);
+    records the requests."""
 
-    reply: Callable[[dict[str, Any]], str]
+    reply: Callable[[dict[str, Any]], str | int]
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     base_url: str = ""
 
 
 @pytest.fixture
-def fake_endpoint() -> Iterator[Callable[[Callable[[dict[str, Any]], str]], FakeEndpoint]]:
+def fake_endpoint() -> Iterator[Callable[[Callable[[dict[str, Any]], str | int]], FakeEndpoint]]:
     servers: list[ThreadingHTTPServer] = []
 
-    def start(reply: Callable[[dict[str, Any]], str]) -> FakeEndpoint:
+    def start(reply: Callable[[dict[str, Any]], str | int]) -> FakeEndpoint:
         state = FakeEndpoint(reply)
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,7 +55,13 @@ def fake_endpoint() -> Iterator[Callable[[Callable[[dict[str, Any]], str]], Fake
                     self.send_response(404)
                     self.end_headers()
                     return
-                payload = {"choices": [{"message": {"role": "assistant", "content": state.reply(body)}}]}
+                content = state.reply(body)
+                if isinstance(content, int):
+                    self.send_response(content)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                payload = {"choices": [{"message": {"role": "assistant", "content": content}}]}
                 data = json.dumps(payload).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -73,3 +82,38 @@ def fake_endpoint() -> Iterator[Callable[[Callable[[dict[str, Any]], str]], Fake
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def tatqa_documents(half: str, limit: int) -> list[tuple[Record, list[dict[str, Any]]]]:
+    """Real annual-report contexts (TAT-QA dev, ``../shared/data``) of one half of the benchmark's
+    split by document (a hash of the table uid, as ``bench/knowledge/suite_format.py`` splits):
+    paragraphs, then the table in Markdown, titled by position like the converter's documents; each
+    with the questions people wrote about it."""
+    path = SHARED_DATA / "finance" / "tatqa_dataset_dev.json"
+    if not path.exists():
+        pytest.skip(f"real-text data absent ({path})")
+    contexts = json.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for position, context in enumerate(contexts):
+        uid = context["table"]["uid"]
+        if ("tune", "held_out")[int(hashlib.sha256(uid.encode()).hexdigest(), 16) % 2] != half:
+            continue
+        paragraphs = [" ".join(p["text"].split()) for p in sorted(context["paragraphs"], key=lambda p: p["order"])]
+        rows = ["| " + " | ".join(" ".join(c.split()) for c in row) + " |" for row in context["table"]["table"]]
+        rows.insert(1, "|" + "---|" * len(context["table"]["table"][0]))
+        text = "\n\n".join([*paragraphs, "\n".join(rows)])
+        out.append((Record(text=text, source={"uri": f"tatqa/{position:03d}.md"},
+                           meta={"title": f"Annual report extract {position}"}), context["questions"]))
+        if len(out) == limit:
+            break
+    return out
+
+
+@pytest.fixture(scope="session")
+def tatqa_held_out() -> list[tuple[Record, list[dict[str, Any]]]]:
+    """Twenty held-out TAT-QA documents and their questions: text the rules and thresholds were
+    not tuned on."""
+    return tatqa_documents("held_out", 20)

@@ -27,7 +27,7 @@ def test_errors_are_plugin_errors(fake_endpoint: Any) -> None:
     with pytest.raises(PluginError, match="HTTP 404"):
         EndpointClient(server.base_url + "/wrong", "m").complete("s", "u")
     with pytest.raises(PluginError, match="failed"):
-        EndpointClient("http://127.0.0.1:9/v1", "m", timeout=2).complete("s", "u")
+        EndpointClient("http://127.0.0.1:9/v1", "m", timeout=2, retries=0).complete("s", "u")
     with pytest.raises(PluginError, match="base_url"):
         EndpointClient("", "m")
 
