@@ -204,7 +204,10 @@ def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], 
         current.extend(new)
         produced[step.name] = {"records": len(new), **getattr(augmenter, "stats", {})}
     kinds = Counter(r.kind for r in current)
-    return current, {"input": len(records), "produced": produced, "kinds": dict(kinds)}
+    # what each augmenter's filters dropped, shown like a cleaner's drops
+    dropped = {name: dict(stats["dropped"]) for name, stats in produced.items()
+               if isinstance(stats.get("dropped"), dict) and stats["dropped"]}
+    return current, {"input": len(records), "produced": produced, "kinds": dict(kinds), "dropped": dropped}
 
 
 def _split_stage(

@@ -25,7 +25,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,12 +262,19 @@ class GenerationCache:
 
 
 class CachedCompleter:
-    """A completer whose replies are looked up in, and added to, a :class:`GenerationCache`."""
+    """A completer whose replies are looked up in, and added to, a :class:`GenerationCache`.
 
-    def __init__(self, inner: Completer, cache: GenerationCache) -> None:
+    Misses are generated ``chunk`` at a time and each chunk is cached as soon as it is done, so an
+    interrupted run keeps what it generated; ``progress`` (``context.progress``) shows the chunks.
+    """
+
+    def __init__(self, inner: Completer, cache: GenerationCache, chunk: int = 32,
+                 progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None) -> None:
         self.inner = inner
         self.cache = cache
         self.identity = inner.identity
+        self.chunk = chunk
+        self.progress = progress
         self.hits = 0
         self.misses = 0
 
@@ -277,9 +284,13 @@ class CachedCompleter:
         todo = [i for i, key in enumerate(keys) if key not in found]
         self.hits += len(requests) - len(todo)
         self.misses += len(todo)
-        if todo:
-            replies = self.inner.complete_many([requests[i] for i in todo])
-            fresh = {keys[i]: reply for i, reply in zip(todo, replies, strict=True)}
+        chunks: Iterable[list[int]] = [todo[i:i + self.chunk] for i in range(0, len(todo), self.chunk)]
+        if self.progress is not None and len(todo) > self.chunk:
+            chunks = self.progress(chunks, f"generating ({len(todo)} requests, {self.chunk} per step)",
+                                   -(-len(todo) // self.chunk))
+        for part in chunks:
+            replies = self.inner.complete_many([requests[i] for i in part])
+            fresh = {keys[i]: reply for i, reply in zip(part, replies, strict=True)}
             self.cache.put_many(fresh)
             found.update(fresh)
         return [found[key] for key in keys]
@@ -301,7 +312,11 @@ def make_completer(opts: GeneratorOptions, context: RunContext) -> Completer | N
                            opts.batch_size, context.seed)
     else:
         return None
-    return CachedCompleter(inner, GenerationCache(cache_path())) if opts.cache else inner
+    if not opts.cache:
+        return inner
+    chunk = max(opts.batch_size, opts.concurrency) * 4
+    return CachedCompleter(inner, GenerationCache(cache_path()), chunk,
+                           lambda items, description, total: context.progress(items, description, total=total))
 
 
 def numbered_lines(text: str) -> list[str]:
