@@ -86,10 +86,12 @@ class Request:
 
     messages: tuple[tuple[str, str], ...]
     sample: int = 0
+    #: at most this many new tokens for this request (0: the backend's ``max_tokens``)
+    max_tokens: int = 0
 
     @classmethod
-    def chat(cls, messages: Sequence[dict[str, str]], sample: int = 0) -> Request:
-        return cls(tuple((m["role"], m["content"]) for m in messages), sample)
+    def chat(cls, messages: Sequence[dict[str, str]], sample: int = 0, max_tokens: int = 0) -> Request:
+        return cls(tuple((m["role"], m["content"]) for m in messages), sample, max_tokens)
 
     def as_dicts(self) -> list[dict[str, str]]:
         return [{"role": role, "content": content} for role, content in self.messages]
@@ -134,13 +136,14 @@ class EndpointClient:
 
     def complete_many(self, requests: Sequence[Request]) -> list[str]:
         if len(requests) <= 1 or self.concurrency == 1:
-            return [self.chat(r.as_dicts(), r.sample) for r in requests]
+            return [self.chat(r.as_dicts(), r.sample, r.max_tokens) for r in requests]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(lambda r: self.chat(r.as_dicts(), r.sample), requests))
+            return list(pool.map(lambda r: self.chat(r.as_dicts(), r.sample, r.max_tokens), requests))
 
-    def chat(self, messages: list[dict[str, str]], sample: int = 0) -> str:
+    def chat(self, messages: list[dict[str, str]], sample: int = 0, max_tokens: int = 0) -> str:
+        limit = min(max_tokens, self.max_tokens) if max_tokens else self.max_tokens
         body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature,
-                                "max_tokens": self.max_tokens}
+                                "max_tokens": limit}
         if sample:
             body["seed"] = sample  # servers that honour it return a different sample per number
         headers = {"Content-Type": "application/json"}
@@ -211,20 +214,25 @@ class LocalModel:
         import torch
 
         model, tokenizer = self._load()
-        out: list[str] = []
-        for start in range(0, len(requests), self.batch_size):
-            batch = requests[start:start + self.batch_size]
-            inputs = tokenizer([self._prompt(tokenizer, r.as_dicts()) for r in batch], return_tensors="pt", padding=True)
+        prompts = [self._prompt(tokenizer, r.as_dicts()) for r in requests]
+        # batches of similar length waste less on padding; replies come back in request order
+        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]))
+        out: dict[int, str] = {}
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            inputs = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True)
+            limit = max((requests[i].max_tokens or self.max_tokens) for i in batch)
             # one seed per batch, from its requests: the same batch gives the same replies
-            torch.manual_seed(int(hashlib.sha256(repr((self.seed, batch)).encode()).hexdigest()[:8], 16))
+            torch.manual_seed(int(hashlib.sha256(repr((self.seed, [requests[i] for i in batch])).encode()).hexdigest()[:8], 16))
             with torch.no_grad():
-                generated = model.generate(**inputs, max_new_tokens=self.max_tokens, do_sample=self.temperature > 0,
-                                                temperature=self.temperature or None, top_p=0.95 if self.temperature > 0 else None,
-                                                pad_token_id=tokenizer.pad_token_id)
+                generated = model.generate(**inputs, max_new_tokens=min(limit, self.max_tokens), do_sample=self.temperature > 0,
+                                           temperature=self.temperature or None, top_p=0.95 if self.temperature > 0 else None,
+                                           pad_token_id=tokenizer.pad_token_id)
             self.calls += len(batch)
             width = inputs["input_ids"].shape[1]
-            out += [str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in generated]
-        return out
+            for i, row in zip(batch, generated, strict=True):
+                out[i] = str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip()
+        return [out[i] for i in range(len(requests))]
 
     def complete(self, system: str, user: str) -> str:
         return self.complete_many([Request((("system", system), ("user", user)))])[0]
@@ -245,7 +253,7 @@ class GenerationCache:
 
     @staticmethod
     def key(identity: str, request: Request) -> str:
-        return hashlib.sha256(json.dumps([identity, request.messages, request.sample]).encode()).hexdigest()
+        return hashlib.sha256(json.dumps([identity, request.messages, request.sample, request.max_tokens]).encode()).hexdigest()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}

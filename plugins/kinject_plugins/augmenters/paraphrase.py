@@ -181,14 +181,16 @@ class Paraphrase(GeneratingAugmenter):
         requests: list[Request] = []
         for record, facts in todo:
             title, section = _title(record), _section(record)
-            for passage in split_passages(record.text):
+            for passage in pieces(split_passages(record.text), MODEL_PIECE_WORDS):
                 passage_facts = [f for f in facts if f.text in passage]
                 if not passage_facts:
                     continue
+                # a rewrite about as long as its source: longer ones are rejected anyway
+                limit = int(MAX_GROWTH * TOKENS_PER_WORD * len(passage.split())) + 16
                 for sample in range(self.opts.k):
                     jobs.append((record, passage, passage_facts))
                     requests.append(Request.chat(prompt.messages(title=title or "(untitled)", section=section or "-",
-                                                                 subject=title or "-", passage=passage), sample))
+                                                                 subject=title or "-", passage=passage), sample, limit))
         replies = self.completer.complete_many(requests) if requests else []
         out: dict[str, list[tuple[str, list[str]]]] = {}
         for (record, passage, passage_facts), candidate in zip(jobs, replies, strict=True):
@@ -282,6 +284,26 @@ def _allowed(fact: Fact) -> str:
 
 #: a model rewrite longer than this many times its source is rambling or repeating itself
 MAX_GROWTH = 1.8
+#: model backends rewrite runs of paragraphs up to about this many words at a time
+MODEL_PIECE_WORDS = 150
+#: a generous tokens-per-word for English under BPE tokenizers (a limit, not a count)
+TOKENS_PER_WORD = 1.6
+
+
+def pieces(paragraphs: list[str], max_words: int) -> list[str]:
+    """Consecutive paragraphs joined (blank line between) into pieces of at most ``max_words``
+    words; a longer paragraph is a piece of its own."""
+    out: list[str] = []
+    size = 0
+    for paragraph in paragraphs:
+        words = len(paragraph.split())
+        if out and size + words <= max_words:
+            out[-1] += "\n\n" + paragraph
+            size += words
+        else:
+            out.append(paragraph)
+            size = words
+    return out
 
 
 def rewrite_problems(source: str, candidate: str) -> list[str]:

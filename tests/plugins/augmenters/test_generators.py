@@ -97,7 +97,7 @@ def test_model_backend_end_to_end_through_the_filters(run_context: RunContext, c
     assert all(grounded(r.meta["answer"], corpus[0].text) for r in pairs)
     titled = [Record(text=corpus[0].text, source=corpus[0].source, meta={"title": "Water and medicines notes"})]
     para, rewrites = run(run_context, "paraphrase", titled, k=2, **options)
-    assert para.stats["generated"] == 2 * 2  # two passages, k samples each
+    assert para.stats["generated"] == 2  # two short paragraphs make one piece: k samples of it
     assert para.stats["facts_at_k_share"] == 1.0 and rewrites
 
 
