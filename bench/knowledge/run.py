@@ -11,6 +11,13 @@ generation, retention on the general set, tokens trained, wall time and peak mem
     python bench/knowledge/run.py --model smollm2-135m     # every domain, every condition
 
 Writes ``bench/results/knowledge.json`` and ``bench/results/knowledge.md``.
+
+Suites of real text (``--suite DIR``, repeatable; written by ``tatqa.py`` and ``medquad.py`` from
+../shared/data) have rows of their own and report the ``tune`` and ``held_out`` halves apart, in
+``knowledge-<suite>.json`` / ``.md``; see :mod:`suite_bench`::
+
+    python bench/knowledge/tatqa.py ../shared/data/finance/tatqa_dataset_dev.json --out bench/results/suites/tatqa
+    python bench/knowledge/run.py --suite bench/results/suites/tatqa [--conditions 'rules*'] [--teacher MODEL]
 """
 
 from __future__ import annotations
@@ -22,38 +29,46 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, when imported by path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from kinject.components import TrainJob  # noqa: E402
+from ablation import (  # noqa: E402
+    Condition,
+    Training,
+    build_training_set,
+    count_tokens,
+    evaluate,
+    headline,
+    load_base,
+    missed,
+    pct,
+    repeat_to_budget,
+    train_and_evaluate,
+)
+from suite_bench import (  # noqa: E402
+    DEFAULT_EPOCHS,
+    DEFAULT_RETENTION_LIMIT,
+    DEFAULT_TOKEN_BUDGET,
+    run_suite,
+    suite_row_names,
+)
+from suite_bench import markdown as suite_markdown  # noqa: E402
+from suite_format import read_suite  # noqa: E402
+
 from kinject.config import RunConfig  # noqa: E402
 from kinject.context import RunContext  # noqa: E402
-from kinject.evaluation import EvalItem, EvalModel, load_eval_items  # noqa: E402
+from kinject.evaluation import EvalItem, load_eval_items  # noqa: E402
 from kinject.pipeline import load_reference  # noqa: E402
-from kinject.plugins import Plugins, build_plugins  # noqa: E402
+from kinject.plugins import build_plugins  # noqa: E402
 from kinject.records import Record  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results"
 DOMAINS = ("statutes", "drugs", "companies")
-
-
-@dataclass
-class Condition:
-    """One row of the ablation: which augmenters make its training set."""
-
-    name: str
-    augmenters: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    keep_documents: bool = True
-    #: the trainer and its options beyond the shared ones (epochs, batch size)
-    trainer: str = "sft"
-    trainer_options: dict[str, Any] = field(default_factory=dict)
-    #: train on the condition's records repeated to the shared token budget (not for rag)
-    equal_tokens: bool = True
 
 
 def conditions(ks: list[int], qa_options: dict[str, Any] | None = None) -> list[Condition]:
@@ -78,78 +93,6 @@ def load_corpus(domains: list[str]) -> tuple[list[Record], list[EvalItem]]:
         docs.append(Record(text=path.read_text(encoding="utf-8"), source={"uri": str(path.relative_to(HERE))}))
         items += load_eval_items(HERE / "corpora" / domain / "eval.jsonl")
     return docs, items
-
-
-def build_training_set(condition: Condition, docs: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
-    """Documents plus what the condition's augmenters add (as the engine appends them)."""
-    records = list(docs)
-    stats: dict[str, Any] = {}
-    for name, options in condition.augmenters:
-        augmenter = context.plugins.create("augmenter", name, options)
-        augmenter.setup(context)
-        records += list(augmenter.augment(records))
-        stats[name] = {k: v for k, v in getattr(augmenter, "stats", {}).items() if k != "under_k"}
-    return records, stats
-
-
-def count_tokens(records: list[Record], tokenizer: Any) -> int:
-    return sum(len(tokenizer(r.text)["input_ids"]) for r in records)
-
-
-def repeat_to_budget(records: list[Record], tokenizer: Any, budget: int) -> list[Record]:
-    """Cycle through ``records`` until their tokens reach ``budget`` (equal-token comparison)."""
-    out: list[Record] = []
-    total, i = 0, 0
-    sizes = [len(tokenizer(r.text)["input_ids"]) for r in records]
-    while total < budget:
-        out.append(records[i % len(records)])
-        total += sizes[i % len(records)]
-        i += 1
-    return out
-
-
-def evaluator(plugins: Plugins, name: str, options: dict[str, Any]) -> Any:
-    """The registered evaluator, or (while its registration has not landed) the builtin class."""
-    if name in plugins.registry("evaluator"):
-        return plugins.create("evaluator", name, options)
-    if name == "knowledge-qa":
-        from kinject_plugins.evaluators.knowledge_qa import KnowledgeQAEvaluator
-
-        return KnowledgeQAEvaluator(**options)
-    from kinject_plugins.evaluators.retention import RetentionEvaluator
-
-    return RetentionEvaluator(**options)
-
-
-def evaluate(plugins: Plugins, model: EvalModel, items: list[EvalItem], context: RunContext, retention_limit: int) -> dict[str, Any]:
-    knowledge = evaluator(plugins, "knowledge-qa", {"generate": True, "include_items": True, "max_new_tokens": 16})
-    metrics = {"knowledge": knowledge.evaluate(model, items, context)}
-    try:
-        retention = evaluator(plugins, "retention", {"limit": retention_limit})
-        retention.setup(context)
-        metrics["retention"] = retention.evaluate(model, [], context)
-    except Exception as exc:  # the general set may be missing in a partial checkout
-        metrics["retention"] = {"error": str(exc)}
-    return metrics
-
-
-def missed(metrics: dict[str, Any]) -> list[str]:
-    """Ids of the held-out questions the model got wrong (multiple choice)."""
-    return [row["id"] for row in metrics["knowledge"].get("items", []) if not row.get("correct")]
-
-
-def headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    k, r = metrics["knowledge"], metrics["retention"]
-    return {"mc_accuracy": k.get("accuracy"), "exact_match": k.get("em"), "contains": k.get("contains"),
-            "retention": r.get("accuracy")}
-
-
-def load_base(model_dir: Path) -> EvalModel:
-    from kinject.models import load_causal_lm
-
-    model, tokenizer = load_causal_lm(model_dir)
-    model.eval()
-    return EvalModel(model=model, tokenizer=tokenizer, label="base")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -177,16 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         records, aug_stats = sets[condition.name]
         train = repeat_to_budget(records, base.tokenizer, budget) if condition.equal_tokens else records
         t0 = time.perf_counter()
-        shared = {"epochs": args.epochs, "batch_size": args.batch_size, "report_to": [], "save_steps": 10_000,
-                  "logging_steps": 50, **({"learning_rate": args.learning_rate} if args.learning_rate else {})}
-        options = {**(shared if condition.trainer != "rag" else {}), **condition.trainer_options}
-        trainer = plugins.create("trainer", condition.trainer, options)
-        trainer.setup(context)
-        out_dir = work / condition.name.replace(" ", "_").replace(",", "")
-        result = trainer.train(TrainJob(base_model=model_dir, train=train, output_dir=out_dir, context=context,
-                                        reference=reference))
-        trained = trainer.load_for_eval(result, context)
-        metrics = evaluate(plugins, trained, items, context, args.retention_limit)
+        result, metrics = train_and_evaluate(condition, train, Training(model_dir, work, context, reference, items, args))
         row = {"condition": condition.name, "unique_records": len(records), "train_records": len(train),
                **headline(metrics), "train_tokens": result.metrics.get("train_tokens"),
                "train_time_s": result.metrics.get("train_time_s"), "wall_s": round(time.perf_counter() - t0, 1),
@@ -194,16 +128,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "augmenters": aug_stats, "missed": missed(metrics)}
         rows.append(row)
         print(f"{condition.name}: {json.dumps({k: v for k, v in row.items() if k not in ('augmenters', 'missed')})}", flush=True)
-        del trained
     return {"model": args.model, "quick": args.quick, "domains": args.domains, "facts_eval_items": len(items),
             "epochs": args.epochs, "token_budget_per_epoch": budget, "seed": args.seed,
             "learning_rate": args.learning_rate, "qa_options": qa_options,
             "base": headline(base_metrics), "base_eval_s": round(base_eval_s, 1), "rows": rows,
             "command": " ".join(["python", "bench/knowledge/run.py", *sys.argv[1:]])}
-
-
-def pct(value: Any) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -235,13 +164,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=None, help="trainer learning rate (default: the trainer's)")
     parser.add_argument("--qa", default=None, metavar="JSON",
                         help='extra qa-generate options for the QA rows, e.g. \'{"values_per_fact": 5}\'')
-    parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
+    parser.add_argument("--suite", type=Path, action="append", default=None, metavar="DIR",
+                        help="a suite folder (corpus/, eval.jsonl, split.json) instead of the fictional domains; repeatable")
+    parser.add_argument("--teacher", default=None, metavar="MODEL",
+                        help="suites: run the 'stronger model backend' row with this generator model (a GPU job)")
+    parser.add_argument("--token-budget", type=int, default=None, metavar="TOKENS",
+                        help=f"suites: cap on the tokens per epoch of every trained row (default {DEFAULT_TOKEN_BUDGET})")
+    parser.add_argument("--only", "--conditions", dest="only", nargs="+", default=None, metavar="NAME",
                         help="train only the conditions with one of these names (shell patterns: 'paraphrase*'); "
                              "the token budget still comes from every condition")
     parser.add_argument("--retention-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.suite:
+        return suite_args(parser, args)
     args.domains = args.domains or (["drugs"] if args.quick else list(DOMAINS))
     args.ks = args.ks or ([1, 5] if args.quick else [1, 3, 5, 10])
     args.epochs = args.epochs or 5.0
@@ -258,8 +195,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def suite_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """Suite mode's defaults and checks (the fictional-domain options do not apply)."""
+    if args.domains or args.ks or args.quick or args.qa:
+        parser.error("--suite runs its own rows; --domains, --ks, --quick and --qa are for the fictional corpora")
+    for path in args.suite:
+        try:
+            read_suite(path)
+        except ValueError as exc:
+            parser.error(str(exc))
+    args.epochs = args.epochs or DEFAULT_EPOCHS
+    args.token_budget = args.token_budget if args.token_budget is not None else DEFAULT_TOKEN_BUDGET
+    args.retention_limit = args.retention_limit or DEFAULT_RETENTION_LIMIT
+    names = suite_row_names()
+    if args.only and not any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in args.only):
+        parser.error(f"--conditions {' '.join(args.only)} matches no row; the rows are: {', '.join(names)}")
+    return args
+
+
+def main_suites(args: argparse.Namespace) -> int:
+    for path in args.suite:
+        report = run_suite(path, args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        name = f"knowledge-{report['suite']}"
+        (args.out / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        table = suite_markdown(report)
+        (args.out / f"{name}.md").write_text(table, encoding="utf-8")
+        print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.suite:
+        return main_suites(args)
     report = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "knowledge.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
