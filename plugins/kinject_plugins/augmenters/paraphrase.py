@@ -36,6 +36,7 @@ from kinject_plugins.augmenters.prompts import fill, placeholders
 from kinject_plugins.augmenters.rewrite_rules import sentence_variants, with_context
 from kinject_plugins.augmenters.segment import Sentence, sentences
 from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects, resolve
+from kinject_plugins.augmenters.tables import cell_sentence, table_cells
 
 if TYPE_CHECKING:
     pass
@@ -54,6 +55,8 @@ class ParaphraseOptions(GeneratorOptions):
     kinds: list[str] = ["document", "passage"]
     #: also read records made by earlier augmenters (rewrites); off: only source documents
     from_generated: bool = False
+    #: state each numeric cell of a Markdown table as a sentence in the structural rewrites
+    tables: bool = True
     #: where rewrites go in training order (see ``ordering``)
     position: Literal["interleave", "before"] = "interleave"
 
@@ -79,13 +82,16 @@ class Paraphrase(GeneratingAugmenter):
             if record.kind not in self.opts.kinds or (is_generated(record) and not self.opts.from_generated):
                 continue
             facts = [replace(fact, words=words) for fact in extract_facts(record)]
-            if facts:
+            if facts or (self.opts.tables and table_cells(record.text)):
                 coverage.add_facts(facts)
                 todo.append((record, facts))
         model = self._model_rewrites(todo, coverage) if self.completer else {}
         for record, facts in todo:
             order = order_key(where[record.id], len(records), self.opts.position, step=0.25)
-            rewrites = model.get(record.id) if self.completer else self._rule_rewrites(record, facts, coverage)
+            if self.completer:
+                rewrites = model.get(record.id)
+            else:
+                rewrites = self._rule_rewrites(record, facts, coverage) if facts else []
             rewrites = list(rewrites or [])
             rewrites += self._structural_rewrites(record, facts, subjects[document_key(record)], coverage,
                                                   {text for text, _ in rewrites})
@@ -231,9 +237,10 @@ class Paraphrase(GeneratingAugmenter):
         paragraphs: dict[int, list[str]] = {}
         for sentence in sentences(record.text, str(record.meta.get("section", ""))):
             paragraphs.setdefault(sentence.paragraph, []).append(sentence.text)
+        cells = [cell_sentence(c) for c in table_cells(record.text)] if self.opts.tables else []
         out: list[tuple[str, list[str]]] = []
         for j in range(2 * self.opts.k):
-            if not any(coverage.count(f.id) < self.opts.k for f in facts):
+            if not any(coverage.count(f.id) < self.opts.k for f in facts) and not (cells and j < self.opts.k):
                 break
             texts = []
             for para in paragraphs.values():
@@ -250,7 +257,13 @@ class Paraphrase(GeneratingAugmenter):
                             coverage.add(fact.id, framed)
                     rendered.append(restated)
                 texts.append(" ".join(rendered))
-            passage = "\n\n".join(texts)
+            if cells:
+                # the table's values as sentences, in another order and frame in each rewrite
+                order = list(range(len(cells)))
+                rng.shuffle(order)
+                texts.append(" ".join(fill(frames[(j + n) % len(frames)], {**values, "sentence": cells[i]}) if n == 0
+                                      else cells[i] for n, i in enumerate(order)))
+            passage = "\n\n".join(t for t in texts if t)
             if passage not in seen:
                 seen.add(passage)
                 self._structural += 1

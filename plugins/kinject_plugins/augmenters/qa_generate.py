@@ -29,6 +29,7 @@ from kinject_plugins.augmenters.filters import Candidate, FilterOptions, QAFilte
 from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
 from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects
+from kinject_plugins.augmenters.tables import cell_question, table_cells
 
 if TYPE_CHECKING:
     pass
@@ -51,6 +52,8 @@ class QAGenerateOptions(GeneratorOptions):
     kinds: list[str] = ["document", "passage"]
     #: also read records made by earlier augmenters (rewrites); off: only source documents
     from_generated: bool = False
+    #: rules: also ask each numeric cell of a Markdown table ("What was Total sales in 2019?")
+    table_questions: bool = True
     #: model backends: pairs asked for per passage (at most)
     pairs_per_passage: int = Field(8, ge=1)
     #: the checks every pair passes (grounded, standalone, well-formed, diverse)
@@ -125,6 +128,10 @@ class QAGenerate(GeneratingAugmenter):
                 for pair in _spread([p for p in pairs if p.answer in keep])[: self.opts.max_per_fact]:
                     yield Candidate(pair.question, pair.answer, record.text, document, subjects[document],
                                     {"record": record, "fact": fact, "kind": pair.kind})
+            if self.opts.table_questions:
+                for cell in table_cells(record.text):
+                    yield Candidate(cell_question(cell), cell.value, record.text, document, subjects[document],
+                                    {"record": record, "fact": None, "kind": "table", "names_nothing": True})
 
     def _model_pairs(self, passages: list[Record], facts: dict[str, list[Fact]],
                      subjects: dict[str, Subject]) -> Iterator[Candidate]:
