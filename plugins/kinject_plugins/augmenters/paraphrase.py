@@ -85,7 +85,7 @@ class Paraphrase(GeneratingAugmenter):
             if facts or (self.opts.tables and table_cells(record.text)):
                 coverage.add_facts(facts)
                 todo.append((record, facts))
-        model = self._model_rewrites(todo, coverage) if self.completer else {}
+        model = self._model_rewrites(todo, coverage, subjects) if self.completer else {}
         for record, facts in todo:
             order = order_key(where[record.id], len(records), self.opts.position, step=0.25)
             if self.completer:
@@ -178,7 +178,8 @@ class Paraphrase(GeneratingAugmenter):
 
     # -- endpoint / local model -------------------------------------------------------------
 
-    def _model_rewrites(self, todo: list[tuple[Record, list[Fact]]], coverage: Coverage) -> dict[str, list[tuple[str, list[str]]]]:
+    def _model_rewrites(self, todo: list[tuple[Record, list[Fact]]], coverage: Coverage,
+                        subjects: dict[str, Subject]) -> dict[str, list[tuple[str, list[str]]]]:
         """k sampled rewrites of every fact-bearing passage, asked for in one batch; each kept only
         when it passes the fact check."""
         assert self.completer is not None
@@ -187,6 +188,7 @@ class Paraphrase(GeneratingAugmenter):
         requests: list[Request] = []
         for record, facts in todo:
             title, section = _title(record), _section(record)
+            subject = subjects[document_key(record)].label
             for passage in pieces(split_passages(record.text), MODEL_PIECE_WORDS):
                 passage_facts = [f for f in facts if f.text in passage]
                 if not passage_facts:
@@ -196,7 +198,7 @@ class Paraphrase(GeneratingAugmenter):
                 for sample in range(self.opts.k):
                     jobs.append((record, passage, passage_facts))
                     requests.append(Request.chat(prompt.messages(title=title or "(untitled)", section=section or "-",
-                                                                 subject=title or "-", passage=passage), sample, limit))
+                                                                 subject=subject or "-", passage=passage), sample, limit))
         replies = self.completer.complete_many(requests) if requests else []
         out: dict[str, list[tuple[str, list[str]]]] = {}
         for (record, passage, passage_facts), candidate in zip(jobs, replies, strict=True):
