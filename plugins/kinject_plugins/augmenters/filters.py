@@ -115,6 +115,8 @@ class QAFilter:
         self.framed = 0
         self.resolved = 0
         self.checked = 0
+        #: why the last checked candidate was dropped ("" when it was kept)
+        self.last_reason = ""
 
     # -- one pair at a time ------------------------------------------------------------------
 
@@ -122,15 +124,14 @@ class QAFilter:
         """The candidate made standalone, or None (and a drop counted) when a check fails."""
         self.checked += 1
         reason = self._problem(candidate)
-        if reason:
+        question = None if reason else self._standalone(candidate)
+        if not reason and question is None:
+            reason = "not_standalone"
+        if question is not None and len(question.split()) > self.opts.max_question_words + 12:
+            reason = "question_too_long"
+        self.last_reason = reason
+        if reason or question is None:
             self.dropped[reason] += 1
-            return None
-        question = self._standalone(candidate)
-        if question is None:
-            self.dropped["not_standalone"] += 1
-            return None
-        if len(question.split()) > self.opts.max_question_words + 12:
-            self.dropped["question_too_long"] += 1
             return None
         candidate.question = question
         return candidate

@@ -92,7 +92,16 @@ class QAGenerate(GeneratingAugmenter):
         for record in passages:
             coverage.add_facts(facts[record.id])
         raw = self._model_pairs(passages, facts, subjects) if self.completer else self._rule_pairs(passages, facts, vocabulary, subjects)
-        checked = [c for c in (qa_filter.check(c) for c in raw) if c is not None]
+        checked = []
+        for candidate in raw:
+            kept_one = qa_filter.check(candidate)
+            if kept_one is not None:
+                checked.append(kept_one)
+            elif self.completer is not None and self.context is not None:
+                # what a model wrote and the checks refused, for the user to read
+                origin = candidate.payload["record"]
+                uri = origin.source.get("uri", "") if isinstance(origin, Record) else ""
+                self.context.quarantine.add(PLUGIN, qa_filter.last_reason, f"{candidate.question} -> {candidate.answer}", uri)
         kept = qa_filter.diverse(checked)
         asked: set[tuple[str, str]] = set()
         for c in kept:

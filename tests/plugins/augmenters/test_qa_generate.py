@@ -57,6 +57,8 @@ def test_endpoint_pairs_must_be_extractive(run_context: RunContext, corpus: list
         ("When was the Corvell Water Act passed?", "14 March 2011"),
     ]
     assert augmenter.stats["rejected"] == {"answer_not_in_source": 1}
+    quarantined = run_context.quarantine.path.read_text(encoding="utf-8")
+    assert '"reason": "answer_not_in_source"' in quarantined and "Sam Smith" in quarantined
     assert "Passage:" in server.requests[0]["messages"][1]["content"]
 
 
