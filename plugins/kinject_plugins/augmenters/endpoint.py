@@ -234,9 +234,6 @@ class LocalModel:
                 out[i] = str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip()
         return [out[i] for i in range(len(requests))]
 
-    def complete(self, system: str, user: str) -> str:
-        return self.complete_many([Request((("system", system), ("user", user)))])[0]
-
 
 class GenerationCache:
     """Replies by request key in one SQLite file (safe across threads and processes)."""

@@ -29,6 +29,7 @@ from kinject_plugins.augmenters.prompts import fill
 from kinject_plugins.augmenters.subject import (
     Subject,
     has_unresolved_reference,
+    mentions,
     names_subject,
     resolve,
 )
@@ -165,7 +166,7 @@ class QAFilter:
         if c.payload.get("names_nothing"):
             # a question built from a table row ("What was Total sales in 2019?") names no subject,
             # whatever its capitals: it is always framed
-            if any(part and part.lower() in resolved.lower() for part in (c.subject.name, c.subject.title)):
+            if mentions(resolved, c.subject):
                 return resolved
         elif names_subject(resolved, c.subject):
             return resolved

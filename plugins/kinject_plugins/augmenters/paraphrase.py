@@ -201,8 +201,11 @@ class Paraphrase(GeneratingAugmenter):
                                                                  subject=subject or "-", passage=passage), sample, limit))
         replies = self.completer.complete_many(requests) if requests else []
         out: dict[str, list[tuple[str, list[str]]]] = {}
+        aliases_of: dict[str, dict[str, set[str]]] = {}
         for (record, passage, passage_facts), candidate in zip(jobs, replies, strict=True):
-            aliases = name_aliases(record.text)
+            if record.id not in aliases_of:  # once per record, not once per sample
+                aliases_of[record.id] = name_aliases(record.text)
+            aliases = aliases_of[record.id]
             allowed = " ".join([_title(record), _section(record)])
             problems = rewrite_problems(passage, candidate)
             reason = "not_a_rewrite"

@@ -140,12 +140,17 @@ def has_unresolved_reference(text: str) -> bool:
 _NAME_INSIDE = re.compile(r"(?<=[\w,;:)] )(?:[A-Z][\w'’\-]*[A-Za-z0-9]|[A-Z]{2,}|\d+[A-Z][\w\-]*)")
 
 
+def mentions(text: str, subject: Subject) -> bool:
+    """Whether ``text`` contains the subject's name or the document's title (case-insensitive)."""
+    lowered = text.lower()
+    return any(part and part.lower() in lowered for part in (subject.name, subject.title))
+
+
 def names_subject(question: str, subject: Subject) -> bool:
     """Whether ``question`` says what it is about: it names the subject or the document's title,
     or it does not speak as the document ("we", "our", "the Company") and names something of its
     own (a capitalised word after its first: "When was the Corvell Water Act enacted?")."""
-    lowered = question.lower()
-    if any(part and part.lower() in lowered for part in (subject.name, subject.title)):
+    if mentions(question, subject):
         return True  # "In <title>: what did we pay ...?" says whose "we"
     if has_unresolved_reference(question):
         return False
