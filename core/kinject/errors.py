@@ -2,6 +2,39 @@
 
 from __future__ import annotations
 
+#: The standard reason codes of a quarantined input (code -> when it applies), as the builtin
+#: sources and the ingest stage use them. A plugin reuses the code that names its problem, and
+#: makes up its own (``not_a_feed``) only for a problem none of these names.
+REASON_CODES: dict[str, str] = {
+    # set by the engine, before ``Source.read`` is called or around it
+    "unsupported_type": "no source reads this suffix or URI scheme",
+    "empty_file": "the file is 0 bytes (refused before read)",
+    "file_too_large": "the file is over sources.ingest.max_file_mb (refused before read)",
+    "unreadable": "no permission, or the file vanished (refused before read)",
+    "timeout": "read took longer than sources.ingest.timeout_s; its worker was stopped",
+    "worker_crashed": "the parser killed its worker process (a segfault, the out-of-memory killer)",
+    "out_of_memory": "the parser hit sources.ingest.max_memory_mb",
+    "parse_error": "read raised an exception that is not an InputError",
+    # raised by a source (InputError for the whole input, report_issue for a part of it)
+    "empty_document": "the input parsed but holds no text",
+    "bad_encoding": "the text is in no encoding the source was told to try",
+    "binary_content": "binary data where text was expected",
+    "encrypted": "the input is encrypted and no password was given",
+    "malformed_json": "not valid JSON",
+    "malformed_xml": "not valid XML",
+    "malformed_csv": "not valid CSV",
+    "malformed_row": "one row or entry of the input cannot be read (the others are kept)",
+    "missing_text": "a row or entry, or the whole input, has no text field",
+    "blank_page": "a page, frame or part with no text (the others are kept)",
+    "too_many_pages": "over the source's page limit",
+    "decompression_bomb": "the input unpacks to more than the source's limit",
+}
+#: the codes of :data:`REASON_CODES` the engine sets itself: a source need not check for these
+ENGINE_REASON_CODES: frozenset[str] = frozenset(
+    {"unsupported_type", "empty_file", "file_too_large", "unreadable", "timeout", "worker_crashed", "out_of_memory",
+     "parse_error"}
+)
+
 
 class KinjectError(Exception):
     """Base class of every error kinject reports to a user."""

@@ -3,7 +3,9 @@ one test, a README."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from importlib import metadata
 from pathlib import Path
 from string import Template
 
@@ -41,8 +43,29 @@ def check_name(name: str, kind: str) -> None:
         problems.append(f"name '{name}' must be lower case letters and digits, words joined by '-'")
     if kind not in PLUGIN_KINDS:
         problems.append(f"kind '{kind}' is not one of {', '.join(PLUGIN_KINDS)}")
+    if not problems:
+        problems += clashes(name, kind)
     if problems:
         raise ConfigError(problems, source="inject plugin new")
+
+
+def clashes(name: str, kind: str) -> list[str]:
+    """What the new plugin would collide with once installed: a registered name, an entry point, a module."""
+    from kinject.plugins import get_plugins
+
+    registry = get_plugins().registry(kind)
+    if name in registry:
+        entry = registry.get(name)
+        owner = f"{entry.distribution} {entry.version}".strip() or "not installed"
+        return [f"{kind} '{name}' is already registered by plugin {entry.plugin} ({owner}); pick another name"]
+    taken = [ep for ep in metadata.entry_points(group="kinject") if ep.name == name]
+    if taken:
+        dist = taken[0].dist.name if taken[0].dist else "an unknown distribution"
+        return [f"the entry point '{name}' is already used by {dist}; pick another name"]
+    module = names_for(name, kind)["module"]
+    if importlib.util.find_spec(module) is not None:
+        return [f"a module named {module} is already importable; pick another name"]
+    return []
 
 
 def render(name: str, kind: str) -> dict[str, str]:
@@ -53,11 +76,12 @@ def render(name: str, kind: str) -> dict[str, str]:
     values = names_for(name, kind)
     module = templates.HEADER + templates.MODULES[kind] + templates.HOOK
     test = templates.TESTS[kind]
+    registered = Template(templates.REGISTERED).substitute(values)
     return {
         "pyproject.toml": Template(templates.PYPROJECT).substitute(values),
         "README.md": Template(templates.README).substitute(values),
         f"{values['module']}.py": Template(module).substitute(values),
-        f"tests/test_{values['module']}.py": Template(test).substitute(values),
+        f"tests/test_{values['module']}.py": Template(test).substitute(values, registered=registered),
     }
 
 

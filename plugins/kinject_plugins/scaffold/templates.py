@@ -1,7 +1,8 @@
 """Templates of a new plugin package, one component module and one test per kind.
 
 ``string.Template`` placeholders: ``$name`` (registry name), ``$module`` (import name),
-``$dist`` (distribution), ``$cls`` (class name), ``$kind`` and ``$hook``.
+``$dist`` (distribution), ``$cls`` (class name), ``$kind`` and ``$hook``; a test template also
+``$registered`` (:data:`REGISTERED`).
 """
 
 from __future__ import annotations
@@ -75,12 +76,12 @@ class $cls(Source):
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError("not_utf8", f"not UTF-8 text: {exc}", uri=uri) from exc
+            raise InputError("bad_encoding", f"not UTF-8 text: {exc}", uri=uri) from exc
         except OSError as exc:
             raise InputError("unreadable", str(exc), uri=uri) from exc
         paragraphs = [p.strip() for p in text.split("\\n\\n") if p.strip()]
         if not paragraphs:
-            raise InputError("empty", "no text", uri=uri)
+            raise InputError("empty_document", "the file holds only whitespace", uri=uri)
         for number, paragraph in enumerate(paragraphs):
             yield Record(text=paragraph, source={"uri": uri, "paragraph": number}, lineage=[self.name])
 ''',
@@ -261,19 +262,34 @@ def _sha256(path: Path) -> str:
 ''',
 }
 
+#: the registration tests every kind's test module starts with (``$registered``)
+REGISTERED = '''def test_registered(register_plugin, kinject_plugins):
+    register_plugin($module)
+    assert kinject_plugins.registry("$kind").get("$name").obj is $module.$cls
+
+
+def test_installed_entry_point():
+    try:
+        metadata.distribution("$dist")
+    except metadata.PackageNotFoundError:
+        pytest.skip("$dist is not installed: pip install -e .")
+    entry = build_plugins().registry("$kind").get("$name")
+    assert entry.obj is $module.$cls
+    assert (entry.plugin, entry.distribution) == ("$name", "$dist")
+'''
+
 TESTS = {
-    "source": '''from pathlib import Path
+    "source": '''from importlib import metadata
+from pathlib import Path
 
 import pytest
 
 import $module
 from kinject.errors import InputError
+from kinject.plugins import build_plugins
 
 
-def test_registered(register_plugin, kinject_plugins):
-    register_plugin($module)
-    assert kinject_plugins.registry("source").get("$name").distribution is not None
-
+$registered
 
 def test_reads_paragraphs(tmp_path: Path):
     path = tmp_path / "notes.$name"
@@ -288,16 +304,26 @@ def test_bad_input_has_a_reason(tmp_path: Path):
     path.write_bytes(b"\\xff\\xfe\\xfa")
     with pytest.raises(InputError) as info:
         list($module.$cls().read(str(path)))
-    assert info.value.reason == "not_utf8"
+    assert info.value.reason == "bad_encoding"
+
+
+def test_whitespace_only_is_an_empty_document(tmp_path: Path):
+    path = tmp_path / "blank.$name"
+    path.write_text("\\n  \\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        list($module.$cls().read(str(path)))
+    assert info.value.reason == "empty_document"
 ''',
-    "cleaner": '''import $module
+    "cleaner": '''from importlib import metadata
+
+import pytest
+
+import $module
+from kinject.plugins import build_plugins
 from kinject.records import Record, Rejected
 
 
-def test_registered(register_plugin, kinject_plugins):
-    register_plugin($module)
-    assert "$name" in kinject_plugins.registry("cleaner")
-
+$registered
 
 def test_collapses_and_drops():
     cleaner = $module.$cls(min_words=2)
@@ -305,14 +331,16 @@ def test_collapses_and_drops():
     assert out[0].text == "two words here"
     assert isinstance(out[1], Rejected) and out[1].reason == "too_few_words"
 ''',
-    "augmenter": '''import $module
+    "augmenter": '''from importlib import metadata
+
+import pytest
+
+import $module
+from kinject.plugins import build_plugins
 from kinject.records import Record
 
 
-def test_registered(register_plugin, kinject_plugins):
-    register_plugin($module)
-    assert "$name" in kinject_plugins.registry("augmenter")
-
+$registered
 
 def test_definitions_become_qa():
     doc = Record(text="Earnest money is a deposit that secures a contract. Paid early, it binds both parties.")
@@ -321,15 +349,17 @@ def test_definitions_become_qa():
     assert qa.meta["question"] == "What is Earnest money?"
     assert qa.meta["answer"] == "a deposit that secures a contract"
 ''',
-    "trainer": '''import $module
+    "trainer": '''from importlib import metadata
+
+import pytest
+
+import $module
 from kinject.components import TrainJob
+from kinject.plugins import build_plugins
 from kinject.records import Record
 
 
-def test_registered(register_plugin, kinject_plugins):
-    register_plugin($module)
-    assert "$name" in kinject_plugins.registry("trainer")
-
+$registered
 
 def test_loss_falls_on_tiny_model(tiny_model, run_context, tmp_path):
     records = [Record(text="Earnest money secures a contract.")]
@@ -338,15 +368,17 @@ def test_loss_falls_on_tiny_model(tiny_model, run_context, tmp_path):
     assert (result.model_dir / "config.json").exists()
     assert result.metrics["last_loss"] < result.metrics["first_loss"]
 ''',
-    "evaluator": '''import $module
+    "evaluator": '''from importlib import metadata
+
+import pytest
+
+import $module
 from kinject.evaluation import EvalItem, EvalModel
 from kinject.models import load_causal_lm
+from kinject.plugins import build_plugins
 
 
-def test_registered(register_plugin, kinject_plugins):
-    register_plugin($module)
-    assert "$name" in kinject_plugins.registry("evaluator")
-
+$registered
 
 def test_scores_between_zero_and_one(tiny_model, run_context):
     model, tokenizer = load_causal_lm(tiny_model)
@@ -355,15 +387,16 @@ def test_scores_between_zero_and_one(tiny_model, run_context):
     assert metrics["n"] == 1 and 0.0 <= metrics["contains"] <= 1.0
 ''',
     "exporter": '''import json
+from importlib import metadata
+
+import pytest
 
 import $module
 from kinject.components import TrainResult
+from kinject.plugins import build_plugins
 
 
-def test_registered(register_plugin, kinject_plugins):
-    register_plugin($module)
-    assert "$name" in kinject_plugins.registry("exporter")
-
+$registered
 
 def test_exports_with_checksums(tiny_model, run_context):
     result = TrainResult(model_dir=tiny_model, base_model=tiny_model, adapter=False)
