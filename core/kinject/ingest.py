@@ -74,6 +74,7 @@ class SourceStats:
     files: int = 0
     failed: int = 0
     records: int = 0
+    #: distinct pages the Records name in ``source.page``; 0 for sources without pages
     pages: int = 0
     parse_seconds: float = 0.0
     peak_rss_mb: float = 0.0
@@ -317,8 +318,7 @@ def _emit(
     counters.failed += bool(outcome.reason)
     counters.parse_seconds += outcome.seconds
     counters.peak_rss_mb = max(counters.peak_rss_mb, outcome.peak_rss_mb)
-    pages = {r["source"].get("page") for r in outcome.records}
-    counters.pages += len(pages - {None}) or (1 if outcome.records else 0)
+    counters.pages += len({r["source"]["page"] for r in outcome.records if r["source"].get("page") is not None})
     counters.records += len(outcome.records)
     for data in outcome.records:
         if data["id"] in seen:  # the same text at the same location, reached twice

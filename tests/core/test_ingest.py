@@ -227,3 +227,15 @@ def test_limits_routes_and_globs(tmp_path, kinject_plugins):
     assert sorted(r.text for r in records) == ["Log line one.", "Markdown note."]
     (entry,) = _quarantine(context)
     assert entry["reason"] == "file_too_large" and "max_file_mb" in entry["detail"]
+
+
+def test_pages_are_counted_only_where_the_source_reports_them(tmp_path, kinject_plugins):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "guide.md").write_text("# One\n\nFirst.\n\n# Two\n\nSecond.")
+    _pdf(folder / "contract.pdf", "Tenants give 45 days notice.")
+    stats = IngestStats()
+    list(ingest([str(folder)], _context(tmp_path, kinject_plugins, ingest={"workers": 0}), stats))
+    text, pdf = stats.sources["text"], stats.sources["pdf"]
+    assert (text.files, text.records, text.pages) == (1, 2, 0)
+    assert (pdf.files, pdf.records, pdf.pages) == (1, 1, 1)
