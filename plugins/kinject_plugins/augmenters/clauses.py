@@ -11,31 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-AUXILIARIES = {"is", "are", "was", "were", "has", "have", "had", "must", "may", "can", "cannot", "shall",
-               "will", "should", "might", "could", "would", "does", "do", "did"}
-COPULAS = {"is", "are", "was", "were"}
-PRONOUNS = {"it", "they", "this", "that", "these", "those", "he", "she", "its", "their", "such", "there", "we", "you"}
-# Present-tense verbs the corpora use without an auxiliary (do-support turns them into questions).
-LEXICAL_VERBS = {
-    "acquires", "applies", "begins", "belongs", "binds", "caps", "carries", "counts", "covers", "designs",
-    "employs", "ends", "excuses", "fixes", "follows", "gets", "gives", "governs", "hears", "holds", "includes",
-    "lapses", "lasts", "makes", "means", "needs", "owes", "passes", "protects", "provides", "reaches",
-    "releases", "remains", "requires", "reviews", "runs", "sends", "separates", "sits", "survives", "takes",
-    "trades", "undoes", "warrants", "works", "reduces", "raises", "lowers", "causes", "costs", "pays",
-    "receives", "stands", "expires", "earns", "owns", "contains", "allows", "grants", "limits", "sets",
-    "operates", "exports", "imports", "produces", "sells", "serves", "manages", "publishes",
-}
-_LEAD_WORDS = ("under", "where", "if", "unless", "when", "on", "in", "after", "before", "within", "for", "since",
-               "from", "by", "according", "once", "while", "whatever", "applying", "during", "at", "as", "upon", "to")
-_PARTICIPLE = re.compile(r"^(?:\w+ed|been|done|given|taken|made|held|paid|set|won|sold|built|begun|become|found|"
-                         r"known|shown|written|brought|kept|lost|met|read|run|seen|sent|spent|told|thought)$")
+from kinject_plugins.augmenters.lexicon import alternation, lexicon, words
+
+AUXILIARIES = set(words("clauses", "auxiliaries"))
+COPULAS = set(words("clauses", "copulas"))
+PRONOUNS = set(words("clauses", "pronouns"))
+# Present-tense verbs recognised without an auxiliary (do-support turns them into questions).
+LEXICAL_VERBS = set(words("clauses", "lexical_verbs"))
+_LEAD_WORDS = tuple(words("clauses", "lead_words"))
+_PARTICIPLE = re.compile(rf"^(?:\w+ed|{alternation(words('clauses', 'participles'))})$")
 # Participles whose simple past differs; regular "-ed" verbs are their own past tense.
-IRREGULAR_PAST = {"written": "wrote", "given": "gave", "taken": "took", "made": "made", "built": "built",
-                  "set": "set", "led": "led", "won": "won", "sold": "sold", "held": "held", "begun": "began"}
-_RELATIVIZERS = {"who", "which", "that", "whose"}
-_PAST = re.compile(r"^(?:\w+ed|held|found|said|knew|thought|showed|saw|ruled)$")
-_MODALS = {"must", "may", "can", "cannot", "shall", "will", "should"}
-_ADVERBS = {"still", "also", "already", "never", "only", "not", "often", "usually"}
+IRREGULAR_PAST = {str(k): str(v) for k, v in lexicon()["clauses"]["irregular_past"].items()}
+_RELATIVIZERS = set(words("clauses", "relativizers"))
+_PAST = re.compile(rf"^(?:\w+ed|{alternation(words('clauses', 'past_forms'))})$")
+_MODALS = set(words("clauses", "modals"))
+_ADVERBS = set(words("clauses", "adverbs"))
 
 
 @dataclass(frozen=True)

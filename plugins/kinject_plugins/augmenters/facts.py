@@ -17,9 +17,10 @@ from pathlib import Path
 import yaml
 
 from kinject.records import Record, content_hash
+from kinject_plugins.augmenters.lexicon import alternation, lexicon, words
 from kinject_plugins.augmenters.segment import Context, is_chinese, sentences
 
-MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+MONTHS = [str(m) for m in lexicon()["months"]]
 _MONTH_RE = "|".join(m.capitalize() for m in MONTHS)
 
 # Dates: several surface forms normalise to the same (year, month, day) so a rewrite may reformat
@@ -47,18 +48,9 @@ _CITATION_RE = re.compile(
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # A unit is a known measure, a singular time unit, or a plural count noun ("400 crowns",
 # "11 judges"); any other following word is not part of the value ("the age of 15 may ...").
-_UNIT_WORDS = (
-    r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|mg|g|kg|mcg|µg|μg|ml|mL|L|l|mmHg|mmol/L|mL/min(?:/1\.73 m²)?"
-    r"|GWh|MWh|kWh|MW|GW|kW|km|m|cm|mm|m²|km²|bp|basis points?|°C|IU|units?|people|sheep|cattle|staff"
-)
-_NOT_UNITS = (
-    r"is|was|has|does|as|this|its|his|hers|ours|theirs|yours|towards|afterwards|always|less|unless|plus"
-    r"|thus|perhaps|whereas|besides|across|upwards|downwards|nevertheless|regardless|includes|remains"
-)
-_FUNCTION_WORDS = (
-    r"and|or|of|the|a|an|in|on|at|to|for|by|per|than|more|fewer|most|least|each|every|other|times|from|with"
-    r"|after|before|within|under|over|into|are|were|be|been|had|have|must|may|can|will|shall|not|no|only"
-)
+_UNIT_WORDS = alternation(words("facts", "unit_words"))
+_NOT_UNITS = alternation(words("facts", "not_units"))
+_FUNCTION_WORDS = alternation(words("facts", "function_words"))
 _UNITS = yaml.safe_load((Path(__file__).parent / "data" / "units.yaml").read_text(encoding="utf-8"))
 CURRENCY_CODES = "|".join(_UNITS["currency_codes"])
 _CJK_UNITS = "|".join(sorted(_UNITS["cjk_units"], key=len, reverse=True))
@@ -74,21 +66,13 @@ _QUANTITY_RE = re.compile(
 )
 
 # Capitalised words that start sentences without being names.
-_COMMON_CAPITALISED = set(
-    ["the", "a", "an", "in", "on", "at", "under", "according", "after", "before", "during", "for", "from", "if", "it", "its", "this", "that", "these", "those", "each", "every", "all", "any", "no", "not", "when", "where", "while", "with", "without", "by", "as", "of", "to", "and", "or", "but", "however", "patients", "patient", "adults", "adult", "children", "employers", "employees", "tenants", "landlords", "holders", "there", "their", "they", "we", "you", "he", "she", "his", "her", "our", "note", "record", "fact", "question", "answer", "q", "a"]
-)
-_NAME_CONNECTORS = {"of", "for", "and", "&", "de", "la", "von", "van"}
+_COMMON_CAPITALISED = set(words("facts", "common_capitalised"))
+_NAME_CONNECTORS = set(words("facts", "name_connectors"))
 # Company suffixes written in lower case as often as not ("Nyreth Therapeutics plc").
-_ABBREVIATED_SUFFIXES = {"ltd", "inc", "plc", "llc", "gmbh", "corp"}
-_ORG_SUFFIXES = {
-    *_ABBREVIATED_SUFFIXES, "ltd.", "inc.", "corp.", "corporation",
-    "group", "holdings", "pharmaceuticals", "pharma", "labs", "laboratories", "bank", "company",
-}
+_ABBREVIATED_SUFFIXES = set(words("facts", "abbreviated_suffixes"))
+_ORG_SUFFIXES = _ABBREVIATED_SUFFIXES | set(words("facts", "org_suffixes"))
 # Lower-case nouns that finish an eponymous name: "Pell's fever", "Parkinson's disease".
-EPONYM_NOUNS = {
-    "disease", "syndrome", "fever", "tremor", "palsy", "disorder", "anaemia", "anemia", "lymphoma", "sarcoma",
-    "ulcer", "dystrophy", "neuralgia", "encephalopathy", "phenomenon", "sign", "law", "principle",
-}
+EPONYM_NOUNS = set(words("facts", "eponym_nouns"))
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CAPWORD = re.compile(r"[A-Z][\w'’.\-]*")
 

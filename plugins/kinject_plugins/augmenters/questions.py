@@ -28,17 +28,19 @@ from kinject_plugins.augmenters.clauses import (
     parse_clause,
 )
 from kinject_plugins.augmenters.facts import Fact, Value
+from kinject_plugins.augmenters.lexicon import alternation, lexicon, words
 from kinject_plugins.augmenters.segment import is_chinese
 
-_FRONT_PREPS = {"within", "in", "on", "at", "after", "before", "from", "for", "by", "until", "since", "under", "during"}
-_OF_STOP = re.compile(r",|;|\b(?:and|or|that|which|who|when|where|unless|before|after|if|until|to|but|less|from|with|of|on|in|at|for|by)\b")
+_FRONT_PREPS = set(words("questions", "front_preps"))
+_OF_STOP = re.compile(rf",|;|\b(?:{alternation(words('questions', 'of_stops'))})\b")
 # The value is not in the main clause when one of these comes between the verb and the value.
-_SUBORDINATE = re.compile(r",|\b(?:when|if|unless|that|which|who|where|because|once|until|while|whether|and|or|but|kept|made|held|described)\b")
-_TRAILING_CITATION = re.compile(r"\s*\((?P<inner>[^()]*\b(?:Article|Section|Rule)\s+\d+\w*[^()]*)\)$")
-_DETERMINERS = {"the", "a", "an", "any", "each", "every", "no", "all", "some", "only", "one", "both", "either", "neither"}
-DANGLING = {"on", "of", "and", "or", "to", "in", "at", "by", "for", "with", "the", "a", "an", "from", "than", "as",
-            "that", "which", "is", "are", "was", "were", "not", "but", "into", "under", "its", "their", "per"}
-STOP_WORDS = DANGLING | {"may", "must", "can", "will", "shall", "has", "have", "be", "this", "these", "it", "who"}
+_SUBORDINATE = re.compile(rf",|\b(?:{alternation(words('questions', 'subordinators'))})\b")
+_TRAILING_CITATION = re.compile(
+    rf"\s*\((?P<inner>[^()]*\b(?:{alternation(words('questions', 'citation_heads'))})\s+\d+\w*[^()]*)\)$"
+)
+_DETERMINERS = set(words("questions", "determiners"))
+DANGLING = set(words("questions", "dangling"))
+STOP_WORDS = DANGLING | set(words("questions", "answer_stops"))
 
 
 @dataclass(frozen=True)
@@ -176,13 +178,9 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
 
 # Participle -> simple past for the active question: the shared irregular ones and a few more a
 # question may use ("Who found ...?"); regular "-ed" participles are their own past tense.
-_SIMPLE_PAST = {**IRREGULAR_PAST, "shown": "showed", "known": "knew", "done": "did", "seen": "saw", "chosen": "chose",
-                "drawn": "drew", "grown": "grew", "driven": "drove", "spoken": "spoke", "broken": "broke", "run": "ran",
-                "become": "became", "found": "found", "kept": "kept", "sent": "sent", "paid": "paid",
-                "brought": "brought", "told": "told", "bought": "bought"}
-_PASSIVE_AUX = {"was", "were"}
-_AGENT_WH = {"who", "which company", "which body", "which authority", "which agency", "which court", "which bank"}
-
+_SIMPLE_PAST = {**IRREGULAR_PAST, **{str(k): str(v) for k, v in lexicon()["questions"]["simple_past"].items()}}
+_PASSIVE_AUX = set(words("questions", "passive_auxiliaries"))
+_AGENT_WH = set(words("questions", "agent_wh"))
 
 def _is_participle(word: str) -> bool:
     return bool(re.fullmatch(r"[a-z]+", word)) and (word.endswith("ed") or word in _SIMPLE_PAST)
