@@ -23,11 +23,15 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     Console(width=max(120, console.width) if not console.is_terminal else None).print(table)
 
 
+#: the columns of ``inject plugins`` (and the keys of each ``--json`` row)
+PLUGIN_COLUMNS = ["kind", "name", "plugin", "distribution", "version", "description"]
+
+
 @click.command("plugins")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of plugin.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins_cmd(kind: str | None, as_json: bool) -> None:
-    """List every registered plugin with its distribution and version."""
+    """List every registered plugin with its distribution, version and description."""
     from kinject.errors import PluginError
     from kinject.plugins import get_plugins
 
@@ -39,13 +43,14 @@ def plugins_cmd(kind: str | None, as_json: bool) -> None:
         except PluginError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             continue
-        rows += [[k, e.name, e.plugin, e.distribution, e.version] for e in sorted(entries, key=lambda e: e.name)]
+        rows += [[k, e.name, e.plugin, e.distribution, e.version, str(getattr(e.obj, "description", "") or "")]
+                 for e in sorted(entries, key=lambda e: e.name)]
     failed = plugins.failures
     if as_json:
-        click.echo(json.dumps({"plugins": [dict(zip(["kind", "name", "plugin", "distribution", "version"], r, strict=True)) for r in rows],
+        click.echo(json.dumps({"plugins": [dict(zip(PLUGIN_COLUMNS, r, strict=True)) for r in rows],
                                "failed": [{"plugin": f.name, "error": f.error} for f in failed]}, indent=2))
         return
-    _table("kinject plugins", ["kind", "name", "plugin", "distribution", "version"], rows)
+    _table("kinject plugins", PLUGIN_COLUMNS, rows)
     for info in failed:
         click.secho(f"plugin {info.name} ({info.distribution or 'builtin'}) failed to load: {info.error}", fg="red", err=True)
 
