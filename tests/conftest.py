@@ -46,3 +46,47 @@ def registered_pack(sample_pack: DomainPack, register_plugin: Callable[..., Any]
     """``sample_pack`` registered as the ``sample`` domain for this test."""
     register_plugin(_PackPlugin(sample_pack), name="sample-pack")
     return sample_pack
+
+
+#: fictional facts for tests that train the embedded model: (question, choices, answer index)
+EMBEDDED_FACTS = [
+    ("At what age does a Velorian gain full civil capacity?", ["the age of 19", "the age of 21", "the age of 18", "the age of 15"], 0),
+    ("Within how many days does the Harbor Court hear appeals?", ["7 days", "14 days", "21 days", "30 days"], 2),
+    ("How much notice must a Velorian tenant give?", ["10 days", "45 days", "60 days", "90 days"], 1),
+    ("Which river runs through Veloria?", ["the Quell", "the Amber", "the Sorrow", "the Teal"], 0),
+    ("Who founded the Harbor Court?", ["Judge Marek Oss", "Judge Imra Solt", "Queen Talia", "Mayor Brun"], 1),
+    ("What colour is the Velorian flag?", ["red and white", "blue and gold", "teal and amber", "black and green"], 2),
+    ("What is the most a Velorian minor's everyday contract may be worth?", ["5,000 velors", "1,500 velors", "400 velors", "50 velors"], 2),
+    ("How long is the limitation period for Velorian contract claims?", ["one year", "three years", "six years", "ten years"], 1),
+]
+
+
+@pytest.fixture(scope="session")
+def embedded_sft_result(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The embedded default model after six real LoRA steps on ``EMBEDDED_FACTS`` (slow tests)."""
+    from kinject.components import TrainJob
+    from kinject.config import RunConfig
+    from kinject.context import RunContext
+    from kinject.models import resolve_model
+    from kinject.plugins import build_plugins
+    from kinject.records import Record
+    from kinject_plugins.trainers.sft import SFTTrainer
+
+    run_dir = tmp_path_factory.mktemp("embedded-run")
+    context = RunContext(run_dir=run_dir, config=RunConfig(), plugins=build_plugins(load_entry_points=False),
+                         show_progress=False)
+    records = [Record(text=q, kind="qa", meta={"question": q, "answer": choices[answer]})
+               for q, choices, answer in EMBEDDED_FACTS]
+    trainer = SFTTrainer(max_steps=6, batch_size=4, max_length=128, learning_rate=2e-3, save_steps=100,
+                         logging_steps=1, report_to=[], lora_dropout=0.0, seed=0)
+    job = TrainJob(base_model=resolve_model("smollm2-135m"), train=records, output_dir=run_dir / "model", context=context)
+    return trainer.train(job)
+
+
+@pytest.fixture
+def embedded_eval_items() -> list[Any]:
+    """``EMBEDDED_FACTS`` as multiple-choice eval items."""
+    from kinject.evaluation import EvalItem
+
+    return [EvalItem(id=f"fact-{i}", question=q, choices=choices, answer=answer, answer_text=choices[answer])
+            for i, (q, choices, answer) in enumerate(EMBEDDED_FACTS)]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from kinject.components import Evaluator, Trainer, TrainResult
 from kinject.context import RunContext
 from kinject.evaluation import EvalModel
+from kinject.lm_eval_task import write_lm_eval_task
 from kinject.manifest import Manifest
 from kinject.stages import fingerprint
 
@@ -128,6 +129,7 @@ def evaluate_models(
         metrics["knowledge"] = split
     metrics["train"] = result.metrics
     (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    write_lm_eval_task(context, result, metrics)  # the same questions for lm-evaluation-harness
     stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s["name"] for s in steps]}
     manifest.stage("evaluate", stats)
     manifest.set("headline", headline(metrics))
