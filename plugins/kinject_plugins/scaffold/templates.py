@@ -180,7 +180,7 @@ class $cls(Trainer):
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
-            losses.append(float(loss))
+            losses.append(loss.item())
         job.output_dir.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(job.output_dir, safe_serialization=True)
         tokenizer.save_pretrained(job.output_dir)
