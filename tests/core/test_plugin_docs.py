@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -171,3 +172,18 @@ def test_the_tutorials_inject_plugins_sample_is_what_the_command_prints(kinject_
     real["rss"] = ["source", "rss", "rss", "kinject-rss", "0.1.0", description[1]]
     for row in rows:
         assert row == real[row[1]]
+
+
+@pytest.mark.parametrize("page", [TUTORIAL, TESTING])
+def test_the_commands_the_page_shows_exist_with_their_options(page: str, kinject_plugins: Plugins) -> None:
+    lines = [line.split("#")[0].split() for b in _blocks(page) if b.lang == "bash" for line in b.code.splitlines()]
+    shown = [words[1:] for words in lines if words[:1] == ["inject"]]
+    assert shown
+    for words in shown:
+        command: click.Command = build_cli()
+        for word in words:
+            if not isinstance(command, click.Group) or word not in command.commands:
+                break
+            command = command.commands[word]
+        known = {opt for param in command.params for opt in param.opts}
+        assert {w for w in words if w.startswith("--")} <= known, f"inject {' '.join(words)}"
