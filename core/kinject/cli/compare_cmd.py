@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from kinject.cli.run_cmd import ConsoleObserver, overrides_from, run_options
+from kinject.cli.run_cmd import console_flags, overrides_from, run_options, stage_lines
 
 
 @click.command("compare")
@@ -19,22 +19,22 @@ def compare_cmd(strategies: str, **options: Any) -> None:
     Writes compare.md, compare.json and compare.html (table plus plots: accuracy vs retention,
     accuracy vs train time, per-category accuracy) in the comparison directory.
     """
-    from kinject.compare import run_compare
+    from kinject.compare import check_strategies, compare_root, run_compare
     from kinject.compare_report import table_rows
+    from kinject.console import library_output
     from kinject.pipeline import resolve_config
     from kinject.plugins import get_plugins
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
+    quiet, verbose = console_flags(options)
     plugins = get_plugins()
     overrides = overrides_from(options)
     overrides["strategy"] = overrides.get("strategy") or names[0] if names else None
     config, pack = resolve_config(plugins, options.get("domain"), options.get("config"), overrides)
-    observer = ConsoleObserver()
-    plugins.pm.register(observer, name="console")
-    try:
-        outcome = run_compare(config, plugins, pack, names, bool(options.get("resume")), not options.get("quiet"))
-    finally:
-        plugins.pm.unregister(observer)
+    check_strategies(config, plugins, names)  # before the comparison directory is made
+    root = compare_root(config, names)
+    with library_output(root, verbose=verbose, quiet=quiet), stage_lines(plugins, quiet):
+        outcome = run_compare(config, plugins, pack, names, bool(options.get("resume")), not quiet)
     for row in table_rows(outcome.rows):
         click.echo("  ".join(f"{c:>12}" for c in row[:6]))
     click.echo(f"Report: {outcome.report} (and compare.html, compare.json)")

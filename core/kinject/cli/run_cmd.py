@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -12,6 +13,10 @@ import yaml
 from kinject import hookimpl
 from kinject.context import RunContext
 from kinject.errors import ConfigError
+from kinject.progress import StageDisplay
+
+if TYPE_CHECKING:
+    from kinject.plugins import Plugins
 
 RUN_OPTIONS = [
     click.option("--domain", "-d", metavar="NAME", help="Domain pack to use (see `inject domains`)."),
@@ -29,7 +34,9 @@ RUN_OPTIONS = [
     click.option("--launcher", type=click.Choice(["none", "accelerate"]),
                  help="Run training under `accelerate launch` (multi-GPU: DDP, FSDP, DeepSpeed)."),
     click.option("--num-processes", type=int, metavar="N", help="Processes for --launcher accelerate."),
-    click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
+    click.option("--quiet", "-q", is_flag=True, help="Print only the final summary (headline and report path)."),
+    click.option("--verbose", "-v", is_flag=True,
+                 help="Show the libraries' raw logs, warnings and progress bars (default: <run_dir>/logs/)."),
 ]
 
 
@@ -70,10 +77,19 @@ def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
 
 
 class ConsoleObserver:
-    """Prints one line per finished stage, with counters per reason."""
+    """One line per finished stage, with counters per reason; while a stage runs, a live display
+    of it (on a terminal: its name, its elapsed time and the bars of its steps)."""
+
+    def __init__(self, live: bool = True) -> None:
+        self.display = StageDisplay(enabled=live)
+
+    @hookimpl
+    def stage_started(self, stage: str, context: RunContext) -> None:
+        self.display.start(stage.replace("_", " "))
 
     @hookimpl
     def stage_finished(self, stage: str, context: RunContext, stats: dict[str, Any]) -> None:
+        self.display.stop()
         if stage == "eval_set":
             click.echo(f"✓ eval set: {stats.get('label', '')}", err=True)
             if stats.get("warning"):
@@ -115,20 +131,42 @@ def stage_line(stage: str, stats: dict[str, Any]) -> str:
 
 
 def run_from_cli(options: dict[str, Any]) -> None:
+    from kinject.console import library_output
     from kinject.pipeline import open_run, resolve_config, run_pipeline
     from kinject.plugins import get_plugins
     from kinject.report import headline_text
 
+    quiet, verbose = console_flags(options)
     plugins = get_plugins()
     config, pack = resolve_config(plugins, options.get("domain"), options.get("config"), overrides_from(options))
-    context = open_run(config, plugins, pack, show_progress=not options.get("quiet"))
-    click.echo(f"Run directory: {context.run_dir}", err=True)
-    observer = ConsoleObserver()
-    plugins.pm.register(observer, name="console")
-    try:
+    context = open_run(config, plugins, pack, show_progress=not quiet)
+    if not quiet:
+        click.echo(f"Run directory: {context.run_dir}", err=True)
+    with library_output(context.run_dir, verbose=verbose, quiet=quiet), stage_lines(plugins, quiet):
         outcome = run_pipeline(context, resume=bool(options.get("resume")))
-    finally:
-        plugins.pm.unregister(observer)
     for line in headline_text(outcome.metrics):
         click.echo(line)
     click.echo(f"Report: {outcome.report} (and report.html)")
+
+
+def console_flags(options: dict[str, Any]) -> tuple[bool, bool]:
+    """``(quiet, verbose)`` from ``-q`` / ``-v``, which exclude each other."""
+    quiet, verbose = bool(options.get("quiet")), bool(options.get("verbose"))
+    if quiet and verbose:
+        raise ConfigError("--quiet and --verbose exclude each other; pass one of them", source="command line")
+    return quiet, verbose
+
+
+@contextlib.contextmanager
+def stage_lines(plugins: Plugins, quiet: bool) -> Iterator[None]:
+    """Stage lines and live displays on stderr for the block (none with ``quiet``)."""
+    if quiet:
+        yield
+        return
+    observer = ConsoleObserver()
+    plugins.pm.register(observer, name="console")
+    try:
+        yield
+    finally:
+        observer.display.stop()  # an error mid-stage must not leave the live display running
+        plugins.pm.unregister(observer)

@@ -7,7 +7,6 @@ score the first line of each completion, the answer line evaluators read.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,7 @@ def run_grpo(
     from trl import GRPOTrainer
 
     from kinject_plugins.trainers.checkpoint_marker import MarkCompleteCallback
+    from kinject_plugins.trainers.progress_callback import attach_progress
     from kinject_plugins.trainers.sft import tensorboard_dir
 
     funcs, weights = reward_functions(score, rubric_weight)
@@ -79,6 +79,7 @@ def run_grpo(
         trainer = GRPOTrainer(model=policy, reward_funcs=funcs, args=grpo_config(settings, weights, out_dir),
                               train_dataset=Dataset.from_dict(rows), processing_class=tokenizer,
                               callbacks=[MarkCompleteCallback()])
+    attach_progress(trainer, "training (grpo)", enabled=settings.show_progress)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     return list(trainer.state.log_history)
 
@@ -86,6 +87,8 @@ def run_grpo(
 def grpo_config(s: GRPOSettings, weights: list[float], out_dir: Path) -> Any:
     import torch
     from trl import GRPOConfig
+
+    from kinject_plugins.trainers.progress_callback import hf_tqdm_disabled
 
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
@@ -113,7 +116,7 @@ def grpo_config(s: GRPOSettings, weights: list[float], out_dir: Path) -> Any:
         use_cpu=not cuda,
         dataloader_pin_memory=cuda,
         seed=s.seed,
-        disable_tqdm=not (s.show_progress and sys.stderr.isatty()),
+        disable_tqdm=hf_tqdm_disabled(s.show_progress),
     )
 
 

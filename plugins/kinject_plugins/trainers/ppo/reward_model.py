@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +104,8 @@ def train_reward_model(
     from transformers import set_seed
     from trl import RewardTrainer
 
+    from kinject_plugins.trainers.progress_callback import attach_progress
+
     if not train:
         raise ConfigError(
             "no preference pairs to train the reward model: add the negatives augmenter, a domain rubric, "
@@ -119,6 +120,7 @@ def train_reward_model(
         model=model, args=_reward_config(config, out_dir), train_dataset=Dataset.from_dict(rows),
         processing_class=tokenizer, peft_config=_peft_config(config),
     )
+    attach_progress(trainer, "training (reward model)", enabled=config.show_progress)
     output = trainer.train()
     final = out_dir / "final"
     shutil.rmtree(final, ignore_errors=True)
@@ -168,6 +170,8 @@ def _reward_config(config: RewardModelConfig, out_dir: Path) -> Any:
     import torch
     from trl import RewardConfig
 
+    from kinject_plugins.trainers.progress_callback import hf_tqdm_disabled
+
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     return RewardConfig(
@@ -183,7 +187,7 @@ def _reward_config(config: RewardModelConfig, out_dir: Path) -> Any:
         dataloader_pin_memory=cuda,
         report_to=config.report_to,
         logging_steps=config.logging_steps,
-        disable_tqdm=not (config.show_progress and sys.stderr.isatty()),
+        disable_tqdm=hf_tqdm_disabled(config.show_progress),
         seed=config.seed,
         **config.extra,
     )
