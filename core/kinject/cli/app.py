@@ -8,12 +8,13 @@ from kinject import __version__
 
 
 def build_cli() -> click.Group:
-    from kinject.cli import compare_cmd, inspect_cmds, run_cmd
+    from kinject.cli import compare_cmd, data_cmds, inspect_cmds, run_cmd
 
     @click.group(
         invoke_without_command=True,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-        epilog="\b\nExamples:\n  inject --domain legal\n  inject --domain legal --corpus ./contracts/ --strategy sft\n  inject plugins --kind source",
+        epilog="\b\nExamples:\n  inject --domain legal\n  inject --domain legal --corpus ./contracts/ --strategy sft\n"
+               "  inject prepare --domain legal\n  inject eval --model smollm2-135m --domain legal\n  inject plugins --kind source",
     )
     @click.version_option(__version__, prog_name="kinject")
     @run_cmd.run_options
@@ -23,7 +24,8 @@ def build_cli() -> click.Group:
 
         With --domain (or --config), runs the whole flow: sources -> cleaners -> augmenters ->
         split -> train -> evaluate -> export, and writes a report of what the model learned and
-        what it forgot. The subcommands below inspect plugins, domains, recipes and past runs.
+        what it forgot. The subcommands below run one part of that flow (prepare, eval, export,
+        ingest) or inspect plugins, domains, recipes and past runs.
         """
         if ctx.invoked_subcommand is not None:
             return
@@ -33,6 +35,10 @@ def build_cli() -> click.Group:
         run_cmd.run_from_cli(options)
 
     for command in (
+        data_cmds.prepare_cmd,
+        data_cmds.eval_cmd,
+        data_cmds.export_cmd,
+        data_cmds.ingest_cmd,
         compare_cmd.compare_cmd,
         inspect_cmds.plugins_cmd,
         inspect_cmds.domains_cmd,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -91,18 +92,43 @@ def validate_cmd(config: Path, domain: str | None) -> None:
 @click.command("runs")
 @click.option("--root", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder of runs.")
 def runs_cmd(root: Path) -> None:
-    """List past runs and their headline metrics."""
-    from kinject.report import fmt
-
+    """List past runs (trained, prepared or evaluated) and their headline metrics."""
     manifests = sorted(root.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime) if root.exists() else []
     if not manifests:
         click.echo(f"No runs under {root}/")
         return
-    rows = []
-    for path in manifests:
-        m = json.loads(path.read_text(encoding="utf-8"))
-        cfg = m.get("config", {})
-        heads = [f"{k.split('.')[0]} {fmt(k, v['base'])}→{fmt(k, v['trained'])}" for k, v in m.get("headline", {}).items()]
-        rows.append([path.parent.name, str(cfg.get("domain") or "–"), str(cfg.get("strategy")), m.get("status", "?"),
-                     m.get("created", ""), "; ".join(heads) or "–"])
+    rows = [_run_row(path) for path in manifests]
     _table(f"runs in {root}/", ["run", "domain", "strategy", "status", "created", "headline"], rows)
+
+
+def _run_row(path: Path) -> list[str]:
+    """One row of ``inject runs``; a manifest that cannot be read is shown as such, not skipped."""
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return [path.parent.name, "–", "–", "unreadable manifest", "", "–"]
+    if not isinstance(m, dict):
+        return [path.parent.name, "–", "–", "unreadable manifest", "", "–"]
+    cfg: dict[str, Any] = m["config"] if isinstance(m.get("config"), dict) else {}
+    evaluated: dict[str, Any] | None = m["evaluated_model"] if isinstance(m.get("evaluated_model"), dict) else None
+    what = f"eval of {evaluated.get('label')}" if evaluated else str(cfg.get("strategy") or "–")
+    return [path.parent.name, str(cfg.get("domain") or "–"), what, str(m.get("status", "?")),
+            str(m.get("created", "")), _headline(m.get("headline"))]
+
+
+def _headline(headline: object) -> str:
+    """``knowledge-qa 20.0%→40.0%`` for a trained run, ``knowledge-qa 40.0%`` for one model."""
+    from kinject.report import fmt
+
+    if not isinstance(headline, dict):
+        return "–"
+    parts = []
+    for key, value in headline.items():
+        if not isinstance(value, dict):
+            continue
+        name = key.split(".")[0]
+        if "trained" in value:
+            parts.append(f"{name} {fmt(key, value.get('base'))}→{fmt(key, value['trained'])}")
+        elif "value" in value:
+            parts.append(f"{name} {fmt(key, value['value'])}")
+    return "; ".join(parts) or "–"
