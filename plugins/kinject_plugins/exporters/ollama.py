@@ -9,7 +9,6 @@ and evaluates with; ``chat`` translates a ChatML chat template (SmolLM2, Qwen) a
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -72,12 +71,12 @@ class OllamaExporter(Exporter):
         num_ctx = self.opts.num_ctx or _context_length(gguf_file)
         lines = [f"# {context.run_dir.name}: kinject export, create with: ollama create NAME -f Modelfile"]
         lines.append(f"FROM {_relative(gguf_file, out_dir)}")
-        lines.append(f'TEMPLATE """{template}"""')
+        lines.append(f"TEMPLATE {quote_value(template, triple=True)}")
         if self.opts.system:
-            lines.append(f'SYSTEM """{self.opts.system}"""')
+            lines.append(f"SYSTEM {quote_value(self.opts.system, triple=True)}")
         lines.append(f"PARAMETER temperature {self.opts.temperature}")
         lines.append(f"PARAMETER num_ctx {num_ctx}")
-        lines.extend(f"PARAMETER stop {json.dumps(stop)}" for stop in stops)
+        lines.extend(f"PARAMETER stop {quote_value(stop)}" for stop in stops)
         return "\n".join(lines) + "\n"
 
     def _template(self, tokenizer: Any) -> tuple[str, list[str]]:
@@ -109,16 +108,53 @@ def _context_length(gguf_file: Path) -> int:
     return min(int(field.parts[field.data[0]][0]), 8192) if field else 2048
 
 
-_DIRECTIVE = re.compile(r'^([A-Za-z]+)[ \t]+(?:"""(.*?)"""|([^\n]*))$', re.M | re.S)
+def quote_value(value: str, triple: bool = False) -> str:
+    """``value`` as Ollama's parser reads it back. Modelfiles have no escape sequences: a value
+    with a newline or an outer space goes in double quotes, in triple quotes when it holds one."""
+    if '"""' in value:
+        raise ExportError("ollama", f"{value!r} cannot be written in a Modelfile (it holds triple quotes)")
+    if triple or '"' in value:
+        return f'"""{value}"""'
+    if "\n" in value or value != value.strip(" \t"):
+        return f'"{value}"'
+    return value
+
+
+_INSTRUCTION = re.compile(r"^([A-Za-z]+)[ \t]+(.*)$", re.S)
+_NAMED = ("PARAMETER", "MESSAGE")
+
+
+def _unquote(value: str) -> str | None:
+    """The value inside its quotes; None while a quote is still open (Ollama's ``unquote``)."""
+    for mark in ('"""', '"'):
+        if value.startswith(mark):
+            closed = len(value) >= 2 * len(mark) and value.endswith(mark)
+            return value[len(mark) : -len(mark)] if closed else None
+    return value
 
 
 def parse_modelfile(path: Path) -> dict[str, list[str]]:
-    """Directive -> values of a Modelfile (a triple-quoted value may span lines)."""
+    """Instruction -> values of a Modelfile; a quoted value may span lines, as in Ollama's parser.
+
+    PARAMETER and MESSAGE values keep their name: ``"num_ctx 2048"``, ``"stop \\nQuestion:"``.
+    """
     directives: dict[str, list[str]] = {}
-    for match in _DIRECTIVE.finditer(path.read_text(encoding="utf-8")):
-        keyword, quoted, plain = match.groups()
-        value = quoted if quoted is not None else plain.strip()
-        directives.setdefault(keyword.upper(), []).append(value)
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        match = _INSTRUCTION.match(line.lstrip())
+        if line.lstrip().startswith("#") or match is None:
+            continue
+        keyword, value = match.group(1).upper(), match.group(2)
+        name = ""
+        if keyword in _NAMED:  # PARAMETER <name> <value>, MESSAGE <role> <message>
+            name, _, value = value.lstrip().partition(" ")
+            name += " "
+        while (inner := _unquote(value.strip())) is None:
+            more = next(lines, None)
+            if more is None:
+                raise ExportError("ollama", f"{path}: the quoted {keyword} value is never closed")
+            value += "\n" + more
+        directives.setdefault(keyword, []).append(name + inner)
     return directives
 
 

@@ -20,7 +20,7 @@ def test_modelfile_points_at_the_gguf_export(adapter_result: TrainResult, run_co
     assert directives["FROM"] == ["../gguf/model-q8_0.gguf"]
     assert directives["TEMPLATE"] == ["{{ if .System }}{{ .System }}\n\n{{ end }}Question: {{ .Prompt }}\nAnswer:"]
     assert directives["SYSTEM"] == ["You answer legal questions."]
-    assert 'stop "\\nQuestion:"' in directives["PARAMETER"]
+    assert "stop \nQuestion:" in directives["PARAMETER"]  # a real newline: Modelfiles have no escapes
     assert "num_ctx 512" in directives["PARAMETER"]
 
 
