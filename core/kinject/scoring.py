@@ -14,6 +14,7 @@ from kinject.evaluation import EvalModel
 from kinject.lm_eval_task import write_lm_eval_task
 from kinject.manifest import Manifest
 from kinject.stages import fingerprint
+from kinject.stats import intervals, outcomes, paired_outcomes, wilson_interval
 
 if TYPE_CHECKING:
     from kinject.config import Step
@@ -31,16 +32,26 @@ def flatten_metrics(prefix: str, value: Any, out: dict[str, float]) -> None:
 def run_evaluators(
     model: EvalModel, evaluators: list[tuple[Step, Evaluator]], context: RunContext
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Metrics (flat) and details (per evaluator); one failing evaluator does not stop the rest."""
+    """Metrics (flat) and details (per evaluator); one failing evaluator does not stop the rest.
+
+    Each evaluator gets a bar (``base · knowledge-qa  0/40``) in the live display of the stage.
+    """
+    from kinject.progress import live_bar
+
     metrics: dict[str, float] = {}
     details: dict[str, Any] = {}
+    n = len(context.eval_items)
     for step, evaluator in evaluators:
         start = time.perf_counter()
-        try:
-            result = evaluator.evaluate(model, context.eval_items, context)
-        except Exception as exc:  # recorded in the report; the other evaluators still run
-            details[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
-            continue
+        with live_bar(f"{model.label} · {step.name}", total=n, enabled=context.show_progress,
+                      info=f"{n} questions") as bar:
+            try:
+                result = evaluator.evaluate(model, context.eval_items, context)
+            except Exception as exc:  # recorded in the report; the other evaluators still run
+                details[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
+                bar.update(info="[red]failed")
+                continue
+            bar.finish()
         flatten_metrics(step.name, result, metrics)
         details[step.name] = {**result, "seconds": round(time.perf_counter() - start, 2)}
     return metrics, details
@@ -124,9 +135,7 @@ def evaluate_models(
     metrics = combine(base["metrics"], trained["metrics"])
     metrics["strategy"] = context.config.strategy
     metrics["eval_set"] = context.eval_origin
-    split = known_split(base["details"], trained["details"])
-    if split:
-        metrics["knowledge"] = split
+    add_statistics(metrics, base["details"], trained["details"])
     metrics["train"] = result.metrics
     (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     write_lm_eval_task(context, result, metrics)  # the same questions for lm-evaluation-harness
@@ -142,24 +151,13 @@ def combine(base: dict[str, float], trained: dict[str, float]) -> dict[str, Any]
     return {"base": base, "trained": trained, "delta": delta}
 
 
-def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion ``hits / n`` (sensible for small n)."""
-    if n == 0:
-        return 0.0, 0.0
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
-
-
 def known_split(base: dict[str, Any], trained: dict[str, Any], evaluator: str = "knowledge-qa") -> dict[str, Any]:
     """Trained accuracy on the questions the base model got wrong, and on those it got right.
 
     The gain on facts the base model did not know is the figure that says what was injected;
     the questions it already answered show whether training kept them.
     """
-    before = {r["id"]: bool(r.get("correct")) for r in base.get(evaluator, {}).get("items", []) if "correct" in r}
-    after = {r["id"]: bool(r.get("correct")) for r in trained.get(evaluator, {}).get("items", []) if "correct" in r}
+    before, after = _outcomes(base, evaluator), _outcomes(trained, evaluator)
     shared = [i for i in after if i in before]
     if not shared:
         return {}
@@ -171,6 +169,33 @@ def known_split(base: dict[str, Any], trained: dict[str, Any], evaluator: str = 
                      "trained_accuracy": round(hits / len(ids), 4) if ids else None,
                      "interval95": wilson_interval(hits, len(ids))}
     return out
+
+
+def _outcomes(details: dict[str, Any], evaluator: str) -> dict[str, bool]:
+    """Per-question right/wrong of one evaluator, by the outcome its headline accuracy counts."""
+    part = details.get(evaluator) or {}
+    key = "correct_norm" if part.get("headline") == "norm" else "correct"
+    rows = part.get("items")
+    return outcomes(rows, key) if isinstance(rows, list) else {}
+
+
+def paired_tests(base: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """McNemar exact test of base vs trained for every evaluator with per-question outcomes."""
+    out = {}
+    for evaluator in trained:
+        before, after = _outcomes(base, evaluator), _outcomes(trained, evaluator)
+        if before and after and any(i in before for i in after):
+            out[evaluator] = paired_outcomes(before, after)
+    return out
+
+
+def add_statistics(metrics: dict[str, Any], base: dict[str, Any], trained: dict[str, Any]) -> None:
+    """The known/unknown split, the paired tests and the 95% intervals, into ``metrics``."""
+    split = known_split(base, trained)
+    if split:
+        metrics["knowledge"] = split
+    metrics["paired"] = paired_tests(base, trained)
+    metrics["intervals"] = {"base": intervals(metrics["base"]), "trained": intervals(metrics["trained"])}
 
 
 HEADLINE_KEYS = ("knowledge-qa.accuracy", "retention.accuracy", "rubric.score")

@@ -43,7 +43,8 @@ class RetentionOptions(BaseModel):
     headline: Literal["sum", "norm"] = "sum"
     batch_size: int = Field(default=16, ge=1)
     limit: int | None = Field(default=None, ge=1, description="use only the first N items (quick runs)")
-    include_items: bool = False
+    #: per-question rows: what the paired before/after test of forgetting is computed on
+    include_items: bool = True
 
 
 class RetentionEvaluator(Evaluator):
