@@ -105,7 +105,7 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
     hook = context.plugins.pm.hook
     hook.stage_started(stage="train", context=context)
     if done.exists() and json.loads(done.read_text())["fingerprint"] == fp:
-        result = _load_result(done)
+        result = load_result(done)
         stats = {**result.metrics, "skipped": True}
     else:
         if not resume and (out_dir / "checkpoints").exists():
@@ -118,25 +118,43 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
         else:
             job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval, reference=load_reference(config), resume=resume)
             result = trainer.train(job)
-        _save_result(done, result, fp)
+        save_result(done, result, fp)
         stats = {**result.metrics, "skipped": False}
     manifest.stage("train", stats)
     hook.stage_finished(stage="train", context=context, stats=stats)
     return trainer, result
 
 
-def _save_result(path: Path, result: TrainResult, fp: str) -> None:
-    data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
+def save_result(path: Path, result: TrainResult, fp: str, run_dir: Path | None = None) -> None:
+    """Write ``result.json``; paths inside the run directory are stored relative to it.
+
+    ``run_dir`` defaults to the folder above ``model/``, so a moved run directory still loads.
+    """
+    root = (run_dir or path.parent.parent).resolve()
+    data = {k: _portable(v, root) if isinstance(v, Path) else v for k, v in asdict(result).items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"fingerprint": fp, "result": data}, indent=2, default=str), encoding="utf-8")
 
 
-def _load_result(path: Path) -> TrainResult:
+def _portable(path: Path, root: Path) -> str:
+    full = path.resolve()
+    return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+
+
+def load_result(path: Path, run_dir: Path | None = None) -> TrainResult:
+    """Read ``result.json`` written by :func:`save_result`; relative paths resolve against the run directory."""
+    root = run_dir or path.parent.parent
     data = json.loads(path.read_text(encoding="utf-8"))["result"]
-    data["model_dir"], data["base_model"] = Path(data["model_dir"]), Path(data["base_model"])
-    if data.get("started_from"):
-        data["started_from"] = Path(data["started_from"])
+    for key in ("model_dir", "base_model", "started_from"):
+        if data.get(key):
+            data[key] = _resolve(data[key], root)
     return TrainResult(**data)
+
+
+def _resolve(saved: str, root: Path) -> Path:
+    inside = root / saved  # an absolute path stays as it is
+    # results written before paths were relative to the run held the shell's working directory
+    return Path(saved) if not inside.exists() and Path(saved).exists() else inside
 
 
 def export_stage(context: RunContext, manifest: Manifest, result: TrainResult) -> dict[str, Any]:

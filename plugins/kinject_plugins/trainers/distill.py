@@ -129,16 +129,16 @@ class DistillTrainer(SFTTrainer):
         from dataclasses import replace
 
         out = job.output_dir / TEACHER_DIR
+        from kinject.pipeline import load_result, save_result
+
         done = out / "result.json"
         key = fingerprint(str(job.base_model), [r.id for r in job.train], self.opts.teacher_options, self.seed(job.context))
-        if done.is_file():
-            saved = json.loads(done.read_text(encoding="utf-8"))
-            if saved.get("fingerprint") == key:
-                return TrainResult(Path(saved["model_dir"]), Path(saved["base_model"]), saved["adapter"])
+        if done.is_file() and json.loads(done.read_text(encoding="utf-8")).get("fingerprint") == key:
+            cached = load_result(done, job.context.run_dir)
+            return TrainResult(cached.model_dir, cached.base_model, cached.adapter)
         teacher_options = {"report_to": self.opts.report_to, **self.opts.teacher_options}
         result = SFTTrainer(**teacher_options).train(replace(job, output_dir=out))
-        done.write_text(json.dumps({"fingerprint": key, "model_dir": str(result.model_dir),
-                                    "base_model": str(result.base_model), "adapter": result.adapter}), encoding="utf-8")
+        save_result(done, result, key, job.context.run_dir)
         return result
 
     # -- training -----------------------------------------------------------------------------
@@ -183,16 +183,18 @@ class DistillTrainer(SFTTrainer):
 
 def sibling_sft_result(job: TrainJob) -> TrainResult | None:
     """The finished ``sft`` run beside this one in a comparison directory, on the same base."""
+    from kinject.pipeline import load_result
+
     done = job.context.run_dir.parent / "sft" / "model" / "result.json"
     if not done.is_file():
         return None
     try:
-        data = json.loads(done.read_text(encoding="utf-8"))["result"]
-    except (OSError, ValueError, KeyError):
+        result = load_result(done)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if Path(data["base_model"]) != Path(job.base_model) or not Path(data["model_dir"]).is_dir():
+    if result.base_model.resolve() != Path(job.base_model).resolve() or not result.model_dir.is_dir():
         return None
-    return TrainResult(Path(data["model_dir"]), Path(data["base_model"]), bool(data.get("adapter", True)))
+    return TrainResult(result.model_dir, result.base_model, result.adapter)
 
 
 def check_same_vocabulary(teacher: Any, student: Any) -> None:

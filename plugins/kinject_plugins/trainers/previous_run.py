@@ -36,17 +36,19 @@ def resolve_adapter(path: Path, source: str) -> Path:
 
 
 def _adapter_of_result(result_file: Path, source: str) -> Path:
+    from kinject.pipeline import load_result
+
     try:
-        result = json.loads(result_file.read_text(encoding="utf-8"))["result"]
-    except (OSError, ValueError, KeyError) as exc:
+        result = load_result(result_file)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{result_file} is not a training result ({exc})", source=source) from exc
-    if not result.get("adapter", False):
+    if not result.adapter:
         raise ConfigError(
             f"the run in {result_file.parent} saved a full model, not an adapter: "
-            f"use its model directory {result['model_dir']} as the base model instead",
+            f"use its model directory {result.model_dir} as the base model instead",
             source=source,
         )
-    return Path(result["model_dir"])
+    return result.model_dir
 
 
 def read_records_file(path: Path) -> list[Record]:

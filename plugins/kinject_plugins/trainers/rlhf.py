@@ -144,18 +144,19 @@ class RLHFTrainer(Trainer):
         # scored with, not a second SFT run (``sft`` options apply when rlhf runs on its own)
         if (sibling := sibling_sft_result(job)) is not None and sibling.adapter:
             return sibling.model_dir, {"sft_from": str(sibling.model_dir)}
+        from kinject.pipeline import load_result, save_result
+
         out = job.output_dir / "sft"
         done = out / "result.json"
-        if job.resume and done.is_file():
-            saved = json.loads(done.read_text(encoding="utf-8"))
+        if job.resume and done.is_file() and "result" in json.loads(done.read_text(encoding="utf-8")):
+            result = load_result(done, job.context.run_dir)
         else:
             sft = SFTTrainer(**self.opts.sft)
             sft.setup(job.context)
             result = sft.train(replace(job, output_dir=out))
-            saved = {"adapter": result.adapter, "model_dir": str(result.model_dir), "metrics": result.metrics}
-            done.write_text(json.dumps(saved, indent=2, default=str), encoding="utf-8")
-        metrics = {f"sft_{k}": v for k, v in saved["metrics"].items() if isinstance(v, (int, float))}
-        return (Path(saved["model_dir"]) if saved["adapter"] else None), metrics
+            save_result(done, result, "sft", job.context.run_dir)
+        metrics = {f"sft_{k}": v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+        return (result.model_dir if result.adapter else None), metrics
 
     def start_model(self, job: TrainJob, adapter: Path | None) -> Path:
         """The SFT model as a plain model directory: base with the adapter merged in."""
