@@ -167,7 +167,8 @@ def export_stage(context: RunContext, manifest: Manifest, result: TrainResult) -
         exporter.setup(context)
         try:
             paths = exporter.export(result, context.run_dir / "export" / step.name, context)
-            exports[step.name] = {"paths": [str(p) for p in paths]}
+            # relative to the run directory, like result.json, so a moved run still points at its files
+            exports[step.name] = {"paths": [_portable(Path(p), context.run_dir.resolve()) for p in paths]}
         except (KinjectError, OSError, RuntimeError, ValueError) as exc:
             exports[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
     manifest.stage("export", exports)

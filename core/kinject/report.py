@@ -7,7 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-PERCENT_HINTS = ("accuracy", "score", "em", "contains", "f1", "rouge", "retention")
+from kinject.metric_names import human_name, main_metrics
+from kinject.stats import MIN_CHARTED, count_of, describe_p, wilson_interval
+
+PERCENT_HINTS = ("accuracy", "score", "em", "contains", "f1", "rouge", "retention", "pass_rate", "cosine")
+#: where a trainer leaves its loss by step (``<output_dir>/loss_history.json``; a run's is under ``model/``)
+LOSS_HISTORY = "loss_history.json"
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -35,37 +40,81 @@ def fmt_delta(key: str, value: float | None) -> str:
     return f"{value:+.4g}"
 
 
+def interval_text(metrics: dict[str, Any], side: str, key: str) -> str:
+    """``28–56%``: the 95% Wilson interval of a proportion metric, or "" without a count."""
+    value, n = metrics.get(side, {}).get(key), count_of(metrics.get(side, {}), key)
+    if not isinstance(value, int | float) or not n or not 0.0 <= value <= 1.0:
+        return ""
+    low, high = wilson_interval(round(value * n), n)
+    return f"{low * 100:.0f}–{high * 100:.0f}%"
+
+
+def with_interval(metrics: dict[str, Any], side: str, key: str) -> str:
+    shown = fmt(key, metrics.get(side, {}).get(key))
+    interval = interval_text(metrics, side, key)
+    return f"{shown} ({interval})" if interval else shown
+
+
+def paired_text(metrics: dict[str, Any], key: str) -> str:
+    """``p = 0.03`` / ``within noise (p = 0.41)`` for an evaluator's headline accuracy, else ""."""
+    evaluator, _, metric = key.partition(".")
+    test = (metrics.get("paired") or {}).get(evaluator)
+    return describe_p(test["p_value"]) if test and metric == "accuracy" else ""
+
+
+def change_text(metrics: dict[str, Any], key: str) -> str:
+    delta = fmt_delta(key, metrics.get("delta", {}).get(key))
+    test = paired_text(metrics, key)
+    return f"{delta}, {test}" if test else delta
+
+
+def question_count(metrics: dict[str, Any], key: str) -> int | None:
+    return count_of(metrics.get("trained", {}), key) or count_of(metrics.get("base", {}), key)
+
+
+def result_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(name, questions, base, trained, change) for the main metrics, with intervals and tests."""
+    keys = main_metrics(list(metrics.get("trained", {})))
+    return [(human_name(k), str(question_count(metrics, k) or "–"), with_interval(metrics, "base", k),
+             with_interval(metrics, "trained", k), change_text(metrics, k)) for k in keys]
+
+
 def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Every flat metric under its raw name (the "All metrics" table)."""
     base, trained, delta = metrics.get("base", {}), metrics.get("trained", {}), metrics.get("delta", {})
-    # ".n" rows (item counts) are bookkeeping, not results
-    keys = sorted((k for k in set(base) | set(trained) if not k.endswith(".n")), key=lambda k: (k.count("."), k))
+    keys = sorted(set(base) | set(trained), key=lambda k: (k.count("."), k))
     return [(k, fmt(k, base.get(k)), fmt(k, trained.get(k)), fmt_delta(k, delta.get(k))) for k in keys]
 
 
+HEADLINE_METRICS = ("knowledge-qa.accuracy", "retention.accuracy", "rubric.score")
+
+
 def headline_text(metrics: dict[str, Any]) -> list[str]:
+    """The lines the console prints at the end of a run: before → after, interval, count, test."""
     lines = []
-    for key, label in (("knowledge-qa.accuracy", "Domain knowledge (held-out questions)"),
-                       ("retention.accuracy", "General knowledge retained"),
-                       ("rubric.score", "Rubric score")):
-        if key in metrics.get("trained", {}):
-            b, t = metrics["base"].get(key), metrics["trained"][key]
-            n = metrics["trained"].get(key.rsplit(".", 1)[0] + ".n")
-            count = f"; {int(n)} questions" if n else ""
-            lines.append(f"{label}: {fmt(key, b)} → {fmt(key, t)} ({fmt_delta(key, metrics['delta'].get(key))}{count})")
+    for key in HEADLINE_METRICS:
+        if key not in metrics.get("trained", {}):
+            continue
+        line = f"{human_name(key)}: {fmt(key, metrics['base'].get(key))} → {fmt(key, metrics['trained'][key])} ({change_text(metrics, key)})"
+        n = question_count(metrics, key)
+        if n:
+            before, after = interval_text(metrics, "base", key), interval_text(metrics, "trained", key)
+            line += f"; {n} questions" + (f", 95% interval {before} → {after}" if before and after else "")
+        lines.append(line)
     return lines
 
 
-def example_rows(run_dir: Path, limit: int = 6) -> list[dict[str, Any]]:
-    """Questions the trained model gets right and the base model got wrong."""
+def example_rows(run_dir: Path, limit: int = 5, learned: bool = True) -> list[dict[str, Any]]:
+    """Questions training fixed (base wrong, trained right), or with ``learned=False`` broke."""
     base = _load(run_dir / "evaluation" / "base.json").get("details", {}).get("knowledge-qa", {})
     trained = _load(run_dir / "evaluation" / "trained.json").get("details", {}).get("knowledge-qa", {})
     before = {i.get("id"): i for i in base.get("items", []) if isinstance(i, dict)}
     rows = []
     for item in trained.get("items", []):
-        if not isinstance(item, dict):
+        prev = before.get(item.get("id")) if isinstance(item, dict) else None
+        if prev is None or not isinstance(item.get("correct"), bool) or not isinstance(prev.get("correct"), bool):
             continue
-        prev = before.get(item.get("id"), {})
-        if item.get("correct") and not prev.get("correct"):
+        if item["correct"] == learned and prev["correct"] != learned:
             rows.append({"question": item.get("question", item.get("id")), "base": prev.get("chosen_text", prev.get("chosen")),
                          "trained": item.get("chosen_text", item.get("chosen"))})
         if len(rows) >= limit:
@@ -73,10 +122,29 @@ def example_rows(run_dir: Path, limit: int = 6) -> list[dict[str, Any]]:
     return rows
 
 
+def write_loss_history(log_history: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Keep the (step, loss) and (step, eval_loss) entries of a trainer's log for the report."""
+    keep = [{"step": int(e["step"]), name: round(float(e[name]), 5)} for e in log_history if "step" in e
+            for name in ("loss", "eval_loss") if isinstance(e.get(name), int | float)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOSS_HISTORY
+    path.write_text(json.dumps(keep), encoding="utf-8")
+    return path
+
+
+def loss_series(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
+    """The run's training (and evaluation) loss by step, from ``model/loss_history.json``."""
+    path = run_dir / "model" / LOSS_HISTORY
+    entries = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    return {label: [(e["step"], e[name]) for e in entries if name in e]
+            for label, name in (("training loss", "loss"), ("held-out loss", "eval_loss"))}
+
+
 def collect(run_dir: Path) -> dict[str, Any]:
     manifest = _load(run_dir / "manifest.json")
     metrics = _load(run_dir / "metrics.json")
-    return {"manifest": manifest, "metrics": metrics, "examples": example_rows(run_dir)}
+    return {"manifest": manifest, "metrics": metrics, "examples": example_rows(run_dir),
+            "broken": example_rows(run_dir, learned=False), "loss": loss_series(run_dir)}
 
 
 def render_markdown(data: dict[str, Any]) -> str:
@@ -87,30 +155,101 @@ def render_markdown(data: dict[str, Any]) -> str:
            f"**{cfg.get('base_model')}**, seed {cfg.get('seed')}.", ""]
     out += [f"- {line}" for line in headline_text(metrics)] + [""]
     out += eval_set_lines(m, metrics)
-    out += ["## Metrics (same evaluators, base vs trained)", "", "| metric | base | trained | change |", "|---|---|---|---|"]
+    out += ["## Results (same evaluators, base vs trained)", "",
+            "| measure | questions | base | trained | change |", "|---|---|---|---|---|"]
+    out += ["| " + " | ".join(row) + " |" for row in result_rows(metrics)]
+    out += ["", READING_NOTE]
+    out += paired_lines(metrics) + category_lines(metrics)
+    out += training_lines(metrics.get("train", {}), data.get("loss") or {})
+    out += example_lines(data["examples"], "Learned: questions the base model missed and the trained model gets right")
+    out += example_lines(data.get("broken", []), "Broken: questions the base model got right and the trained model misses")
+    out += data_lines(m)
+    exports = m.get("stages", {}).get("export", {})
+    if exports:
+        out += ["", "## Exports", ""]
+        out += [f"- **{name}**: {', '.join(v.get('paths', [])) or 'FAILED: ' + v.get('error', '')}" for name, v in exports.items()]
+    out += ["", "## All metrics", "", "| metric | base | trained | change |", "|---|---|---|---|"]
     out += [f"| {k} | {b} | {t} | {d} |" for k, b, t, d in metric_rows(metrics)]
-    out += ["", "## Data", "", "| stage | records | time (s) | dropped / quarantined |", "|---|---|---|---|"]
-    for stage, stats in m.get("stages", {}).items():
+    out += ["", "## Reproduce", "", "```", " ".join(m.get("command", [])) or "inject", "```",
+            "", "Resolved config, input hashes and library versions are in `manifest.json`."]
+    return "\n".join(out) + "\n"
+
+
+READING_NOTE = ("Percentages in brackets are 95% intervals (Wilson). A change is followed by the p-value of an exact "
+                "McNemar test on the questions both models answered; \"within noise\" means p ≥ 0.05.")
+
+
+def paired_lines(metrics: dict[str, Any]) -> list[str]:
+    """Per evaluator: how many questions changed each way, and whether that is more than chance."""
+    paired = metrics.get("paired") or {}
+    if not paired:
+        return []
+    out = ["", "## Before and after, question by question", "",
+           "| evaluator | questions | right before and after | only base right | only trained right | test |",
+           "|---|---|---|---|---|---|"]
+    for name, t in paired.items():
+        out.append(f"| {human_name(name + '.accuracy')} | {t['n']} | {t['both']} | {t['base_only']} | "
+                   f"{t['trained_only']} | {describe_p(t['p_value'])} |")
+    return out
+
+
+def category_lines(metrics: dict[str, Any], evaluator: str = "knowledge-qa") -> list[str]:
+    """Accuracy per category; below MIN_CHARTED questions only ``k/n``."""
+    prefix = f"{evaluator}.per_category."
+    trained, base = metrics.get("trained", {}), metrics.get("base", {})
+    cats = sorted({k[len(prefix):-len(".accuracy")] for k in trained if k.startswith(prefix) and k.endswith(".accuracy")})
+    if len(cats) < 2:
+        return []
+    out = ["", "## Domain knowledge per category", "", "| category | questions | base | trained |", "|---|---|---|---|"]
+    for cat in cats:
+        key = f"{prefix}{cat}.accuracy"
+        n = int(trained.get(f"{prefix}{cat}.n", 0))
+        out.append(f"| {cat} | {n} | {share(base.get(key), n)} | {share(trained.get(key), n)} |")
+    return out + ["", f"Categories with fewer than {MIN_CHARTED} questions are shown as right/asked, not as a percentage."]
+
+
+def share(value: float | None, n: int) -> str:
+    """``3/4`` for a small count, ``62.5% (5/8)`` otherwise."""
+    if value is None or not n:
+        return "–"
+    hits = round(value * n)
+    return f"{hits}/{n}" if n < MIN_CHARTED else f"{value * 100:.1f}% ({hits}/{n})"
+
+
+def training_lines(train: dict[str, Any], loss: dict[str, list[tuple[float, float]]]) -> list[str]:
+    out = truncation_lines(train)
+    if not train:
+        return out
+    out += ["", "## Training", ""]
+    points = loss.get("training loss") or []
+    if points:
+        out += [f"Training loss {points[0][1]:.3g} at step {points[0][0]:g} → {points[-1][1]:.3g} at step "
+                f"{points[-1][0]:g} ({len(points)} logged points, `model/{LOSS_HISTORY}`).", ""]
+    out += ["| measure | value |", "|---|---|"]
+    return out + [f"| {k} | {fmt(k, v)} |" for k, v in train.items() if not isinstance(v, dict | list)]
+
+
+def example_lines(rows: list[dict[str, Any]], title: str) -> list[str]:
+    if not rows:
+        return []
+    out = ["", f"## {title}", "", "| question | base answered | trained answered |", "|---|---|---|"]
+    return out + [f"| {_cell(e['question'])} | {_cell(e['base'])} | {_cell(e['trained'])} |" for e in rows]
+
+
+def _cell(value: Any) -> str:
+    """Table-safe text: a ``|`` or a line break would split the row."""
+    return str(value).replace("|", "/").replace("\n", " ")
+
+
+def data_lines(manifest: dict[str, Any]) -> list[str]:
+    out = ["", "## Data", "", "| stage | records | time (s) | dropped / quarantined |", "|---|---|---|---|"]
+    for stage, stats in manifest.get("stages", {}).items():
         if isinstance(stats, dict) and "records" in stats:
             notes = {**stats.get("quarantined", {}), **_flat_drops(stats.get("dropped", {}))}
             reasons = ", ".join(f"{k}: {v}" for k, v in notes.items()) or "–"
             cached = " (cached)" if stats.get("skipped") else ""
             out.append(f"| {stage}{cached} | {stats['records']} | {stats.get('seconds', '–')} | {reasons} |")
-    train = metrics.get("train", {})
-    out += truncation_lines(train)
-    if train:
-        out += ["", "## Training", "", "| measure | value |", "|---|---|"]
-        out += [f"| {k} | {fmt(k, v)} |" for k, v in train.items() if not isinstance(v, dict | list)]
-    if data["examples"]:
-        out += ["", "## Learned: questions the base model missed", "", "| question | base answered | trained answered |", "|---|---|---|"]
-        out += [f"| {e['question']} | {e['base']} | {e['trained']} |" for e in data["examples"]]
-    exports = m.get("stages", {}).get("export", {})
-    if exports:
-        out += ["", "## Exports", ""]
-        out += [f"- **{name}**: {', '.join(v.get('paths', [])) or 'FAILED: ' + v.get('error', '')}" for name, v in exports.items()]
-    out += ["", "## Reproduce", "", "```", " ".join(m.get("command", [])) or "inject", "```",
-            "", "Resolved config, input hashes and library versions are in `manifest.json`."]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def eval_set_lines(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
@@ -150,27 +289,55 @@ def _flat_drops(dropped: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_html(markdown_text: str, data: dict[str, Any]) -> str:
-    """A self-contained page: the markdown sections as HTML tables plus a before/after chart."""
-    body = _md_to_html(markdown_text)
-    body = body.replace("<h2>", bar_chart(data["metrics"]) + "<h2>", 1)
+    """A self-contained page: the markdown sections as HTML, a before/after chart, the loss curve."""
+    from kinject.svg_charts import line_chart
+
+    parts = []
+    for heading, text in _sections(markdown_text):
+        body = _md_to_html(text)
+        if heading == "All metrics":
+            inner = _md_to_html(text.split("\n", 1)[1])
+            body = f"<h2>All metrics</h2>\n<details><summary>Every metric under its raw name</summary>\n{inner}\n</details>"
+        elif heading == "Training":
+            curve = line_chart(data.get("loss") or {}, "step", "loss", "Training loss")
+            body = body.replace("</h2>", "</h2>\n" + curve, 1)
+        parts.append(body)
+    body = "\n".join(parts).replace("<h2>", bar_chart(data["metrics"]) + "<h2>", 1)
     return HTML_PAGE.format(title=html.escape(data["manifest"].get("run_id", "kinject run")), chart="", body=body)
 
 
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading, markdown) per ``## `` section; the part before the first has heading ""."""
+    out: list[tuple[str, list[str]]] = [("", [])]
+    for line in text.splitlines():
+        if line.startswith("## "):
+            out.append((line[3:].strip(), []))
+        out[-1][1].append(line)
+    return [(heading, "\n".join(lines)) for heading, lines in out]
+
+
 def bar_chart(metrics: dict[str, Any]) -> str:
-    """Inline SVG: base vs trained for accuracy-like metrics in [0, 1]."""
-    keys = [k for k in metrics.get("trained", {}) if k.count(".") == 1 and 0 <= metrics["trained"][k] <= 1
-            and k.rsplit(".", 1)[-1] in ("accuracy", "score", "em", "contains", "f1")]
+    """Inline SVG: base vs trained for the main proportion metrics, each with its 95% interval."""
+    trained = metrics.get("trained", {})
+    keys = [k for k in main_metrics(list(trained)) if interval_text(metrics, "trained", k)]
     if not keys:
         return ""
-    row_h, width = 44, 360
-    parts = [f'<svg class="chart" role="img" aria-label="base vs trained" width="{width + 260}" height="{row_h * len(keys) + 30}">']
+    row_h, width, x0 = 48, 360, 300
+    parts = [f'<svg class="chart" role="img" aria-label="base vs trained" width="{x0 + width + 190}" height="{row_h * len(keys) + 30}">']
     for i, key in enumerate(keys):
         y = 10 + i * row_h
-        for j, (label, color) in enumerate((("base", "#9aa5b1"), ("trained", "#2f6fde"))):
-            value = metrics.get(label, {}).get(key) or 0.0
-            parts.append(f'<rect x="200" y="{y + j * 18}" width="{value * width:.1f}" height="16" fill="{color}"/>')
-            parts.append(f'<text x="{205 + value * width:.1f}" y="{y + j * 18 + 12}" font-size="11">{label} {value * 100:.1f}%</text>')
-        parts.append(f'<text x="0" y="{y + 22}" font-size="12">{html.escape(key)}</text>')
+        for j, (side, color) in enumerate((("base", "#9aa5b1"), ("trained", "#2f6fde"))):
+            value = metrics.get(side, {}).get(key) or 0.0
+            n = count_of(metrics.get(side, {}), key) or 0
+            low, high = wilson_interval(round(value * n), n) if n else (value, value)
+            top = y + j * 18
+            parts.append(f'<rect x="{x0}" y="{top}" width="{value * width:.1f}" height="16" fill="{color}"/>')
+            parts.append(f'<line class="interval" x1="{x0 + low * width:.1f}" x2="{x0 + high * width:.1f}" y1="{top + 8}" '
+                         f'y2="{top + 8}" stroke="#1f2933" stroke-width="1.5"/>')
+            parts.append(f'<text x="{x0 + 6 + max(value, high) * width:.1f}" y="{top + 12}" font-size="11">{side} '
+                         f'{value * 100:.1f}% ({low * 100:.0f}–{high * 100:.0f}%)</text>')
+        parts.append(f'<text x="0" y="{y + 16}" font-size="12">{html.escape(human_name(key))}</text>')
+        parts.append(f'<text x="0" y="{y + 31}" font-size="11" fill="#52606d">{question_count(metrics, key)} questions</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -212,6 +379,7 @@ table {{ border-collapse: collapse; margin: 1em 0; width: 100%; }}
 th, td {{ border: 1px solid #d9e2ec; padding: 6px 10px; text-align: left; font-size: 14px; }}
 th {{ background: #f0f4f8; }}
 p.item {{ font-size: 17px; font-weight: 600; margin: .3em 0; }}
+details summary {{ cursor: pointer; color: #3e4c59; }}
 .chart {{ margin: 1em 0; }}
 </style></head>
 <body>

@@ -68,6 +68,45 @@ def grouped_bars(groups: dict[str, dict[str, float]], title: str) -> str:
     return "".join(parts)
 
 
+def line_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str, title: str) -> str:
+    """Lines through (x, y) points, one per series (e.g. training and evaluation loss by step)."""
+    series = {name: pts for name, pts in series.items() if pts}
+    if not series:
+        return ""
+    w, h, pad = 620, 300, 50
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts]
+    x0, x1 = _span(xs)
+    y0, y1 = _span(ys)
+
+    def px(v: float) -> float:
+        return pad + (v - x0) / (x1 - x0) * (w - 2 * pad)
+
+    def py(v: float) -> float:
+        return h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad)
+
+    parts = [f'<svg class="chart loss-curve" role="img" aria-label="{html.escape(title)}" width="{w}" height="{h}">',
+             f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">{html.escape(title)}</text>',
+             f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>',
+             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#888"/>',
+             f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="11">{html.escape(x_label)}</text>',
+             f'<text x="14" y="{h / 2}" font-size="11" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(y_label)}</text>',
+             f'<text x="{px(min(xs)):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{min(xs):g}</text>',
+             f'<text x="{px(max(xs)):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{max(xs):g}</text>',
+             f'<text x="{pad - 4}" y="{py(min(ys)):.1f}" font-size="10" text-anchor="end">{min(ys):.3g}</text>',
+             f'<text x="{pad - 4}" y="{py(max(ys)) + 4:.1f}" font-size="10" text-anchor="end">{max(ys):.3g}</text>']
+    for i, (name, pts) in enumerate(series.items()):
+        color = PALETTE[i % len(PALETTE)]
+        coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{coords}"/>')
+        if len(pts) == 1:
+            parts.append(f'<circle cx="{px(pts[0][0]):.1f}" cy="{py(pts[0][1]):.1f}" r="4" fill="{color}"/>')
+        parts.append(f'<rect x="{w - pad - 110}" y="{28 + i * 16}" width="10" height="10" fill="{color}"/>')
+        parts.append(f'<text x="{w - pad - 96}" y="{37 + i * 16}" font-size="11">{html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _span(values: list[float]) -> tuple[float, float]:
     lo, hi = min(values), max(values)
     if hi - lo < 1e-9:

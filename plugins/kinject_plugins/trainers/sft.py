@@ -27,6 +27,7 @@ from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.records import Record
+from kinject.report import write_loss_history
 from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_rows
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class SFTTrainer(Trainer):
         output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         final = save_final(trainer, tokenizer, job.output_dir / "final")
         metrics = self.collect_metrics(trainer, output, started)
+        write_loss_history(trainer.state.log_history, job.output_dir)
         if eval_data is not None:
             metrics["eval_loss"] = float(trainer.evaluate()["eval_loss"])
         if resume_from is not None:
