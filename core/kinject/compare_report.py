@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from kinject.config import RunConfig
-from kinject.report import HTML_PAGE, _md_to_html, fmt
+from kinject.report import HTML_PAGE, _md_to_html, fmt, interval_text, paired_text, share
+from kinject.stats import MIN_CHARTED, count_of
 from kinject.svg_charts import grouped_bars, scatter
 
 #: (column, how to read it from a strategy's metrics)
@@ -50,18 +51,50 @@ def _show(column: str, value: float | None) -> str:
     return fmt("", value)
 
 
+#: columns that carry a 95% interval (accuracy) or a paired test against the base (change)
+INTERVAL_COLUMNS = {"knowledge accuracy": "knowledge-qa.accuracy", "retention": "retention.accuracy"}
+TESTED_COLUMNS = {"gain vs base": "knowledge-qa.accuracy", "forgetting": "retention.accuracy"}
+
+
+def _show_cell(column: str, spec: str, metrics: dict[str, Any]) -> str:
+    """A table cell: the value, with its interval or with the paired test against the base."""
+    value = cell(metrics, spec)
+    shown = _show(column, value)
+    if value is None:
+        return shown
+    if column in INTERVAL_COLUMNS and (interval := interval_text(metrics, "trained", INTERVAL_COLUMNS[column])):
+        return f"{shown} ({interval})"
+    if column in TESTED_COLUMNS and (test := paired_text(metrics, TESTED_COLUMNS[column])):
+        return f"{shown}, {test}"
+    return shown
+
+
 def table_rows(rows: dict[str, dict[str, Any]]) -> list[list[str]]:
     out = []
     base = next((m for m in rows.values() if "base" in m), None)
     if base is not None:
         base_view = {"trained": base["base"]}
-        out.append(["base (no training)"] + [_show(c, cell(base_view, s)) if s.startswith("trained:") else "–" for c, s in COLUMNS])
+        out.append(["base (no training)"] + [_show_cell(c, s, base_view) if s.startswith("trained:") else "–" for c, s in COLUMNS])
     for name, metrics in rows.items():
         if "error" in metrics:
             out.append([name, f"failed: {metrics['error']}"] + [""] * (len(COLUMNS) - 1))
         else:
-            out.append([name] + [_show(c, cell(metrics, s)) for c, s in COLUMNS])
+            out.append([name] + [_show_cell(c, s, metrics) for c, s in COLUMNS])
     return out
+
+
+def count_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """How many questions each accuracy column stands on."""
+    ok = [m for m in rows.values() if "error" not in m]
+    parts = []
+    for column, key in INTERVAL_COLUMNS.items():
+        counts = sorted({n for m in ok if (n := count_of(m.get("trained", {}), key))})
+        if counts:
+            parts.append(f"{column} on {'/'.join(map(str, counts))} questions")
+    if not parts:
+        return []
+    return ["", "Measured " + ", ".join(parts) + ". Accuracies carry their 95% interval (Wilson); changes carry an exact "
+            "McNemar test of each strategy against the base on the same questions (\"within noise\" when p ≥ 0.05)."]
 
 
 def render_markdown(rows: dict[str, dict[str, Any]], config: RunConfig) -> str:
@@ -70,6 +103,7 @@ def render_markdown(rows: dict[str, dict[str, Any]], config: RunConfig) -> str:
              "and judged by the same evaluators on the same held-out questions.", "",
              "| strategy | " + " | ".join(c for c, _ in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(rows)]
+    lines += count_lines(rows)
     best = _best(rows)
     if best:
         lines += ["", best]
@@ -111,19 +145,33 @@ def charts(rows: dict[str, dict[str, Any]]) -> str:
                 "Accuracy vs retention"),
         scatter([(n, secs[n], acc[n]) for n in acc if n in secs], "train time (s)", "domain accuracy",
                 "Accuracy vs train time", x_fmt="{:.1f}"),
-        grouped_bars(_per_category(ok), "Accuracy per category"),
     ]
+    charted, small = _per_category(ok)
+    parts.append(grouped_bars(charted, "Accuracy per category"))
+    if small:
+        notes = "; ".join(f"{cat}: " + ", ".join(f"{name} {share(v, n)}" for name, (v, n) in values.items())
+                          for cat, values in small.items())
+        parts.append(f"<p class='note'>Not charted, fewer than {MIN_CHARTED} questions (right/asked): {html.escape(notes)}</p>")
     return "\n".join(p for p in parts if p)
 
 
-def _per_category(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+def _per_category(
+    rows: dict[str, dict[str, Any]],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, tuple[float, int]]]]:
+    """Per-category accuracy by strategy: the categories to chart, and those too small to chart."""
     groups: dict[str, dict[str, float]] = {}
+    small: dict[str, dict[str, tuple[float, int]]] = {}
     prefix, suffix = "knowledge-qa.per_category.", ".accuracy"
     for name, metrics in rows.items():
-        for key, value in metrics.get("trained", {}).items():
+        trained = metrics.get("trained", {})
+        for key, value in trained.items():
             if key.startswith(prefix) and key.endswith(suffix):
-                groups.setdefault(key[len(prefix):-len(suffix)], {})[name] = value
-    return groups
+                category, n = key[len(prefix):-len(suffix)], int(trained.get(key[: -len(suffix)] + ".n", 0))
+                if n >= MIN_CHARTED:
+                    groups.setdefault(category, {})[name] = value
+                else:
+                    small.setdefault(category, {})[name] = (value, n)
+    return groups, small
 
 
 def write_compare_report(root: Path, rows: dict[str, dict[str, Any]], config: RunConfig) -> Path:

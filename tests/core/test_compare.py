@@ -59,6 +59,32 @@ def test_unknown_strategy_fails_before_any_work(stand_ins: DomainPack, kinject_p
     assert not (tmp_path / "cmp" / "data").exists()
 
 
+def _row(accuracy: float, p_value: float, law_n: int = 8, tax_n: int = 3) -> dict[str, object]:
+    """One strategy's metrics.json: 40 questions in two categories, retention on 100, a paired test."""
+    trained = {"knowledge-qa.accuracy": accuracy, "knowledge-qa.n": 40.0, "retention.accuracy": 0.6, "retention.n": 100.0,
+               "knowledge-qa.per_category.law.accuracy": 0.5, "knowledge-qa.per_category.law.n": float(law_n),
+               "knowledge-qa.per_category.tax.accuracy": 2 / 3, "knowledge-qa.per_category.tax.n": float(tax_n)}
+    base = {**trained, "knowledge-qa.accuracy": 0.25, "retention.accuracy": 0.62}
+    return {"base": base, "trained": trained, "delta": {k: trained[k] - base[k] for k in trained},
+            "paired": {"knowledge-qa": {"n": 40, "p_value": p_value}, "retention": {"n": 100, "p_value": 0.5}}}
+
+
+def test_compare_table_carries_intervals_counts_and_the_test_against_the_base() -> None:
+    from kinject.compare_report import charts, render_markdown
+    from kinject.config import RunConfig
+
+    rows = {"sft": _row(0.5, 0.004), "rag": _row(0.3, 0.41)}
+    md = render_markdown(rows, RunConfig(domain="legal"))
+    assert "| sft | 50.0% (35–65%) | +25.0 pts, p = 0.004 |" in md
+    assert "| rag | 30.0% (18–45%) | +5.0 pts, within noise (p = 0.41) |" in md
+    assert "| base (no training) | 25.0% (14–40%) |" in md
+    assert "+2.0 pts, within noise (p = 0.50)" in md  # forgetting, tested on the retention questions
+    assert "knowledge accuracy on 40 questions, retention on 100 questions" in md
+    page = charts(rows)
+    assert ">law<" in page and ">tax<" not in page, "a category of 3 questions is not a bar"
+    assert "Not charted, fewer than 5 questions" in page and "tax: sft 2/3, rag 2/3" in page
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
@@ -81,6 +107,8 @@ def test_compare_html_renders_in_chromium(train_calls: list[str], kinject_plugin
     dom = subprocess.run([chrome, *CHROME_FLAGS, *profile, "--dump-dom", page], capture_output=True, text=True, timeout=120)
     assert "<table>" in dom.stdout and "shrink" in dom.stdout
     assert dom.stdout.count("<svg") >= 2, "accuracy-vs-retention and accuracy-vs-time plots expected"
+    assert "p = " in dom.stdout and "95% interval" in dom.stdout
+    assert "Not charted, fewer than 5 questions" in dom.stdout, "the two sample questions are not a percentage bar"
     shot = tmp_path / "compare.png"
     subprocess.run([chrome, *CHROME_FLAGS, *profile, f"--screenshot={shot}", "--window-size=1200,900", page],
                    capture_output=True, timeout=120, check=False)
