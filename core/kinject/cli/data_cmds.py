@@ -24,7 +24,8 @@ from kinject.cli.run_cmd import (
 )
 
 if TYPE_CHECKING:
-    from kinject.commands import EvalOutcome, IngestOutcome, PrepareOutcome
+    from kinject.commands import IngestOutcome, PrepareOutcome
+    from kinject.model_eval import EvalOutcome
     from kinject.plugins import Plugins
     from kinject.records import Record
 
@@ -138,8 +139,14 @@ def eval_cmd(model: str, eval_set: Path | None, domain: str | None, evaluators: 
     per-question results) and report.md in the output directory; the same model, evaluators and
     questions again are loaded, not recomputed.
     """
-    from kinject.commands import eval_config, eval_dir, eval_items_for, eval_target, evaluate_target
     from kinject.context import RunContext
+    from kinject.model_eval import (
+        eval_config,
+        eval_dir,
+        eval_items_for,
+        eval_target,
+        evaluate_target,
+    )
     from kinject.plugins import get_plugins
 
     console_flags({"quiet": quiet, "verbose": verbose})
@@ -163,7 +170,7 @@ def eval_cmd(model: str, eval_set: Path | None, domain: str | None, evaluators: 
 
 
 def _show_evaluation(outcome: EvalOutcome) -> None:
-    from kinject.commands import HEADLINE_KEYS, metric_line
+    from kinject.model_eval import HEADLINE_KEYS, metric_line
 
     shown = [k for k in HEADLINE_KEYS if k in outcome.metrics]
     others = [k for k in outcome.metrics if k.count(".") == 1 and not k.endswith(".n") and k not in shown]
