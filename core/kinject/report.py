@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kinject.metric_names import human_name, main_metrics
-from kinject.stats import MIN_CHARTED, count_of, describe_p, wilson_interval
+from kinject.stats import MIN_CHARTED, count_of, describe_p, is_proportion, wilson_interval
 
 PERCENT_HINTS = ("accuracy", "score", "em", "contains", "f1", "rouge", "retention", "pass_rate", "cosine")
 #: where a trainer leaves its loss by step (``<output_dir>/loss_history.json``; a run's is under ``model/``)
@@ -43,7 +43,7 @@ def fmt_delta(key: str, value: float | None) -> str:
 def interval_text(metrics: dict[str, Any], side: str, key: str) -> str:
     """``28–56%``: the 95% Wilson interval of a proportion metric, or "" without a count."""
     value, n = metrics.get(side, {}).get(key), count_of(metrics.get(side, {}), key)
-    if not isinstance(value, int | float) or not n or not 0.0 <= value <= 1.0:
+    if not is_proportion(key) or not isinstance(value, int | float) or not n or not 0.0 <= value <= 1.0:
         return ""
     low, high = wilson_interval(round(value * n), n)
     return f"{low * 100:.0f}–{high * 100:.0f}%"

@@ -79,7 +79,7 @@ def count_of(flat: dict[str, Any], key: str) -> int | None:
 def is_proportion(key: str) -> bool:
     """Metrics that are a share of questions answered right (and so have a Wilson interval)."""
     last = key.rsplit(".", 1)[-1]
-    return last.startswith("accuracy") or last in ("em", "contains")
+    return last.startswith("accuracy") or last in ("em", "contains", "pass_rate")
 
 
 def intervals(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -58,6 +58,12 @@ def test_headline_names_the_measure_and_carries_count_interval_and_test() -> Non
     # two fixed and one broken: indistinguishable from chance
     weak = headline_text(_metrics([True, False, False] + [True] * 7, [False, True, True] + [True] * 7))[0]
     assert "(+10.0 pts, within noise (p = 1.00))" in weak and "10 questions" in weak
+    # a rubric score averages weighted checks: it has a count but no interval of a proportion
+    scored = _metrics([True], [True])
+    for side, value in (("base", 0.5), ("trained", 0.7)):
+        scored[side].update({"rubric.score": value, "rubric.n": 10.0})
+    scored["delta"]["rubric.score"] = 0.2
+    assert headline_text(scored)[-1] == "Domain rubric score: 50.0% → 70.0% (+20.0 pts); 10 questions"
 
 
 def test_paired_test_is_stored_per_evaluator_with_outcome_counts() -> None:

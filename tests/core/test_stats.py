@@ -65,10 +65,12 @@ def test_describe_p(p: float, text: str) -> None:
 def test_counts_and_intervals_come_from_sibling_counts() -> None:
     flat = {"knowledge-qa.accuracy": 0.5, "knowledge-qa.n": 10.0, "knowledge-qa.em": 0.25, "knowledge-qa.n_generated": 4.0,
             "knowledge-qa.per_category.law.accuracy": 1.0, "knowledge-qa.per_category.law.n": 3.0,
-            "rubric.score": 0.8, "perplexity.perplexity": 12.0}
+            "rubric.score": 0.8, "rubric.pass_rate": 0.5, "rubric.n": 4.0, "perplexity.perplexity": 12.0}
     assert count_of(flat, "knowledge-qa.accuracy") == 10
     assert count_of(flat, "knowledge-qa.em") == 4
     assert count_of(flat, "knowledge-qa.per_category.law.accuracy") == 3
     found = intervals(flat)
-    assert set(found) == {"knowledge-qa.accuracy", "knowledge-qa.em", "knowledge-qa.per_category.law.accuracy"}
+    # a rubric score is a mean of weighted checks, not a share of questions: no interval
+    assert set(found) == {"knowledge-qa.accuracy", "knowledge-qa.em", "knowledge-qa.per_category.law.accuracy",
+                          "rubric.pass_rate"}
     assert found["knowledge-qa.accuracy"] == {"n": 10, "hits": 5, "interval95": [0.2366, 0.7634]}
