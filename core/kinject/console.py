@@ -34,6 +34,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 #: loggers whose records are library noise on the terminal
 LIBRARIES = ("transformers", "trl", "peft", "datasets", "accelerate", "huggingface_hub",
@@ -83,7 +84,7 @@ def library_output(run_dir: Path, verbose: bool = False, quiet: bool = False) ->
         else:
             stack.enter_context(_routed(("", "py.warnings", *LIBRARIES), [libraries]))
             stack.enter_context(_library_bars_off())
-        stack.enter_context(_captured_warnings())
+        stack.enter_context(_captured_warnings(libraries if verbose else None))
         own = _file_handler(mode.log_dir / "kinject.log", logging.INFO)
         stack.callback(own.close)
         stack.enter_context(_routed(OWN, [own, *_own_terminal(quiet)], level=logging.INFO))
@@ -149,7 +150,7 @@ def _teed(handler: logging.Handler) -> Iterator[None]:
     root_terminal = logging.StreamHandler(sys.stderr)  # what Python prints for an unconfigured root
     root_terminal.setLevel(logging.WARNING)
     own_handlers = [n for n in LIBRARIES if not logging.getLogger(n).propagate]
-    saved = [_save(logging.getLogger(n)) for n in ("", "py.warnings", *own_handlers)]
+    saved = [_save(logging.getLogger(n)) for n in ("", *own_handlers)]
     root = logging.getLogger()
     root.handlers = [*root.handlers, handler, *([] if root.handlers else [root_terminal])]
     for name in own_handlers:  # libraries that print through a handler of their own (transformers)
@@ -171,16 +172,31 @@ def _restore(saved: list[tuple[logging.Logger, list[logging.Handler], bool, int]
 
 
 @contextlib.contextmanager
-def _captured_warnings() -> Iterator[None]:
-    """``warnings.warn`` -> the ``py.warnings`` logger (its handlers set by the caller)."""
-    logging.captureWarnings(True)
-    try:
-        with warnings.catch_warnings():
-            # the first occurrence of each warning, as Python shows them, DeprecationWarning included
-            warnings.simplefilter("default")
+def _captured_warnings(copy_to: logging.Handler | None = None) -> Iterator[None]:
+    """``warnings.warn`` -> the ``py.warnings`` logger; with ``copy_to``, shown as usual and copied there."""
+    with warnings.catch_warnings():  # restores the filters and ``showwarning`` afterwards
+        # the first occurrence of each warning, DeprecationWarning included
+        warnings.simplefilter("default")
+        if copy_to is not None:
+            warnings.showwarning = _teed_warning(warnings.showwarning, copy_to)
             yield
-    finally:
-        logging.captureWarnings(False)
+            return
+        logging.captureWarnings(True)
+        try:
+            yield
+        finally:
+            logging.captureWarnings(False)
+
+
+def _teed_warning(show: Callable[..., None], handler: logging.Handler) -> Callable[..., None]:
+    def show_and_copy(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: TextIO | None = None, line: str | None = None) -> None:
+        show(message, category, filename, lineno, file, line)
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        handler.handle(logging.makeLogRecord({"name": "py.warnings", "levelno": logging.WARNING,
+                                              "levelname": "WARNING", "msg": text}))
+
+    return show_and_copy
 
 
 @contextlib.contextmanager

@@ -231,6 +231,8 @@ class SFTTrainer(Trainer):
         import torch
         from trl import SFTConfig
 
+        from kinject_plugins.trainers.progress_callback import hf_tqdm_disabled
+
         o = self.opts
         cuda = torch.cuda.is_available()
         bf16, fp16 = mixed_precision(o.precision, cuda)
@@ -265,7 +267,7 @@ class SFTTrainer(Trainer):
             report_to=resolve_report_to(o.report_to),
             logging_steps=o.logging_steps,
             logging_first_step=True,
-            disable_tqdm=not (job.context.show_progress and sys.stderr.isatty()),
+            disable_tqdm=hf_tqdm_disabled(job.context.show_progress),
             seed=self.seed(job.context),
             # Rows are tokenized and truncated here; TRL's own truncation would refuse padding-free.
             max_length=o.max_length if o.packing else None,
@@ -281,18 +283,20 @@ class SFTTrainer(Trainer):
         """TRL's SFTTrainer, with TensorBoard logs under ``<output_dir>/tensorboard``.
 
         Each checkpoint is marked complete once written, so a resumed run trusts only whole ones.
+        Progress shows as kinject's training bar, not transformers' printed bar and log dicts.
         """
         from transformers import EarlyStoppingCallback
         from trl import SFTTrainer as TRLSFTTrainer
 
         from kinject_plugins.trainers.checkpoint_marker import MarkCompleteCallback
+        from kinject_plugins.trainers.progress_callback import attach_progress
 
         args = self.training_args(job, has_eval=eval_data is not None)
         callbacks = [MarkCompleteCallback(), *self.callbacks]
         if args.load_best_model_at_end and self.opts.early_stopping_patience is not None:
             callbacks.append(EarlyStoppingCallback(self.opts.early_stopping_patience))
         with tensorboard_dir(job.output_dir / "tensorboard"):
-            return TRLSFTTrainer(
+            trainer = TRLSFTTrainer(
                 model=model,
                 args=args,
                 train_dataset=train_data,
@@ -301,6 +305,8 @@ class SFTTrainer(Trainer):
                 peft_config=self.peft_config(),
                 callbacks=callbacks,
             )
+        attach_progress(trainer, f"training ({self.name})", enabled=job.context.show_progress)
+        return trainer
 
     def collect_metrics(self, trainer: Any, output: Any, started: float) -> dict[str, Any]:
         """Time, tokens, parameters, memory and loss of the finished run."""
