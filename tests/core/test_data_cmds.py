@@ -84,6 +84,7 @@ def test_commands_are_listed_and_documented(kinject_plugins: Plugins, command: s
     assert command in CliRunner().invoke(build_cli(), ["--help"]).output
     result = CliRunner().invoke(build_cli(), [command, "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and f"inject {command}" in result.output
+    assert "--resume" not in result.output  # none of them trains
 
 
 # -- prepare ------------------------------------------------------------------------------------
