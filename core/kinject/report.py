@@ -143,6 +143,11 @@ def loss_series(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
 def collect(run_dir: Path) -> dict[str, Any]:
     manifest = _load(run_dir / "manifest.json")
     metrics = _load(run_dir / "metrics.json")
+    if metrics.get("base") and "paired" not in metrics:  # written before the tests were stored
+        from kinject.scoring import add_statistics
+
+        details = [_load(run_dir / "evaluation" / f"{side}.json").get("details", {}) for side in ("base", "trained")]
+        add_statistics(metrics, *details)
     return {"manifest": manifest, "metrics": metrics, "examples": example_rows(run_dir),
             "broken": example_rows(run_dir, learned=False), "loss": loss_series(run_dir)}
 
@@ -322,8 +327,8 @@ def bar_chart(metrics: dict[str, Any]) -> str:
     keys = [k for k in main_metrics(list(trained)) if interval_text(metrics, "trained", k)]
     if not keys:
         return ""
-    row_h, width, x0 = 48, 360, 300
-    parts = [f'<svg class="chart" role="img" aria-label="base vs trained" width="{x0 + width + 190}" height="{row_h * len(keys) + 30}">']
+    row_h, width, x0 = 48, 340, 390
+    parts = [f'<svg class="chart" role="img" aria-label="base vs trained" width="{x0 + width + 180}" height="{row_h * len(keys) + 30}">']
     for i, key in enumerate(keys):
         y = 10 + i * row_h
         for j, (side, color) in enumerate((("base", "#9aa5b1"), ("trained", "#2f6fde"))):

@@ -86,6 +86,19 @@ def test_examples_show_what_training_fixed_and_what_it_broke(tmp_path: Path) -> 
     assert broken[0] == {"question": "question 0?", "base": "answer 0True", "trained": "answer 0False"}
 
 
+def test_a_run_evaluated_before_the_tests_were_stored_gets_them_in_its_report(tmp_path: Path) -> None:
+    before, after = [False] * 12 + [True] * 8, [True] * 20
+    for name, outcomes in (("base", before), ("trained", after)):
+        path = tmp_path / "evaluation" / f"{name}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"details": {"knowledge-qa": {"items": _items(outcomes)}}}))
+    old = _metrics(before, after)
+    del old["paired"], old["intervals"]
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    text = write_report(tmp_path).read_text()
+    assert "| Domain knowledge, held-out questions | 20 | 8 | 0 | 12 | p < 0.001 |" in text
+
+
 def test_small_categories_are_counts_not_percentages() -> None:
     metrics = combine({}, {"knowledge-qa.per_category.tax.accuracy": 0.75, "knowledge-qa.per_category.tax.n": 4.0,
                            "knowledge-qa.per_category.law.accuracy": 0.5, "knowledge-qa.per_category.law.n": 8.0})
