@@ -49,15 +49,22 @@ def lm_eval_api(argv: list[str]) -> dict[str, Any]:
     return {"acc": out["results"][task]["acc,none"], "samples": out["samples"][task]}
 
 
+def requests(sample: dict[str, Any]) -> tuple[list[tuple[str, ...]], list[float]]:
+    """(context, continuation) pairs and log-likelihoods of one lm-eval sample, from the Python
+    API (tuples) or from a ``samples_*.jsonl`` file (``{"gen_args_0": {"arg_0": ...}}``, strings)."""
+    args = sample["arguments"]
+    pairs = [tuple(a.values()) for a in args.values()] if isinstance(args, dict) else [tuple(a) for a in args]
+    return pairs, [float(resp[0][0]) for resp in sample["resps"]]
+
+
 def assert_agreement(lm: dict[str, Any], qa: dict[str, Any]) -> None:
     """Same requests, same log-likelihoods (float tolerance), accuracy within one question."""
     by_id = {row["id"]: row for row in qa["items"] if "logprobs" in row}
     assert len(lm["samples"]) == qa["n"] == len(by_id)
     for sample in lm["samples"]:
         doc = sample["doc"]
-        assert [arg[0] for arg in sample["arguments"]] == [format_prompt(doc["question"])] * len(doc["choices"])
-        assert [arg[1] for arg in sample["arguments"]] == [" " + c for c in doc["choices"]]
-        lls = [resp[0][0] for resp in sample["resps"]]
+        pairs, lls = requests(sample)
+        assert pairs == [(format_prompt(doc["question"]), " " + c) for c in doc["choices"]]
         assert lls == pytest.approx(by_id[doc["id"]]["logprobs"], abs=2e-3)
     assert abs(lm["acc"] - qa["accuracy_sum"]) * qa["n"] <= 1.0
 
