@@ -240,3 +240,15 @@ def test_format_duration() -> None:
     assert format_duration(75.4) == "1:15"
     assert format_duration(3725) == "1:02:05"
     assert format_duration(None) == ""
+
+
+def test_compare_captures_library_output_too(noisy_pack: DomainPack, stand_ins: DomainPack, tiny_model: Path,
+                                             tmp_path: Path) -> None:
+    root = tmp_path / "cmp"
+    result = invoke(["compare", "--domain", "sample", "--strategies", "copy", "-m", str(tiny_model),
+                     "--run-dir", str(root), "--set", "evaluators=[noisy]", "--set", "forgetting=false",
+                     "--set", "exporters=[]", "-q"])
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.output.splitlines() if any(n in line for n in NOISE)], result.output
+    assert result.stderr == ""
+    assert "FutureWarning: `foo` is deprecated" in (root / "logs" / "libraries.log").read_text(encoding="utf-8")
