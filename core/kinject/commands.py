@@ -25,9 +25,9 @@ from kinject.plugins import Plugins
 from kinject.prepare import PreparedData, prepare_data
 from kinject.records import Record, write_jsonl
 
-#: the data stages in flow order, as the manifest names them (the split is stored as ``train``)
+#: the data stages in flow order, as the manifest names them
 DATA_STAGES = (("sources", "sources"), ("cleaners", "cleaners"), ("chunk", "chunk"),
-               ("eval_questions", "eval questions"), ("augmenters", "augmenters"), ("train", "split"))
+               ("eval_questions", "eval questions"), ("augmenters", "augmenters"), ("split", "split"))
 RESULT_FILE = Path("model") / "result.json"
 
 

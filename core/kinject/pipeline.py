@@ -161,15 +161,18 @@ def export_stage(context: RunContext, manifest: Manifest, result: TrainResult) -
     """Run every exporter; one failing export is recorded and the others still happen."""
     from kinject.errors import KinjectError
 
+    hook = context.plugins.pm.hook
+    hook.stage_started(stage="export", context=context)
     exports: dict[str, Any] = {}
     for step in context.config.exporters:
         exporter = context.plugins.create("exporter", step.name, step.options)
-        exporter.setup(context)
         try:
+            exporter.setup(context)
             paths = exporter.export(result, context.run_dir / "export" / step.name, context)
             # relative to the run directory, like result.json, so a moved run still points at its files
             exports[step.name] = {"paths": [_portable(Path(p), context.run_dir.resolve()) for p in paths]}
         except (KinjectError, OSError, RuntimeError, ValueError) as exc:
             exports[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
     manifest.stage("export", exports)
+    hook.stage_finished(stage="export", context=context, stats=exports)
     return exports

@@ -141,9 +141,13 @@ def _eval_set_stage(context: RunContext, manifest: Manifest, store: StageStore, 
     hook.stage_finished(stage="eval_set", context=context, stats=choice.stats())
 
 
-def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any) -> StageOutput:
+def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any,
+         name: str | None = None) -> StageOutput:
+    """One cached data stage; ``stage`` names its stored output, ``name`` (default the same) the
+    stage in the manifest and the hooks."""
     hook = context.plugins.pm.hook
-    hook.stage_started(stage=stage, context=context)
+    name = name or stage
+    hook.stage_started(stage=name, context=context)
     before = Counter(context.quarantine.counts)
     out = store.run(stage, fp, compute)
     if not out.skipped:
@@ -151,8 +155,8 @@ def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str,
         if new:
             out.stats["quarantined"] = dict(new)
     stats = {**out.stats, "skipped": out.skipped, "fingerprint": fp}
-    manifest.stage(stage, stats)
-    hook.stage_finished(stage=stage, context=context, stats=stats)
+    manifest.stage(name, stats)
+    hook.stage_finished(stage=name, context=context, stats=stats)
     return out
 
 
@@ -225,7 +229,8 @@ def _split_stage(
         held["eval"] = store.save("eval", fp, evaluation, {})
         return train, {**stats, "eval_records": len(evaluation)}
 
-    train = _run(context, manifest, store, "train", fp, compute)
+    # stored as data/train.jsonl (what a launched training reads), reported as the split stage
+    train = _run(context, manifest, store, "train", fp, compute, name="split")
     evaluation = held.get("eval") or store.load("eval", fp) or StageOutput([], fp)
     return train, evaluation
 

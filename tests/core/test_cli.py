@@ -119,3 +119,11 @@ def test_truncation_and_eval_set_lines() -> None:
     chunk = {"records": 12, "passages": 10, "records_split": 3, "max_tokens": 128,
              "tokens": {"min": 20, "median": 100.5, "max": 127}}
     assert "10 passages from 3 long records" in stage_line("chunk", chunk) and "20/100.5/127" in stage_line("chunk", chunk)
+
+
+def test_export_line_names_each_exporter_and_its_outcome() -> None:
+    from kinject.cli.run_cmd import export_line
+
+    line = export_line({"adapter": {"paths": ["a", "b", "c"]}, "gguf": {"error": "RuntimeError: no converter"}})
+    assert line == "✓ export: adapter 3 files, gguf FAILED (RuntimeError: no converter)"
+    assert export_line({}) == "✓ export: nothing to export"

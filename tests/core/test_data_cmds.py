@@ -104,7 +104,7 @@ def test_prepare_then_run_loads_every_data_stage(train_calls: list[str], stages:
     trained = invoke(*flags)
     assert trained.exit_code == 0, trained.output
     assert list((home / "runs").iterdir()) == run_dirs  # the same run directory
-    for stage in ("sources", "cleaners", "chunk", "augmenters", "train"):  # the first "train" is the split
+    for stage in ("sources", "cleaners", "chunk", "augmenters", "split"):
         assert stages.first(stage)["skipped"] is True, stage
     assert len(train_calls) == 1 and _manifest(run_dirs[0])["status"] == "finished"
 
@@ -260,3 +260,9 @@ def test_runs_lists_prepared_evaluated_and_broken_runs(kinject_plugins: Plugins,
     out = result.stdout
     assert "prepared" in out and "eval of tiny" in out and "50.0%" in out and "25.0%→50.0%" in out
     assert "unreadable" in out
+
+
+def test_a_run_reports_its_split_and_export_stages(stages: StageRecorder, finished_run: Path) -> None:
+    names = [name for name, _ in stages.stages]
+    assert names.index("split") < names.index("train") < names.index("export")
+    assert _manifest(finished_run)["stages"]["split"]["records"] > 0  # not overwritten by the training's stats

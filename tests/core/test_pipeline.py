@@ -34,7 +34,7 @@ def test_full_flow_writes_report_metrics_manifest(stand_ins: DomainPack, kinject
     assert metrics["trained"]["count-params.items"] == 2
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "finished"
-    assert set(manifest["stages"]) >= {"sources", "cleaners", "augmenters", "train", "evaluate", "export"}
+    assert set(manifest["stages"]) >= {"sources", "cleaners", "augmenters", "split", "train", "evaluate", "export"}
     assert manifest["inputs"] and manifest["versions"]["python"]
     assert "disk full" in outcome.exports["failing"]["error"]
     assert "FAILED" in (run / "report.md").read_text()
@@ -45,7 +45,7 @@ def test_rerun_skips_finished_stages(train_calls: list[str], kinject_plugins: Pl
     run_pipeline(_run(kinject_plugins, tmp_path, tiny_model))
     assert len([c for c in train_calls if c.startswith("train")]) == 1
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert all(manifest["stages"][s]["skipped"] for s in ("sources", "cleaners", "augmenters", "train"))
+    assert all(manifest["stages"][s]["skipped"] for s in ("sources", "cleaners", "augmenters", "split", "train"))
 
 
 def test_changed_cleaners_recompute_from_that_stage(train_calls: list[str], kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path) -> None:

@@ -95,7 +95,7 @@ class ConsoleObserver:
             if stats.get("warning"):
                 click.echo(stats["warning"], err=True)
             return
-        click.echo(stage_line(stage, stats), err=True)
+        click.echo(export_line(stats) if stage == "export" else stage_line(stage, stats), err=True)
         if stats.get("tokens_truncated"):
             click.echo(truncation_line(stats), err=True)
 
@@ -106,6 +106,13 @@ def truncation_line(stats: dict[str, Any]) -> str:
     share = f" ({cut / total:.1%})" if total else ""
     return (f"warning: {cut:,} of {total:,} training tokens{share} are beyond the trainer's max_length "
             "and were not trained on (raise trainer.max_length or lower chunk.max_tokens)")
+
+
+def export_line(exports: dict[str, Any]) -> str:
+    """``✓ export: adapter 3 files, gguf FAILED (...)``: each exporter's outcome on one line."""
+    parts = [f"{name} FAILED ({out['error']})" if "error" in out else f"{name} {len(out.get('paths', []))} files"
+             for name, out in exports.items()]
+    return "✓ export: " + (", ".join(parts) or "nothing to export")
 
 
 def stage_line(stage: str, stats: dict[str, Any]) -> str:
