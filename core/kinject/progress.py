@@ -134,6 +134,22 @@ def live_bar(description: str, total: float | None = None, enabled: bool = True,
             _live.remove(progress)
 
 
+@contextlib.contextmanager
+def inner_bar(description: str, total: float | None = None) -> Iterator[Bar]:
+    """A bar for work inside a step (the batches an evaluator scores), drawn only in a live display
+    already on screen and taken away when the block ends: library code that knows nothing of the
+    run's console settings may use it, and it draws nothing under ``-q``, ``-v`` or in a pipe."""
+    if not _live:
+        yield Bar()
+        return
+    progress = _live[-1]
+    task = progress.add_task(f"  {description}", total=total, info="")
+    try:
+        yield Bar(progress, task)
+    finally:
+        progress.remove_task(task)
+
+
 def track(items: Iterable[T], description: str, total: int | None = None, enabled: bool = True) -> Iterator[T]:
     """Yield from ``items`` while a bar counts them (on a terminal only)."""
     if total is None and hasattr(items, "__len__"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import subprocess
@@ -224,6 +225,43 @@ def test_bars_of_a_stage_share_its_display(fake_terminal: io.StringIO) -> None:
     display.stop()
     drawn = fake_terminal.getvalue()
     assert "evaluate" in drawn and "base · knowledge-qa" in drawn and "40/40" in drawn and "2/2" in drawn
+
+
+def test_inner_bars_draw_only_inside_a_display_already_up(fake_terminal: io.StringIO) -> None:
+    from kinject import progress
+
+    with progress.inner_bar("scoring", total=3) as bar:  # no display: -q, a pipe, or library code run alone
+        bar.advance(3)
+    assert fake_terminal.getvalue() == ""
+    display = progress.StageDisplay()
+    display.start("evaluate")
+    with progress.inner_bar("scoring", total=3) as bar:
+        bar.advance(2)
+        progress._live[-1].refresh()
+    display.stop()
+    assert "scoring" in fake_terminal.getvalue() and "2/3" in fake_terminal.getvalue()
+
+
+def test_scoring_counts_its_continuations(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kinject import progress
+    from kinject.models import load_causal_lm
+    from kinject_plugins.evaluators import loglik
+
+    advanced: list[float] = []
+
+    class Counting(progress.Bar):
+        def advance(self, steps: float = 1.0) -> None:
+            advanced.append(steps)
+
+    @contextlib.contextmanager
+    def counting_bar(description: str, total: float | None = None) -> Iterator[progress.Bar]:
+        yield Counting()
+
+    monkeypatch.setattr(loglik, "inner_bar", counting_bar)
+    model, tokenizer = load_causal_lm(tiny_model)
+    pairs = [(f"Question: q{i}\nAnswer:", f" a{i}") for i in range(5)]
+    assert len(loglik.score_continuations(model, tokenizer, pairs, batch_size=2)) == 5
+    assert sum(advanced) == 5
 
 
 def test_verbose_draws_no_bars(fake_terminal: io.StringIO, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

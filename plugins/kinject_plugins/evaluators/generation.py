@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kinject.progress import inner_bar
+
 if TYPE_CHECKING:
     from kinject.evaluation import EvalItem, EvalModel
 
@@ -37,10 +39,12 @@ def generate_answers(
     cache = _cache_for(model.model)
     stamp = (model.label, max_new_tokens, weights_version(model.model))
     missing = [p for p in dict.fromkeys(prompts) if (stamp, p) not in cache]
-    for start in range(0, len(missing), batch_size):
-        chunk = missing[start : start + batch_size]
-        for prompt, answer in zip(chunk, generate_greedy(model, chunk, max_new_tokens), strict=True):
-            cache[(stamp, prompt)] = answer
+    with inner_bar("generating answers", total=len(missing)) as bar:
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            for prompt, answer in zip(chunk, generate_greedy(model, chunk, max_new_tokens), strict=True):
+                cache[(stamp, prompt)] = answer
+            bar.advance(len(chunk))
     return [cache[(stamp, p)] for p in prompts]
 
 

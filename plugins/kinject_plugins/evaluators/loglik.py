@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kinject.progress import inner_bar
+
 
 @dataclass(frozen=True)
 class ContinuationScore:
@@ -77,16 +79,18 @@ def score_continuations(
               if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS}
     rest = [i for key, members in groups.items() if key not in shared for i in members]
     order = sorted(rest, key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
-    with torch.no_grad():
+    with torch.no_grad(), inner_bar("scoring continuations", total=len(encoded)) as bar:
         for key, members in shared.items():
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
                 for i, score in zip(chunk, _score_shared(model, list(key), [encoded[i][1] for i in chunk], device), strict=True):
                     results[i] = score
+                bar.advance(len(chunk))
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             for i, score in zip(batch, _score_batch(model, [encoded[i] for i in batch], device), strict=True):
                 results[i] = score
+            bar.advance(len(batch))
     return [r for r in results if r is not None]
 
 
