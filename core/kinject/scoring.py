@@ -14,7 +14,7 @@ from kinject.evaluation import EvalModel
 from kinject.lm_eval_task import write_lm_eval_task
 from kinject.manifest import Manifest
 from kinject.stages import fingerprint
-from kinject.stats import intervals, outcomes, paired_outcomes, wilson_interval
+from kinject.stats import count_of, intervals, outcomes, paired_outcomes, wilson_interval
 
 if TYPE_CHECKING:
     from kinject.config import Step
@@ -207,4 +207,10 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     for key in HEADLINE_KEYS:
         if key in metrics["trained"]:
             out[key] = {"base": metrics["base"].get(key), "trained": metrics["trained"][key]}
+            n = count_of(metrics["trained"], key)
+            paired = (metrics.get("paired") or {}).get(key.split(".")[0]) or {}
+            if n:
+                out[key]["n"] = n
+            if "p_value" in paired:
+                out[key]["p_value"] = paired["p_value"]
     return out

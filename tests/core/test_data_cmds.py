@@ -266,3 +266,15 @@ def test_a_run_reports_its_split_and_export_stages(stages: StageRecorder, finish
     names = [name for name, _ in stages.stages]
     assert names.index("split") < names.index("train") < names.index("export")
     assert _manifest(finished_run)["stages"]["split"]["records"] > 0  # not overwritten by the training's stats
+
+
+def test_runs_shows_the_question_count_and_the_paired_test(kinject_plugins: Plugins, tmp_path: Path) -> None:
+    from kinject.scoring import headline
+
+    metrics = {"base": {"knowledge-qa.accuracy": 0.25, "knowledge-qa.n": 40.0},
+               "trained": {"knowledge-qa.accuracy": 0.3, "knowledge-qa.n": 40.0},
+               "paired": {"knowledge-qa": {"n": 40, "base_only": 3, "trained_only": 5, "p_value": 0.7265625}}}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps({"status": "finished", "headline": headline(metrics)}))
+    result = invoke("runs", "--root", str(tmp_path))
+    assert "25.0%→30.0% (n=40, within noise (p = 0.73))" in " ".join(result.stdout.split())

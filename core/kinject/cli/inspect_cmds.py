@@ -117,8 +117,10 @@ def _run_row(path: Path) -> list[str]:
 
 
 def _headline(headline: object) -> str:
-    """``knowledge-qa 20.0%→40.0%`` for a trained run, ``knowledge-qa 40.0%`` for one model."""
+    """``knowledge-qa 20.0%→40.0% (n=70, within noise (p = 0.41))`` for a trained run,
+    ``knowledge-qa 40.0%`` for one model."""
     from kinject.report import fmt
+    from kinject.stats import describe_p
 
     if not isinstance(headline, dict):
         return "–"
@@ -128,7 +130,11 @@ def _headline(headline: object) -> str:
             continue
         name = key.split(".")[0]
         if "trained" in value:
-            parts.append(f"{name} {fmt(key, value.get('base'))}→{fmt(key, value['trained'])}")
+            facts = [f"n={value['n']}"] if value.get("n") else []
+            if isinstance(value.get("p_value"), int | float):
+                facts.append(describe_p(value["p_value"]))
+            note = f" ({', '.join(facts)})" if facts else ""
+            parts.append(f"{name} {fmt(key, value.get('base'))}→{fmt(key, value['trained'])}{note}")
         elif "value" in value:
             parts.append(f"{name} {fmt(key, value['value'])}")
     return "; ".join(parts) or "–"
