@@ -9,6 +9,11 @@ Corpus URIs:
 
 ``table``, ``query`` and ``template`` given in the URI win over the source options; the other
 query parameters go to the database driver. Passwords never reach Records or the quarantine.
+
+Nothing is ever written to a source database: a query must be one ``SELECT`` (or ``WITH ...
+SELECT``) statement, checked before it runs (reason ``query_not_read_only``), and connections are
+opened read-only where the backend allows it (a ``mode=ro`` SQLite file, a read-only session on
+PostgreSQL and MySQL) and never committed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +31,9 @@ from kinject.errors import InputError, MissingDependencyError
 from kinject.ingest_worker import report_issue
 from kinject.records import Record
 from kinject_plugins.sources.dependencies import require_module
+from kinject_plugins.sources.sql_guard import read_only_problem, read_only_session
+
+__all__ = ["SqlOptions", "SqlSource", "read_only_problem"]
 
 _OWN_PARAMS = ("table", "query", "template")
 _SCALARS = (str, int, float, bool)
@@ -71,6 +79,9 @@ class SqlSource(Source):
         table, query = params.get("table") or self.opts.table, params.get("query") or self.opts.query
         if bool(table) == bool(query):
             raise InputError("bad_url", "give exactly one of table= or query= (in the URI or sources.sql)", shown)
+        problem = read_only_problem(query) if query else ""
+        if problem:
+            raise InputError("query_not_read_only", f"only one SELECT query is run: {problem}", shown)
         engine = self._engine(sqlalchemy, url, shown)
         template = params.get("template") or self.opts.template
         try:
@@ -110,8 +121,14 @@ class SqlSource(Source):
         on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
         if on_disk and not Path(parsed.database).is_file():
             raise InputError("database_not_found", f"no SQLite file at {parsed.database}", shown)
+        if on_disk:
+            # SQLite's own read-only mode: the file is opened without write access
+            location = "file:" + quote(str(Path(parsed.database).resolve()))
+            parsed = parsed.set(database=location).update_query_dict({"mode": "ro", "uri": "true"})
         try:
-            return sqlalchemy.create_engine(parsed)
+            engine = sqlalchemy.create_engine(parsed)
+            sqlalchemy.event.listen(engine, "connect", read_only_session(parsed.get_backend_name()))
+            return engine
         except sqlalchemy.exc.NoSuchModuleError:
             raise InputError("bad_url", f"unknown database kind '{parsed.drivername}'", shown) from None
         except ImportError as exc:
