@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from kinject.domains import DomainPack
-from kinject_legal import legal_pack
+from kinject_legal import PACK
 
 
 @pytest.fixture(scope="session")
 def pack() -> DomainPack:
-    return legal_pack()
+    return PACK
 
 
 @pytest.fixture(scope="session")
