@@ -18,6 +18,7 @@ One run, top to bottom (every artefact under the job's output directory):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -25,16 +26,31 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.rubric import Rubric
 from kinject_plugins.trainers.ppo import preferences as prefs
+from kinject_plugins.trainers.ppo.settings import (
+    FLAT_KEYS,
+    GRPOSettings,
+    PolicySettings,
+    PPOSettings,
+    RewardModelSettings,
+    nest_flat_keys,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "trainer rlhf"
+
+
+@functools.cache
+def _warn_flat_keys(keys: tuple[str, ...]) -> None:
+    """Once per process and set of keys: recipes are checked, then read again by the trainer."""
+    targets = ", ".join(t for k in keys for t in FLAT_KEYS[k])
+    log.warning("rlhf: flat options %s are deprecated and go in 0.2; write them as %s", ", ".join(keys), targets)
 
 
 class RLHFOptions(BaseModel):
@@ -51,46 +67,31 @@ class RLHFOptions(BaseModel):
     preferences: Path | None = None
     rubric_pairs: bool = True
     held_out_ratio: float = Field(0.2, ge=0.0, lt=1.0)
-    #: reward model backbone: None = the base model; or a local model directory (e.g. an encoder)
-    reward_base: Path | None = None
-    reward_method: Literal["lora", "full"] = "lora"
-    reward_lora_r: int = Field(16, ge=1)
-    reward_learning_rate: float = Field(2e-4, gt=0.0)
-    reward_epochs: float = Field(2.0, gt=0.0)
-    reward_batch_size: int = Field(8, ge=1)
-    max_length: int = Field(512, ge=8)
+    reward: RewardModelSettings = Field(default_factory=RewardModelSettings)
     #: weight of the rubric score (0..1) added to the reward model's score; 0 = reward model only
     rubric_weight: float = Field(1.0, ge=0.0)
-    # -- the RL stage
-    steps: int = Field(20, ge=1)
-    rollout_batch: int = Field(8, ge=1)
-    minibatch_size: int = Field(4, ge=1)
-    ppo_epochs: int = Field(2, ge=1)
-    max_new_tokens: int = Field(32, ge=1)
-    temperature: float = Field(1.0, gt=0.0)
-    learning_rate: float = Field(5e-5, gt=0.0)
-    lora_r: int = Field(16, ge=1)
-    lora_alpha: int = Field(32, ge=1)
-    target_modules: list[str] | Literal["all-linear"] = "all-linear"
-    clip_range: float = Field(0.2, gt=0.0)
-    value_clip_range: float = Field(0.2, gt=0.0)
-    vf_coef: float = Field(0.1, ge=0.0)
-    entropy_coef: float = Field(0.0, ge=0.0)
-    gamma: float = Field(1.0, gt=0.0, le=1.0)
-    lam: float = Field(0.95, ge=0.0, le=1.0)
-    kl_coef: float = Field(0.05, ge=0.0)
-    adaptive_kl: bool = False
-    kl_target: float = Field(6.0, gt=0.0)
-    kl_horizon: int = Field(10_000, ge=1)
-    kl_estimator: Literal["k1", "k3", "abs", "mse"] = "k1"
-    whiten_rewards: bool = False
-    max_grad_norm: float = Field(1.0, gt=0.0)
-    #: GRPO: answers sampled per prompt
-    num_generations: int = Field(4, ge=2)
-    save_steps: int = Field(10, ge=1)
+    # -- the RL stage: the adapter it trains, and the algorithm's settings
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    ppo: PPOSettings = Field(default_factory=PPOSettings)
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
     #: eval questions answered before and after, for reward/rubric before-after (0 = none)
     eval_prompts: int = Field(16, ge=0)
     seed: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_flat_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        nested, flat = nest_flat_keys(data)
+        if flat:
+            _warn_flat_keys(tuple(flat))
+        return nested
+
+    @property
+    def rl(self) -> PPOSettings | GRPOSettings:
+        """The settings of the chosen algorithm."""
+        return self.ppo if self.rl_algorithm == "ppo" else self.grpo
 
     @field_validator("sft")
     @classmethod
@@ -186,16 +187,14 @@ class RLHFTrainer(Trainer):
         )
         from kinject_plugins.trainers.sft import resolve_report_to
 
-        o = self.opts
+        settings = self.opts.reward
         out = job.output_dir / "reward_model"
-        base = o.reward_base or job.base_model
-        if job.resume and (loaded := load_reward_model(out, base, o.max_length)) is not None:
+        base = settings.base or job.base_model
+        if job.resume and (loaded := load_reward_model(out, base, settings.max_length)) is not None:
             return loaded
         config = RewardModelConfig(
-            base=base, method=o.reward_method, lora_r=o.reward_lora_r, lora_alpha=2 * o.reward_lora_r,
-            learning_rate=o.reward_learning_rate, epochs=o.reward_epochs, batch_size=o.reward_batch_size,
-            max_length=o.max_length, seed=seed, report_to=resolve_report_to([]),
-            show_progress=job.context.show_progress,
+            **settings.model_dump(exclude={"base"}), base=base, lora_alpha=2 * settings.lora_r, seed=seed,
+            report_to=resolve_report_to([]), show_progress=job.context.show_progress,
         )
         return train_reward_model(train, held_out, config, out)
 
@@ -211,15 +210,15 @@ class RLHFTrainer(Trainer):
         prompts = prefs.policy_prompts(job.train, pairs)
         if not prompts:
             raise ConfigError("no prompts to train the policy on: rlhf needs qa or preference records", source=SOURCE)
-        policy, tokenizer = load_policy(start_model, o.lora_r, o.lora_alpha, o.target_modules)
+        policy, tokenizer = load_policy(start_model, o.policy.lora_r, o.policy.lora_alpha, o.policy.target_modules)
         score = PolicyScore(scorer, rubric, o.rubric_weight)
         eval_prompts = self.eval_prompts(job.context)
-        before = measure(policy, tokenizer, eval_prompts, score, o.max_new_tokens)
+        before = measure(policy, tokenizer, eval_prompts, score, o.rl.max_new_tokens)
         if o.rl_algorithm == "ppo":
             stats = self.run_ppo(job, policy, tokenizer, prompts, score, seed)
         else:
             stats = self.run_grpo(job, policy, tokenizer, prompts, score, seed)
-        after = measure(policy, tokenizer, eval_prompts, score, o.max_new_tokens)
+        after = measure(policy, tokenizer, eval_prompts, score, o.rl.max_new_tokens)
         metrics: dict[str, Any] = {"rl_algorithm": o.rl_algorithm, "policy_prompts": len(prompts),
                                    "eval_prompts": len(eval_prompts), **stats}
         for key in before:
@@ -237,15 +236,7 @@ class RLHFTrainer(Trainer):
                 score: Any, seed: int) -> dict[str, Any]:
         from kinject_plugins.trainers.ppo.ppo_loop import PPOConfig, PPOLoop
 
-        o = self.opts
-        config = PPOConfig(
-            steps=o.steps, rollout_batch=o.rollout_batch, minibatch_size=o.minibatch_size, ppo_epochs=o.ppo_epochs,
-            max_new_tokens=o.max_new_tokens, temperature=o.temperature, learning_rate=o.learning_rate,
-            clip_range=o.clip_range, value_clip_range=o.value_clip_range, vf_coef=o.vf_coef,
-            entropy_coef=o.entropy_coef, gamma=o.gamma, lam=o.lam, kl_coef=o.kl_coef, adaptive_kl=o.adaptive_kl,
-            kl_target=o.kl_target, kl_horizon=o.kl_horizon, kl_estimator=o.kl_estimator,
-            whiten_rewards=o.whiten_rewards, max_grad_norm=o.max_grad_norm, save_steps=o.save_steps, seed=seed,
-        )
+        config = PPOConfig(**self.opts.ppo.model_dump(), seed=seed)
         out = job.output_dir / "ppo"
         loop = PPOLoop(policy, tokenizer, prompts, score, config, out, tensorboard_dir=job.output_dir / "tensorboard")
         history = loop.run(resume=job.resume)
@@ -254,17 +245,12 @@ class RLHFTrainer(Trainer):
 
     def run_grpo(self, job: TrainJob, policy: Any, tokenizer: Any, prompts: list[prefs.PolicyPrompt],
                  score: Any, seed: int) -> dict[str, Any]:
-        from kinject_plugins.trainers.ppo.grpo import GRPOSettings, grpo_summary, run_grpo
+        from kinject_plugins.trainers.ppo.grpo import GRPORunConfig, grpo_summary, run_grpo
         from kinject_plugins.trainers.sft import prepare_checkpoint_dir, resolve_report_to
 
         o = self.opts
-        settings = GRPOSettings(
-            steps=o.steps, learning_rate=o.learning_rate, num_generations=o.num_generations,
-            prompts_per_step=max(1, o.rollout_batch // o.num_generations), max_new_tokens=o.max_new_tokens,
-            temperature=o.temperature, kl_coef=o.kl_coef, clip_range=o.clip_range, iterations=o.ppo_epochs,
-            save_steps=o.save_steps, seed=seed, report_to=resolve_report_to(None),
-            show_progress=job.context.show_progress,
-        )
+        settings = GRPORunConfig(**o.grpo.model_dump(), seed=seed, report_to=resolve_report_to(None),
+                                 show_progress=job.context.show_progress)
         out = job.output_dir / "grpo"
         resume_from = prepare_checkpoint_dir(out / "checkpoints", job.resume)
         history = run_grpo(policy, tokenizer, prompts, score, o.rubric_weight, settings, out, resume_from)

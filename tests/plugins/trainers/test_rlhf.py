@@ -53,12 +53,18 @@ def legal_context(run_context: RunContext, tmp_path: Path) -> RunContext:
 
 
 def tiny_options(**overrides: Any) -> dict[str, Any]:
+    """Options for a run of seconds; a mapping given for a section updates that section."""
+    rl = {"steps": 2, "max_new_tokens": 4, "save_steps": 1, "learning_rate": 1e-3}
     options: dict[str, Any] = {
         "sft": {"max_steps": 2, "batch_size": 4, "report_to": [], "save_steps": 100},
-        "reward_epochs": 1, "reward_batch_size": 4, "steps": 2, "rollout_batch": 4, "minibatch_size": 2,
-        "ppo_epochs": 1, "max_new_tokens": 4, "eval_prompts": 1, "save_steps": 1, "learning_rate": 1e-3,
+        "reward": {"epochs": 1, "batch_size": 4},
+        "ppo": {**rl, "rollout_batch": 4, "minibatch_size": 2, "ppo_epochs": 1},
+        "grpo": {**rl, "prompts_per_step": 2, "iterations": 1},
+        "eval_prompts": 1,
     }
-    return {**options, **overrides}
+    for key, value in overrides.items():
+        options[key] = {**options[key], **value} if isinstance(value, dict) and key in options else value
+    return options
 
 
 def run(model: Path, context: RunContext, out: Path, resume: bool = False, **options: Any) -> TrainResult:
@@ -93,7 +99,7 @@ def test_rlhf_end_to_end_then_resume(tiny_model: Path, legal_context: RunContext
     assert model.model.peft_config["default"].r == 16
 
     sft_stamp = (out / "sft" / "result.json").stat().st_mtime
-    resumed = run(tiny_model, legal_context, out, resume=True, steps=3)
+    resumed = run(tiny_model, legal_context, out, resume=True, ppo={"steps": 3})
     assert resumed.metrics["ppo_resumed_from_step"] == 2 and resumed.metrics["ppo_steps"] == 3
     assert (out / "sft" / "result.json").stat().st_mtime == sft_stamp
 
@@ -101,8 +107,8 @@ def test_rlhf_end_to_end_then_resume(tiny_model: Path, legal_context: RunContext
 @pytest.mark.slow
 def test_rlhf_grpo_from_a_finished_adapter(tiny_model: Path, legal_context: RunContext, tmp_path: Path) -> None:
     first = run(tiny_model, legal_context, tmp_path / "first")
-    result = run(tiny_model, legal_context, tmp_path / "grpo", rl_algorithm="grpo", num_generations=2,
-                 init_adapter=str(first.model_dir.parent / "sft" / "final"), steps=1)
+    result = run(tiny_model, legal_context, tmp_path / "grpo", rl_algorithm="grpo",
+                 grpo={"num_generations": 2, "steps": 1}, init_adapter=str(first.model_dir.parent / "sft" / "final"))
     assert result.metrics["rl_algorithm"] == "grpo"
     assert "grpo_reward_first" in result.metrics
     assert not (tmp_path / "grpo" / "sft").exists()

@@ -8,28 +8,17 @@ score the first line of each completion, the answer line evaluators read.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kinject_plugins.trainers.ppo.policy import PolicyScore
 from kinject_plugins.trainers.ppo.preferences import PolicyPrompt
+from kinject_plugins.trainers.ppo.settings import GRPOSettings
 
 
-@dataclass
-class GRPOSettings:
-    """The knobs passed on to ``trl.GRPOConfig``."""
+class GRPORunConfig(GRPOSettings):
+    """What :func:`run_grpo` reads: the settings plus the run's seed, loggers and console."""
 
-    steps: int = 20
-    learning_rate: float = 1e-4
-    num_generations: int = 4
-    prompts_per_step: int = 2
-    max_new_tokens: int = 32
-    temperature: float = 1.0
-    kl_coef: float = 0.05
-    clip_range: float = 0.2
-    iterations: int = 1
-    save_steps: int = 10
     seed: int = 0
     report_to: list[str] | str = "none"
     show_progress: bool = False
@@ -61,7 +50,7 @@ def first_line(text: str) -> str:
 
 def run_grpo(
     policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt], score: PolicyScore, rubric_weight: float,
-    settings: GRPOSettings, out_dir: Path, resume_from: Path | None,
+    settings: GRPORunConfig, out_dir: Path, resume_from: Path | None,
 ) -> list[dict[str, float]]:
     """Train ``policy`` (a PEFT model) in place; return TRL's log history."""
     from datasets import Dataset
@@ -84,7 +73,7 @@ def run_grpo(
     return list(trainer.state.log_history)
 
 
-def grpo_config(s: GRPOSettings, weights: list[float], out_dir: Path) -> Any:
+def grpo_config(s: GRPORunConfig, weights: list[float], out_dir: Path) -> Any:
     import torch
     from trl import GRPOConfig
 

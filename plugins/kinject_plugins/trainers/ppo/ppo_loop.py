@@ -16,7 +16,6 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from kinject_plugins.trainers.ppo.rollouts import (
     score_tokens,
     stop_token_ids,
 )
+from kinject_plugins.trainers.ppo.settings import PPOSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +46,9 @@ VALUE_HEAD_FILE = "value_head.safetensors"
 LOG_FILE = "ppo_log.jsonl"
 
 
-@dataclass
-class PPOConfig:
-    """The knobs of the loop (the ``rlhf`` trainer's options of the same names)."""
+class PPOConfig(PPOSettings):
+    """What :class:`PPOLoop` reads: the settings plus the run's seed."""
 
-    steps: int = 20
-    rollout_batch: int = 8
-    minibatch_size: int = 4
-    ppo_epochs: int = 2
-    max_new_tokens: int = 32
-    temperature: float = 1.0
-    learning_rate: float = 1e-4
-    clip_range: float = 0.2
-    value_clip_range: float = 0.2
-    vf_coef: float = 0.1
-    entropy_coef: float = 0.0
-    gamma: float = 1.0
-    lam: float = 0.95
-    kl_coef: float = 0.05
-    adaptive_kl: bool = False
-    kl_target: float = 6.0
-    kl_horizon: int = 10_000
-    kl_estimator: str = "k1"
-    whiten_rewards: bool = False
-    max_grad_norm: float = 1.0
-    save_steps: int = 10
-    save_total_limit: int = 2
     seed: int = 0
 
 
@@ -240,7 +217,7 @@ class PPOLoop:
         torch.save(self.scheduler.state_dict(), staging / "scheduler.pt")
         rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
         torch.save(rng, staging / "rng_state.pth")
-        state = {"global_step": step, "kl_coef": self.kl_ctl.value, "config": asdict(self.config),
+        state = {"global_step": step, "kl_coef": self.kl_ctl.value, "config": self.config.model_dump(),
                  "log_history": self.history}
         (staging / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         mark_complete(staging, step)

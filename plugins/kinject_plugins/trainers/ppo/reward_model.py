@@ -12,35 +12,31 @@ import json
 import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from kinject.errors import ConfigError
 from kinject_plugins.trainers.ppo.preferences import PreferencePair
+from kinject_plugins.trainers.ppo.settings import RewardModelSettings
 
 log = logging.getLogger(__name__)
 
 RESULT_FILE = "reward_model.json"
 
 
-@dataclass
-class RewardModelConfig:
-    """How to build and train the reward model."""
+class RewardModelConfig(RewardModelSettings):
+    """What :func:`train_reward_model` reads: the settings with the backbone resolved, plus the
+    run's seed, loggers and console."""
 
     base: Path
-    method: str = "lora"
-    lora_r: int = 16
     lora_alpha: int = 32
-    learning_rate: float = 2e-4
-    epochs: float = 2.0
-    batch_size: int = 8
-    max_length: int = 512
     seed: int = 0
     report_to: list[str] | str = "none"
     logging_steps: int = 10
     show_progress: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class RewardScorer:
