@@ -100,6 +100,11 @@ def write_lm_eval_task(context: RunContext, result: TrainResult | None = None,
     out.mkdir(parents=True, exist_ok=True)
     name = task_name(context.run_dir)
     docs, left_out = task_docs(context.eval_items)
+    if not docs:  # lm-eval refuses an empty dataset: say so instead of writing a task
+        (out / "README.md").write_text(f"# {name}\n\nNo multiple-choice questions in this run's eval set "
+                                       f"({len(left_out)} free-text): nothing for lm-eval's multiple_choice.\n",
+                                       encoding="utf-8")
+        return out
     data_file = (out / f"{name}.jsonl").resolve()
     data_file.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     header = (f"# kinject knowledge-qa as an lm-evaluation-harness task: {len(docs)} multiple-choice "

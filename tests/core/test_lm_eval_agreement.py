@@ -89,6 +89,13 @@ def test_task_files_hold_the_multiple_choice_items(run_context: RunContext, embe
     assert expected.split() in [shlex.join(c).split() for c in readme_commands(folder)]
 
 
+def test_free_text_only_sets_get_no_task(run_context: RunContext) -> None:
+    run_context.eval_items = [FREE_TEXT]
+    folder = write_lm_eval_task(run_context)
+    assert [p.name for p in folder.iterdir()] == ["README.md"]
+    assert "No multiple-choice questions" in (folder / "README.md").read_text(encoding="utf-8")
+
+
 def test_adapter_runs_name_base_and_adapter(tmp_path: Path) -> None:
     result = TrainResult(model_dir=tmp_path / "adapter", base_model=tmp_path / "base", adapter=True)
     args = model_args_for(result)
