@@ -15,20 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kinject.components import MODEL_FOLDER, RESULT_FILE, TrainResult, result_file
 from kinject.config import RunConfig, Step, build_config, merge_recipe
 from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.ingest import IngestStats, ingest
 from kinject.manifest import Manifest
-from kinject.pipeline import _plugin_versions, export_stage, load_result
+from kinject.pipeline import export_stage
 from kinject.plugins import Plugins
 from kinject.prepare import PreparedData, prepare_data
 from kinject.records import Record, write_jsonl
+from kinject.runs import plugin_versions
 
 #: the data stages in flow order, as the manifest names them
 DATA_STAGES = (("sources", "sources"), ("cleaners", "cleaners"), ("chunk", "chunk"),
                ("eval_questions", "eval questions"), ("augmenters", "augmenters"), ("split", "split"))
-RESULT_FILE = Path("model") / "result.json"
 
 
 # -- run directories --------------------------------------------------------------------------
@@ -36,15 +37,15 @@ RESULT_FILE = Path("model") / "result.json"
 
 def is_run_dir(path: Path) -> bool:
     """A directory with a manifest and a finished training."""
-    return (path / RESULT_FILE).is_file() and (path / "manifest.json").is_file()
+    return result_file(path).is_file() and (path / "manifest.json").is_file()
 
 
-def load_run_result(run_dir: Path) -> Any:
-    """The TrainResult of a finished run (``model/result.json``)."""
-    path = run_dir / RESULT_FILE
-    if not path.is_file():
-        raise ConfigError("no trained model here (model/result.json is missing): run the training first", source=str(run_dir))
-    return load_result(path, run_dir)
+def load_run_result(run_dir: Path) -> TrainResult:
+    """The TrainResult of a finished run (saved by its training stage)."""
+    if not result_file(run_dir).is_file():
+        missing = f"{MODEL_FOLDER}/{RESULT_FILE}"
+        raise ConfigError(f"no trained model here ({missing} is missing): run the training first", source=str(run_dir))
+    return TrainResult.load(run_dir, run_dir)
 
 
 def run_config(run_dir: Path) -> RunConfig:
@@ -85,7 +86,7 @@ def prepare_run(context: RunContext, samples: int = 2) -> PrepareOutcome:
     """Run (or load) the data stages only, in the run directory a full run of this recipe uses."""
     manifest = Manifest(context.run_dir / "manifest.json")
     previous = manifest.data.get("status")
-    manifest.start(context.run_dir.name, context.config.dump(), _plugin_versions(context.plugins))
+    manifest.start(context.run_dir.name, context.config.dump(), plugin_versions(context.plugins))
     prepared = prepare_data(context, manifest)
     stages = [(label, manifest.data["stages"][name]) for name, label in DATA_STAGES if name in manifest.data["stages"]]
     unchanged = all(stats.get("skipped") for _, stats in stages)

@@ -8,15 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kinject.compare_report import write_compare_report
+from kinject.components import TrainResult
 from kinject.config import RunConfig, check_plugins, merge
 from kinject.context import RunContext
 from kinject.domains import DomainPack
 from kinject.errors import ConfigError, KinjectError
 from kinject.manifest import Manifest
-from kinject.pipeline import _plugin_versions, run_id_for, train_stage
+from kinject.pipeline import train_stage
 from kinject.plugins import Plugins
 from kinject.prepare import PreparedData, prepare_data
 from kinject.report import write_report
+from kinject.runs import plugin_versions, run_id_for
 from kinject.scoring import evaluate_models
 
 
@@ -25,6 +28,8 @@ class CompareOutcome:
     root: Path
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     report: Path | None = None
+    #: the trained result of each strategy that finished, handed to the ones after it
+    results: dict[str, TrainResult] = field(default_factory=dict)
 
 
 def strategy_config(config: RunConfig, strategy: str, root: Path) -> RunConfig:
@@ -57,32 +62,39 @@ def run_compare(
     config: RunConfig, plugins: Plugins, pack: DomainPack | None, strategies: list[str],
     resume: bool = False, show_progress: bool = True,
 ) -> CompareOutcome:
-    """Prepare data once, then train and evaluate each strategy; one failing strategy is recorded."""
+    """Prepare data once, then train and evaluate each strategy; one failing strategy is recorded.
+
+    Each strategy's training gets the results of the strategies before it (``TrainJob.prior``):
+    ``distill`` and ``rlhf`` build on the ``sft`` row instead of training an sft model again.
+    """
     check_strategies(config, plugins, strategies)
     root = compare_root(config, strategies)
     root.mkdir(parents=True, exist_ok=True)
     context = RunContext(root, config, plugins, pack, show_progress=show_progress)
     manifest = Manifest(root / "manifest.json")
-    manifest.start(root.name, {**config.dump(), "strategies": strategies}, _plugin_versions(plugins))
+    manifest.start(root.name, {**config.dump(), "strategies": strategies}, plugin_versions(plugins))
     prepared = prepare_data(context, manifest)
     outcome = CompareOutcome(root)
     for name in strategies:
-        outcome.rows[name] = _run_strategy(context, prepared, name, root, resume)
+        outcome.rows[name] = _run_strategy(context, prepared, name, root, resume, outcome.results)
         _write(outcome, context)
     manifest.set("status", "finished")
     return outcome
 
 
-def _run_strategy(context: RunContext, prepared: PreparedData, name: str, root: Path, resume: bool) -> dict[str, Any]:
+def _run_strategy(context: RunContext, prepared: PreparedData, name: str, root: Path, resume: bool,
+                  results: dict[str, TrainResult]) -> dict[str, Any]:
+    """Train and evaluate one strategy; its result joins ``results`` when it trained."""
     config = strategy_config(context.config, name, root)
     sub = RunContext(root / name, config, context.plugins, context.domain, eval_items=context.eval_items,
                      eval_origin=context.eval_origin, show_progress=context.show_progress)
     sub.run_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(sub.run_dir / "manifest.json")
-    manifest.start(f"{root.name}/{name}", config.dump(), _plugin_versions(context.plugins))
+    manifest.start(f"{root.name}/{name}", config.dump(), plugin_versions(context.plugins))
     start = time.perf_counter()
     try:
-        trainer, result = train_stage(sub, manifest, prepared, resume)
+        trainer, result = train_stage(sub, manifest, prepared, resume, prior=dict(results))
+        results[name] = result
         metrics = evaluate_models(sub, manifest, trainer, result, base_dir=root / "evaluation")
     except KinjectError as exc:
         manifest.set("status", f"failed: {exc}")
@@ -101,7 +113,5 @@ def _dir_size(path: Path) -> int:
 
 
 def _write(outcome: CompareOutcome, context: RunContext) -> None:
-    from kinject.compare_report import write_compare_report
-
     (outcome.root / "compare.json").write_text(json.dumps(outcome.rows, indent=2, default=str), encoding="utf-8")
     outcome.report = write_compare_report(outcome.root, outcome.rows, context.config)

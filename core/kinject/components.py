@@ -8,14 +8,17 @@ level, so ``inject --help`` stays fast.
 
 from __future__ import annotations
 
+import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from kinject.paths import resolve_saved, run_relative
 from kinject.records import Record, Rejected
 
 if TYPE_CHECKING:
@@ -120,6 +123,9 @@ class TrainJob:
     #: general or previous-domain text (EWC's Fisher estimate, replay, retention)
     reference: list[Record] = field(default_factory=list)
     resume: bool = False
+    #: finished results this training may build on, by strategy: ``inject compare`` hands the
+    #: rows trained before this one (``sft`` is the teacher of ``distill``, the policy of ``rlhf``)
+    prior: dict[str, TrainResult] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +141,79 @@ class TrainResult:
     #: the model the run started from, judged as "before" (default: ``base_model``); differs when
     #: the adapter sits on an intermediate model, e.g. rlhf's merged SFT model
     started_from: Path | None = None
+
+    def save(self, run_dir: Path, folder: Path | None = None, fingerprint: str = "") -> Path:
+        """Write ``<folder>/result.json`` (default folder: ``<run_dir>/model``) and return its path.
+
+        Paths inside ``run_dir`` are stored relative to it, so a moved run directory still loads;
+        the file is replaced whole, never left half written.
+        """
+        path = result_file(run_dir, folder)
+        root = Path(run_dir).resolve()
+        data = {k: run_relative(v, root) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # where the run directory is, seen from the file: a moved run keeps the same answer
+        run = Path(os.path.relpath(root, path.parent.resolve())).as_posix()
+        partial = path.with_name(path.name + ".partial")
+        saved = {"fingerprint": fingerprint, "run": run, "result": data}
+        partial.write_text(json.dumps(saved, indent=2, default=str), encoding="utf-8")
+        partial.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path, run_dir: Path | None = None) -> TrainResult:
+        """Read a result written by :meth:`save`.
+
+        ``path`` is the file, the folder holding it, or a run directory (its ``model/`` folder).
+        Relative paths resolve against ``run_dir``, by default the run the file was saved in.
+        """
+        file = _locate(Path(path))
+        saved = json.loads(file.read_text(encoding="utf-8"))
+        # files written before "run" was stored lie in <run>/model/
+        root = Path(run_dir) if run_dir is not None else Path(os.path.normpath(file.parent / saved.get("run", "..")))
+        data = saved["result"]
+        for key in ("model_dir", "base_model", "started_from"):
+            if data.get(key):
+                data[key] = resolve_saved(data[key], root)
+        return cls(**data)
+
+    @classmethod
+    def cached(cls, folder: Path, fingerprint: str, run_dir: Path) -> TrainResult | None:
+        """The result saved in ``folder`` by a training with this fingerprint, else None."""
+        path = result_file(run_dir, folder)
+        if not path.is_file() or json.loads(path.read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
+            return None
+        return cls.load(path, run_dir)
+
+
+#: the file a :class:`TrainResult` is saved in, inside the folder its model was trained in
+RESULT_FILE = "result.json"
+#: the folder of a run directory that holds the trained model and its result
+MODEL_FOLDER = "model"
+
+
+def result_file(run_dir: Path, folder: Path | None = None) -> Path:
+    """Where the result of the training in ``folder`` (default: the run's ``model/``) is saved."""
+    return Path(folder if folder is not None else Path(run_dir) / MODEL_FOLDER) / RESULT_FILE
+
+
+def has_result(path: Path) -> bool:
+    """Whether ``path`` (a result file, a training folder or a run directory) holds a saved result."""
+    return any(candidate.is_file() for candidate in _candidates(Path(path)))
+
+
+def _candidates(path: Path) -> tuple[Path, ...]:
+    if path.name == RESULT_FILE:
+        return (path,)
+    return (path / RESULT_FILE, path / MODEL_FOLDER / RESULT_FILE)
+
+
+def _locate(path: Path) -> Path:
+    found = next((c for c in _candidates(path) if c.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"no {MODEL_FOLDER}/{RESULT_FILE} in {path}")
+    return found
+
 
 
 class Trainer(Component):

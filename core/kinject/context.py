@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kinject.paths import kinject_home as kinject_home  # re-exported: plugins import it from here
 from kinject.records import Record
 
 if TYPE_CHECKING:
@@ -20,11 +20,6 @@ if TYPE_CHECKING:
     from kinject.plugins import Plugins
 
 T = TypeVar("T")
-
-
-def kinject_home() -> Path:
-    """``$KINJECT_HOME`` (default ``~/.cache/kinject``): model conversions and caches."""
-    return Path(os.environ.get("KINJECT_HOME", Path.home() / ".cache" / "kinject"))
 
 
 class Quarantine:

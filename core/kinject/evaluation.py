@@ -84,14 +84,7 @@ class EvalModel:
 
 def load_eval_model(result: TrainResult, label: str) -> EvalModel:
     """Load base + adapter (or a full model directory) for evaluation, in eval mode."""
-    from kinject.models import load_causal_lm
+    from kinject.trained import load_trained
 
-    if result.adapter:
-        from peft import PeftModel
-
-        model, tokenizer = load_causal_lm(result.base_model)
-        model = PeftModel.from_pretrained(model, str(result.model_dir))
-    else:
-        model, tokenizer = load_causal_lm(result.model_dir)
-    model.eval()
+    model, tokenizer = load_trained(result)
     return EvalModel(model=model, tokenizer=tokenizer, label=label)

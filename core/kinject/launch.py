@@ -1,25 +1,31 @@
-"""Training under ``accelerate launch`` (DDP, FSDP, DeepSpeed): the engine prepares data in the
-launching process, then runs only the training stage in N worker processes.
+"""Training under ``accelerate launch`` (DDP, FSDP, DeepSpeed): the training stage in N processes.
+
+The engine prepares data in the launching process, then runs only the training stage in N
+worker processes.
 
 ``python -m kinject.launch RUN_DIR [--resume]`` is what each worker runs; it rebuilds the run from
-``manifest.json`` and ``data/train.jsonl``, trains, and rank 0 writes ``model/launch_result.json``.
+``manifest.json`` and ``data/train.jsonl`` (with the results it may build on, saved under
+``model/prior/``), trains, and rank 0 saves the training result the way every run does.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-from kinject.components import TrainJob, TrainResult
+from kinject.components import TrainJob, TrainResult, result_file
 from kinject.config import RunConfig
 from kinject.errors import ConfigError, KinjectError
+from kinject.models import resolve_model
+from kinject.plugins import get_plugins
+from kinject.records import read_jsonl
+from kinject.runs import load_reference, reopen_run
 
-RESULT_NAME = "launch_result.json"
+#: where the results a training may build on (``TrainJob.prior``) wait for the workers, by strategy
+PRIOR_FOLDER = Path("model") / "prior"
 
 
 def accelerate_command(config: RunConfig, run_dir: Path, resume: bool) -> list[str]:
@@ -50,45 +56,37 @@ def _has_cuda() -> bool:
         return False
 
 
-def train_with_launcher(config: RunConfig, run_dir: Path, resume: bool) -> TrainResult:
+def train_with_launcher(config: RunConfig, run_dir: Path, resume: bool,
+                        prior: dict[str, TrainResult] | None = None) -> TrainResult:
     """Run the training stage under accelerate and read back rank 0's result."""
-    result_file = run_dir / "model" / RESULT_NAME
-    result_file.unlink(missing_ok=True)
+    done = result_file(run_dir)
+    done.unlink(missing_ok=True)  # an earlier training's result would hide a failed one
+    shutil.rmtree(run_dir / PRIOR_FOLDER, ignore_errors=True)
+    for name, result in (prior or {}).items():
+        result.save(run_dir, run_dir / PRIOR_FOLDER / name)
     proc = subprocess.run(accelerate_command(config, run_dir, resume), check=False)
-    if proc.returncode != 0 or not result_file.exists():
+    if proc.returncode != 0 or not done.exists():
         raise KinjectError(f"training under accelerate failed (exit code {proc.returncode}); see the output above")
-    data = json.loads(result_file.read_text(encoding="utf-8"))
-    data["model_dir"], data["base_model"] = Path(data["model_dir"]), Path(data["base_model"])
-    return TrainResult(**data)
+    return TrainResult.load(done, run_dir)
 
 
 def worker(run_dir: Path, resume: bool) -> None:
-    """One training process: rebuild the run, train, and (rank 0) write the result."""
-    from kinject.eval_set import EVAL_SET_FILE
-    from kinject.evaluation import load_eval_items
-    from kinject.models import resolve_model
-    from kinject.pipeline import load_reference, open_run
-    from kinject.plugins import get_plugins, require_domain
-    from kinject.records import read_jsonl
-
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    config = RunConfig(**{**manifest["config"], "run_dir": str(run_dir)})
-    plugins = get_plugins()
-    pack = require_domain(plugins, config.domain) if config.domain else None
-    context = open_run(config, plugins, pack, show_progress=False)
-    questions = run_dir / EVAL_SET_FILE
-    context.eval_items = load_eval_items(questions) if questions.exists() else []
-    trainer = plugins.create("trainer", config.strategy, config.trainer)
+    """One training process: rebuild the run, train, and (rank 0) save the result."""
+    context = reopen_run(run_dir, get_plugins())
+    config = context.config
+    trainer = context.plugins.create("trainer", config.strategy, config.trainer)
     trainer.setup(context)
     train = list(read_jsonl(run_dir / "data" / "train.jsonl"))
     held = run_dir / "data" / "eval.jsonl"
+    prior_dir = run_dir / PRIOR_FOLDER
+    prior = {p.name: TrainResult.load(p, run_dir) for p in sorted(prior_dir.iterdir())} if prior_dir.is_dir() else {}
     job = TrainJob(resolve_model(config.base_model), train, run_dir / "model", context,
-                   eval=list(read_jsonl(held)) if held.exists() else [], reference=load_reference(config), resume=resume)
+                   eval=list(read_jsonl(held)) if held.exists() else [], reference=load_reference(config),
+                   resume=resume, prior=prior)
     result = trainer.train(job)
     result.metrics["world_size"] = int(os.environ.get("WORLD_SIZE", "1"))
     if int(os.environ.get("RANK", "0")) == 0:
-        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
-        (run_dir / "model" / RESULT_NAME).write_text(json.dumps(data, default=str), encoding="utf-8")
+        result.save(run_dir)
 
 
 def main(argv: list[str] | None = None) -> None:

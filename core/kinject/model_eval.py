@@ -19,10 +19,11 @@ from kinject.commands import is_run_dir, load_run_result, run_config
 from kinject.config import RunConfig, build_config, check_plugins, merge_recipe
 from kinject.context import RunContext
 from kinject.errors import ConfigError
+from kinject.eval_set import EVAL_SET_FILE
 from kinject.evaluation import EvalItem, EvalModel, load_eval_items
 from kinject.manifest import Manifest
-from kinject.pipeline import _plugin_versions
 from kinject.plugins import Plugins, require_domain
+from kinject.runs import plugin_versions
 from kinject.scoring import HEADLINE_KEYS, _cached, _save, evaluator_steps, run_evaluators
 from kinject.stages import fingerprint
 from kinject.stats import intervals
@@ -108,7 +109,7 @@ def eval_config(plugins: Plugins, target: EvalTarget, domain: str | None, evalua
 def eval_items_for(eval_set: Path | None, pack: DomainPack | None, explicit_domain: bool,
                    target: EvalTarget) -> tuple[list[EvalItem], dict[str, Any]]:
     """``--eval-set``, else the domain's questions (when named), else the run's, else the run's domain's."""
-    run_file = target.run_dir / "eval_set.jsonl" if target.run_dir else None
+    run_file = target.run_dir / EVAL_SET_FILE if target.run_dir else None
     if eval_set is not None:
         if not eval_set.is_file():
             raise ConfigError("eval set not found", source=str(eval_set))
@@ -148,7 +149,7 @@ def evaluate_target(context: RunContext, target: EvalTarget) -> EvalOutcome:
         saved = _save(path, fp, metrics, details)
     stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s.name for s in steps], "skipped": cached}
     manifest = Manifest(context.run_dir / "manifest.json")
-    manifest.start(context.run_dir.name, context.config.dump(), _plugin_versions(context.plugins))
+    manifest.start(context.run_dir.name, context.config.dump(), plugin_versions(context.plugins))
     manifest.set("evaluated_model", {"spec": target.spec, "label": target.label, "path": str(target.path)})
     manifest.set("eval_set", context.eval_origin)
     manifest.stage("evaluate", stats)

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kinject.context import kinject_home
 from kinject.errors import ConfigError
+from kinject.paths import kinject_home
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kinject.compare import run_compare
+from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.domains import DomainPack
 from kinject.errors import ConfigError
 from kinject.pipeline import resolve_config
@@ -57,6 +58,28 @@ def test_unknown_strategy_fails_before_any_work(stand_ins: DomainPack, kinject_p
     with pytest.raises(ConfigError, match="unknown trainer 'nope'"):
         _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "nope"])
     assert not (tmp_path / "cmp" / "data").exists()
+
+
+def test_each_strategy_is_handed_the_results_trained_before_it(
+    stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shrink = type(kinject_plugins.create("trainer", "shrink", {}))
+    seen: dict[str, dict[str, TrainResult]] = {}
+    real = shrink.train
+
+    def recording(self: Trainer, job: TrainJob) -> TrainResult:
+        seen[self.name] = dict(job.prior)
+        return real(self, job)
+
+    monkeypatch.setattr(shrink, "train", recording)
+    root = _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"])
+    assert list(seen["shrink"]) == ["copy"]
+    assert seen["shrink"]["copy"].model_dir == root / "copy" / "model" / "final"
+    # again, with copy's training found finished and shrink's to do: the loaded result is handed over
+    seen.clear()
+    (root / "shrink" / "model" / "result.json").unlink()
+    _compare(kinject_plugins, tmp_path, tiny_model, ["copy", "shrink"])
+    assert seen["shrink"]["copy"].model_dir == root / "copy" / "model" / "final"
 
 
 def _row(accuracy: float, p_value: float, law_n: int = 8, tax_n: int = 3) -> dict[str, object]:

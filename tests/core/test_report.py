@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from kinject.cli.app import build_cli
+from kinject.components import TrainResult
 from kinject.context import RunContext
 from kinject.domains import DomainPack
-from kinject.pipeline import load_result, open_run, resolve_config, run_pipeline
+from kinject.pipeline import open_run, resolve_config, run_pipeline
 from kinject.plugins import Plugins
 from kinject.report import category_lines, example_rows, headline_text, write_report
 from kinject.scoring import add_statistics, combine
@@ -139,7 +140,7 @@ def test_a_moved_run_directory_still_loads(registered_pack: DomainPack, kinject_
     moved = tmp_path / "elsewhere" / "first"
     moved.parent.mkdir()
     shutil.move(str(tmp_path / "runs" / "first"), str(moved))
-    result = load_result(moved / "model" / "result.json")
+    result = TrainResult.load(moved / "model" / "result.json")
     exported = json.loads((moved / "manifest.json").read_text())["stages"]["export"]["adapter"]["paths"]
     assert exported and all(not Path(p).is_absolute() and (moved / p).is_file() for p in exported)
     assert result.model_dir == moved / "model" / "final" and (result.model_dir / "adapter_config.json").is_file()

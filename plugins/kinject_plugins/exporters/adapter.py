@@ -54,10 +54,12 @@ class AdapterExporter(Exporter):
     def verify(self, adapter_dir: Path, base_model: Path) -> None:
         """Load the adapter onto the base; every saved LoRA tensor must arrive unchanged."""
         import torch
-        from peft import PeftModel, get_peft_model_state_dict
+        from peft import get_peft_model_state_dict
         from safetensors.torch import load_file
 
-        model = PeftModel.from_pretrained(load_model(base_model), str(adapter_dir))
+        from kinject.trained import attach_adapter
+
+        model = attach_adapter(load_model(base_model), adapter_dir)
         saved = load_file(str(adapter_dir / "adapter_model.safetensors"))
         loaded = get_peft_model_state_dict(model)
         if set(saved) != set(loaded):

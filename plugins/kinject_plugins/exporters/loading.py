@@ -75,23 +75,17 @@ def load_tokenizer(result: TrainResult) -> Any:
 
 
 def load_unmerged(result: TrainResult) -> Any:
-    """Base plus adapter as trained (PEFT wrapper), or the full model."""
-    if not result.adapter:
-        return load_model(result.model_dir)
-    from peft import PeftModel
+    """Base plus adapter as trained (PEFT wrapper), or the full model, in eval mode."""
+    from kinject.trained import load_trained
 
-    model = PeftModel.from_pretrained(load_model(result.base_model), str(result.model_dir))
-    model.eval()
-    return model
+    return load_trained(result)[0]
 
 
 def load_merged(result: TrainResult) -> Any:
-    """One plain transformers model: the adapter merged into the base weights."""
-    model = load_unmerged(result)
-    if result.adapter:
-        model = model.merge_and_unload()
-        model.eval()
-    return model
+    """One plain transformers model: the adapter merged into the base weights, in eval mode."""
+    from kinject.trained import load_trained
+
+    return load_trained(result, merge=True)[0]
 
 
 def check_prompts(context: RunContext | None, limit: int = 4) -> list[str]:

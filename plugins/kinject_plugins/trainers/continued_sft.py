@@ -33,13 +33,13 @@ class ContinuedSFTTrainer(SFTTrainer):
         model, tokenizer = super().load_model(base_model)
         if self.opts.init_adapter is None:
             return model, tokenizer
-        from peft import PeftModel
+        from kinject.trained import attach_adapter
 
         adapter = resolve_adapter(self.opts.init_adapter, source=f"trainer {self.name}")
         if self.opts.method == "full":
-            return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload(), tokenizer
+            return attach_adapter(model, adapter, merge=True), tokenizer
         # The previous adapter keeps training, so no new LoRA config is handed to TRL.
-        return PeftModel.from_pretrained(model, str(adapter), is_trainable=True), tokenizer
+        return attach_adapter(model, adapter, trainable=True), tokenizer
 
     def peft_config(self) -> Any:
         if self.opts.init_adapter is not None and self.opts.method != "full":

@@ -1,8 +1,8 @@
 """``distill``: a teacher that knows the domain teaches a smaller student.
 
 One run, top to bottom: the teacher (an ``sft`` adapter trained first in this run, or the
-finished ``sft`` run beside this one in an ``inject compare`` directory, or any model
-``kinject.models.resolve_model`` finds), merged and frozen -> the student (the teacher with
+``sft`` row ``inject compare`` trained before this one and handed over in ``TrainJob.prior``,
+or any model ``kinject.models.resolve_model`` finds), merged and frozen -> the student (the teacher with
 every other decoder layer dropped, or a named model sharing the tokenizer) -> ``sft``'s
 dataset and TRL trainer, with the loss ``alpha · T² · KL(teacher_T ‖ student_T) + (1 − alpha) · CE``
 on the trained tokens -> the student saved as a whole model, with its size and speed beside
@@ -11,7 +11,6 @@ the teacher's in the metrics.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -103,17 +102,11 @@ class DistillTrainer(SFTTrainer):
         from kinject.models import load_causal_lm, resolve_model
 
         if self.opts.teacher == "sft":
-            result = sibling_sft_result(job) or self.train_teacher(job)
-            model, _ = load_causal_lm(result.base_model)
-            disk = [result.base_model]
-            if result.adapter:
-                from peft import PeftModel
+            from kinject.trained import load_trained
 
-                model = PeftModel.from_pretrained(model, str(result.model_dir)).merge_and_unload()
-                disk.append(result.model_dir)
-            elif result.model_dir != result.base_model:
-                model, _ = load_causal_lm(result.model_dir)
-                disk = [result.model_dir]
+            result = prior_sft_result(job) or self.train_teacher(job)
+            model, _ = load_trained(result, merge=True)
+            disk = [result.base_model, result.model_dir] if result.adapter else [result.model_dir]
             self._teacher_info = {"teacher": f"sft:{result.model_dir}", "disk": disk}
         else:
             path = resolve_model(self.opts.teacher)
@@ -129,16 +122,13 @@ class DistillTrainer(SFTTrainer):
         from dataclasses import replace
 
         out = job.output_dir / TEACHER_DIR
-        from kinject.pipeline import load_result, save_result
-
-        done = out / "result.json"
         key = fingerprint(str(job.base_model), [r.id for r in job.train], self.opts.teacher_options, self.seed(job.context))
-        if done.is_file() and json.loads(done.read_text(encoding="utf-8")).get("fingerprint") == key:
-            cached = load_result(done, job.context.run_dir)
+        cached = TrainResult.cached(out, key, job.context.run_dir)
+        if cached is not None:
             return TrainResult(cached.model_dir, cached.base_model, cached.adapter)
         teacher_options = {"report_to": self.opts.report_to, **self.opts.teacher_options}
         result = SFTTrainer(**teacher_options).train(replace(job, output_dir=out))
-        save_result(done, result, key, job.context.run_dir)
+        result.save(job.context.run_dir, out, key)
         return result
 
     # -- training -----------------------------------------------------------------------------
@@ -181,18 +171,10 @@ class DistillTrainer(SFTTrainer):
         return metrics
 
 
-def sibling_sft_result(job: TrainJob) -> TrainResult | None:
-    """The finished ``sft`` run beside this one in a comparison directory, on the same base."""
-    from kinject.pipeline import load_result
-
-    done = job.context.run_dir.parent / "sft" / "model" / "result.json"
-    if not done.is_file():
-        return None
-    try:
-        result = load_result(done)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if result.base_model.resolve() != Path(job.base_model).resolve() or not result.model_dir.is_dir():
+def prior_sft_result(job: TrainJob) -> TrainResult | None:
+    """The ``sft`` result the comparison handed this job (``job.prior``), when it is on the same base."""
+    result = job.prior.get("sft")
+    if result is None or result.base_model.resolve() != Path(job.base_model).resolve() or not result.model_dir.is_dir():
         return None
     return TrainResult(result.model_dir, result.base_model, result.adapter)
 

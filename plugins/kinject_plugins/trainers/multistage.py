@@ -3,14 +3,13 @@
 The default plan is general -> domain -> instruction: plain LM on general text (so the
 adapter starts from fluent language), EWC on the domain documents (holding what the general
 stage learned), then SFT on the QA pairs (answering in the trained format). Each stage is a
-whole ``sft`` or ``ewc`` run with its checkpoints under ``<output_dir>/<stage>/``; a LoRA
+whole ``sft`` or ``ewc`` run with its checkpoints and result under ``<output_dir>/<stage>/``; a LoRA
 adapter is carried forward (``init_adapter``), a full model becomes the next stage's base.
 On resume a finished stage is skipped and an interrupted one continues from its checkpoint.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
@@ -19,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kinject.components import Trainer, TrainJob, TrainResult
+from kinject.components import RESULT_FILE, Trainer, TrainJob, TrainResult
 from kinject.errors import ConfigError
 from kinject.records import Record
 from kinject.stages import fingerprint
@@ -35,7 +34,8 @@ STAGE_TRAINERS: dict[str, type[ContinuedSFTTrainer]] = {"sft": ContinuedSFTTrain
 DATA_KINDS: dict[str, tuple[str, ...] | None] = {
     "all": None, "documents": ("document", "passage"), "qa": ("qa",), "reference": (),
 }
-DONE_FILE = "stage.json"
+#: a finished stage's result, saved with the stage's fingerprint
+DONE_FILE = RESULT_FILE
 
 
 class StageSpec(BaseModel):
@@ -124,12 +124,10 @@ class MultiStageTrainer(Trainer):
                   previous: TrainResult | None, key: str) -> tuple[TrainResult, bool]:
         """Train one stage, or load it when a resumed run finished it already."""
         folder = job.output_dir / stage.name
-        done = folder / DONE_FILE
-        if job.resume and done.is_file():
-            saved = json.loads(done.read_text(encoding="utf-8"))
-            if saved.get("fingerprint") == key:
-                log.info("multistage: stage %s finished earlier; skipped", stage.name)
-                return load_result(saved["result"]), True
+        finished = TrainResult.cached(folder, key, job.context.run_dir) if job.resume else None
+        if finished is not None:
+            log.info("multistage: stage %s finished earlier; skipped", stage.name)
+            return finished, True
         if not job.resume:
             shutil.rmtree(folder, ignore_errors=True)
         options = {**self.opts.common, **stage.options}
@@ -143,7 +141,7 @@ class MultiStageTrainer(Trainer):
         stage_job = TrainJob(base, records, folder, job.context, eval=eval_records,
                              reference=job.reference, resume=job.resume)
         result = trainer.train(stage_job)
-        save_stage(done, key, result)
+        result.save(job.context.run_dir, folder, key)
         return result, False
 
 
@@ -155,18 +153,6 @@ def stage_records(stage: StageSpec, train: list[Record], reference: list[Record]
         return list(reference)
     kinds = DATA_KINDS[stage.data]
     return list(train) if kinds is None else [r for r in train if r.kind in kinds]
-
-
-def save_stage(path: Path, key: str, result: TrainResult) -> None:
-    data = {"model_dir": str(result.model_dir), "base_model": str(result.base_model),
-            "adapter": result.adapter, "metrics": result.metrics}
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps({"fingerprint": key, "result": data}, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
-
-
-def load_result(data: dict[str, Any]) -> TrainResult:
-    return TrainResult(Path(data["model_dir"]), Path(data["base_model"]), bool(data["adapter"]), data.get("metrics", {}))
 
 
 def combine_metrics(per_stage: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kinject.components import MODEL_FOLDER, RESULT_FILE, TrainResult, has_result
 from kinject.errors import ConfigError, InputError
 from kinject.records import Record
 
@@ -21,30 +22,27 @@ def resolve_adapter(path: Path, source: str) -> Path:
     path = Path(path).expanduser()
     if (path / ADAPTER_CONFIG).is_file():
         return path
-    for result_file in (path / "result.json", path / "model" / "result.json"):
-        if result_file.is_file():
-            return _adapter_of_result(result_file, source)
+    if has_result(path):
+        return _adapter_of_result(path, source)
     for final in (path / "final", path / "model" / "final"):
         if (final / ADAPTER_CONFIG).is_file():
             return final
     if not path.exists():
         raise ConfigError(f"init_adapter {path} does not exist", source=source)
     raise ConfigError(
-        f"init_adapter {path} holds no LoRA adapter (no {ADAPTER_CONFIG}, no model/result.json)",
+        f"init_adapter {path} holds no LoRA adapter (no {ADAPTER_CONFIG}, no {MODEL_FOLDER}/{RESULT_FILE})",
         source=source,
     )
 
 
-def _adapter_of_result(result_file: Path, source: str) -> Path:
-    from kinject.pipeline import load_result
-
+def _adapter_of_result(path: Path, source: str) -> Path:
     try:
-        result = load_result(result_file)
+        result = TrainResult.load(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{result_file} is not a training result ({exc})", source=source) from exc
+        raise ConfigError(f"{path} holds no readable training result ({exc})", source=source) from exc
     if not result.adapter:
         raise ConfigError(
-            f"the run in {result_file.parent} saved a full model, not an adapter: "
+            f"the run in {path} saved a full model, not an adapter: "
             f"use its model directory {result.model_dir} as the base model instead",
             source=source,
         )

@@ -19,7 +19,6 @@ One run, top to bottom (every artefact under the job's output directory):
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from dataclasses import replace
@@ -135,7 +134,7 @@ class RLHFTrainer(Trainer):
 
     def starting_adapter(self, job: TrainJob) -> tuple[Path | None, dict[str, Any]]:
         """The SFT adapter (None when SFT trained the full model into ``sft/final``)."""
-        from kinject_plugins.trainers.distill import sibling_sft_result
+        from kinject_plugins.trainers.distill import prior_sft_result
         from kinject_plugins.trainers.previous_run import resolve_adapter
         from kinject_plugins.trainers.sft import SFTTrainer
 
@@ -143,19 +142,15 @@ class RLHFTrainer(Trainer):
             return resolve_adapter(self.opts.init_adapter, SOURCE), {"sft_from": str(self.opts.init_adapter)}
         # inside `inject compare`, start from the sft row's adapter: the same policy the sft row is
         # scored with, not a second SFT run (``sft`` options apply when rlhf runs on its own)
-        if (sibling := sibling_sft_result(job)) is not None and sibling.adapter:
-            return sibling.model_dir, {"sft_from": str(sibling.model_dir)}
-        from kinject.pipeline import load_result, save_result
-
+        if (prior := prior_sft_result(job)) is not None and prior.adapter:
+            return prior.model_dir, {"sft_from": str(prior.model_dir)}
         out = job.output_dir / "sft"
-        done = out / "result.json"
-        if job.resume and done.is_file() and "result" in json.loads(done.read_text(encoding="utf-8")):
-            result = load_result(done, job.context.run_dir)
-        else:
+        result = TrainResult.cached(out, "sft", job.context.run_dir) if job.resume else None
+        if result is None:
             sft = SFTTrainer(**self.opts.sft)
             sft.setup(job.context)
             result = sft.train(replace(job, output_dir=out))
-            save_result(done, result, "sft", job.context.run_dir)
+            result.save(job.context.run_dir, out, "sft")
         metrics = {f"sft_{k}": v for k, v in result.metrics.items() if isinstance(v, (int, float))}
         return (result.model_dir if result.adapter else None), metrics
 

@@ -12,7 +12,12 @@ from kinject.components import TrainJob, TrainResult
 from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.records import Record
-from kinject_plugins.trainers.distill import TEACHER_DIR, DistillationLoss, DistillTrainer
+from kinject_plugins.trainers.distill import (
+    TEACHER_DIR,
+    DistillationLoss,
+    DistillTrainer,
+    prior_sft_result,
+)
 from kinject_plugins.trainers.student import drop_layers, every_other_layer
 
 TEXTS = [
@@ -101,19 +106,20 @@ def test_resume_continues_and_reuses_the_teacher(tiny_model: Path, run_context: 
     assert teacher_result.stat().st_mtime_ns == written
 
 
-def test_reuses_the_sibling_sft_run_of_a_comparison(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_builds_on_the_sft_result_the_comparison_hands_over(tiny_model: Path, run_context: RunContext,
+                                                             tmp_path: Path) -> None:
     from kinject_plugins.trainers.sft import SFTTrainer
 
-    root = tmp_path / "cmp"
-    sft_model = root / "sft" / "model"
     sft = SFTTrainer(max_steps=2, batch_size=2, report_to=[], save_steps=100)
-    done = sft.train(TrainJob(base_model=tiny_model, train=records(), output_dir=sft_model, context=run_context))
-    result_json = {"fingerprint": "x", "result": {"model_dir": str(done.model_dir), "base_model": str(tiny_model), "adapter": True}}
-    (sft_model / "result.json").write_text(json.dumps(result_json))
-    ctx = RunContext(run_dir=root / "distill", config=run_context.config, plugins=run_context.plugins, show_progress=False)
-    result = run(make_trainer(max_steps=1), tiny_model, ctx, root / "distill" / "model")
+    done = sft.train(TrainJob(base_model=tiny_model, train=records(), output_dir=tmp_path / "sft", context=run_context))
+    out = tmp_path / "distill"
+    job = TrainJob(base_model=tiny_model, train=records(), output_dir=out, context=run_context, prior={"sft": done})
+    result = make_trainer(max_steps=1).train(job)
     assert result.extra["teacher"] == f"sft:{done.model_dir}"
-    assert not (root / "distill" / "model" / TEACHER_DIR).exists()
+    assert not (out / TEACHER_DIR).exists()
+    # an sft result on another base model is no teacher for this one: distill trains its own
+    other = TrainResult(done.model_dir, tmp_path / "another-base", done.adapter)
+    assert prior_sft_result(TrainJob(tiny_model, records(), out, run_context, prior={"sft": other})) is None
 
 
 def test_named_teacher_and_a_student_with_another_vocabulary(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:

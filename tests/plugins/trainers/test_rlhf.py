@@ -116,15 +116,12 @@ def test_rlhf_grpo_from_a_finished_adapter(tiny_model: Path, legal_context: RunC
     assert not (result.model_dir / "ref").exists()
 
 
-def test_starts_from_the_sibling_sft_row_of_a_comparison(tiny_model: Path, legal_context: RunContext, tmp_path: Path) -> None:
-    import json
-
-    root = tmp_path / "cmp"
-    adapter = root / "sft" / "model" / "final"
+def test_starts_from_the_sft_row_the_comparison_hands_over(tiny_model: Path, legal_context: RunContext,
+                                                           tmp_path: Path) -> None:
+    adapter = tmp_path / "sft" / "final"
     adapter.mkdir(parents=True)
-    result = {"result": {"model_dir": str(adapter), "base_model": str(tiny_model), "adapter": True}}
-    (root / "sft" / "model" / "result.json").write_text(json.dumps(result))
-    ctx = RunContext(run_dir=root / "rlhf", config=legal_context.config, plugins=legal_context.plugins, show_progress=False)
-    job = TrainJob(base_model=tiny_model, train=records(), output_dir=root / "rlhf" / "model", context=ctx)
+    sft = TrainResult(model_dir=adapter, base_model=tiny_model, adapter=True)
+    job = TrainJob(base_model=tiny_model, train=records(), output_dir=tmp_path / "rlhf", context=legal_context,
+                   prior={"sft": sft})
     start, metrics = RLHFTrainer().starting_adapter(job)
     assert start == adapter and metrics == {"sft_from": str(adapter)}

@@ -26,12 +26,10 @@ def merged_sft_model(base: Path, adapter: Path, out_dir: Path) -> Path:
     marker = out_dir / MERGED_MARKER
     if marker.is_file() and json.loads(marker.read_text())["adapter"] == str(adapter.resolve()):
         return out_dir
-    from peft import PeftModel
+    from kinject.components import TrainResult
+    from kinject.trained import load_trained
 
-    from kinject.models import load_causal_lm
-
-    model, tokenizer = load_causal_lm(base)
-    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    merged, tokenizer = load_trained(TrainResult(model_dir=adapter, base_model=base), merge=True)
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     merged.save_pretrained(staging, safe_serialization=True)

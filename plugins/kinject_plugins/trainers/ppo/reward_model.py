@@ -145,10 +145,10 @@ def load_reward_model(out_dir: Path, base: Path, max_length: int = 512) -> tuple
     if saved.get("method") == "full":
         model, tokenizer = load_backbone(final)
     else:
-        from peft import PeftModel
+        from kinject.trained import attach_adapter
 
         model, tokenizer = load_backbone(base)
-        model = PeftModel.from_pretrained(model, str(final))
+        model = attach_adapter(model, final)
     return RewardScorer(model, tokenizer, max_length), dict(saved["metrics"])
 
 
