@@ -1,3 +1,5 @@
+"""``python -m kinject``: the ``inject`` command."""
+
 from kinject.cli import main
 
 main()

@@ -1,4 +1,4 @@
-"""The chunk stage: long records become passages that fit the trainer's length in tokens.
+"""Cutting long records into passages that fit the trainer's length in tokens (the chunk stage's work).
 
 Structure first: a record is cut at headings, then between paragraphs and markdown tables, then
 between sentences, then between words; never inside a word (so never inside a number) and never

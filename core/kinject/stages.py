@@ -1,5 +1,8 @@
-"""Persisted stages: each writes ``data/<stage>.jsonl`` plus a fingerprint of its inputs and
-config; a re-run with the same fingerprint loads the output instead of recomputing it."""
+"""Persisted stages: a stage's output is kept with a fingerprint and reloaded when it matches.
+
+Each stage writes ``data/<stage>.jsonl`` plus a fingerprint of its inputs and config; a re-run
+with the same fingerprint loads the output instead of recomputing it.
+"""
 
 from __future__ import annotations
 
