@@ -8,6 +8,7 @@ level, so ``inject --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from abc import ABC, abstractmethod
@@ -33,18 +34,58 @@ class NoOptions(BaseModel):
 
 
 class Component(ABC):  # noqa: B024 (each kind below adds its abstract method)
-    """Something a plugin registers. Subclasses set ``name`` and may set ``Options``."""
+    """Something a plugin registers. Subclasses set ``name`` and may set ``Options``.
+
+    The engine calls ``setup(context)`` before a component works; every ``setup``, the base's or
+    an override (which need not call ``super().setup``), first keeps ``context`` and its
+    ``seed`` on the component. ``stats`` is the component's own counts for the stage's report.
+    """
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
 
+    #: the run this component works in, kept by ``setup(context)``; None before it
+    context: RunContext | None
+    #: the run's seed (``context.seed``), kept by ``setup(context)``; 0 before it
+    seed: int
+    #: counts shown in the stage's report (``records_written``, ``skipped_*``, ...)
+    stats: dict[str, Any]
+
     def __init__(self, **options: Any) -> None:
         self.opts = self.Options(**options)
+        self.context = None
+        self.seed = 0
+        self.stats = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "setup" in cls.__dict__:
+            setattr(cls, "setup", _keeping_context(cls.__dict__["setup"]))  # noqa: B010 (mypy: method assign)
 
     def setup(self, context: RunContext) -> None:  # noqa: B027 (optional hook)
         """Prepare for a run (load a term list, an embedder, the eval set). Optional."""
+        self.context, self.seed = context, context.seed
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to a worker process (ingest, Ray) without the run context: it holds the plugin
+        # manager, which does not pickle; seed, options and stats go along
+        return {**self.__dict__, "context": None}
+
+
+def _keeping_context(setup: Any) -> Any:
+    """``setup`` that first keeps the run's context and seed on the component."""
+    if getattr(setup, "keeps_context", False):
+        return setup
+
+    @functools.wraps(setup)
+    def keeping(self: Component, context: RunContext) -> None:
+        self.context, self.seed = context, context.seed
+        setup(self, context)
+
+    keeping.keeps_context = True  # type: ignore[attr-defined]
+    return keeping
 
 
 # -- data stages --------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def build_questions(context: RunContext, passages: list[Record]) -> tuple[list[R
     builder = context.plugins.create("augmenter", settings.builder, {"max_questions": settings.max_questions, **settings.options})
     builder.setup(context)
     made = list(context.progress(builder.augment(passages), "building eval questions from your corpus"))
-    return made, {"builder": settings.builder, **getattr(builder, "stats", {})}
+    return made, {"builder": settings.builder, **builder.stats}
 
 
 def corpus_eval_set(context: RunContext, records: list[Record]) -> EvalSetChoice:

@@ -206,7 +206,7 @@ def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], 
         augmenter.setup(context)
         new = list(context.progress(augmenter.augment(current), f"augmenting: {step.name}"))
         current.extend(new)
-        produced[step.name] = {"records": len(new), **getattr(augmenter, "stats", {})}
+        produced[step.name] = {"records": len(new), **augmenter.stats}
     kinds = Counter(r.kind for r in current)
     # what each augmenter's filters dropped, shown like a cleaner's drops
     dropped = {name: dict(stats["dropped"]) for name, stats in produced.items()

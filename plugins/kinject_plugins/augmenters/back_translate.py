@@ -78,12 +78,9 @@ class BackTranslate(Augmenter):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.context: RunContext | None = None
-        self.stats: dict[str, Any] = {}
         self._round_trip: Any = None
 
     def setup(self, context: RunContext) -> None:
-        self.context = context
         backend = self.opts.backend or ("endpoint" if self.opts.base_url else "model" if self.opts.model_path else None)
         if backend == "endpoint":
             client = EndpointClient.from_options(self.opts)

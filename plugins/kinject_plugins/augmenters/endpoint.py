@@ -340,16 +340,11 @@ class GeneratingAugmenter(Augmenter):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.seed = 0
         self.completer: Completer | None = None
-        self.context: RunContext | None = None
-        self.stats: dict[str, Any] = {}
 
     def setup(self, context: RunContext) -> None:
         from kinject_plugins.augmenters.prompts import load_prompts
 
-        self.seed = context.seed
-        self.context = context
         defaults: dict[str, Any] = getattr(context.config, "augment", None) or {}
         unset = {k: v for k, v in defaults.items()
                  if k in type(self.opts).model_fields and k not in self.opts.model_fields_set}

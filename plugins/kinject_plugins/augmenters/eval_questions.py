@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,9 +41,6 @@ from kinject_plugins.augmenters.eval_values import (
 )
 from kinject_plugins.augmenters.facts import extract_values, is_complete_sentence
 from kinject_plugins.augmenters.segment import is_chinese, sentences
-
-if TYPE_CHECKING:
-    from kinject.context import RunContext
 
 PLUGIN = "eval-questions"
 _KIND_ORDER = {"quantity": 0, "date": 1, "citation": 2, "name": 3}
@@ -87,14 +84,6 @@ class EvalQuestions(Augmenter):
     description = "held-out multiple-choice eval questions from the corpus (same-type distractors)"
     Options: ClassVar[type[EvalQuestionsOptions]] = EvalQuestionsOptions
     opts: EvalQuestionsOptions
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.seed = 0
-        self.stats: dict[str, Any] = {}
-
-    def setup(self, context: RunContext) -> None:
-        self.seed = context.seed
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         skipped: Counter[str] = Counter()

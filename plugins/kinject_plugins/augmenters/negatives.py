@@ -97,11 +97,8 @@ class Negatives(Augmenter):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.terms: list[Term] = []
-        self.seed = 0
-        self.stats: dict[str, Any] = {}
 
     def setup(self, context: RunContext) -> None:
-        self.seed = context.seed
         self.terms = load_term_list(context, self.opts.terms_file)
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:

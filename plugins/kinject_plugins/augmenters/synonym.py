@@ -84,11 +84,8 @@ class Synonym(Augmenter):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.groups: dict[str, list[str]] = {}
-        self.seed = 0
-        self.stats: dict[str, Any] = {}
 
     def setup(self, context: RunContext) -> None:
-        self.seed = context.seed
         self.groups = synonym_groups(load_term_list(context, self.opts.terms_file))
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:

@@ -74,7 +74,6 @@ class TermQA(Augmenter):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.terms: list[Term] = []
-        self.stats: dict[str, Any] = {}
 
     def setup(self, context: RunContext) -> None:
         self.terms = load_term_list(context, self.opts.terms_file)
