@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kinject.components import Source
 from kinject.errors import InputError
 from kinject.records import Record
+from kinject_plugins.sources.decompression import MAX_UNPACKED_MB, check_zip
 from kinject_plugins.sources.dependencies import require_module
 from kinject_plugins.sources.sections import chunk_text, markdown_table
 
@@ -24,7 +25,7 @@ class DocxOptions(BaseModel):
     split: Literal["section", "paragraph", "none"] = "section"
     max_chars: int = Field(default=2000, ge=100)
     #: a .docx whose unpacked parts are bigger is refused as a decompression bomb
-    max_unpacked_mb: float = Field(default=256.0, gt=0)
+    max_unpacked_mb: float = Field(default=MAX_UNPACKED_MB, gt=0)
 
 
 class DocxSource(Source):
@@ -63,11 +64,7 @@ class DocxSource(Source):
                 raise InputError("encrypted", "an encrypted Office file or an old binary .doc (save it as .docx)", uri)
         if not zipfile.is_zipfile(uri):
             raise InputError("corrupt_docx", "not a .docx package (not a zip file)", uri)
-        with zipfile.ZipFile(uri) as package:
-            unpacked = sum(info.file_size for info in package.infolist())
-        if unpacked > self.opts.max_unpacked_mb * 2**20:
-            detail = f"unpacks to {unpacked / 2**20:.0f} MiB, over docx.max_unpacked_mb={self.opts.max_unpacked_mb:g}"
-            raise InputError("decompression_bomb", detail, uri)
+        check_zip(uri, self.opts.max_unpacked_mb, "docx.max_unpacked_mb")
 
 
 def _block(item: Any) -> str:

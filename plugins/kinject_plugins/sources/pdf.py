@@ -12,6 +12,7 @@ from kinject.components import Source
 from kinject.errors import InputError, MissingDependencyError
 from kinject.ingest_worker import report_issue
 from kinject.records import Record
+from kinject_plugins.sources.decompression import MAX_UNPACKED_MB, check_pdf_streams
 from kinject_plugins.sources.dependencies import require_module
 from kinject_plugins.sources.ocr import OcrOptions, check_tesseract, read_image
 from kinject_plugins.sources.sections import markdown_table
@@ -37,6 +38,8 @@ class PdfOptions(BaseModel):
     ocr_dpi: int = Field(default=300, ge=72, le=600)
     #: a page with fewer characters of text counts as having no text layer
     min_chars: int = Field(default=10, ge=0)
+    #: a PDF with a stream that inflates to more is refused as a decompression bomb
+    max_unpacked_mb: float = Field(default=MAX_UNPACKED_MB, gt=0)
 
 
 class PdfSource(Source):
@@ -67,6 +70,8 @@ class PdfSource(Source):
 
     def read(self, uri: str) -> Iterator[Record]:
         pdfplumber = require_module("pdfplumber", "pdfplumber", "pdf", "PDF files")
+        # pdfminer inflates a stream whole, with no limit, when a page needs it
+        check_pdf_streams(uri, self.opts.max_unpacked_mb, "pdf.max_unpacked_mb")
         try:
             pdf = pdfplumber.open(uri, password=self.opts.password or "")
             count = len(pdf.pages)
