@@ -143,3 +143,7 @@ def test_lm_eval_cli_agrees_on_the_trained_embedded_model(embedded_sft_result: T
     results = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text())["results"][name]
     samples = [json.loads(line) for line in next((tmp_path / "out").rglob(f"samples_{name}_*.jsonl")).read_text().splitlines()]
     assert_agreement({"acc": results["acc,none"], "samples": samples}, qa)
+    # the README's command for the trained model: the base with the adapter on top (peft=...)
+    trained = model_args_for(embedded_sft_result)["trained"]
+    assert ",peft=" in trained
+    assert_agreement(lm_eval_api(shlex.split(lm_eval_command(trained, name, folder))), qa)
