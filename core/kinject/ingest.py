@@ -49,8 +49,9 @@ class IngestOptions(BaseModel):
     timeout_s: float = Field(default=600.0, gt=0)
     #: bigger files are refused (reason ``file_too_large``)
     max_file_mb: float = Field(default=512.0, gt=0)
-    #: address-space limit of each worker in MiB (0 = none); a parse over it fails alone
-    max_memory_mb: int = Field(default=0, ge=0)
+    #: resident memory of each worker in MiB (0 = no limit); a parse over it is stopped alone
+    #: (reason ``out_of_memory``); not enforced with ``workers: 0``
+    max_memory_mb: int = Field(default=2048, ge=0)
     #: walk into hidden files and folders (``.git``, ``.DS_Store``) when expanding folders
     include_hidden: bool = False
     #: extra routing: file suffix -> source name, e.g. ``{".log": "text"}``

@@ -2,7 +2,8 @@
 
 A :class:`WorkerPool` keeps a few long-lived worker processes (so a parser library or a speech
 model is loaded once per worker, not once per file). Each task has a deadline: a worker that
-runs past it is killed and replaced, and the file is reported as ``timeout``. A worker that dies
+runs past it is killed and replaced, and the file is reported as ``timeout``; one whose resident
+memory goes over the pool's limit is stopped the same way (``out_of_memory``). A worker that dies
 (a segfault in a native parser, the kernel's out-of-memory killer) costs only its file.
 
 Sources report problems with a part of a file (a blank page, a malformed row) through
@@ -57,6 +58,8 @@ class Outcome:
 _sink: list[Issue] | None = None
 #: seconds a fresh worker may take to start before its first task's time limit begins
 _START_ALLOWANCE_S = 120.0
+#: seconds between looks at the busy workers' resident memory
+_MEMORY_POLL_S = 0.05
 
 
 def report_issue(reason: str, detail: str, uri: str) -> None:
@@ -111,6 +114,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def resident_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MiB; None where ``/proc`` cannot tell."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _message(exc: InputError) -> str:
     """The message without the URI prefix: the quarantine entry carries the URI already."""
     text = str(exc)
@@ -127,11 +142,8 @@ def _stamp(record: dict[str, Any], source_name: str) -> dict[str, Any]:
 def _worker_main(fd: int) -> None:
     """Loop of one worker process: receive ``(index, source, uri)``, send back an Outcome."""
     conn = Connection(fd)
-    path, memory_mb = conn.recv()
+    path = conn.recv()
     sys.path[:] = path  # the parent's path: sources defined in its modules unpickle here
-    if memory_mb:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     conn.send("ready")
     while True:
         try:
@@ -156,9 +168,10 @@ class _Slot:
 
 
 class WorkerPool:
-    """A few worker processes that parse inputs with a per-input time limit.
+    """A few worker processes that parse inputs with a per-input time and memory limit.
 
-    Workers are fresh interpreters (``python -m kinject.ingest_worker``), never forks: a fork of
+    ``memory_mb`` bounds each worker's resident memory (0: no bound), watched from this process:
+    an address-space limit would also count what torch or a thread pool only reserves. Workers are fresh interpreters (``python -m kinject.ingest_worker``), never forks: a fork of
     a parent holding torch or OpenMP threads can deadlock, and multiprocessing's spawn would
     re-import the caller's main script.
     """
@@ -183,7 +196,7 @@ class WorkerPool:
         )
         theirs.close()
         conn = Connection(ours.detach())
-        conn.send((list(sys.path), self.memory_mb))
+        conn.send(list(sys.path))
         return _Slot(process, conn)
 
     def run(
@@ -225,8 +238,8 @@ class WorkerPool:
         slot.conn.send(task)
 
     def _collect(self, busy: list[_Slot]) -> Iterator[Outcome]:
-        first_deadline = min(s.deadline for s in busy)
-        wait([s.conn for s in busy], timeout=max(0.0, first_deadline - time.monotonic()))
+        timeout = max(0.0, min(s.deadline for s in busy) - time.monotonic())
+        wait([s.conn for s in busy], timeout=min(timeout, _MEMORY_POLL_S) if self.memory_mb else timeout)
         for slot in busy:
             assert slot.task is not None
             index = slot.task[0]
@@ -246,9 +259,21 @@ class WorkerPool:
             elif slot.process.poll() is not None:
                 self._check_started(slot)
                 yield self._replace(slot, index, "worker_crashed", self._crash_detail(slot))
+            elif self._over_memory(slot):
+                detail = (
+                    f"the worker went over {self.memory_mb} MiB of resident memory and was stopped"
+                    " (sources.ingest.max_memory_mb)"
+                )
+                yield self._replace(slot, index, "out_of_memory", detail)
             elif time.monotonic() >= slot.deadline:
                 detail = f"parsing took longer than {self.timeout_s:g} s; the worker was stopped"
                 yield self._replace(slot, index, "timeout", detail)
+
+    def _over_memory(self, slot: _Slot) -> bool:
+        if not self.memory_mb:
+            return False
+        used = resident_mb(slot.process.pid)
+        return used is not None and used > self.memory_mb
 
     def _check_started(self, slot: _Slot) -> None:
         if not slot.ready:
