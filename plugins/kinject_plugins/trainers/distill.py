@@ -122,7 +122,7 @@ class DistillTrainer(SFTTrainer):
         from dataclasses import replace
 
         out = job.output_dir / TEACHER_DIR
-        key = fingerprint(str(job.base_model), [r.id for r in job.train], self.opts.teacher_options, self.seed(job.context))
+        key = fingerprint(str(job.base_model), [r.id for r in job.train], self.opts.teacher_options, self.seed_for(job.context))
         cached = TrainResult.cached(out, key, job.context.run_dir)
         if cached is not None:
             return TrainResult(cached.model_dir, cached.base_model, cached.adapter)

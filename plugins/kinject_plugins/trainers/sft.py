@@ -126,7 +126,7 @@ class SFTTrainer(Trainer):
         from transformers import set_seed
 
         # Seed before the adapter is created so its initial weights are reproducible too.
-        set_seed(self.seed(job.context))
+        set_seed(self.seed_for(job.context))
         model, tokenizer = self.load_model(job.base_model)
         train_data = self.build_dataset(job.train, tokenizer, "train")
         eval_data = self.build_dataset(job.eval, tokenizer, "eval") if job.eval else None
@@ -154,7 +154,7 @@ class SFTTrainer(Trainer):
             return flash_attention_available()
         return self.opts.padding_free
 
-    def seed(self, context: RunContext) -> int:
+    def seed_for(self, context: RunContext) -> int:
         """The option's seed, else the run's."""
         return context.seed if self.opts.seed is None else self.opts.seed
 
@@ -268,7 +268,7 @@ class SFTTrainer(Trainer):
             logging_steps=o.logging_steps,
             logging_first_step=True,
             disable_tqdm=hf_tqdm_disabled(job.context.show_progress),
-            seed=self.seed(job.context),
+            seed=self.seed_for(job.context),
             # Rows are tokenized and truncated here; TRL's own truncation would refuse padding-free.
             max_length=o.max_length if o.packing else None,
             packing=o.packing,
