@@ -70,6 +70,12 @@ def train_with_launcher(config: RunConfig, run_dir: Path, resume: bool,
     return TrainResult.load(done, run_dir)
 
 
+def handed_prior(run_dir: Path) -> dict[str, TrainResult]:
+    """The results :func:`train_with_launcher` saved for the workers, by strategy."""
+    folder = run_dir / PRIOR_FOLDER
+    return {p.name: TrainResult.load(p, run_dir) for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
 def worker(run_dir: Path, resume: bool) -> None:
     """One training process: rebuild the run, train, and (rank 0) save the result."""
     context = reopen_run(run_dir, get_plugins())
@@ -78,11 +84,9 @@ def worker(run_dir: Path, resume: bool) -> None:
     trainer.setup(context)
     train = list(read_jsonl(run_dir / "data" / "train.jsonl"))
     held = run_dir / "data" / "eval.jsonl"
-    prior_dir = run_dir / PRIOR_FOLDER
-    prior = {p.name: TrainResult.load(p, run_dir) for p in sorted(prior_dir.iterdir())} if prior_dir.is_dir() else {}
     job = TrainJob(resolve_model(config.base_model), train, run_dir / "model", context,
                    eval=list(read_jsonl(held)) if held.exists() else [], reference=load_reference(config),
-                   resume=resume, prior=prior)
+                   resume=resume, prior=handed_prior(run_dir))
     result = trainer.train(job)
     result.metrics["world_size"] = int(os.environ.get("WORLD_SIZE", "1"))
     if int(os.environ.get("RANK", "0")) == 0:

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from kinject import launch
+from kinject.components import TrainResult
 from kinject.config import RunConfig
 from kinject.domains import DomainPack
-from kinject.errors import ConfigError
+from kinject.errors import ConfigError, KinjectError
 
 
 def test_multi_gpu_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -34,6 +35,27 @@ def test_several_cpu_processes_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr(launch, "_has_cuda", lambda: False)
     with pytest.raises(ConfigError, match="needs CUDA"):
         launch.accelerate_command(RunConfig(launcher="accelerate", num_processes=2), tmp_path, resume=False)
+
+
+def test_the_workers_get_the_prior_results_and_rank_0_result_comes_back(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    sft = TrainResult(tmp_path / "cmp" / "sft" / "model" / "final", tmp_path / "base", metrics={"steps": 2})
+    TrainResult(run / "model" / "old", sft.base_model).save(run)  # an earlier training's result
+
+    def workers(cmd: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        assert launch.handed_prior(run) == {"sft": sft} and not (run / "model" / "result.json").exists()
+        TrainResult(run / "model" / "final", sft.base_model, metrics={"world_size": 2}).save(run)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(launch, "accelerate_command", lambda *args: ["accelerate"])
+    monkeypatch.setattr(launch.subprocess, "run", workers)
+    result = launch.train_with_launcher(RunConfig(launcher="accelerate"), run, False, {"sft": sft})
+    assert result.model_dir == run / "model" / "final" and result.metrics == {"world_size": 2}
+    monkeypatch.setattr(launch.subprocess, "run", lambda cmd, check: subprocess.CompletedProcess(cmd, 0))
+    with pytest.raises(KinjectError, match="training under accelerate failed"):  # exit 0, nothing saved
+        launch.train_with_launcher(RunConfig(launcher="accelerate"), run, False)
+    assert launch.handed_prior(run) == {}
 
 
 @pytest.mark.slow
