@@ -54,7 +54,8 @@ def test_setup_keeps_context_and_seed_for_overrides_and_the_base(run_context: Ru
     stricter = Stricter()
     stricter.setup(run_context)
     assert stricter.loaded and stricter.strict
-    assert Stricter.setup.__name__ == "setup" and Stricter.setup.__qualname__.startswith("Stricter.")
+    assert Stricter.setup.__name__ == "setup"
+    assert Stricter.setup.__qualname__.startswith("Stricter.")
 
 
 def test_stats_belong_to_each_component() -> None:

@@ -35,7 +35,8 @@ def pack_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     folder = tmp_path / "kinject_unittest"
     (folder / "corpus").mkdir(parents=True)
     (folder / "corpus" / "a.md").write_text("The Quell runs through Veloria.\n", encoding="utf-8")
-    item = {"id": "q0", "question": "Which river?", "choices": ["the Quell", "the Teal"], "answer": 0}
+    item = {"id": "q0", "question": "Which river?", "choices": ["the Quell", "the Teal"],
+            "answer": 0}
     (folder / "eval.jsonl").write_text(json.dumps(item) + "\n", encoding="utf-8")
     (folder / "terms.yaml").write_text("terms:\n  - term: quell\n", encoding="utf-8")
     (folder / "__init__.py").write_text(PACK_MODULE, encoding="utf-8")
@@ -57,8 +58,8 @@ def test_from_package_follows_the_layout(pack_package: Path) -> None:
     pack: DomainPack = _import_pack().PACK
     assert (pack.name, pack.distribution) == ("unittest", "kinject-unittest")
     assert pack.version == ""  # not installed: no version to read
-    assert (pack.corpus, pack.eval, pack.terms) == (pack_package / "corpus", pack_package / "eval.jsonl",
-                                                    pack_package / "terms.yaml")
+    assert pack.corpus == pack_package / "corpus" and pack.eval == pack_package / "eval.jsonl"
+    assert pack.terms == pack_package / "terms.yaml"
     assert pack.rubric is None and pack.recipe is None  # absent files are left out
     assert pack.summary() == {"terms": 1, "corpus_files": 1, "eval_items": 1, "rubric_criteria": 0}
 
@@ -85,7 +86,8 @@ def test_hooks_register_the_pack_and_its_plugins(pack_package: Path, kinject_plu
     module = _import_pack()
     register_plugin(module, name="unittest")
     assert kinject_plugins.domains().get("unittest").obj is module.PACK
-    assert "kinject_unittest.upper" not in sys.modules  # nothing imported before the registry is built
+    # nothing of the cleaner is imported before the registry is built
+    assert "kinject_unittest.upper" not in sys.modules
     entry = kinject_plugins.registry("cleaner").get("unittest-upper")
     assert entry.obj.__module__ == "kinject_unittest.upper" and entry.plugin == "unittest"
 

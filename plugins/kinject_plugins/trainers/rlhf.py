@@ -49,7 +49,8 @@ SOURCE = "trainer rlhf"
 def _warn_flat_keys(keys: tuple[str, ...]) -> None:
     """Once per process and set of keys: recipes are checked, then read again by the trainer."""
     targets = ", ".join(t for k in keys for t in FLAT_KEYS[k])
-    log.warning("rlhf: flat options %s are deprecated and go in 0.2; write them as %s", ", ".join(keys), targets)
+    log.warning("rlhf: flat options %s are deprecated and go in 0.2; write them as %s",
+                ", ".join(keys), targets)
 
 
 class RLHFOptions(BaseModel):
@@ -205,7 +206,9 @@ class RLHFTrainer(Trainer):
         prompts = prefs.policy_prompts(job.train, pairs)
         if not prompts:
             raise ConfigError("no prompts to train the policy on: rlhf needs qa or preference records", source=SOURCE)
-        policy, tokenizer = load_policy(start_model, o.policy.lora_r, o.policy.lora_alpha, o.policy.target_modules)
+        adapter = o.policy
+        policy, tokenizer = load_policy(start_model, adapter.lora_r, adapter.lora_alpha,
+                                        adapter.target_modules)
         score = PolicyScore(scorer, rubric, o.rubric_weight)
         eval_prompts = self.eval_prompts(job.context)
         before = measure(policy, tokenizer, eval_prompts, score, o.rl.max_new_tokens)

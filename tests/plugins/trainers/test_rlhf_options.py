@@ -1,4 +1,5 @@
-"""The ``rlhf`` options: one section per stage, the defaults of before, the old flat keys for one release."""
+"""The ``rlhf`` options: one section per stage, the defaults of before, the old flat keys for one
+release."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from kinject_plugins.trainers.rlhf import RLHFOptions
 #: the flat options' defaults before they were nested (docs/strategies.md of that time)
 FLAT_DEFAULTS = {
     "reward_base": None, "reward_method": "lora", "reward_lora_r": 16, "reward_learning_rate": 2e-4,
-    "reward_epochs": 2.0, "reward_batch_size": 8, "max_length": 512, "steps": 20, "rollout_batch": 8,
-    "minibatch_size": 4, "ppo_epochs": 2, "max_new_tokens": 32, "temperature": 1.0, "learning_rate": 5e-5,
-    "lora_r": 16, "lora_alpha": 32, "target_modules": "all-linear", "clip_range": 0.2, "value_clip_range": 0.2,
-    "vf_coef": 0.1, "entropy_coef": 0.0, "gamma": 1.0, "lam": 0.95, "kl_coef": 0.05, "adaptive_kl": False,
-    "kl_target": 6.0, "kl_horizon": 10_000, "kl_estimator": "k1", "whiten_rewards": False, "max_grad_norm": 1.0,
-    "num_generations": 4, "save_steps": 10,
+    "reward_epochs": 2.0, "reward_batch_size": 8, "max_length": 512, "steps": 20,
+    "rollout_batch": 8, "minibatch_size": 4, "ppo_epochs": 2, "max_new_tokens": 32,
+    "temperature": 1.0, "learning_rate": 5e-5, "lora_r": 16, "lora_alpha": 32,
+    "target_modules": "all-linear", "clip_range": 0.2, "value_clip_range": 0.2, "vf_coef": 0.1,
+    "entropy_coef": 0.0, "gamma": 1.0, "lam": 0.95, "kl_coef": 0.05, "adaptive_kl": False,
+    "kl_target": 6.0, "kl_horizon": 10_000, "kl_estimator": "k1", "whiten_rewards": False,
+    "max_grad_norm": 1.0, "num_generations": 4, "save_steps": 10,
 }
 
 
@@ -54,12 +56,13 @@ def test_grpo_defaults_are_what_the_flat_options_gave() -> None:
 
 def test_flat_keys_still_work_and_say_where_they_go(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="kinject_plugins.trainers.rlhf"):
-        options = RLHFOptions(steps=3, rollout_batch=4, num_generations=2, ppo_epochs=1, reward_epochs=1,
-                              max_length=128, lora_r=8)
-        RLHFOptions(steps=3, rollout_batch=4, num_generations=2, ppo_epochs=1, reward_epochs=1,
-                    max_length=128, lora_r=8)
+        flat = {"steps": 3, "rollout_batch": 4, "num_generations": 2, "ppo_epochs": 1,
+                "reward_epochs": 1, "max_length": 128, "lora_r": 8}
+        options = RLHFOptions(**flat)
+        RLHFOptions(**flat)  # checked, then read again by the trainer: one warning
     assert (options.ppo.steps, options.grpo.steps, options.ppo.rollout_batch) == (3, 3, 4)
-    assert (options.grpo.num_generations, options.grpo.prompts_per_step, options.grpo.iterations) == (2, 2, 1)
+    grpo = options.grpo
+    assert (grpo.num_generations, grpo.prompts_per_step, grpo.iterations) == (2, 2, 1)
     assert (options.reward.epochs, options.reward.max_length, options.policy.lora_r) == (1, 128, 8)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1 and "\n" not in messages[0]  # once, on one line
@@ -80,11 +83,13 @@ def test_nested_options_give_no_warning(caplog: pytest.LogCaptureFixture) -> Non
 
 
 def test_a_bad_option_in_a_section_is_named_with_its_path(kinject_plugins: Plugins) -> None:
-    config = build_config({"strategy": "rlhf", "trainer": {"ppo": {"stepz": 1}, "reward": {"epochs": 0}}})
+    trainer = {"ppo": {"stepz": 1}, "reward": {"epochs": 0}}
+    config = build_config({"strategy": "rlhf", "trainer": trainer})
     with pytest.raises(ConfigError) as caught:
         check_plugins(config, kinject_plugins, source="recipe.yaml")
     text = str(caught.value)
-    assert "ppo.stepz: Extra inputs" in text and "reward.epochs: Input should be greater than 0" in text
+    assert "ppo.stepz: Extra inputs" in text
+    assert "reward.epochs: Input should be greater than 0" in text
 
 
 @pytest.mark.parametrize("pack", ["legal", "medical", "finance"])
@@ -95,5 +100,6 @@ def test_the_packs_budgets_are_nested(pack: str, caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.WARNING, logger="kinject_plugins.trainers.rlhf"):
         options = RLHFOptions(**raw)
     assert not caplog.records, caplog.records
-    assert (options.ppo.steps, options.ppo.max_new_tokens, options.reward.max_length) == (10, 24, 128)
-    assert (options.grpo.steps, options.grpo.max_new_tokens, options.reward.epochs) == (10, 24, 1)
+    ppo, grpo = options.ppo, options.grpo
+    assert (ppo.steps, ppo.max_new_tokens, options.reward.max_length) == (10, 24, 128)
+    assert (grpo.steps, grpo.max_new_tokens, options.reward.epochs) == (10, 24, 1)
