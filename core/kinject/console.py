@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from kinject.redact import redact_text
+
 #: loggers whose records are library noise on the terminal
 LIBRARIES = ("transformers", "trl", "peft", "datasets", "accelerate", "huggingface_hub",
              "sentence_transformers", "torch", "bitsandbytes", "filelock", "urllib3", "httpx")
@@ -104,17 +106,24 @@ def _configure_libraries() -> None:
         hf_logging.get_verbosity()
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Log lines without secrets: a library may log a URL with a password or a request header."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 def _file_handler(path: Path, level: int, fmt: str = LOG_FORMAT) -> logging.FileHandler:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setLevel(level)
-    handler.setFormatter(logging.Formatter(fmt))
+    handler.setFormatter(_RedactingFormatter(fmt))
     return handler
 
 
 def _header(handler: logging.Handler) -> None:
     """One line saying which command the records below come from (re-runs append)."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    handler.stream.write(f"--- {stamp} {' '.join(sys.argv)}\n")  # type: ignore[attr-defined]
+    handler.stream.write(f"--- {stamp} {redact_text(' '.join(sys.argv))}\n")  # type: ignore[attr-defined]
     handler.flush()
 
 
@@ -124,7 +133,7 @@ def _own_terminal(quiet: bool) -> list[logging.Handler]:
         return []
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(levelname)s: %(message)s"))
     return [handler]
 
 

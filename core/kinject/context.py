@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kinject.paths import kinject_home as kinject_home  # re-exported: plugins import it from here
 from kinject.records import Record
+from kinject.redact import redact
 
 if TYPE_CHECKING:
     from kinject.config import RunConfig
@@ -34,6 +35,7 @@ class Quarantine:
         entry: dict[str, Any] = {"plugin": plugin, "reason": reason, "detail": detail, "uri": uri}
         if record is not None:
             entry["record"] = record.to_dict()
+        entry = redact(entry)  # a corpus URI may carry a database password
         with self._lock:
             self.counts[reason] += 1
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from kinject.redact import redact
+
 TRACKED_LIBRARIES = (
     "kinject", "torch", "transformers", "peft", "trl", "accelerate", "datasets",
     "sentence-transformers", "faiss-cpu", "pdfplumber", "SQLAlchemy",
@@ -60,5 +62,6 @@ class Manifest:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".partial")
-        tmp.write_text(json.dumps(self.data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        # passwords in URLs and secret-named options never reach the file
+        tmp.write_text(json.dumps(redact(self.data), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
         tmp.replace(self.path)

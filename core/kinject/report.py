@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kinject.metric_names import human_name, main_metrics
+from kinject.redact import redact_text
 from kinject.stats import MIN_CHARTED, count_of, describe_p, is_proportion, wilson_interval
 
 PERCENT_HINTS = ("accuracy", "score", "em", "contains", "f1", "rouge", "retention", "pass_rate", "cosine")
@@ -397,7 +398,7 @@ details summary {{ cursor: pointer; color: #3e4c59; }}
 def write_report(run_dir: Path) -> Path:
     """Write report.md and report.html; returns the markdown path."""
     data = collect(run_dir)
-    text = render_markdown(data)
+    text = redact_text(render_markdown(data))
     (run_dir / "report.md").write_text(text, encoding="utf-8")
     (run_dir / "report.html").write_text(render_html(text, data), encoding="utf-8")
     return run_dir / "report.md"

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinject.components import Exporter, TrainResult
+from kinject.redact import redact, redact_text
 from kinject_plugins.exporters.loading import ExportError, export_step, require
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class CardExporter(Exporter):
     def export(self, result: TrainResult, out_dir: Path, context: RunContext) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         metrics = _read_metrics(context.run_dir / "metrics.json")
-        meta = self.metadata(result, context, metrics)
-        body = self.body(result, context, metrics, meta)
+        meta = redact(self.metadata(result, context, metrics))
+        body = redact_text(self.body(result, context, metrics, meta))
         path = out_dir / "README.md"
         path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body, encoding="utf-8")
         require("huggingface_hub", self.name)
