@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kinject.evaluation import EvalItem, format_prompt
+from kinject.paths import run_relative
 
 if TYPE_CHECKING:
     from kinject.components import TrainResult
@@ -53,12 +54,12 @@ def task_docs(items: Sequence[EvalItem]) -> tuple[list[dict[str, Any]], list[Eva
     return docs, left_out
 
 
-def task_config(name: str, data_file: Path) -> dict[str, Any]:
+def task_config(name: str, data_file: str) -> dict[str, Any]:
     """The task YAML: a local JSON dataset, the stored prompt, choices after one space."""
     return {
         "task": name,
         "dataset_path": "json",
-        "dataset_kwargs": {"data_files": {"test": str(data_file)}},
+        "dataset_kwargs": {"data_files": {"test": data_file}},
         "test_split": "test",
         "output_type": "multiple_choice",
         "doc_to_text": "prompt",
@@ -74,22 +75,28 @@ def task_config(name: str, data_file: Path) -> dict[str, Any]:
     }
 
 
-def lm_eval_command(model_args: str, name: str, include_path: Path) -> str:
-    """The shell command that runs the task on a Hugging Face model.
+def lm_eval_command(model_args: str, name: str, include_path: str = LM_EVAL_DIR) -> str:
+    """The shell command that runs the task on a Hugging Face model, from the run directory.
 
     On the CPU in float32, where and how kinject's evaluate stage runs the model.
     """
     parts = ["lm_eval", "--model", "hf", "--model_args", model_args, "--tasks", name,
-             "--include_path", str(include_path), "--device", "cpu", "--batch_size", "8"]
+             "--include_path", include_path, "--device", "cpu", "--batch_size", "8"]
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def model_args_for(result: TrainResult | None) -> dict[str, str]:
-    """``--model_args`` for the models a run measured: the base and the trained one."""
+def model_args_for(result: TrainResult | None, run_dir: Path) -> dict[str, str]:
+    """``--model_args`` for the models a run measured, the base and the trained one; paths
+    inside the run directory are relative to it, as the command runs from there."""
     if result is None:
         return {}
-    base = result.started_from or result.base_model
-    trained = f"pretrained={result.base_model},peft={result.model_dir}" if result.adapter else f"pretrained={result.model_dir}"
+
+    def path(p: Path) -> str:
+        return run_relative(p, run_dir)
+
+    base = path(result.started_from or result.base_model)
+    trained = (f"pretrained={path(result.base_model)},peft={path(result.model_dir)}" if result.adapter
+               else f"pretrained={path(result.model_dir)}")
     return {"base": f"pretrained={base},dtype=float32", "trained": f"{trained},dtype=float32"}
 
 
@@ -105,20 +112,21 @@ def write_lm_eval_task(context: RunContext, result: TrainResult | None = None,
                                        f"({len(left_out)} free-text): nothing for lm-eval's multiple_choice.\n",
                                        encoding="utf-8")
         return out
-    data_file = (out / f"{name}.jsonl").resolve()
+    data_file = out / f"{name}.jsonl"
     data_file.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     header = (f"# kinject knowledge-qa as an lm-evaluation-harness task: {len(docs)} multiple-choice "
               f"questions; {len(left_out)} free-text questions left out (multiple_choice needs choices).\n"
               "# acc equals knowledge-qa.accuracy_sum; acc_norm divides by len(choice), "
-              "knowledge-qa.accuracy_norm by len(choice) + 1.\n")
-    body = yaml.safe_dump(task_config(name, data_file), sort_keys=False, allow_unicode=True)
+              "knowledge-qa.accuracy_norm by len(choice) + 1.\n"
+              "# data_files is relative to the run directory: run lm_eval from there (see README.md).\n")
+    body = yaml.safe_dump(task_config(name, f"{LM_EVAL_DIR}/{data_file.name}"), sort_keys=False, allow_unicode=True)
     (out / f"{name}.yaml").write_text(header + body, encoding="utf-8")
-    readme = _readme(name, out.resolve(), len(docs), left_out, result, metrics, context.config.strategy)
+    readme = _readme(name, context.run_dir, len(docs), left_out, result, metrics, context.config.strategy)
     (out / "README.md").write_text(readme, encoding="utf-8")
     return out
 
 
-def _readme(name: str, include_path: Path, n: int, left_out: list[EvalItem], result: TrainResult | None,
+def _readme(name: str, run_dir: Path, n: int, left_out: list[EvalItem], result: TrainResult | None,
             metrics: dict[str, Any] | None, strategy: str) -> str:
     lines = [f"# {name}: this run's questions for lm-evaluation-harness", "",
              f"{n} multiple-choice questions, asked as knowledge-qa asks them (zero-shot, "
@@ -131,10 +139,12 @@ def _readme(name: str, include_path: Path, n: int, left_out: list[EvalItem], res
     if strategy == "rag":
         lines += ["This is the closed-book task: the passages the `rag` strategy puts before each question "
                   "are not in it, so lm-eval measures the model without retrieval.", ""]
-    for label, args in model_args_for(result).items():
+    lines += ["Run the commands from the run directory (paths in them and in the YAML are relative to it):", "",
+              "```", f"cd {shlex.quote(str(run_dir.resolve()))}", "```", ""]
+    for label, args in model_args_for(result, run_dir).items():
         measured = ((metrics or {}).get(label) or {}).get("knowledge-qa.accuracy_sum")
         figure = f" (kinject measured knowledge-qa.accuracy_sum = {measured:.4f})" if measured is not None else ""
-        lines += [f"The {label} model{figure}:", "", "```", lm_eval_command(args, name, include_path), "```", ""]
-    lines += ["For the merged export use `--model_args pretrained=<run_dir>/export/hf,dtype=float32`; "
+        lines += [f"The {label} model{figure}:", "", "```", lm_eval_command(args, name), "```", ""]
+    lines += ["For the merged export use `--model_args pretrained=export/hf,dtype=float32`; "
               "on a GPU, `--device cuda:0`. Offline: set `HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1`.", ""]
     return "\n".join(lines)

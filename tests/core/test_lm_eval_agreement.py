@@ -78,15 +78,17 @@ def test_task_files_hold_the_multiple_choice_items(run_context: RunContext, embe
     config = yaml.safe_load((folder / f"{name}.yaml").read_text(encoding="utf-8"))
     assert config["output_type"] == "multiple_choice" and config["target_delimiter"] == " "
     assert config["doc_to_text"] == "prompt" and config["doc_to_choice"] == "choices"
-    docs = [json.loads(line) for line in Path(config["dataset_kwargs"]["data_files"]["test"]).read_text().splitlines()]
+    data_file = run_context.run_dir / config["dataset_kwargs"]["data_files"]["test"]  # relative to the run
+    docs = [json.loads(line) for line in data_file.read_text().splitlines()]
     assert [d["id"] for d in docs] == [i.id for i in embedded_eval_items]
     assert docs[0]["prompt"] == format_prompt(embedded_eval_items[0].question)
     assert "1 free-text questions left out" in (folder / f"{name}.yaml").read_text(encoding="utf-8")
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert "Left out: 1 free-text questions without choices (free-1)" in readme
     assert "knowledge-qa.accuracy_sum = 0.3750" in readme
-    expected = lm_eval_command(model_args_for(result)["trained"], name, folder.resolve())
-    assert expected.split() in [shlex.join(c).split() for c in readme_commands(folder)]
+    expected = lm_eval_command(model_args_for(result, run_context.run_dir)["trained"], name)
+    assert shlex.split(expected) in readme_commands(folder)
+    assert f"cd {run_context.run_dir.resolve()}" in readme
 
 
 def test_free_text_only_sets_get_no_task(run_context: RunContext) -> None:
@@ -97,14 +99,17 @@ def test_free_text_only_sets_get_no_task(run_context: RunContext) -> None:
 
 
 def test_adapter_runs_name_base_and_adapter(tmp_path: Path) -> None:
-    result = TrainResult(model_dir=tmp_path / "adapter", base_model=tmp_path / "base", adapter=True)
-    args = model_args_for(result)
-    assert args["trained"] == f"pretrained={tmp_path / 'base'},peft={tmp_path / 'adapter'},dtype=float32"
-    assert args["base"] == f"pretrained={tmp_path / 'base'},dtype=float32"
+    run_dir = tmp_path / "run"
+    result = TrainResult(model_dir=run_dir / "model" / "final", base_model=tmp_path / "base", adapter=True)
+    args = model_args_for(result, run_dir)
+    # the adapter is inside the run (relative, so a moved run still works), the base outside it
+    assert args["trained"] == f"pretrained={tmp_path.resolve() / 'base'},peft=model/final,dtype=float32"
+    assert args["base"] == f"pretrained={tmp_path.resolve() / 'base'},dtype=float32"
 
 
 def test_pipeline_task_gives_knowledge_qa_accuracy(stand_ins: DomainPack, kinject_plugins: Plugins, tmp_path: Path,
-                                                  tiny_model: Path, embedded_eval_items: list[EvalItem]) -> None:
+                                                  tiny_model: Path, embedded_eval_items: list[EvalItem],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     eval_set = tmp_path / "eval.jsonl"
     eval_set.write_text("".join(json.dumps(asdict(i)) + "\n" for i in [*embedded_eval_items, FREE_TEXT]))
     overrides = {"strategy": "copy", "base_model": str(tiny_model), "exporters": [], "augmenters": [],
@@ -116,12 +121,14 @@ def test_pipeline_task_gives_knowledge_qa_accuracy(stand_ins: DomainPack, kinjec
     trained = json.loads((tmp_path / "run" / "evaluation" / "trained.json").read_text())["details"]["knowledge-qa"]
     commands = readme_commands(tmp_path / "run" / "lm_eval")
     assert len(commands) == 2  # the base model and the trained one
+    monkeypatch.chdir(tmp_path / "run")  # where the README says to run them
     assert_agreement(lm_eval_api(commands[-1]), trained)
 
 
 @pytest.mark.slow
 def test_lm_eval_cli_agrees_on_the_trained_embedded_model(embedded_sft_result: TrainResult, run_context: RunContext,
-                                                          embedded_eval_items: list[EvalItem], tmp_path: Path) -> None:
+                                                          embedded_eval_items: list[EvalItem], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("lm_eval", reason="lm-eval is in the dev extra: pip install lm-eval")
     from kinject.models import load_causal_lm
     from kinject_plugins.evaluators.knowledge_qa import KnowledgeQAOptions, score_knowledge_qa
@@ -133,17 +140,18 @@ def test_lm_eval_cli_agrees_on_the_trained_embedded_model(embedded_sft_result: T
     model, tokenizer = load_causal_lm(merged)
     model.eval()
     qa = score_knowledge_qa(EvalModel(model, tokenizer, "merged"), embedded_eval_items, KnowledgeQAOptions(generate=False))
-    folder = write_lm_eval_task(run_context)
+    write_lm_eval_task(run_context)
     name = task_name(run_context.run_dir)
-    argv = shlex.split(lm_eval_command(f"pretrained={merged},dtype=float32", name, folder))
+    argv = shlex.split(lm_eval_command(f"pretrained={merged},dtype=float32", name))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
     cli = [sys.executable, "-m", "lm_eval", *argv[1:], "--output_path", str(tmp_path / "out"), "--log_samples"]
-    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cli, env=env, cwd=run_context.run_dir, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text())["results"][name]
     samples = [json.loads(line) for line in next((tmp_path / "out").rglob(f"samples_{name}_*.jsonl")).read_text().splitlines()]
     assert_agreement({"acc": results["acc,none"], "samples": samples}, qa)
     # the README's command for the trained model: the base with the adapter on top (peft=...)
-    trained = model_args_for(embedded_sft_result)["trained"]
+    trained = model_args_for(embedded_sft_result, run_context.run_dir)["trained"]
     assert ",peft=" in trained
-    assert_agreement(lm_eval_api(shlex.split(lm_eval_command(trained, name, folder))), qa)
+    monkeypatch.chdir(run_context.run_dir)
+    assert_agreement(lm_eval_api(shlex.split(lm_eval_command(trained, name))), qa)
