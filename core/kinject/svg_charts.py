@@ -23,12 +23,7 @@ def scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, 
     def py(v: float) -> float:
         return h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad)
 
-    parts = [f'<svg class="chart" role="img" aria-label="{html.escape(title)}" width="{w}" height="{h}">',
-             f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">{html.escape(title)}</text>',
-             f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>',
-             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#888"/>',
-             f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="11">{html.escape(x_label)}</text>',
-             f'<text x="14" y="{h / 2}" font-size="11" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(y_label)}</text>',
+    parts = [*_frame("chart", w, h, pad, title, x_label, y_label),
              f'<text x="{pad}" y="{h - pad + 14}" font-size="10">{x_fmt.format(x0)}</text>',
              f'<text x="{w - pad}" y="{h - pad + 14}" font-size="10" text-anchor="end">{x_fmt.format(x1)}</text>',
              f'<text x="{pad - 4}" y="{h - pad}" font-size="10" text-anchor="end">{y_fmt.format(y0)}</text>',
@@ -85,12 +80,7 @@ def line_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_lab
     def py(v: float) -> float:
         return h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad)
 
-    parts = [f'<svg class="chart loss-curve" role="img" aria-label="{html.escape(title)}" width="{w}" height="{h}">',
-             f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">{html.escape(title)}</text>',
-             f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>',
-             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#888"/>',
-             f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="11">{html.escape(x_label)}</text>',
-             f'<text x="14" y="{h / 2}" font-size="11" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(y_label)}</text>',
+    parts = [*_frame("chart loss-curve", w, h, pad, title, x_label, y_label),
              f'<text x="{px(min(xs)):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{min(xs):g}</text>',
              f'<text x="{px(max(xs)):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{max(xs):g}</text>',
              f'<text x="{pad - 4}" y="{py(min(ys)):.1f}" font-size="10" text-anchor="end">{min(ys):.3g}</text>',
@@ -105,6 +95,17 @@ def line_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_lab
         parts.append(f'<text x="{w - pad - 96}" y="{37 + i * 16}" font-size="11">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _frame(css: str, w: int, h: int, pad: int, title: str, x_label: str, y_label: str) -> list[str]:
+    """The opening of a two-axis chart: the svg element, its title, both axes and their labels."""
+    return [f'<svg class="{css}" role="img" aria-label="{html.escape(title)}" width="{w}" height="{h}">',
+            f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">{html.escape(title)}</text>',
+            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>',
+            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#888"/>',
+            f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="11">{html.escape(x_label)}</text>',
+            f'<text x="14" y="{h / 2}" font-size="11" transform="rotate(-90 14 {h / 2})" '
+            f'text-anchor="middle">{html.escape(y_label)}</text>']
 
 
 def _span(values: list[float]) -> tuple[float, float]:

@@ -17,7 +17,7 @@ import click
 from kinject.cli.inspect_cmds import _table
 from kinject.cli.run_cmd import (
     console_flags,
-    overrides_from,
+    open_from_cli,
     parse_settings,
     run_options,
     stage_lines,
@@ -69,16 +69,9 @@ def prepare_cmd(samples: int, **options: Any) -> None:
     per reason for every stage, the eval set, and a few records of each kind.
     """
     from kinject.commands import prepare_run
-    from kinject.pipeline import open_run, resolve_config
-    from kinject.plugins import get_plugins
 
-    quiet, verbose = console_flags(options)
-    plugins = get_plugins()
-    config, pack = resolve_config(plugins, options.get("domain"), options.get("config"), overrides_from(options))
-    context = open_run(config, plugins, pack, show_progress=not quiet)
-    if not quiet:
-        click.echo(f"Run directory: {context.run_dir}", err=True)
-    with _console(plugins, context.run_dir, quiet, verbose):
+    context, quiet, verbose = open_from_cli(options)
+    with _console(context.plugins, context.run_dir, quiet, verbose):
         outcome = prepare_run(context, samples)
     _show_prepared(outcome)
 

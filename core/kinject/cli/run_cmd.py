@@ -137,11 +137,11 @@ def stage_line(stage: str, stats: dict[str, Any]) -> str:
     return f"{mark} {stage}{note}: " + "; ".join(parts)
 
 
-def run_from_cli(options: dict[str, Any]) -> None:
-    from kinject.console import library_output
-    from kinject.pipeline import open_run, resolve_config, run_pipeline
+def open_from_cli(options: dict[str, Any]) -> tuple[RunContext, bool, bool]:
+    """The run a command's options name (recipe resolved, directory opened) and the console
+    flags (quiet, verbose); says where the run lives unless quiet."""
+    from kinject.pipeline import open_run, resolve_config
     from kinject.plugins import get_plugins
-    from kinject.report import headline_text
 
     quiet, verbose = console_flags(options)
     plugins = get_plugins()
@@ -149,6 +149,16 @@ def run_from_cli(options: dict[str, Any]) -> None:
     context = open_run(config, plugins, pack, show_progress=not quiet)
     if not quiet:
         click.echo(f"Run directory: {context.run_dir}", err=True)
+    return context, quiet, verbose
+
+
+def run_from_cli(options: dict[str, Any]) -> None:
+    from kinject.console import library_output
+    from kinject.pipeline import run_pipeline
+    from kinject.report import headline_text
+
+    context, quiet, verbose = open_from_cli(options)
+    plugins = context.plugins
     with library_output(context.run_dir, verbose=verbose, quiet=quiet), stage_lines(plugins, quiet):
         outcome = run_pipeline(context, resume=bool(options.get("resume")))
     for line in headline_text(outcome.metrics):
