@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 PALETTE = ("#2f6fde", "#e8590c", "#2b8a3e", "#9c36b5", "#c92a2a", "#1098ad", "#5c940d", "#495057")
 
@@ -14,15 +15,8 @@ def scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, 
         return ""
     w, h, pad = 420, 300, 50
     xs, ys = [p[1] for p in points], [p[2] for p in points]
-    x0, x1 = _span(xs)
-    y0, y1 = _span(ys)
-
-    def px(v: float) -> float:
-        return pad + (v - x0) / (x1 - x0) * (w - 2 * pad)
-
-    def py(v: float) -> float:
-        return h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad)
-
+    (x0, x1), (y0, y1) = _span(xs), _span(ys)
+    px, py = _scales(xs, ys, w, h, pad)
     parts = [*_frame("chart", w, h, pad, title, x_label, y_label),
              f'<text x="{pad}" y="{h - pad + 14}" font-size="10">{x_fmt.format(x0)}</text>',
              f'<text x="{w - pad}" y="{h - pad + 14}" font-size="10" text-anchor="end">{x_fmt.format(x1)}</text>',
@@ -71,15 +65,7 @@ def line_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_lab
     w, h, pad = 620, 300, 50
     xs = [x for pts in series.values() for x, _ in pts]
     ys = [y for pts in series.values() for _, y in pts]
-    x0, x1 = _span(xs)
-    y0, y1 = _span(ys)
-
-    def px(v: float) -> float:
-        return pad + (v - x0) / (x1 - x0) * (w - 2 * pad)
-
-    def py(v: float) -> float:
-        return h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad)
-
+    px, py = _scales(xs, ys, w, h, pad)
     parts = [*_frame("chart loss-curve", w, h, pad, title, x_label, y_label),
              f'<text x="{px(min(xs)):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{min(xs):g}</text>',
              f'<text x="{px(max(xs)):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{max(xs):g}</text>',
@@ -106,6 +92,13 @@ def _frame(css: str, w: int, h: int, pad: int, title: str, x_label: str, y_label
             f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="11">{html.escape(x_label)}</text>',
             f'<text x="14" y="{h / 2}" font-size="11" transform="rotate(-90 14 {h / 2})" '
             f'text-anchor="middle">{html.escape(y_label)}</text>']
+
+
+def _scales(xs: list[float], ys: list[float], w: int, h: int, pad: int) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """Data -> pixel maps for x and y, over the values' spans with a margin (y grows upwards)."""
+    (x0, x1), (y0, y1) = _span(xs), _span(ys)
+    return (lambda v: pad + (v - x0) / (x1 - x0) * (w - 2 * pad),
+            lambda v: h - pad - (v - y0) / (y1 - y0) * (h - 2 * pad))
 
 
 def _span(values: list[float]) -> tuple[float, float]:
