@@ -10,6 +10,7 @@ import pytest
 from source_files import make_sqlite, read_outcome
 
 from kinject_plugins.sources.sql import SqlSource, read_only_problem
+from kinject_plugins.sources.sql_guard import read_only_session
 
 
 def _state(db: Path) -> tuple[bytes, int, list[tuple[object, ...]]]:
@@ -78,3 +79,39 @@ def test_the_connection_itself_is_read_only(tmp_path):
 def test_read_only_problem(query, problem):
     found = read_only_problem(query)
     assert (problem in found) if problem else found == "", found
+
+
+class _RecordingConnection:
+    """A DBAPI connection that records what is run on it and whether it was committed."""
+
+    def __init__(self) -> None:
+        self.executed: list[str] = []
+        self.commits = 0
+
+    def cursor(self) -> _RecordingConnection:
+        return self
+
+    def execute(self, statement: str) -> None:
+        self.executed.append(statement)
+
+    def close(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        self.commits += 1
+
+
+@pytest.mark.parametrize(
+    ("backend", "statement"),
+    [
+        ("postgresql", "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"),
+        ("mysql", "SET SESSION TRANSACTION READ ONLY"),
+        ("sqlite", "PRAGMA query_only = ON"),
+        ("mssql", None),
+    ],
+)
+def test_sessions_are_made_read_only_per_backend(backend, statement):
+    connection = _RecordingConnection()
+    read_only_session(backend)(connection, None)
+    assert connection.executed == ([statement] if statement else [])
+    assert connection.commits == (1 if statement else 0)  # a rolled-back SET would not last
