@@ -24,8 +24,9 @@ _SECRET_ENV = re.compile(r"PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KE
 #: ``scheme://user:password@``
 _URL_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s\"'<>]*):[^@/?#\s\"'<>]+@")
 #: ``name=value``, ``name: value``, ``"name": "value"`` (a URL query parameter too)
-_PAIR = re.compile(r"(?P<name>[A-Za-z_][\w.\-]*)(?P<q>[\"']?)(?P<sep>\s*[:=]\s*)(?P<vq>[\"']?)(?P<value>(?:(?:Bearer|Basic|Token)\s+)?[^\s\"',;&?#}\]]+)")
-_BEARER = re.compile(r"\b(?P<kind>Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{8,}")
+_PAIR = re.compile(r"(?P<name>[A-Za-z_][\w.\-]*)(?P<q>[\"']?)(?P<sep>\s*[:=]\s*)(?P<vq>[\"']?)(?P<value>(?:(?:Bearer|Basic)\s+)?[^\s\"',;&?#}\]]+)")
+#: an HTTP credential; it holds a digit or a symbol, which ``Basic authentication`` does not
+_BEARER = re.compile(r"\b(?P<kind>Bearer|Basic)\s+(?=[A-Za-z]*[0-9._~+/=\-])[A-Za-z0-9._~+/=\-]{8,}")
 #: shorter environment values (``1``, ``true``) are too common to mask everywhere
 _MIN_SECRET_CHARS = 8
 

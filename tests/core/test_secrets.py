@@ -102,5 +102,6 @@ def test_redaction_keeps_what_is_not_secret():
     assert redact({"url": "mysql://me:pw@host/db?charset=utf8&password=x", "max_tokens": 64, "token": None}) == {
         "url": "mysql://me:***@host/db?charset=utf8&password=***", "max_tokens": 64, "token": None,
     }  # fmt: skip
-    assert redact_text("time=12:30 user@host postgresql://me@host/db") == "time=12:30 user@host postgresql://me@host/db"
+    plain = "time=12:30 user@host postgresql://me@host/db Basic authentication, max_tokens: 256"
+    assert redact_text(plain) == plain
     assert redact_text('{"hf_token": "hf_abcdefgh"} Authorization: Bearer abcdefgh123') == '{"hf_token": "***"} Authorization: ***'
