@@ -11,6 +11,7 @@ pdfminer inflates a stream whole (``zlib.decompress``, no limit) the moment a pa
 from __future__ import annotations
 
 import mmap
+import os
 import re
 import zipfile
 import zlib
@@ -36,6 +37,8 @@ def check_zip(uri: str, max_mb: float, option: str) -> None:
 def check_pdf_streams(uri: str, max_mb: float, option: str) -> None:
     """Refuse a PDF with a deflated stream that inflates to more than ``max_mb`` MiB."""
     limit = int(max_mb * 2**20)
+    if os.path.getsize(uri) == 0:  # nothing to map; the PDF parser says what is wrong
+        return
     with open(uri, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         for match in _STREAM.finditer(data):
             end = data.find(_END, match.end())
