@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kinject.errors import ConfigError, PluginError
-from kinject.ingest_worker import Outcome, WorkerPool, parse, report_issue
+from kinject.ingest_worker import (
+    Outcome,
+    PagedSource,
+    Task,
+    WorkerPool,
+    merge_parts,
+    parse,
+    report_issue,
+)
 from kinject.records import Record
 
 if TYPE_CHECKING:
@@ -269,13 +277,30 @@ def _check_file(uri: str, settings: IngestOptions) -> Planned | None:
 def _in_order(
     planned: list[Planned], sources: dict[str, Source], settings: IngestOptions
 ) -> Generator[tuple[Planned, Outcome], None, None]:
-    """Outcomes of every planned input in plan order, parsed in parallel where configured."""
+    """Outcomes of every planned input in plan order, parsed in parallel where configured.
+
+    With several workers a :class:`PagedSource` may split one input into parts (a long PDF read
+    page-parallel); the parts' Outcomes are merged back into the input's one Outcome.
+    """
     ready: dict[int, Outcome] = {
         i: Outcome(index=i, reason=p.reason, detail=p.detail) for i, p in enumerate(planned) if p.reason
     }
-    tasks = ((i, sources[p.source], p.uri) for i, p in enumerate(planned) if not p.reason)
     lookahead = 4 * max(1, settings.workers)
     cursor = 0
+    owner: dict[int, int] = {}  # task number -> index of its input in ``planned``
+    expected: dict[int, int] = {}  # input index -> number of parts it was split into
+    done: dict[int, list[Outcome]] = {}
+
+    def tasks() -> Iterator[Task]:
+        for i, p in enumerate(planned):
+            if p.reason:
+                continue
+            source = sources[p.source]
+            parts = _parts(source, p.uri, settings.workers)
+            expected[i] = parts
+            for part in range(parts):
+                owner[len(owner)] = i
+                yield len(owner) - 1, source, p.uri, ((part, parts) if parts > 1 else None)
 
     def drain() -> Iterator[tuple[Planned, Outcome]]:
         nonlocal cursor
@@ -283,19 +308,37 @@ def _in_order(
             yield planned[cursor], ready.pop(cursor)
             cursor += 1
 
+    def arrived(outcome: Outcome) -> None:
+        i = owner[outcome.index]
+        if expected[i] == 1:
+            ready[i] = outcome
+            outcome.index = i
+            return
+        done.setdefault(i, []).append(outcome)
+        if len(done[i]) == expected[i]:
+            parts = sorted(done.pop(i), key=lambda o: o.index)  # task numbers follow part order
+            ready[i] = merge_parts(i, parts)
+
     if settings.workers == 0:
-        outcomes: Generator[Outcome, None, None] = (parse(*task) for task in tasks)
+        outcomes: Generator[Outcome, None, None] = (parse(*task) for task in tasks())
     else:
         pool = WorkerPool(settings.workers, settings.timeout_s, settings.max_memory_mb)
-        outcomes = pool.run(tasks, can_submit=lambda i: i < cursor + lookahead)
+        outcomes = pool.run(tasks(), can_submit=lambda t: owner[t] < cursor + lookahead)
     try:
         yield from drain()
         for outcome in outcomes:
-            ready[outcome.index] = outcome
+            arrived(outcome)
             yield from drain()
         yield from drain()
     finally:
         outcomes.close()
+
+
+def _parts(source: Source, uri: str, workers: int) -> int:
+    """How many parts to parse ``uri`` in: one unless the source splits it and workers can share."""
+    if workers < 2 or not isinstance(source, PagedSource):
+        return 1
+    return max(1, min(workers, source.parts(uri, workers)))
 
 
 def _emit(

@@ -8,11 +8,16 @@ memory goes over the pool's limit is stopped the same way (``out_of_memory``). A
 
 Sources report problems with a part of a file (a blank page, a malformed row) through
 :func:`report_issue`; the issues travel back with the file's Records and end in quarantine.
+
+A :class:`PagedSource` (the PDF source) can read one big file in parts, every ``parts``-th page
+from a different start, each part in its own worker; :func:`merge_parts` puts the parts' Records
+back in page order, so the file's Records and their ids are the same as from one worker.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -22,12 +27,29 @@ import traceback
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kinject.errors import InputError, PluginError
 
 if TYPE_CHECKING:
     from kinject.components import Source
+    from kinject.records import Record
+
+#: which part of an input a task reads: ``(part, parts)``, or None for the whole input
+Part = tuple[int, int] | None
+#: what a worker is sent: ``(index, source, uri, part)``
+Task = tuple[int, "Source", str, Part]
+
+
+@runtime_checkable
+class PagedSource(Protocol):
+    """A source that can read one input in parts, each in its own worker (a long PDF)."""
+
+    def parts(self, uri: str, workers: int) -> int:
+        """How many parts to read ``uri`` in when ``workers`` workers are free (1: whole)."""
+
+    def read_part(self, uri: str, part: int, parts: int) -> Iterator[Record]:
+        """The Records of part ``part`` (0-based) of ``parts``, in page order."""
 
 
 @dataclass
@@ -72,15 +94,16 @@ def report_issue(reason: str, detail: str, uri: str) -> None:
         _sink.append(Issue(reason, detail, uri))
 
 
-def parse(index: int, source: Source, uri: str) -> Outcome:
-    """Read one input with ``source`` in this process, catching every failure."""
+def parse(index: int, source: Source, uri: str, part: Part = None) -> Outcome:
+    """Read one input (or one ``part`` of it) with ``source`` in this process, catching all."""
     global _sink
     issues: list[Issue] = []
     _sink = issues
     start = time.perf_counter()
     outcome = Outcome(index=index, issues=issues)
     try:
-        outcome.records = [_stamp(r.to_dict(), source.name) for r in source.read(uri)]
+        records = source.read(uri) if part is None else _read_part(source, uri, part)
+        outcome.records = [_stamp(r.to_dict(), source.name) for r in records]
     except InputError as exc:
         outcome.reason, outcome.detail = exc.reason, _message(exc)
     except PluginError as exc:  # a missing package or model: every such input would fail alike
@@ -96,6 +119,36 @@ def parse(index: int, source: Source, uri: str) -> Outcome:
     outcome.seconds = time.perf_counter() - start
     outcome.peak_rss_mb = peak_rss_mb()
     return outcome
+
+
+def _read_part(source: Source, uri: str, part: tuple[int, int]) -> Iterator[Record]:
+    if not isinstance(source, PagedSource):
+        raise TypeError(f"source {source.name!r} cannot read an input in parts")
+    return source.read_part(uri, *part)
+
+
+def merge_parts(index: int, parts: list[Outcome]) -> Outcome:
+    """One Outcome from the Outcomes of an input's parts (in part order): Records in page order.
+
+    The first failed part fails the whole input, as a failure while reading it whole would.
+    """
+    merged = Outcome(index=index, seconds=sum(p.seconds for p in parts),
+                     peak_rss_mb=max((p.peak_rss_mb for p in parts), default=0.0))
+    failed = next((p for p in parts if p.fatal or p.reason), None)
+    issues = (i for p in parts for i in p.issues)
+    merged.issues = sorted(issues, key=lambda i: _fragment_page(i.uri))
+    if failed is not None:
+        merged.reason, merged.detail, merged.fatal = failed.reason, failed.detail, failed.fatal
+        return merged
+    # sorted() is stable: Records of one page keep the order the source gave them
+    records = (r for p in parts for r in p.records)
+    merged.records = sorted(records, key=lambda r: r["source"].get("page") or 0)
+    return merged
+
+
+def _fragment_page(uri: str) -> int:
+    found = re.search(r"#page=(\d+)", uri)
+    return int(found.group(1)) if found else 0
 
 
 def peak_rss_mb() -> float:
@@ -140,7 +193,7 @@ def _stamp(record: dict[str, Any], source_name: str) -> dict[str, Any]:
 
 
 def _worker_main(fd: int) -> None:
-    """Loop of one worker process: receive ``(index, source, uri)``, send back an Outcome."""
+    """Loop of one worker process: receive a :data:`Task`, send back an Outcome."""
     conn = Connection(fd)
     path = conn.recv()
     sys.path[:] = path  # the parent's path: sources defined in its modules unpickle here
@@ -161,7 +214,7 @@ class _Slot:
 
     process: subprocess.Popen[bytes]
     conn: Connection
-    task: tuple[int, Source, str] | None = None
+    task: Task | None = None
     deadline: float = 0.0
     #: the worker said it started; one that dies before is a broken setup, not a bad file
     ready: bool = False
@@ -200,7 +253,7 @@ class WorkerPool:
         return _Slot(process, conn)
 
     def run(
-        self, tasks: Iterator[tuple[int, Source, str]], can_submit: Callable[[int], bool]
+        self, tasks: Iterator[Task], can_submit: Callable[[int], bool]
     ) -> Generator[Outcome, None, None]:
         """Run tasks, yielding Outcomes as they finish; ``can_submit(index)`` bounds read-ahead."""
         pending = next(tasks, None)
@@ -231,7 +284,7 @@ class WorkerPool:
             return self._slots[-1]
         return None
 
-    def _submit(self, slot: _Slot, task: tuple[int, Source, str]) -> None:
+    def _submit(self, slot: _Slot, task: Task) -> None:
         slot.task = task
         # a worker still importing gets its start-up time on top: the limit is for parsing
         slot.deadline = time.monotonic() + self.timeout_s + (0 if slot.ready else _START_ALLOWANCE_S)

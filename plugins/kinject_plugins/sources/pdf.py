@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,8 @@ class PdfOptions(BaseModel):
     min_chars: int = Field(default=10, ge=0)
     #: a PDF with a stream that inflates to more is refused as a decompression bomb
     max_unpacked_mb: float = Field(default=MAX_UNPACKED_MB, gt=0)
+    #: a PDF at least this big (KiB) is read page-parallel by all ingest workers; null: never
+    page_parallel_min_kb: float | None = Field(default=256.0, ge=0)
 
 
 class PdfSource(Source):
@@ -69,6 +72,22 @@ class PdfSource(Source):
         self.ocr_options = ocr
 
     def read(self, uri: str) -> Iterator[Record]:
+        return self._read_pages(uri, lambda number: True)
+
+    def parts(self, uri: str, workers: int) -> int:
+        """Split a big PDF into one part per worker; its size alone decides (no parse here)."""
+        limit = self.opts.page_parallel_min_kb
+        try:
+            big = limit is not None and os.stat(uri).st_size >= limit * 1024
+        except OSError:
+            big = False
+        return workers if big else 1
+
+    def read_part(self, uri: str, part: int, parts: int) -> Iterator[Record]:
+        """Pages ``part + 1``, ``part + 1 + parts``, ...: interleaved, so heavy pages spread out."""
+        return self._read_pages(uri, lambda number: (number - 1) % parts == part)
+
+    def _read_pages(self, uri: str, wanted: Callable[[int], bool]) -> Iterator[Record]:
         pdfplumber = require_module("pdfplumber", "pdfplumber", "pdf", "PDF files")
         # pdfminer inflates a stream whole, with no limit, when a page needs it
         check_pdf_streams(uri, self.opts.max_unpacked_mb, "pdf.max_unpacked_mb")
@@ -84,6 +103,8 @@ class PdfSource(Source):
                 raise InputError("empty_document", "the PDF has no pages", uri)
             title = pdf_title(pdf.metadata)
             for number, page in enumerate(pdf.pages, start=1):
+                if not wanted(number):
+                    continue
                 record = self._page(page, uri, number, count)
                 page.close()  # drop the page's parsed objects: long PDFs stay in bounded memory
                 if record is not None:
