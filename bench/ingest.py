@@ -1,10 +1,16 @@
 """Ingestion benchmark: a generated mixed corpus, 1 worker vs 2 workers, per source.
 
     python bench/ingest.py [--scale 1] [--workers 1,2] [--no-audio]
+    python bench/ingest.py --pdf ../shared/data/pdfs/long/ltnews.pdf [--json PATH]
 
 Prints, per source and for the whole mixed corpus: files, pages (PDF pages, TIFF frames; one per
 file elsewhere), files/s and pages/s with each worker count, the speed-up of the most workers over
 one, and the peak resident memory of a worker process. Times include starting the workers.
+
+``--pdf FILE`` times one PDF instead: plain single-threaded pdfplumber (``extract_text`` of every
+page, in this process) against kinject's ingest with each worker count (page-parallel when the
+PDF is over ``sources.pdf.page_parallel_min_kb``), in the same run, and checks that every worker
+count gives the same Record ids. ``--json PATH`` writes the figures.
 """
 
 from __future__ import annotations
@@ -141,7 +147,7 @@ def _docx(folder: Path, count: int) -> None:
         for r, row in enumerate(table.rows):
             for c, cell in enumerate(row.cells):
                 cell.text = f"{WORDS[(r + c) % len(WORDS)]} {r}{c}"
-        document.save(folder / f"doc{i:03}.docx")
+        document.save(str(folder / f"doc{i:03}.docx"))
 
 
 def _wavs(folder: Path, count: int) -> None:
@@ -189,13 +195,87 @@ def run(entries: list[str], workers: int, sources: dict[str, Any], run_dir: Path
     return stats
 
 
+def plain_pdfplumber(path: Path) -> tuple[float, int]:
+    """Seconds plain pdfplumber takes for the text of every page, and the pages with text."""
+    import pdfplumber
+
+    start = time.perf_counter()
+    pages = 0
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            pages += bool((page.extract_text() or "").strip())
+            page.close()
+    return time.perf_counter() - start, pages
+
+
+def bench_pdf(path: Path, counts: list[int], repeats: int) -> dict[str, Any]:
+    """One PDF: plain pdfplumber and kinject at each worker count, best of ``repeats``."""
+    root = Path(tempfile.mkdtemp(prefix="kinject-bench-pdf-"))
+    sources: dict[str, Any] = {"pdf": {"ocr": False}}
+    try:
+        plain: list[float] = []
+        ours: dict[int, list[float]] = {w: [] for w in counts}
+        ids: dict[int, list[str]] = {}
+        for r in range(repeats):  # alternated, so a busy moment costs every side alike
+            seconds, pages = plain_pdfplumber(path)
+            plain.append(seconds)
+            for w in counts:
+                run_dir = root / f"run-{w}-{r}"
+                stats, ids[w] = _ingest_ids([str(path)], w, sources, run_dir)
+                ours[w].append(stats.seconds)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    best = {w: min(v) for w, v in ours.items()}
+    most = counts[-1]
+    return {
+        "pdf": str(path),
+        "pages": pages,
+        "size_kb": round(path.stat().st_size / 1024),
+        "repeats": repeats,
+        "plain_pdfplumber_s": round(min(plain), 3),
+        "kinject_s": {str(w): round(s, 3) for w, s in best.items()},
+        "workers": most,
+        "ratio": round(min(plain) / best[most], 3),
+        "ratio_by_workers": {str(w): round(min(plain) / s, 3) for w, s in best.items()},
+        "records": len(ids[most]),
+        "same_ids": all(v == ids[counts[0]] for v in ids.values()),
+    }
+
+
+def _ingest_ids(entries: list[str], workers: int, sources: dict[str, Any], run_dir: Path) -> tuple[IngestStats, list[str]]:
+    config = RunConfig(sources={**sources, "ingest": {"workers": workers, "timeout_s": 3600}})
+    context = RunContext(run_dir=run_dir, config=config, plugins=build_plugins(load_entry_points=False), show_progress=False)
+    stats = IngestStats()
+    start = time.perf_counter()
+    ids = [r.id for r in ingest(entries, context, stats)]
+    stats.seconds = time.perf_counter() - start
+    return stats, ids
+
+
+def _print_pdf(row: dict[str, Any]) -> None:
+    print(f"{row['pdf']}: {row['pages']} pages, {row['size_kb']} KiB, best of {row['repeats']}")
+    print(f"plain pdfplumber, 1 thread   {row['plain_pdfplumber_s']:8.2f} s")
+    for w, seconds in row["kinject_s"].items():
+        print(f"kinject ingest, {w} worker(s)  {seconds:8.2f} s   x{row['ratio_by_workers'][w]:.2f}")
+    print(f"ratio (plain / {row['workers']} workers): x{row['ratio']:.2f}; same Record ids: {row['same_ids']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--no-audio", action="store_true")
+    parser.add_argument("--pdf", type=Path, help="time this one PDF against plain pdfplumber")
+    parser.add_argument("--repeats", type=int, default=1, help="with --pdf: best of N")
+    parser.add_argument("--json", type=Path, help="with --pdf: write the figures here")
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
+    if args.pdf is not None:
+        row = bench_pdf(args.pdf, counts, max(1, args.repeats))
+        _print_pdf(row)
+        if args.json:
+            args.json.write_text(json.dumps(row, indent=2) + "\n", encoding="utf-8")
+        return
     root = Path(tempfile.mkdtemp(prefix="kinject-bench-"))
     try:
         model = None if args.no_audio else tiny_whisper(root)
