@@ -18,6 +18,12 @@ SAMPLE_FACTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_evaluation_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests evaluate base models afresh: no evaluation kept in ``$KINJECT_HOME`` by another test."""
+    monkeypatch.setenv("KINJECT_EVAL_CACHE", "0")
+
+
 @pytest.fixture
 def sample_pack(tmp_path: Path) -> DomainPack:
     """A two-fact domain pack on disk."""

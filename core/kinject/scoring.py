@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kinject import eval_cache
 from kinject.components import Evaluator, Trainer, TrainResult
 from kinject.context import RunContext
 from kinject.evaluation import EvalModel
@@ -97,7 +98,8 @@ def evaluate_models(
 ) -> dict[str, Any]:
     """Evaluate base and trained models; writes ``metrics.json`` with before/after/delta.
 
-    ``base_dir`` lets several runs (``inject compare``) share one evaluation of the base model.
+    ``base_dir`` lets several runs (``inject compare``) share one evaluation of the base model;
+    later runs on the same base model and questions load it from :mod:`kinject.eval_cache`.
     """
     from kinject.models import load_causal_lm
 
@@ -113,13 +115,21 @@ def evaluate_models(
     base_fp = fingerprint("base", str(before), steps, items)
     base_file = (base_dir or eval_dir) / "base.json"
     base = _cached(base_file, base_fp)
+    base_from = "run" if base is not None else "computed"
     if base is None:
-        model, tokenizer = load_causal_lm(before)
-        model.eval()
-        base_metrics, base_details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
-        base = _save(base_file, base_fp, base_metrics, base_details)
-        del model
-        gc.collect()
+        shared_key = eval_cache.base_key(context, Path(before), evaluators)
+        base = eval_cache.load(shared_key)
+        if base is not None:
+            base_from = "cache"
+        else:
+            model, tokenizer = load_causal_lm(before)
+            model.eval()
+            base_metrics, base_details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
+            base = {"metrics": base_metrics, "details": base_details}
+            eval_cache.store(shared_key, Path(before), base_metrics, base_details)
+            del model
+            gc.collect()
+        base = _save(base_file, base_fp, base["metrics"], base["details"])
     if base_file != eval_dir / "base.json":
         _save(eval_dir / "base.json", base_fp, base["metrics"], base["details"])
 
@@ -139,7 +149,8 @@ def evaluate_models(
     metrics["train"] = result.metrics
     (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     write_lm_eval_task(context, result, metrics)  # the same questions for lm-evaluation-harness
-    stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s["name"] for s in steps]}
+    stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s["name"] for s in steps],
+             "base_evaluation": base_from}
     manifest.stage("evaluate", stats)
     manifest.set("headline", headline(metrics))
     hook.stage_finished(stage="evaluate", context=context, stats=stats)
