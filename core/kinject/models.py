@@ -194,6 +194,9 @@ def load_causal_lm(path: Path | str, dtype: Any = None) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from kinject.threads import configure_threads
+
+    configure_threads()  # once per process, before the first model runs
     path = Path(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
