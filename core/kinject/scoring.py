@@ -69,7 +69,8 @@ def evaluator_steps(context: RunContext) -> list[Step]:
     return steps
 
 
-def _build(context: RunContext) -> list[tuple[Step, Evaluator]]:
+def build_evaluators(context: RunContext) -> list[tuple[Step, Evaluator]]:
+    """The run's evaluators, created and set up, each with its recipe step."""
     built = []
     for step in evaluator_steps(context):
         evaluator = context.plugins.create("evaluator", step.name, step.options)
@@ -106,7 +107,7 @@ def evaluate_models(
     hook = context.plugins.pm.hook
     hook.stage_started(stage="evaluate", context=context)
     start = time.perf_counter()
-    evaluators = _build(context)
+    evaluators = build_evaluators(context)
     steps = [s.model_dump() for s, _ in evaluators]
     items = [i.id for i in context.eval_items]
     eval_dir = context.run_dir / "evaluation"
