@@ -9,6 +9,9 @@ a fresh LoRA adapter of the ``sft`` defaults (rank 16 on every linear layer; its
 update leaves the answers as the base's, so both sides do the same generation work). The adapter
 is timed as evaluation loads it (unmerged) and merged into the weights (``--merged``). Prints a
 table of seconds per evaluator and model; ``--json PATH`` writes the same figures.
+
+``--caps 32,24,16`` also times the greedy answers of the base model at each answer budget
+(``max_new_tokens``) and counts the answers that differ from those at the first budget.
 """
 
 from __future__ import annotations
@@ -60,6 +63,31 @@ def timed_evaluation(label: str, load: Any, evaluators: list[Any], context: Any)
             "metrics": metrics, "errors": errors}
 
 
+def answer_caps(base: Path, context: Any, caps: list[int], batch_size: int) -> list[dict[str, Any]]:
+    """Seconds of the base model's greedy answers at each budget; answers changed by the cut."""
+    from kinject.evaluation import EvalModel
+    from kinject.models import load_causal_lm
+    from kinject_plugins.evaluators.generation import clear_answer_cache, generate_answers
+
+    model, tokenizer = _eval_mode(load_causal_lm(base))
+    handle = EvalModel(model, tokenizer, "base")
+    items = [item for item in context.eval_items if item.reference]
+    out, first = [], None
+    for cap in caps:
+        clear_answer_cache()
+        start = time.perf_counter()
+        answers = generate_answers(handle, items, cap, batch_size)
+        seconds = time.perf_counter() - start
+        first = first or answers
+        lengths = [len(tokenizer(a, add_special_tokens=False)["input_ids"]) for a in answers]
+        out.append({"max_new_tokens": cap, "answers": len(answers), "seconds": round(seconds, 2),
+                    "changed": sum(a != b for a, b in zip(answers, first, strict=True)),
+                    "answer_tokens_max": max(lengths, default=0),
+                    "answer_tokens_mean": round(sum(lengths) / max(1, len(lengths)), 1)})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="base model: alias, directory or .gguf")
@@ -68,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trained", type=Path, help="a finished run directory (its model is timed)")
     parser.add_argument("--merged", action="store_true", help="also time the adapter merged into the weights")
     parser.add_argument("--skip-base", action="store_true")
+    parser.add_argument("--caps", default="", help="answer budgets to time on the base model, e.g. 32,24,16")
+    parser.add_argument("--batch-size", type=int, default=8, help="with --caps: questions generated together")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -95,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     base = resolve_model(config.base_model)
     result = TrainResult.load(args.trained) if args.trained else fresh_adapter(base, work / "adapter")
 
+    if args.caps:
+        caps = answer_caps(base, context, [int(c) for c in args.caps.split(",")], args.batch_size)
+        if args.json:
+            args.json.write_text(json.dumps({"model": args.model, "caps": caps}, indent=2) + "\n", encoding="utf-8")
+        return 0
     rows = []
     if not args.skip_base:
         rows.append(timed_evaluation("base", lambda: _eval_mode(load_causal_lm(base)), evaluators, context))
