@@ -8,7 +8,7 @@ from kinject import __version__
 
 
 def build_cli() -> click.Group:
-    from kinject.cli import compare_cmd, data_cmds, inspect_cmds, run_cmd
+    from kinject.cli import chat_cmds, compare_cmd, data_cmds, inspect_cmds, run_cmd
 
     @click.group(
         invoke_without_command=True,
@@ -40,6 +40,8 @@ def build_cli() -> click.Group:
         data_cmds.export_cmd,
         data_cmds.ingest_cmd,
         compare_cmd.compare_cmd,
+        chat_cmds.chat_cmd,
+        chat_cmds.serve_cmd,
         inspect_cmds.plugins_cmd,
         inspect_cmds.domains_cmd,
         inspect_cmds.validate_cmd,
