@@ -5,25 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from kinject.components import TrainResult
 from kinject.trained import load_trained
-
-
-@pytest.fixture(scope="module")
-def adapter_result(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    """The tiny model plus a LoRA adapter with random B, so the adapter changes the outputs."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    out = tmp_path_factory.mktemp("adapter")
-    torch.manual_seed(1)
-    base = AutoModelForCausalLM.from_pretrained(str(tiny_model))
-    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    get_peft_model(base, config).save_pretrained(str(out))
-    return TrainResult(model_dir=out, base_model=tiny_model, adapter=True)
 
 
 def _logits(model: Any, tokenizer: Any) -> Any:
