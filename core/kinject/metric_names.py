@@ -25,6 +25,22 @@ MAIN_METRICS: dict[str, str] = {
     "latency.tokens_per_s": "Generation speed (tokens/s)",
 }
 
+#: the measures a training reports (``metrics["train"]``), as a report names them
+TRAINING_MEASURES: dict[str, str] = {
+    "steps": "Optimiser steps",
+    "train_time_s": "Training time (s)",
+    "train_tokens": "Tokens trained on (all epochs)",
+    "tokens_per_s": "Tokens per second",
+    "tokens": "Training text (tokens)",
+    "tokens_truncated": "Tokens beyond max_length (not trained on)",
+    "final_train_loss": "Final training loss",
+    "mean_train_loss": "Mean training loss",
+    "eval_loss": "Loss on held-out training records",
+    "trainable_params": "Trainable parameters",
+    "total_params": "Parameters",
+    "peak_memory_mb": "Peak memory (MB)",
+}
+
 #: evaluators whose metrics not in MAIN_METRICS are details (shown only under "All metrics")
 BUILTIN_EVALUATORS = frozenset(key.split(".", 1)[0] for key in MAIN_METRICS)
 

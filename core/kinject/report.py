@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kinject.metric_names import human_name, main_metrics
+from kinject.metric_names import TRAINING_MEASURES, human_name, main_metrics
 from kinject.redact import redact_text
 from kinject.stats import MIN_CHARTED, count_of, describe_p, is_proportion, wilson_interval
 
@@ -231,8 +231,10 @@ def training_lines(train: dict[str, Any], loss: dict[str, list[tuple[float, floa
     if points:
         out += [f"Training loss {points[0][1]:.3g} at step {points[0][0]:g} → {points[-1][1]:.3g} at step "
                 f"{points[-1][0]:g} ({len(points)} logged points, `model/{LOSS_HISTORY}`).", ""]
-    out += ["| measure | value |", "|---|---|"]
-    return out + [f"| {k} | {fmt(k, v)} |" for k, v in train.items() if not isinstance(v, dict | list)]
+    out += ["| measure | value | name in metrics.json |", "|---|---|---|"]
+    return out + [f"| {TRAINING_MEASURES.get(k, k.replace('_', ' ').capitalize())} | "
+                  f"{f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else fmt(k, v)} | `{k}` |"
+                  for k, v in train.items() if not isinstance(v, dict | list)]
 
 
 def example_lines(rows: list[dict[str, Any]], title: str) -> list[str]:

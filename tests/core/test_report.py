@@ -17,7 +17,7 @@ from kinject.context import RunContext
 from kinject.domains import DomainPack
 from kinject.pipeline import open_run, resolve_config, run_pipeline
 from kinject.plugins import Plugins
-from kinject.report import category_lines, example_rows, headline_text, write_report
+from kinject.report import category_lines, example_rows, headline_text, training_lines, write_report
 from kinject.scoring import add_statistics, combine
 
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -106,6 +106,13 @@ def test_small_categories_are_counts_not_percentages() -> None:
     table = "\n".join(category_lines(metrics))
     assert "| tax | 4 | – | 3/4 |" in table
     assert "| law | 8 | – | 50.0% (4/8) |" in table
+
+
+def test_training_measures_have_human_names_and_keep_their_raw_ones() -> None:
+    table = "\n".join(training_lines({"train_time_s": 122.9, "trainable_params": 4884480, "plugin_measure": 2.0}, {}))
+    assert "| Training time (s) | 122.9 | `train_time_s` |" in table
+    assert "| Trainable parameters | 4,884,480 | `trainable_params` |" in table
+    assert "| Plugin measure | 2 | `plugin_measure` |" in table
 
 
 def test_a_real_run_reports_intervals_paired_tests_and_its_loss(registered_pack: DomainPack, kinject_plugins: Plugins,
