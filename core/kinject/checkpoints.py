@@ -8,9 +8,12 @@ Trainer writes ``checkpoint-<step>`` in place, file by file, and calls ``on_save
 done); the PPO loop calls it in its staging directory before renaming it into place. The file
 checks alone are not enough: a ``trainer_state.json`` can exist, half written, before the rest.
 
-A run killed while writing a checkpoint leaves it incomplete; it is never resumed from, and it is
-removed before training continues so it cannot be mistaken for a good one later. Checkpoints
-written before the marker existed count as incomplete too.
+The marker also records the size of every file in the checkpoint, so a file cut short (or
+replaced) after the save, by a full disk or a copy that stopped, makes the checkpoint incomplete
+too. A run killed while writing a checkpoint leaves it incomplete; it is never resumed from, and
+it is removed before training continues so it cannot be mistaken for a good one later (one
+warning line names what was skipped and why). Checkpoints written before the marker existed
+count as incomplete too.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -41,44 +45,71 @@ def checkpoint_step(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _file_sizes(path: Path) -> dict[str, int]:
+    skip = {COMPLETE_MARKER, COMPLETE_MARKER + ".tmp"}
+    return {p.relative_to(path).as_posix(): p.stat().st_size
+            for p in sorted(path.rglob("*")) if p.is_file() and p.name not in skip}
+
+
 def mark_complete(path: Path, step: int) -> Path:
     """Write the marker that declares the checkpoint in ``path`` (for ``step``) fully written."""
     marker = path / COMPLETE_MARKER
     staging = path / (COMPLETE_MARKER + ".tmp")
-    staging.write_text(json.dumps({"step": step}), encoding="utf-8")
+    staging.write_text(json.dumps({"step": step, "files": _file_sizes(path)}), encoding="utf-8")
     # A rename is atomic: a reader sees either no marker or a whole one, never half of it.
     os.replace(staging, marker)
     return marker
 
 
-def marked_step(path: Path) -> int | None:
-    """The step recorded in the marker of the checkpoint in ``path``, else None."""
+def _read_marker(path: Path) -> dict[str, Any]:
     try:
         marker = json.loads((path / COMPLETE_MARKER).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    step = marker.get("step") if isinstance(marker, dict) else None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
+def marked_step(path: Path) -> int | None:
+    """The step recorded in the marker of the checkpoint in ``path``, else None."""
+    step = _read_marker(path).get("step")
     return step if isinstance(step, int) else None
+
+
+def incomplete_reason(path: Path) -> str | None:
+    """Why the checkpoint in ``path`` cannot be resumed from (``"optimizer.pt missing"``), or
+    None when it holds everything needed to resume training exactly."""
+    if not path.is_dir():
+        return "not a directory"
+    step = checkpoint_step(path)
+    marker = _read_marker(path)
+    if step is None or marker.get("step") != step:
+        return f"no {COMPLETE_MARKER} marker for its step (the save did not finish)"
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        return "no weights file"
+    missing = [name for name in STATE_FILES if not (path / name).is_file()]
+    if not any(path.glob("rng_state*.pth")):
+        missing.append("rng_state.pth")
+    if missing:
+        return f"{', '.join(missing)} missing"
+    sizes = marker.get("files")
+    for name, size in (sizes.items() if isinstance(sizes, dict) else ()):
+        file = path / name
+        if not file.is_file():
+            return f"{name} missing"
+        if file.stat().st_size != size:
+            return f"{name} is {file.stat().st_size} bytes, {size} when saved"
+    try:
+        state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return "trainer_state.json unreadable"
+    if not (isinstance(state, dict) and state.get("global_step") == step):
+        return "trainer_state.json is for another step"
+    return None
 
 
 def is_complete_checkpoint(path: Path) -> bool:
     """True when ``path`` holds everything needed to resume training exactly."""
-    if not path.is_dir():
-        return False
-    step = checkpoint_step(path)
-    if step is None or marked_step(path) != step:
-        return False
-    if not any((path / name).is_file() for name in WEIGHT_FILES):
-        return False
-    if not all((path / name).is_file() for name in STATE_FILES):
-        return False
-    if not any(path.glob("rng_state*.pth")):
-        return False
-    try:
-        state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return isinstance(state, dict) and state.get("global_step") == step
+    return incomplete_reason(path) is None
 
 
 def list_checkpoints(folder: Path) -> list[Path]:
@@ -94,7 +125,6 @@ def last_complete_checkpoint(folder: Path) -> Path | None:
     for path in reversed(list_checkpoints(folder)):
         if is_complete_checkpoint(path):
             return path
-        log.warning("skipping incomplete checkpoint %s", path)
     return None
 
 
@@ -104,3 +134,23 @@ def remove_incomplete_checkpoints(folder: Path) -> list[Path]:
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+def checkpoint_to_resume(folder: Path) -> Path | None:
+    """The last complete checkpoint under ``folder`` (None: none), the incomplete ones removed.
+
+    Logs one warning line when any was skipped (naming each with its reason, and the checkpoint
+    training continues from) or when there is none to continue from.
+    """
+    skipped = [(p, incomplete_reason(p)) for p in list_checkpoints(folder)]
+    skipped = [(p, reason) for p, reason in skipped if reason is not None]
+    chosen = last_complete_checkpoint(folder)
+    for path, _ in skipped:
+        shutil.rmtree(path, ignore_errors=True)
+    if skipped:
+        names = "; ".join(f"{p.name} ({reason})" for p, reason in skipped)
+        target = f"continuing from {chosen.name}" if chosen is not None else "training from the start"
+        log.warning("resume: skipped incomplete checkpoint %s; %s", names, target)
+    elif chosen is None:
+        log.warning("resume: no complete checkpoint under %s; training from the start", folder)
+    return chosen

@@ -32,7 +32,8 @@ def write_checkpoint(folder: Path, step: int, marked: bool = True) -> Path:
 def test_checkpoint_with_marker_is_complete(tmp_path: Path) -> None:
     path = write_checkpoint(tmp_path, 20)
     assert is_complete_checkpoint(path)
-    assert json.loads((path / COMPLETE_MARKER).read_text()) == {"step": 20}
+    marker = json.loads((path / COMPLETE_MARKER).read_text())
+    assert marker["step"] == 20 and marker["files"]["optimizer.pt"] == 1
     assert not (path / (COMPLETE_MARKER + ".tmp")).exists()
 
 

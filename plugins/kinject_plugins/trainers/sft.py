@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kinject.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
+from kinject.checkpoints import checkpoint_to_resume
 from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.context import RunContext
 from kinject.errors import ConfigError
@@ -377,12 +377,7 @@ def prepare_checkpoint_dir(folder: Path, resume: bool) -> Path | None:
     if not resume:
         shutil.rmtree(folder, ignore_errors=True)
         return None
-    checkpoint = last_complete_checkpoint(folder)
-    for path in remove_incomplete_checkpoints(folder):
-        log.warning("removed incomplete checkpoint %s", path)
-    if checkpoint is None:
-        log.warning("resume: no complete checkpoint under %s; training from the start", folder)
-    return checkpoint
+    return checkpoint_to_resume(folder)
 
 
 def save_final(trainer: Any, tokenizer: Any, final: Path) -> Path:

@@ -21,12 +21,7 @@ from typing import Any
 
 import torch
 
-from kinject.checkpoints import (
-    last_complete_checkpoint,
-    list_checkpoints,
-    mark_complete,
-    remove_incomplete_checkpoints,
-)
+from kinject.checkpoints import checkpoint_to_resume, list_checkpoints, mark_complete
 from kinject_plugins.trainers.ppo import ppo_math as pm
 from kinject_plugins.trainers.ppo.preferences import PolicyPrompt
 from kinject_plugins.trainers.ppo.rollouts import (
@@ -83,9 +78,7 @@ class PPOLoop:
         """Train ``config.steps`` steps (continuing from the last complete checkpoint on resume)."""
         checkpoints = self.out_dir / "checkpoints"
         if resume:
-            for path in remove_incomplete_checkpoints(checkpoints):
-                log.warning("removed incomplete checkpoint %s", path)
-            last = last_complete_checkpoint(checkpoints)
+            last = checkpoint_to_resume(checkpoints)
             if last is not None:
                 self.load_checkpoint(last)
         else:
