@@ -174,6 +174,8 @@ class SqlSource(Source):
         except KeyError as exc:
             columns = ", ".join(values)
             raise InputError("bad_template", f"the template uses {{{exc.args[0]}}}; columns: {columns}", shown) from None
+        except (ValueError, TypeError) as exc:  # a format spec that does not fit the value: {price:%} on text
+            raise InputError("bad_template", f"the template cannot format this row: {exc}", shown) from None
 
     def _meta(self, values: dict[str, Any], used: set[str]) -> dict[str, Any]:
         if self.opts.meta_columns is not None:
@@ -185,9 +187,14 @@ class SqlSource(Source):
 
 def _template_fields(template: str, shown: str) -> set[str]:
     try:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
         raise InputError("bad_template", f"invalid template: {exc}", shown) from None
+    # a field names a column, nothing else: no {0}, {}, {col.attr} or {col[key]}
+    odd = sorted(n for n in names if not n or n.isdigit() or "." in n or "[" in n)
+    if odd:
+        raise InputError("bad_template", f"template fields must be column names, not {{{odd[0]}}}", shown)
+    return names
 
 
 def _plain(value: Any) -> Any:
