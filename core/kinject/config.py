@@ -129,7 +129,8 @@ def load_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", source=str(path)) from exc
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line, whatever yaml says
+        raise ConfigError(f"invalid YAML{where}: {problem}", source=str(path)) from exc
     if not isinstance(data, dict):
         raise ConfigError("a recipe must be a mapping of settings", source=str(path))
     return data
@@ -165,7 +166,9 @@ def merge_recipe(*layers: dict[str, Any]) -> dict[str, Any]:
         for layer in layers
     ]
     merged = merge(*kept)
-    per_strategy = (merged.get("strategy_options") or {}).get(strategy)
+    options = merged.get("strategy_options")
+    # a strategy that is not a name, or options that are not a mapping: build_config says so
+    per_strategy = options.get(strategy) if isinstance(options, dict) and isinstance(strategy, str) else None
     if isinstance(per_strategy, dict) and per_strategy:
         merged["trainer"] = merge(per_strategy, merged.get("trainer") or {})
     return merged

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kinject.config import RunConfig, build_config, check_plugins, load_yaml, merge_recipe
 from kinject.context import RunContext
+from kinject.errors import ConfigError
 from kinject.eval_set import EVAL_SET_FILE
 from kinject.evaluation import EvalItem, load_eval_items
 from kinject.plugins import Plugins, require_domain
@@ -36,6 +37,8 @@ def resolve_config(
     """Merge domain recipe < recipe file < CLI flags, then validate everything at once."""
     file_layer = load_yaml(config_path) if config_path else {}
     domain = domain or file_layer.get("domain")
+    if domain is not None and not isinstance(domain, str):
+        raise ConfigError(f"domain: expected the name of a domain pack, got {domain!r}", source=str(config_path))
     pack = require_domain(plugins, domain) if domain else None
     pack_layer = pack.load_recipe() if pack else {}
     source = str(config_path) if config_path else (f"recipe of domain {domain}" if domain else "config")
