@@ -1,4 +1,4 @@
-"""The ``inject`` command line. ``main`` turns any KinjectError into one line on stderr."""
+"""The ``inject`` command line. ``main`` turns any KinjectError or OSError into one line on stderr."""
 
 from __future__ import annotations
 
@@ -27,4 +27,10 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("KINJECT_RAISE_ERRORS"):
             raise
         click.secho(f"Error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    except OSError as exc:  # the machine, not the run: a full disk, a folder without permission
+        if os.environ.get("KINJECT_RAISE_ERRORS"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.secho(f"Error: {where}{exc.strerror or exc}", fg="red", err=True)
         sys.exit(1)
