@@ -24,15 +24,34 @@ T = TypeVar("T")
 
 
 class Quarantine:
-    """Appends bad inputs to ``quarantine.jsonl`` with the plugin and a reason code."""
+    """Appends bad inputs to ``quarantine.jsonl`` with the plugin and a reason code (and the data
+    stage that found them)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        #: the data stage being computed; its entries carry its name
+        self.stage = ""
+
+    def restart(self, stage: str) -> None:
+        """``stage`` is computed (again): drop the entries an earlier attempt of it wrote, so a
+        stage re-run after a kill or a changed recipe is not quarantined twice."""
+        with self._lock:
+            self.stage = stage
+            if not self.path.exists():
+                return
+            lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if _stage_of(line) not in (stage, None)]
+            if len(kept) != len(lines):
+                tmp = self.path.with_name(self.path.name + ".partial")
+                tmp.write_text("".join(kept), encoding="utf-8")
+                tmp.replace(self.path)
 
     def add(self, plugin: str, reason: str, detail: str, uri: str = "", record: Record | None = None) -> None:
         entry: dict[str, Any] = {"plugin": plugin, "reason": reason, "detail": detail, "uri": uri}
+        if self.stage:
+            entry["stage"] = self.stage
         if record is not None:
             entry["record"] = record.to_dict()
         entry = redact(entry)  # a corpus URI may carry a database password
@@ -41,6 +60,15 @@ class Quarantine:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+
+def _stage_of(line: str) -> str | None:
+    """The stage of one quarantine line ('' for none), None for a line cut short by a kill."""
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return str(entry.get("stage", "")) if isinstance(entry, dict) else None
 
 
 @dataclass

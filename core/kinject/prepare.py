@@ -149,7 +149,15 @@ def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str,
     name = name or stage
     hook.stage_started(stage=name, context=context)
     before = Counter(context.quarantine.counts)
-    out = store.run(stage, fp, compute)
+
+    def computed() -> Any:
+        context.quarantine.restart(name)  # what an interrupted earlier attempt quarantined goes
+        return compute()
+
+    try:
+        out = store.run(stage, fp, computed)
+    finally:
+        context.quarantine.stage = ""
     if not out.skipped:
         new = context.quarantine.counts - before
         if new:
