@@ -4,8 +4,9 @@ The run's trainer loads the model exactly as ``inject eval`` does (base + adapte
 or ``rag``'s base model with its index), and questions are put in the format the run trained and
 was measured on (:func:`kinject.evaluation.format_prompt`, with the retrieved passages before it
 for a ``rag`` run). Generation is greedy unless a temperature is given, stops at the next
-``Question:`` line (as the ``ollama`` export's Modelfile does) or at the end-of-sequence token,
-and runs one request at a time: one lock around the model.
+``Question:`` line (as the ``ollama`` export's Modelfile does), at a stop string of the caller
+(``\n``: the answer line the evaluation scores) or at the end-of-sequence token, and runs one
+request at a time: one lock around the model.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class Sampling:
     #: a sampled answer is the same for the same seed
     seed: int | None = None
     stop: tuple[str, ...] = ANSWER_STOPS
-    #: drop the blank the model puts after ``Answer:``
-    strip_leading: bool = True
+    #: an answer without the blank the model puts after ``Answer:`` and without trailing blanks
+    trim: bool = True
 
 
 @dataclass
@@ -118,7 +119,7 @@ class TextStream:
     def __iter__(self) -> Iterator[str]:
         with self.model.lock:
             worker = self._worker
-            emitter = _StopEmitter(self.sampling.stop, self.sampling.strip_leading)
+            emitter = _StopEmitter(self.sampling.stop, self.sampling.trim)
             try:
                 worker.start()
                 for piece in worker.streamer:
@@ -204,11 +205,14 @@ class _Cancelled:
 
 
 class _StopEmitter:
-    """Passes text on, holding back what could be the start of a stop string, and ends at one."""
+    """Passes text on, holding back what could be the start of a stop string, and ends at one.
 
-    def __init__(self, stops: Sequence[str], strip_leading: bool) -> None:
+    With ``trim``, leading blanks are dropped and trailing ones held back until more text follows.
+    """
+
+    def __init__(self, stops: Sequence[str], trim: bool) -> None:
         self.stops = [s for s in stops if s]
-        self.strip_leading = strip_leading
+        self.trim = trim
         self.buffer = ""
         self.sent = 0
         self.stopped = False
@@ -219,17 +223,23 @@ class _StopEmitter:
 
     def add(self, piece: str) -> str:
         self.buffer += piece
-        if self.strip_leading and not self.sent:
+        if self.trim and not self.sent:
             self.buffer = self.buffer.lstrip()
         found = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
         if found:
             self.stopped = True
             self.buffer = self.buffer[: min(found)]
-            return self._send(len(self.buffer))
+            return self.flush()
         held = max((k for s in self.stops for k in range(1, len(s)) if self.buffer.endswith(s[:k])), default=0)
-        return self._send(len(self.buffer) - held)
+        end = len(self.buffer) - held
+        if self.trim:  # blanks before what is held back may end the answer too
+            end = len(self.buffer[:end].rstrip())
+        return self._send(end)
 
     def flush(self) -> str:
+        """The rest, once the model has stopped."""
+        if self.trim:
+            self.buffer = self.buffer.rstrip()
         return self._send(len(self.buffer))
 
     def _send(self, end: int) -> str:

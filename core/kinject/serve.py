@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kinject.chat import ANSWER_STOPS, Generation, Sampling
+from kinject.chat import Generation, Sampling
 from kinject.errors import ConfigError, KinjectError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -43,12 +43,12 @@ class _Request(BaseModel):
     stream_options: dict[str, Any] | None = None
     n: int = Field(1, ge=1, le=1, description="one choice per request")
 
-    def sampling(self, defaults: Sampling, stops: tuple[str, ...], strip_leading: bool) -> Sampling:
+    def sampling(self, defaults: Sampling, stops: tuple[str, ...], trim: bool) -> Sampling:
         extra = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
         return replace(defaults, max_new_tokens=self.max_tokens or defaults.max_new_tokens,
                        temperature=defaults.temperature if self.temperature is None else self.temperature,
                        top_p=self.top_p or defaults.top_p, seed=self.seed if self.seed is not None else defaults.seed,
-                       stop=(*stops, *extra), strip_leading=strip_leading)
+                       stop=(*stops, *extra), trim=trim)
 
     @property
     def usage_in_stream(self) -> bool:
@@ -113,7 +113,7 @@ def create_app(model: ChatModel, defaults: Sampling | None = None) -> Any:
     def chat_completions(body: ChatRequest) -> Any:
         prompt = model.messages_prompt([(m.role, m.text()) for m in body.messages])
         body.max_tokens = body.max_completion_tokens or body.max_tokens
-        stream = model.stream(prompt, body.sampling(base, ANSWER_STOPS, strip_leading=True))
+        stream = model.stream(prompt, body.sampling(base, base.stop, trim=True))
         if body.stream:
             return StreamingResponse(_events(chat_chunks(model.name, stream, body.usage_in_stream)),
                                      media_type="text/event-stream")
@@ -121,7 +121,7 @@ def create_app(model: ChatModel, defaults: Sampling | None = None) -> Any:
 
     @app.post("/v1/completions")
     def completions(body: CompletionRequest) -> Any:
-        stream = model.stream(body.text(), body.sampling(base, (), strip_leading=False))
+        stream = model.stream(body.text(), body.sampling(base, (), trim=False))
         if body.stream:
             return StreamingResponse(_events(completion_chunks(model.name, stream, body.usage_in_stream)),
                                      media_type="text/event-stream")

@@ -80,10 +80,14 @@ def test_messages_are_put_in_the_training_format_with_passages_before_the_questi
 
 
 def test_a_stop_string_split_across_pieces_is_held_back_then_cut() -> None:
-    emitter = _StopEmitter(("\nQuestion:",), strip_leading=True)
-    sent = [emitter.add(piece) for piece in ["  The", " answer.\n", "Ques", "tion: next?"]]
-    assert sent == ["The", " answer.", "", ""] and emitter.stopped and emitter.text == "The answer."
-    almost = _StopEmitter(("\nQuestion:",), strip_leading=False)
+    emitter = _StopEmitter(("\nQuestion:",), trim=True)
+    sent = [emitter.add(piece) for piece in ["  The", " answer. ", "\n", "Ques", "tion: next?"]]
+    assert sent == ["The", " answer.", "", "", ""] and emitter.stopped and emitter.text == "The answer."
+    ended = _StopEmitter(("\nQuestion:",), trim=True)
+    assert [ended.add(" two "), ended.add("words \n"), ended.flush()] == ["two", " words", ""]
+    one_line = _StopEmitter(("\nQuestion:", "\n"), trim=True)  # --one-line: what the evaluation scores
+    assert "".join(one_line.add(p) for p in ["\n", " first line", "\nsecond"]) == "first line" and one_line.stopped
+    almost = _StopEmitter(("\nQuestion:",), trim=False)
     sent = [almost.add(piece) for piece in [" a\n", "Quest", "ions remain"]]
     assert sent == [" a", "", "\nQuestions remain"] and not almost.stopped and almost.flush() == ""
 

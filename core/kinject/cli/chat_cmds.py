@@ -6,7 +6,8 @@ parses options and prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,24 +32,30 @@ def _model_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--temperature", type=click.FloatRange(0.0, 2.0), default=0.0, show_default=True,
                      help="0 answers greedily; above 0 samples."),
         click.option("--seed", type=int, default=None, help="With --temperature: the same seed gives the same answer."),
+        click.option("--one-line", is_flag=True,
+                     help="End each answer at its first line break (the answer line the evaluation scores)."),
         click.option("--verbose", "-v", is_flag=True, help="Show the libraries' raw logs (default: RUN_DIR/logs/)."),
     ]):
         command = option(command)
     return command
 
 
-def _load(run_dir: Path, rag: bool | None, verbose: bool) -> ChatModel:
+@contextmanager
+def _session(run_dir: Path, rag: bool | None, verbose: bool) -> Iterator[ChatModel]:
+    """The run's model, with library logs and bars in RUN_DIR/logs/ while it answers (a rag
+    run's embedder loads at the first question)."""
     from kinject.chat import open_chat
     from kinject.console import library_output
 
     with library_output(run_dir, verbose=verbose, quiet=True):
-        return open_chat(run_dir, rag)
+        yield open_chat(run_dir, rag)
 
 
-def _sampling(max_new_tokens: int, temperature: float, seed: int | None) -> Sampling:
-    from kinject.chat import Sampling
+def _sampling(max_new_tokens: int, temperature: float, seed: int | None, one_line: bool) -> Sampling:
+    from kinject.chat import ANSWER_STOPS, Sampling
 
-    return Sampling(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    stops = (*ANSWER_STOPS, "\n") if one_line else ANSWER_STOPS
+    return Sampling(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, stop=stops)
 
 
 def _describe(model: ChatModel) -> str:
@@ -68,19 +75,23 @@ def _describe(model: ChatModel) -> str:
 @click.option("--question", "-Q", metavar="TEXT", help="Ask one question, print the answer and exit (for scripts).")
 @click.option("--show-prompt", is_flag=True, help="Print the prompt the model is given (retrieved passages included).")
 def chat_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature: float, seed: int | None,
-             verbose: bool, question: str | None, show_prompt: bool) -> None:
+             one_line: bool, verbose: bool, question: str | None, show_prompt: bool) -> None:
     """Ask the trained model of a finished run questions, at a prompt.
 
     Each question is put in the format the run trained on and was measured with (`Question:
     ... Answer:`), on its own; for a rag run the retrieved passages come first. The answer is
     printed as it is written. Ctrl-D or `exit` leaves.
     """
-    model = _load(run_dir, rag, verbose)
-    sampling = _sampling(max_new_tokens, temperature, seed)
-    if question is not None:
-        _answer(model, question, sampling, show_prompt)
-        return
-    click.echo(f"Chatting with {_describe(model)}. Ctrl-D or 'exit' leaves.", err=True)
+    sampling = _sampling(max_new_tokens, temperature, seed, one_line)
+    with _session(run_dir, rag, verbose) as model:
+        if question is not None:
+            _answer(model, question, sampling, show_prompt)
+            return
+        click.echo(f"Chatting with {_describe(model)}. Ctrl-D or 'exit' leaves.", err=True)
+        _prompt_loop(model, sampling, show_prompt)
+
+
+def _prompt_loop(model: ChatModel, sampling: Sampling, show_prompt: bool) -> None:
     while True:
         try:
             line = input("> ")
@@ -124,7 +135,7 @@ def _answer(model: ChatModel, question: str, sampling: Sampling, show_prompt: bo
               help="Address to listen on; anything but loopback is open to the network without a key.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 def serve_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature: float, seed: int | None,
-              verbose: bool, host: str, port: int) -> None:
+              one_line: bool, verbose: bool, host: str, port: int) -> None:
     """Serve the trained model of a finished run over an OpenAI-compatible HTTP API.
 
     POST /v1/chat/completions and /v1/completions (with "stream": true for server-sent events),
@@ -134,13 +145,14 @@ def serve_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature:
     """
     from kinject.serve import create_app, listen, make_server
 
-    model = _load(run_dir, rag, verbose)
-    server = make_server(create_app(model, _sampling(max_new_tokens, temperature, seed)), "info" if verbose else "warning")
     sock = listen(host, port)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.secho(f"Listening on {host}: anyone who can reach it can use the model (there is no API key).",
-                    fg="yellow", err=True)
-    where = f"[{host}]" if ":" in host else host
-    click.echo(f"Serving {_describe(model)} at http://{where}:{sock.getsockname()[1]}/v1 "
-               "(chat/completions, completions, models; one request at a time). Ctrl-C stops.", err=True)
-    server.run(sockets=[sock])
+    with _session(run_dir, rag, verbose) as model:
+        server = make_server(create_app(model, _sampling(max_new_tokens, temperature, seed, one_line)),
+                             "info" if verbose else "warning")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.secho(f"Listening on {host}: anyone who can reach it can use the model (there is no API key).",
+                        fg="yellow", err=True)
+        where = f"[{host}]" if ":" in host else host
+        click.echo(f"Serving {_describe(model)} at http://{where}:{sock.getsockname()[1]}/v1 "
+                   "(chat/completions, completions, models; one request at a time). Ctrl-C stops.", err=True)
+        server.run(sockets=[sock])
