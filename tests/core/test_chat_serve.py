@@ -254,6 +254,19 @@ def test_the_endpoint_augmenter_backend_can_use_the_served_run_as_its_teacher(se
     assert together[0] == together[2] and together == [client.chat(r.as_dicts()) for r in requests]
 
 
+def test_the_openai_client_reads_the_replies(served: tuple[str, ChatModel]) -> None:
+    openai = pytest.importorskip("openai")
+    url, model = served
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    assert [m.id for m in client.models.list()] == [model.name]
+    messages = [{"role": "user", "content": QUESTION}]
+    reply = client.chat.completions.create(model=model.name, messages=messages, max_tokens=6)
+    streamed = client.chat.completions.create(model=model.name, messages=messages, max_tokens=6, stream=True)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices)
+    assert reply.choices[0].message.content == text == _greedy(model, model.question_prompt(QUESTION), 6)
+    assert reply.usage.completion_tokens == 6 and reply.choices[0].finish_reason == "length"
+
+
 def test_serve_on_a_taken_port_is_one_line(sft_run: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
