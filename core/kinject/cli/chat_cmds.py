@@ -80,7 +80,7 @@ def chat_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature: 
 
     Each question is put in the format the run trained on and was measured with (`Question:
     ... Answer:`), on its own; for a rag run the retrieved passages come first. The answer is
-    printed as it is written. Ctrl-D or `exit` leaves.
+    printed as it is written; Ctrl-C stops an answer. Ctrl-D or `exit` leaves.
     """
     sampling = _sampling(max_new_tokens, temperature, seed, one_line)
     with _session(run_dir, rag, verbose) as model:
@@ -105,13 +105,16 @@ def _prompt_loop(model: ChatModel, sampling: Sampling, show_prompt: bool) -> Non
 
 
 def _ask(model: ChatModel, question: str, sampling: Sampling, show_prompt: bool) -> None:
-    """One question of an interactive chat: a refused question is one line, and the chat goes on."""
+    """One question of an interactive chat: a refused question is one line, Ctrl-C stops the
+    answer, and the chat goes on."""
     from kinject.errors import KinjectError
 
     try:
         _answer(model, question, sampling, show_prompt)
     except KinjectError as exc:
         click.secho(f"Error: {exc}", fg="red", err=True)
+    except KeyboardInterrupt:
+        click.echo("\n(stopped)", err=True)
 
 
 def _answer(model: ChatModel, question: str, sampling: Sampling, show_prompt: bool) -> None:
