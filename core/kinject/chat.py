@@ -163,7 +163,7 @@ class _Worker:
         self.thread.start()
 
     def join(self) -> None:
-        if self.thread.is_alive() or self.thread.ident is not None:
+        if self.thread.ident is not None:  # started
             self.thread.join()
         if self.error is not None:
             error, self.error = self.error, None
