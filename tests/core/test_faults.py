@@ -1,7 +1,7 @@
 """Faults injected into whole runs (``bench/fault_runs.py``): kill -9, broken checkpoints, a full disk.
 
-The fast tests run one trial of each kind that matters most on a tiny model; the slow tier runs
-every kill point, every checkpoint damage, every stage's disk-full and the determinism checks.
+The fast tests run one trial of each kind that matters most on a tiny model; the ``long`` tier
+(``pytest -m long``, left out by default) runs every kill point, every checkpoint damage, every stage's disk-full and the determinism checks.
 """
 
 from __future__ import annotations
@@ -130,14 +130,14 @@ def test_disk_full_while_a_stage_writes(faults: Any, reference: tuple[Any, Any])
     assert_passed(trial)
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("n, point", enumerate(["ingest", "augment", "train", "evaluate", "export", 2.0, 6.0], start=10))
 def test_kill_9_anywhere_then_resume(faults: Any, reference: tuple[Any, Any], n: int, point: str | float) -> None:
     setup, ref = reference
     assert_passed(faults.kill_trial(setup, ref, n, point))
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("n, damage", enumerate(["adapter weights cut to half", "optimizer.pt deleted",
                                               "trainer_state.json cut to half", "rng state emptied"]))
 def test_broken_last_checkpoint_then_resume(faults: Any, reference: tuple[Any, Any], n: int, damage: str) -> None:
@@ -145,14 +145,14 @@ def test_broken_last_checkpoint_then_resume(faults: Any, reference: tuple[Any, A
     assert_passed(faults.checkpoint_trial(setup, ref, n, damage))
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("n, stage", enumerate(["sources", "cleaners", "chunk", "train"], start=10))
 def test_disk_full_in_each_stage(faults: Any, reference: tuple[Any, Any], n: int, stage: str) -> None:
     setup, ref = reference
     assert_passed(faults.disk_full_trial(setup, ref, n, stage))
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_same_seed_same_bytes_and_losses(faults: Any, reference: tuple[Any, Any]) -> None:
     setup, ref = reference
     for trial in faults.determinism_trials(setup, ref):

@@ -67,7 +67,7 @@ def test_hostile_recipes_load_or_fail_in_one_line() -> None:
     assert sum(_fuzz()("recipe loader", 25).values()) >= 1
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_hostile_recipes_long() -> None:
     from test_fuzz_sources import LONG_EXAMPLES
 

@@ -212,7 +212,7 @@ def test_hostile_inputs_are_records_or_quarantined(name: str) -> None:
     assert sum(fuzz(name, FAST_EXAMPLES).values()) >= 1
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("name", SOURCE_TARGETS)
 def test_hostile_inputs_long(name: str) -> None:
     assert sum(fuzz(name, LONG_EXAMPLES).values()) >= 1
