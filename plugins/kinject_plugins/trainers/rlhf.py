@@ -166,12 +166,8 @@ class RLHFTrainer(Trainer):
     # -- 2. preference pairs and 3. the reward model ---------------------------------------------
 
     def preference_pairs(self, job: TrainJob, rubric: Rubric | None, seed: int) -> list[prefs.PreferencePair]:
-        pairs = list(prefs.pairs_from_records(job.train))
-        if rubric is not None and self.opts.rubric_pairs:
-            pairs += prefs.pairs_from_rubric(job.train, rubric, seed)
-        if self.opts.preferences is not None:
-            pairs += prefs.read_pairs_file(self.opts.preferences)
-        return prefs.unique(pairs)
+        return prefs.collect_pairs(job.train, rubric, seed, rubric_pairs=self.opts.rubric_pairs,
+                                   preferences=self.opts.preferences)
 
     def reward_model(
         self, job: TrainJob, train: list[prefs.PreferencePair], held_out: list[prefs.PreferencePair], seed: int

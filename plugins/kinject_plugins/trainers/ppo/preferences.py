@@ -113,11 +113,11 @@ def rule_breakers(answer: str, rubric: Rubric, rng: random.Random) -> Iterator[t
                 yield "rubric:citation", dropped
 
 
-def read_pairs_file(path: Path) -> list[PreferencePair]:
+def read_pairs_file(path: Path, source: str = "trainer rlhf") -> list[PreferencePair]:
     """Pairs from a JSONL file; a bad line is an :class:`InputError` naming the file and the line."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise ConfigError(f"preferences file {path} does not exist", source="trainer rlhf")
+        raise ConfigError(f"preferences file {path} does not exist", source=source)
     pairs = []
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -143,6 +143,21 @@ def _pair_from_line(line: str, lineno: int, path: Path) -> PreferencePair:
     if missing:
         raise InputError("bad_preferences", f"line {lineno}: missing {', '.join(missing)}", str(path))
     return PreferencePair(prompt, as_completion(chosen), as_completion(rejected), "file")
+
+
+def collect_pairs(
+    records: Iterable[Record], rubric: Rubric | None, seed: int, *, rubric_pairs: bool = True,
+    preferences: Path | None = None, source: str = "trainer rlhf",
+) -> list[PreferencePair]:
+    """Every pair of the three sources, without repeats: ``preference`` records, the rubric's
+    pairs (when ``rubric_pairs`` and there is a rubric) and the ``preferences`` file."""
+    records = list(records)
+    pairs = list(pairs_from_records(records))
+    if rubric is not None and rubric_pairs:
+        pairs += pairs_from_rubric(records, rubric, seed)
+    if preferences is not None:
+        pairs += read_pairs_file(preferences, source)
+    return unique(pairs)
 
 
 def unique(pairs: Iterable[PreferencePair]) -> list[PreferencePair]:
