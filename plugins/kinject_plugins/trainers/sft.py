@@ -28,6 +28,7 @@ from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.records import Record
 from kinject.report import write_loss_history
+from kinject_plugins.trainers.dp import DPOptions, check_private, train_private
 from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_rows
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class SFTOptions(BaseModel):
     logging_steps: int = Field(10, ge=1)
     #: None: the run's seed
     seed: int | None = None
+    #: differentially private training (DP-SGD through Opacus); None: off
+    dp: DPOptions | None = None
 
 
 def cpu_has_bf16() -> bool:
@@ -116,12 +119,16 @@ class SFTTrainer(Trainer):
         self.callbacks: list[Any] = []
         #: per split: tokens before truncation, tokens cut by ``max_length``, rows cut
         self.token_counts: dict[str, Counter[str]] = {}
+        if self.opts.dp is not None:
+            check_private(self.opts, self.name)
 
     def setup(self, context: RunContext) -> None:
         check_hardware(self.opts.method)
 
     def train(self, job: TrainJob) -> TrainResult:
         check_hardware(self.opts.method)
+        if self.opts.dp is not None:
+            return train_private(self, job)
         started = time.perf_counter()
         from transformers import set_seed
 
