@@ -19,6 +19,9 @@ BUILTIN_TRAINERS: list[tuple[str, str]] = [
     ("rag", "RAGTrainer"),
     ("multistage", "MultiStageTrainer"),
     ("rlhf", "RLHFTrainer"),
+    ("dpo", "DPOTrainer"),
+    ("dpo", "KTOTrainer"),
+    ("dpo", "ORPOTrainer"),
 ]
 
 
