@@ -227,6 +227,11 @@ def training_lines(train: dict[str, Any], loss: dict[str, list[tuple[float, floa
     if not train:
         return out
     out += ["", "## Training", ""]
+    if "dp_epsilon" in train:
+        out += [f"Trained with differential privacy (DP-SGD): ε = {train['dp_epsilon']:.2f} at "
+                f"δ = {train['dp_delta']:.2g} (noise multiplier {train['dp_noise_multiplier']:.3g}, "
+                f"clipping norm {train['dp_max_grad_norm']:g}, sample rate "
+                f"{train['dp_sample_rate']:.3g}, {train['dp_steps']} steps).", ""]
     points = loss.get("training loss") or []
     if points:
         out += [f"Training loss {points[0][1]:.3g} at step {points[0][0]:g} → {points[-1][1]:.3g} at step "
