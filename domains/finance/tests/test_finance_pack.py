@@ -166,6 +166,6 @@ def test_every_strategy_has_a_budget_its_trainer_accepts() -> None:
     from kinject.testing import check_recipe_strategies
 
     budgets = check_recipe_strategies("finance")
-    assert set(budgets) == {"sft", "ewc", "distill", "rlhf"}
+    assert set(budgets) == {"sft", "ewc", "distill", "rlhf", "dpo"}
     assert budgets["ewc"]["epochs"] == budgets["sft"]["epochs"] == 3
     assert "epochs" not in budgets["rlhf"]  # the sft block stayed with sft
