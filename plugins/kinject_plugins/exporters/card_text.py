@@ -68,12 +68,23 @@ def render_body(
         "- Measurements come from a small held-out set and carry sampling noise.\n",
         "## Training data\n",
         "\n".join(f"- `{c}`" for c in corpus) + "\n" if corpus else "Not recorded.\n",
+        *_privacy(metrics.get("train") or {}),
         "## Evaluation\n",
         _metrics_table(metrics, eval_count),
         "## How to load\n",
         _loading(exports, base, adapter_dir),
     ]
     return "\n".join(parts)
+
+
+def _privacy(train: dict[str, Any]) -> list[str]:
+    """The (ε, δ) guarantee of a DP-SGD training (``trainer.dp``), per training record."""
+    if "dp_epsilon" not in train:
+        return []
+    return [f"Trained with differential privacy (DP-SGD through Opacus): "
+            f"(ε = {train['dp_epsilon']:.2f}, δ = {train['dp_delta']:.2g}) per training record, "
+            f"noise multiplier {train['dp_noise_multiplier']:.3g}, "
+            f"clipping norm {train['dp_max_grad_norm']:g}.\n"]
 
 
 def _metrics_table(metrics: dict[str, Any], eval_count: int) -> str:
