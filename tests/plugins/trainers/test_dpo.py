@@ -253,3 +253,14 @@ def test_compare_sft_then_dpo_on_the_sft_policy(
         and dpo.started_from == tiny_model
     )
     assert "| dpo |" in (outcome.root / "compare.md").read_text()
+
+
+def test_resume_continues_from_the_last_complete_checkpoint(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path, preferences_file: Path
+) -> None:
+    options = quick(preferences=str(preferences_file), save_steps=1)
+    DPOTrainer(**options).train(job(tiny_model, run_context, tmp_path / "out"))
+    resumed_job = job(tiny_model, run_context, tmp_path / "out")
+    resumed_job.resume = True
+    resumed = DPOTrainer(**{**options, "max_steps": 3}).train(resumed_job)
+    assert resumed.metrics["resumed_from_step"] == 2 and resumed.metrics["steps"] == 3
