@@ -55,6 +55,11 @@ class Manifest:
         self.data.setdefault("stages", {})[name] = stats
         self.save()
 
+    def timing(self, name: str, seconds: float) -> None:
+        """The seconds stage ``name`` took in this run (loading a cached result included)."""
+        self.data.setdefault("timings", {})[name] = seconds
+        self.save()
+
     def set(self, key: str, value: Any) -> None:
         self.data[key] = value
         self.save()

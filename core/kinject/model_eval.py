@@ -10,7 +10,6 @@ fingerprint), plus a ``report.md`` and a manifest that ``inject runs`` lists.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,8 @@ from kinject.evaluation import EvalItem, EvalModel, load_eval_items
 from kinject.manifest import Manifest
 from kinject.plugins import Plugins, require_domain
 from kinject.runs import plugin_versions
-from kinject.scoring import HEADLINE_KEYS, _cached, _save, evaluator_steps, run_evaluators
-from kinject.stages import fingerprint
+from kinject.scoring import HEADLINE_KEYS, evaluator_steps, run_evaluators
+from kinject.stages import JsonCache, StageRunner, fingerprint
 from kinject.stats import intervals
 
 if TYPE_CHECKING:
@@ -133,32 +132,32 @@ def eval_dir(config: RunConfig, target: EvalTarget, items: list[EvalItem]) -> Pa
 
 def evaluate_target(context: RunContext, target: EvalTarget) -> EvalOutcome:
     """Run the recipe's evaluators on one model; cached by model, evaluators and questions."""
-    hook = context.plugins.pm.hook
-    hook.stage_started(stage="evaluate", context=context)
-    start = time.perf_counter()
     steps = evaluator_steps(context)
     fp = fingerprint("eval", target.key, [s.model_dump() for s in steps], [i.id for i in context.eval_items])
-    path = context.run_dir / "evaluation" / f"{target.label}.json"
-    saved = _cached(path, fp)
-    cached = saved is not None
-    if saved is None:
+    manifest = Manifest(context.run_dir / "manifest.json")
+    loaded: list[bool] = []
+
+    def evaluate() -> dict[str, Any]:
         built = [(step, context.plugins.create("evaluator", step.name, step.options)) for step in steps]
         for _, evaluator in built:
             evaluator.setup(context)
         metrics, details = run_evaluators(target.load(context), built, context)
-        saved = _save(path, fp, metrics, details)
-    stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s.name for s in steps], "skipped": cached}
-    manifest = Manifest(context.run_dir / "manifest.json")
-    manifest.start(context.run_dir.name, context.config.dump(), plugin_versions(context.plugins))
-    manifest.set("evaluated_model", {"spec": target.spec, "label": target.label, "path": str(target.path)})
-    manifest.set("eval_set", context.eval_origin)
-    manifest.stage("evaluate", stats)
+        return {"metrics": metrics, "details": details}
+
+    def stats(saved: dict[str, Any], skipped: bool, seconds: float) -> dict[str, Any]:
+        loaded.append(skipped)
+        manifest.start(context.run_dir.name, context.config.dump(), plugin_versions(context.plugins))
+        manifest.set("evaluated_model", {"spec": target.spec, "label": target.label, "path": str(target.path)})
+        manifest.set("eval_set", context.eval_origin)
+        return {"seconds": round(seconds, 2), "evaluators": [s.name for s in steps], "skipped": skipped}
+
+    cache = JsonCache(context.run_dir / "evaluation" / f"{target.label}.json")
+    saved = StageRunner(context, manifest).run("evaluate", evaluate, stats, fp=fp, cache=cache)
     manifest.set("headline", {k: {"value": v} for k, v in saved["metrics"].items() if k in HEADLINE_KEYS})
     manifest.set("status", "evaluated")
-    outcome = EvalOutcome(context.run_dir, target, saved["metrics"], saved["details"], context.eval_origin, cached,
-                          context.run_dir / "report.md")
+    outcome = EvalOutcome(context.run_dir, target, saved["metrics"], saved["details"], context.eval_origin,
+                          loaded[0], context.run_dir / "report.md")
     outcome.report.write_text(render_eval_report(outcome), encoding="utf-8")
-    hook.stage_finished(stage="evaluate", context=context, stats=stats)
     return outcome
 
 

@@ -20,7 +20,7 @@ from kinject.runs import load_reference, plugin_versions
 from kinject.runs import open_run as open_run  # re-exported: a run is started from here
 from kinject.runs import resolve_config as resolve_config
 from kinject.scoring import evaluate_models
-from kinject.stages import fingerprint
+from kinject.stages import StageRunner, fingerprint
 
 
 @dataclass
@@ -46,6 +46,21 @@ def run_pipeline(context: RunContext, resume: bool = False) -> RunOutcome:
     return RunOutcome(context.run_dir, metrics, report, exports)
 
 
+@dataclass
+class ResultCache:
+    """The :class:`~kinject.stages.Cache` of the train stage: ``model/result.json``."""
+
+    folder: Path
+    run_dir: Path
+
+    def load(self, fp: str) -> TrainResult | None:
+        return TrainResult.cached(self.folder, fp, self.run_dir)
+
+    def save(self, fp: str, value: TrainResult) -> TrainResult:
+        value.save(self.run_dir, self.folder, fp)
+        return value
+
+
 def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData, resume: bool,
                 prior: dict[str, TrainResult] | None = None) -> tuple[Trainer, TrainResult]:
     """Train (or load the finished result of an identical earlier training).
@@ -57,43 +72,42 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
     trainer.setup(context)
     out_dir = context.run_dir / "model"
     fp = fingerprint("train", prepared.fingerprint, config.base_model, config.strategy, config.trainer, config.seed)
-    hook = context.plugins.pm.hook
-    hook.stage_started(stage="train", context=context)
-    cached = TrainResult.cached(out_dir, fp, context.run_dir)
-    if cached is not None:
-        result = cached
-        stats = {**result.metrics, "skipped": True}
-    else:
+
+    def train() -> TrainResult:
         if not resume and (out_dir / "checkpoints").exists():
             shutil.rmtree(out_dir / "checkpoints")
         base = resolve_model(config.base_model)
         if config.launcher == "accelerate":
-            result = train_with_launcher(config, context.run_dir, resume, prior or {})
-        else:
-            job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval, reference=load_reference(config),
-                           resume=resume, prior=dict(prior or {}))
-            result = trainer.train(job)
-        result.save(context.run_dir, out_dir, fp)
-        stats = {**result.metrics, "skipped": False}
-    manifest.stage("train", stats)
-    hook.stage_finished(stage="train", context=context, stats=stats)
+            return train_with_launcher(config, context.run_dir, resume, prior or {})
+        job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval, reference=load_reference(config),
+                       resume=resume, prior=dict(prior or {}))
+        return trainer.train(job)
+
+    def stats(result: TrainResult, skipped: bool, _: float) -> dict[str, Any]:
+        return {**result.metrics, "skipped": skipped}
+
+    runner = StageRunner(context, manifest)
+    result = runner.run("train", train, stats, fp=fp, cache=ResultCache(out_dir, context.run_dir))
     return trainer, result
 
 
 def export_stage(context: RunContext, manifest: Manifest, result: TrainResult) -> dict[str, Any]:
-    """Run every exporter; one failing export is recorded and the others still happen."""
-    hook = context.plugins.pm.hook
-    hook.stage_started(stage="export", context=context)
-    exports: dict[str, Any] = {}
-    for step in context.config.exporters:
-        exporter = context.plugins.create("exporter", step.name, step.options)
-        try:
-            exporter.setup(context)
-            paths = exporter.export(result, context.run_dir / "export" / step.name, context)
-            # relative to the run directory, like the training result, so a moved run still points at its files
-            exports[step.name] = {"paths": [run_relative(Path(p), context.run_dir) for p in paths]}
-        except (KinjectError, OSError, RuntimeError, ValueError) as exc:
-            exports[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
-    manifest.stage("export", exports)
-    hook.stage_finished(stage="export", context=context, stats=exports)
-    return exports
+    """Run every exporter; one failing export is recorded and the others still happen.
+
+    Not cached: exporters write files derived from the saved model, so each run writes them again.
+    """
+
+    def export() -> dict[str, Any]:
+        exports: dict[str, Any] = {}
+        for step in context.config.exporters:
+            exporter = context.plugins.create("exporter", step.name, step.options)
+            try:
+                exporter.setup(context)
+                paths = exporter.export(result, context.run_dir / "export" / step.name, context)
+                # relative to the run directory, like the training result: a moved run still finds them
+                exports[step.name] = {"paths": [run_relative(Path(p), context.run_dir) for p in paths]}
+            except (KinjectError, OSError, RuntimeError, ValueError) as exc:
+                exports[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return exports
+
+    return StageRunner(context, manifest).run("export", export, lambda exports, _, __: exports)

@@ -25,6 +25,7 @@ from kinject.context import RunContext
 from kinject.errors import ConfigError, InputError
 from kinject.eval_set import (
     EVAL_SET_FILE,
+    EvalSetChoice,
     build_questions,
     corpus_eval_set,
     fixed_eval_set,
@@ -32,7 +33,15 @@ from kinject.eval_set import (
 )
 from kinject.manifest import Manifest
 from kinject.records import Record, Rejected
-from kinject.stages import StageOutput, StageStore, file_digest, fingerprint
+from kinject.stages import (
+    RecordsCache,
+    StageOutput,
+    StageRunner,
+    StageStore,
+    file_digest,
+    fingerprint,
+    timed_records,
+)
 
 
 @dataclass
@@ -126,46 +135,47 @@ class _LazyBudget:
 
 def _eval_set_stage(context: RunContext, manifest: Manifest, store: StageStore, fp: str, passages: list[Record]) -> None:
     """Choose (or build from the corpus) the questions the run is measured on; write them out."""
-    hook = context.plugins.pm.hook
     choice = fixed_eval_set(context)
     if choice is None:
         settings = context.config.eval_questions.model_dump()
         fp = fingerprint("eval_set", fp, settings, context.config.seed)
         built = _run(context, manifest, store, "eval_questions", fp, lambda: build_questions(context, passages))
         choice = corpus_eval_set(context, built.records)
-    hook.stage_started(stage="eval_set", context=context)
-    context.eval_items = choice.items
-    context.eval_origin = choice.stats()
-    write_eval_set(context.run_dir / EVAL_SET_FILE, choice.items)
-    manifest.set("eval_set", choice.stats())
-    hook.stage_finished(stage="eval_set", context=context, stats=choice.stats())
+
+    def write() -> EvalSetChoice:
+        context.eval_items = choice.items
+        context.eval_origin = choice.stats()
+        write_eval_set(context.run_dir / EVAL_SET_FILE, choice.items)
+        return choice
+
+    StageRunner(context, manifest).run("eval_set", write, lambda c, _, __: c.stats(), entry="eval_set")
 
 
 def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any,
          name: str | None = None) -> StageOutput:
     """One cached data stage; ``stage`` names its stored output, ``name`` (default the same) the
     stage in the manifest and the hooks."""
-    hook = context.plugins.pm.hook
     name = name or stage
-    hook.stage_started(stage=name, context=context)
     before = Counter(context.quarantine.counts)
+    timed = timed_records(compute)
 
-    def computed() -> Any:
+    def computed() -> StageOutput:
         context.quarantine.restart(name)  # what an interrupted earlier attempt quarantined goes
-        return compute()
+        try:
+            return timed()
+        finally:
+            context.quarantine.stage = ""
 
-    try:
-        out = store.run(stage, fp, computed)
-    finally:
-        context.quarantine.stage = ""
-    if not out.skipped:
-        new = context.quarantine.counts - before
-        if new:
-            out.stats["quarantined"] = dict(new)
-    stats = {**out.stats, "skipped": out.skipped, "fingerprint": fp}
-    manifest.stage(name, stats)
-    hook.stage_finished(stage=name, context=context, stats=stats)
-    return out
+    def stats(out: StageOutput, skipped: bool, _: float) -> dict[str, Any]:
+        out.skipped = skipped
+        if not skipped:
+            new = context.quarantine.counts - before
+            if new:
+                out.stats["quarantined"] = dict(new)
+        return {**out.stats, "skipped": skipped, "fingerprint": fp}
+
+    runner = StageRunner(context, manifest)
+    return runner.run(name, computed, stats, fp=fp, cache=RecordsCache(store, stage))
 
 
 def _empty_message(entries: list[str], stats: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from kinject.context import RunContext
 from kinject.evaluation import EvalModel
 from kinject.lm_eval_task import write_lm_eval_task
 from kinject.manifest import Manifest
-from kinject.stages import fingerprint
+from kinject.stages import JsonCache, StageRunner, cached, fingerprint
 from kinject.stats import count_of, intervals, outcomes, paired_outcomes, wilson_interval
 
 if TYPE_CHECKING:
@@ -79,83 +79,88 @@ def build_evaluators(context: RunContext) -> list[tuple[Step, Evaluator]]:
     return built
 
 
-def _cached(path: Path, fp: str) -> dict[str, Any] | None:
-    if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("fingerprint") == fp:
-            return data  # type: ignore[no-any-return]
-    return None
-
-
-def _save(path: Path, fp: str, metrics: dict[str, float], details: dict[str, Any]) -> dict[str, Any]:
-    data = {"fingerprint": fp, "metrics": metrics, "details": details}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    return data
-
-
 def evaluate_models(
     context: RunContext, manifest: Manifest, trainer: Trainer, result: TrainResult, base_dir: Path | None = None
 ) -> dict[str, Any]:
     """Evaluate base and trained models; writes ``metrics.json`` with before/after/delta.
 
-    ``base_dir`` lets several runs (``inject compare``) share one evaluation of the base model;
-    later runs on the same base model and questions load it from :mod:`kinject.eval_cache`.
+    Each model's evaluation is cached by fingerprint in ``evaluation/base.json`` and
+    ``evaluation/trained.json``. ``base_dir`` lets several runs (``inject compare``) share one
+    evaluation of the base model; later runs on the same base model and questions load it from
+    :mod:`kinject.eval_cache`.
+    """
+    evaluated: dict[str, Any] = {}
+
+    def evaluate() -> dict[str, Any]:
+        evaluators = build_evaluators(context)
+        steps = [s.model_dump() for s, _ in evaluators]
+        evaluated["steps"] = [s["name"] for s in steps]
+        items = [i.id for i in context.eval_items]
+        eval_dir = context.run_dir / "evaluation"
+        base, evaluated["base_from"] = _base_evaluation(context, result, evaluators, steps, items, base_dir)
+        trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
+
+        def trained_evaluation() -> dict[str, Any]:
+            handle = trainer.load_for_eval(result, context)
+            t_metrics, t_details = run_evaluators(handle, evaluators, context)
+            del handle
+            gc.collect()
+            return {"metrics": t_metrics, "details": t_details}
+
+        trained, _ = cached(JsonCache(eval_dir / "trained.json"), trained_fp, trained_evaluation)
+        metrics = combine(base["metrics"], trained["metrics"])
+        metrics["strategy"] = context.config.strategy
+        metrics["eval_set"] = context.eval_origin
+        add_statistics(metrics, base["details"], trained["details"])
+        metrics["train"] = result.metrics
+        (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        write_lm_eval_task(context, result, metrics)  # the same questions for lm-evaluation-harness
+        manifest.set("headline", headline(metrics))
+        return metrics
+
+    def stats(_: dict[str, Any], __: bool, seconds: float) -> dict[str, Any]:
+        return {"seconds": round(seconds, 2), "evaluators": evaluated["steps"],
+                "base_evaluation": evaluated["base_from"]}
+
+    return StageRunner(context, manifest).run("evaluate", evaluate, stats)
+
+
+def _base_evaluation(context: RunContext, result: TrainResult, evaluators: list[tuple[Step, Evaluator]],
+                     steps: list[dict[str, Any]], items: list[str],
+                     base_dir: Path | None) -> tuple[dict[str, Any], str]:
+    """The base model's evaluation and where it came from: ``run``, ``cache`` or ``computed``.
+
+    Looked up first in the run (or the comparison's shared ``base_dir``), then across runs in
+    :mod:`kinject.eval_cache`; a copy always lands in this run's ``evaluation/base.json``.
     """
     from kinject.models import load_causal_lm
 
-    hook = context.plugins.pm.hook
-    hook.stage_started(stage="evaluate", context=context)
-    start = time.perf_counter()
-    evaluators = build_evaluators(context)
-    steps = [s.model_dump() for s, _ in evaluators]
-    items = [i.id for i in context.eval_items]
-    eval_dir = context.run_dir / "evaluation"
-
     before = result.started_from or result.base_model
     base_fp = fingerprint("base", str(before), steps, items)
+    eval_dir = context.run_dir / "evaluation"
     base_file = (base_dir or eval_dir) / "base.json"
-    base = _cached(base_file, base_fp)
-    base_from = "run" if base is not None else "computed"
-    if base is None:
+    origin = "run"
+
+    def evaluate_base() -> dict[str, Any]:
+        nonlocal origin
         shared_key = eval_cache.base_key(context, Path(before), evaluators)
-        base = eval_cache.load(shared_key)
-        if base is not None:
-            base_from = "cache"
-        else:
-            model, tokenizer = load_causal_lm(before)
-            model.eval()
-            base_metrics, base_details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
-            base = {"metrics": base_metrics, "details": base_details}
-            eval_cache.store(shared_key, Path(before), base_metrics, base_details)
-            del model
-            gc.collect()
-        base = _save(base_file, base_fp, base["metrics"], base["details"])
-    if base_file != eval_dir / "base.json":
-        _save(eval_dir / "base.json", base_fp, base["metrics"], base["details"])
-
-    trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
-    trained = _cached(eval_dir / "trained.json", trained_fp)
-    if trained is None:
-        handle = trainer.load_for_eval(result, context)
-        t_metrics, t_details = run_evaluators(handle, evaluators, context)
-        trained = _save(eval_dir / "trained.json", trained_fp, t_metrics, t_details)
-        del handle
+        shared = eval_cache.load(shared_key)
+        if shared is not None:
+            origin = "cache"
+            return {"metrics": shared["metrics"], "details": shared["details"]}
+        origin = "computed"
+        model, tokenizer = load_causal_lm(before)
+        model.eval()
+        metrics, details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
+        eval_cache.store(shared_key, Path(before), metrics, details)
+        del model
         gc.collect()
+        return {"metrics": metrics, "details": details}
 
-    metrics = combine(base["metrics"], trained["metrics"])
-    metrics["strategy"] = context.config.strategy
-    metrics["eval_set"] = context.eval_origin
-    add_statistics(metrics, base["details"], trained["details"])
-    metrics["train"] = result.metrics
-    (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    write_lm_eval_task(context, result, metrics)  # the same questions for lm-evaluation-harness
-    stats = {"seconds": round(time.perf_counter() - start, 2), "evaluators": [s["name"] for s in steps],
-             "base_evaluation": base_from}
-    manifest.stage("evaluate", stats)
-    manifest.set("headline", headline(metrics))
-    hook.stage_finished(stage="evaluate", context=context, stats=stats)
-    return metrics
+    base, _ = cached(JsonCache(base_file), base_fp, evaluate_base)
+    if base_file != eval_dir / "base.json":
+        JsonCache(eval_dir / "base.json").save(base_fp, base)
+    return base, origin
 
 
 def combine(base: dict[str, float], trained: dict[str, float]) -> dict[str, Any]:
