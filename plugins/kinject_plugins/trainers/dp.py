@@ -360,12 +360,12 @@ def train_private(trainer: SFTTrainer, job: TrainJob) -> TrainResult:
             "sft: trainer.dp does not resume from checkpoints (the accountant starts over "
             "with the training); training from the start"
         )
-    started = time.perf_counter()
     run = PrivateRun(trainer, job)
     with warnings.catch_warnings():
         for text in QUIET:
             warnings.filterwarnings("ignore", message=text)
         run.setup()
+        started = time.perf_counter()  # the loop only, as sft's train_time_s
         run.loop()
     train_time = time.perf_counter() - started
     final = run.save(job.output_dir / "final")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ pytest.importorskip("opacus", reason="trainer.dp needs opacus: pip install 'kinj
 
 from kinject.components import TrainJob, TrainResult
 from kinject.config import RunConfig, check_plugins
+from kinject.console import TRAINING
 from kinject.context import RunContext
 from kinject.errors import ConfigError
 from kinject.records import Record
@@ -56,9 +59,12 @@ def lora_b_norm(folder: Path) -> float:
 
 
 def test_target_epsilon_is_met_and_the_adapter_learns(
-    tiny_model: Path, run_context: RunContext, tmp_path: Path
+    tiny_model: Path, run_context: RunContext, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    result = train(make_trainer({"target_epsilon": 2.0}), tiny_model, run_context, tmp_path / "out")
+    with caplog.at_level(logging.INFO, logger=TRAINING):
+        result = train(make_trainer({"target_epsilon": 2.0}), tiny_model, run_context, tmp_path / "out")
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == TRAINING]
+    assert [e["step"] for e in logged] == [1, 2, 3] and all("loss" in e for e in logged)
     m = result.metrics
     assert result.adapter and (result.model_dir / "adapter_model.safetensors").is_file()
     # the smallest noise that meets the target: spent at most the target, and close to it
@@ -260,3 +266,24 @@ def test_exposure_of_an_untrained_model_is_within_bounds(tiny_model: Path) -> No
     assert 1 <= found["canary_rank"] <= 32
     assert 0.0 <= found["canary_exposure"] <= found["canary_max_exposure"] == pytest.approx(5.0)
     assert found["canary_exposure"] == pytest.approx(5.0 - math.log2(found["canary_rank"]))
+
+
+# -- where ε is shown ---------------------------------------------------------------------------
+
+SPENT = {"steps": 40, "dp_epsilon": 2.9987, "dp_delta": 1e-5, "dp_noise_multiplier": 0.8123,
+         "dp_max_grad_norm": 1.0, "dp_sample_rate": 0.011, "dp_steps": 40}
+
+
+def test_the_report_and_the_card_state_the_guarantee() -> None:
+    from kinject.report import training_lines
+    from kinject_plugins.exporters.card_text import render_body
+
+    line = next(x for x in training_lines(SPENT, {}) if x.startswith("Trained with differential"))
+    assert "ε = 3.00 at δ = 1e-05" in line and "noise multiplier 0.812" in line and "40 steps" in line
+    card = render_body(name="m", base="b", domain=None, strategy="sft", adapter=True, corpus=[],
+                       eval_count=0, metrics={"train": SPENT}, exports=[], adapter_dir="a")
+    assert "(ε = 3.00, δ = 1e-05) per training record" in card
+    plain = render_body(name="m", base="b", domain=None, strategy="sft", adapter=True, corpus=[],
+                        eval_count=0, metrics={"train": {"steps": 40}}, exports=[], adapter_dir="a")
+    assert "differential privacy" not in plain
+    assert not any("differential" in x for x in training_lines({"steps": 40}, {}))
