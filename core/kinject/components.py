@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from kinject.ingest_worker import Issue
 from kinject.paths import resolve_saved, run_relative
 from kinject.records import Record, Rejected
 
@@ -112,9 +113,23 @@ class Source(Component):
             return uri.split("://", 1)[0].lower() in cls.schemes
         return Path(uri).suffix.lower() in cls.extensions
 
+    #: problems with parts of the input being read (:meth:`report_issue`); the engine empties it
+    #: before each input and quarantines what is in it afterwards
+    issues: list[Issue]
+
     @abstractmethod
     def read(self, uri: str) -> Iterator[Record]:
         """Yield the Records in ``uri``; ``source['uri']`` set on each."""
+
+    def report_issue(self, reason: str, detail: str, uri: str) -> None:
+        """A part of the input was skipped (a blank page, a bad row); the rest is kept.
+
+        The issue goes to quarantine under this source's name, as a cleaner's drop does;
+        ``uri`` names the part (``file.csv#row=7``, ``file.pdf#page=3``).
+        """
+        if "issues" not in self.__dict__:
+            self.issues = []
+        self.issues.append(Issue(reason, detail, uri))
 
 
 class Cleaner(Component):

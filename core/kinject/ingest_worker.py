@@ -7,7 +7,8 @@ memory goes over the pool's limit is stopped the same way (``out_of_memory``). A
 (a segfault in a native parser, the kernel's out-of-memory killer) costs only its file.
 
 Sources report problems with a part of a file (a blank page, a malformed row) through
-:func:`report_issue`; the issues travel back with the file's Records and end in quarantine.
+``self.report_issue`` (:meth:`kinject.components.Source.report_issue`); the issues travel back
+with the file's Records and end in quarantine.
 
 A :class:`PagedSource` (the PDF source) can read one big file in parts, every ``parts``-th page
 from a different start, each part in its own worker; :func:`merge_parts` puts the parts' Records
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -85,11 +87,12 @@ _MEMORY_POLL_S = 0.05
 
 
 def report_issue(reason: str, detail: str, uri: str) -> None:
-    """Report a skipped part of an input (a blank page, a bad row); it goes to quarantine.
+    """Deprecated (removed in 0.2): a source calls ``self.report_issue(reason, detail, uri)``.
 
-    Sources call this while reading; outside an ingest run the issue is dropped silently so a
-    source can also be used on its own.
+    Kept so third-party sources written against 0.1 still quarantine their skipped parts.
     """
+    warnings.warn("kinject.ingest.report_issue is deprecated: call self.report_issue(reason, detail, uri) "
+                  "in the source (removed in 0.2)", DeprecationWarning, stacklevel=2)
     if _sink is not None:
         _sink.append(Issue(reason, detail, uri))
 
@@ -98,7 +101,7 @@ def parse(index: int, source: Source, uri: str, part: Part = None) -> Outcome:
     """Read one input (or one ``part`` of it) with ``source`` in this process, catching all."""
     global _sink
     issues: list[Issue] = []
-    _sink = issues
+    source.issues = _sink = issues  # this input's issues only (a worker reads many)
     start = time.perf_counter()
     outcome = Outcome(index=index, issues=issues)
     try:

@@ -11,7 +11,7 @@ from kinject.config import RunConfig
 from kinject.context import RunContext
 from kinject.errors import InputError
 from kinject.ingest import IngestStats, ingest
-from kinject.ingest_worker import Issue, Outcome, merge_parts, report_issue
+from kinject.ingest_worker import Issue, Outcome, merge_parts
 from kinject.records import Record
 
 
@@ -54,7 +54,7 @@ class PagesSource(Source):
                 if (number - 1) % parts != part:
                     continue
                 if not line.strip():
-                    report_issue("blank_page", "no text", f"{uri}#page={number}")
+                    self.report_issue("blank_page", "no text", f"{uri}#page={number}")
                     continue
                 if line == "broken":
                     raise InputError("malformed_pages", f"line {number} is broken", uri)

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinject.components import Source
 from kinject.errors import InputError
-from kinject.ingest_worker import report_issue
 from kinject.records import Record
 from kinject_plugins.sources.dependencies import (
     MissingProgramError,
@@ -103,18 +102,19 @@ def is_blank(image: Image) -> bool:
     return ImageStat.Stat(gray).stddev[0] < 2.0
 
 
-def read_image(image: Image, opts: OcrOptions, where: str) -> OcrText | None:
-    """OCR an image, or report why it yields no text (``blank_page``, ``low_confidence``)."""
+def read_image(image: Image, opts: OcrOptions, where: str, source: Source) -> OcrText | None:
+    """OCR an image, or report through ``source`` why it yields no text (``blank_page``,
+    ``low_confidence``)."""
     if is_blank(image):
-        report_issue("blank_page", "the page is blank", where)
+        source.report_issue("blank_page", "the page is blank", where)
         return None
     result = ocr_image(image, opts)
     if not result.words:
-        report_issue("blank_page", "no text found on the page", where)
+        source.report_issue("blank_page", "no text found on the page", where)
         return None
     if result.confidence < opts.min_confidence:
         detail = f"mean OCR confidence {result.confidence:.0f} is below {opts.min_confidence:g} (ocr.min_confidence)"
-        report_issue("low_confidence", detail, where)
+        source.report_issue("low_confidence", detail, where)
         return None
     return result
 
@@ -152,7 +152,7 @@ class OcrSource(Source):
                 frames = getattr(image, "n_frames", 1)
                 for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
                     if number > self.opts.max_pages:
-                        report_issue("too_many_pages", f"only the first {self.opts.max_pages} frames are read", uri)
+                        self.report_issue("too_many_pages", f"only the first {self.opts.max_pages} frames are read", uri)
                         break
                     records += self._frame(frame, uri, number if frames > 1 else 0)
         except Image.DecompressionBombError as exc:
@@ -171,7 +171,7 @@ class OcrSource(Source):
     def _frame(self, frame: Image, uri: str, page: int) -> Iterator[Record]:
         frame.load()  # decode now so a truncated file fails here, named, not inside Tesseract
         where = f"{uri}#page={page}" if page else uri
-        result = read_image(frame, self.opts, where)
+        result = read_image(frame, self.opts, where, self)
         if result is None:
             return
         source: dict[str, Any] = {"uri": uri, **({"page": page} if page else {})}

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinject.components import Source
 from kinject.errors import InputError, MissingDependencyError
-from kinject.ingest_worker import report_issue
 from kinject.records import Record
 from kinject_plugins.sources.decompression import MAX_UNPACKED_MB, check_pdf_streams
 from kinject_plugins.sources.dependencies import require_module
@@ -126,7 +125,7 @@ class PdfSource(Source):
         try:
             text, tables = self._page_text(page)
         except Exception as exc:  # one broken page must not lose the others
-            report_issue("page_error", f"{type(exc).__name__}: {exc}", where)
+            self.report_issue("page_error", f"{type(exc).__name__}: {exc}", where)
             return None
         meta: dict[str, Any] = {"pages": count}
         if tables:
@@ -161,15 +160,15 @@ class PdfSource(Source):
     def _ocr_page(self, page: Any, where: str) -> Any:
         if self.ocr_options is None:
             if page.images:
-                report_issue("no_text_layer", f"the page is an image without text; {self.ocr_missing}", where)
+                self.report_issue("no_text_layer", f"the page is an image without text; {self.ocr_missing}", where)
             else:
-                report_issue("blank_page", "the page has no text", where)
+                self.report_issue("blank_page", "the page has no text", where)
             return None
         width, height = page.width / 72, page.height / 72
         # render at ocr_dpi, lowered so huge pages stay under the image size limit
         dpi = min(self.opts.ocr_dpi, int((self.ocr_options.max_image_pixels / max(width * height, 1e-6)) ** 0.5))
         image = page.to_image(resolution=max(dpi, 36)).original
-        return read_image(image, self.ocr_options, where)
+        return read_image(image, self.ocr_options, where, self)
 
 
 def pdf_title(metadata: Any) -> str:

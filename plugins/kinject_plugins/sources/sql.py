@@ -28,7 +28,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinject.components import Source
 from kinject.errors import InputError, MissingDependencyError
-from kinject.ingest_worker import report_issue
 from kinject.records import Record
 from kinject_plugins.sources.dependencies import require_module
 from kinject_plugins.sources.sql_guard import read_only_problem, read_only_session
@@ -156,7 +155,7 @@ class SqlSource(Source):
             values = {k: ("" if v is None else v) for k, v in row.items()}
             text = self._render(template, values, shown).strip()
             if not text:
-                report_issue("missing_text", "the row renders to empty text", f"{shown}#row={number}")
+                self.report_issue("missing_text", "the row renders to empty text", f"{shown}#row={number}")
                 continue
             source: dict[str, Any] = {"uri": shown, "table": origin, "row": number}
             if self.opts.key_column and self.opts.key_column in values:

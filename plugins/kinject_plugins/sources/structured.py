@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinject.components import Source
 from kinject.errors import InputError
-from kinject.ingest_worker import report_issue
 from kinject.records import RECORD_KINDS, Record
 from kinject_plugins.sources.text import decode_text
 
@@ -79,12 +78,12 @@ class StructuredSource(Source):
                 problems += 1
                 if problems <= _MAX_ROW_ISSUES:
                     reason = "missing_text" if "no text" in str(exc) else "malformed_row"
-                    report_issue(reason, str(exc), f"{uri}#row={number}")
+                    self.report_issue(reason, str(exc), f"{uri}#row={number}")
                 continue
             produced += 1
             yield record
         if problems > _MAX_ROW_ISSUES:
-            report_issue("malformed_row", f"{problems - _MAX_ROW_ISSUES} more bad rows not listed", uri)
+            self.report_issue("malformed_row", f"{problems - _MAX_ROW_ISSUES} more bad rows not listed", uri)
         if not produced and not problems:
             raise InputError("empty_document", "the file holds no rows", uri)
 
