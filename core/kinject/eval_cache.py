@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,21 @@ def store(key: str, model: Path, metrics: dict[str, float], details: dict[str, A
     except OSError:  # a read-only home costs the cache, not the run
         return None
     return path
+
+
+@dataclass
+class BaseEvaluations:
+    """This cache as a :class:`kinject.stages.Cache`: keyed by :func:`base_key`, of ``model``."""
+
+    model: Path
+
+    def load(self, fp: str) -> dict[str, Any] | None:
+        found = load(fp)
+        return None if found is None else {"metrics": found["metrics"], "details": found["details"]}
+
+    def save(self, fp: str, value: dict[str, Any]) -> dict[str, Any]:
+        store(fp, self.model, value["metrics"], value["details"])
+        return value
 
 
 def _domain(context: RunContext) -> list[Any]:

@@ -142,22 +142,21 @@ def _base_evaluation(context: RunContext, result: TrainResult, evaluators: list[
     origin = "run"
 
     def evaluate_base() -> dict[str, Any]:
-        nonlocal origin
-        shared_key = eval_cache.base_key(context, Path(before), evaluators)
-        shared = eval_cache.load(shared_key)
-        if shared is not None:
-            origin = "cache"
-            return {"metrics": shared["metrics"], "details": shared["details"]}
-        origin = "computed"
         model, tokenizer = load_causal_lm(before)
         model.eval()
         metrics, details = run_evaluators(EvalModel(model, tokenizer, "base"), evaluators, context)
-        eval_cache.store(shared_key, Path(before), metrics, details)
         del model
         gc.collect()
         return {"metrics": metrics, "details": details}
 
-    base, _ = cached(JsonCache(base_file), base_fp, evaluate_base)
+    def shared_or_evaluated() -> dict[str, Any]:
+        nonlocal origin
+        shared = eval_cache.BaseEvaluations(Path(before))
+        value, found = cached(shared, eval_cache.base_key(context, Path(before), evaluators), evaluate_base)
+        origin = "cache" if found else "computed"
+        return value
+
+    base, _ = cached(JsonCache(base_file), base_fp, shared_or_evaluated)
     if base_file != eval_dir / "base.json":
         JsonCache(eval_dir / "base.json").save(base_fp, base)
     return base, origin
