@@ -287,3 +287,24 @@ def test_the_report_and_the_card_state_the_guarantee() -> None:
                         eval_count=0, metrics={"train": {"steps": 40}}, exports=[], adapter_dir="a")
     assert "differential privacy" not in plain
     assert not any("differential" in x for x in training_lines({"steps": 40}, {}))
+
+
+def test_a_run_with_trainer_dp_reports_epsilon_end_to_end(
+    registered_pack: Any, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from kinject.cli.app import build_cli
+
+    monkeypatch.setenv("KINJECT_HOME", str(tmp_path / "home"))
+    run_dir = tmp_path / "run"
+    sets = ["trainer.dp.target_epsilon=3", "trainer.max_steps=2", "trainer.batch_size=2",
+            "trainer.report_to=[]", "evaluators=[knowledge-qa]", "exporters=[card]", "forgetting=false"]
+    args = ["--domain", "sample", "--base-model", str(tiny_model), "--run-dir", str(run_dir), "-q"]
+    result = CliRunner().invoke(build_cli(), [*args, *(x for s in sets for x in ("--set", s))])
+    assert result.exit_code == 0, result.output
+    train = json.loads((run_dir / "metrics.json").read_text())["train"]
+    assert 0 < train["dp_epsilon"] <= 3.0 and train["dp_steps"] == 2
+    assert "Trained with differential privacy (DP-SGD)" in (run_dir / "report.md").read_text()
+    card = next((run_dir / "export").rglob("README.md")).read_text()
+    assert f"(ε = {train['dp_epsilon']:.2f}," in card
