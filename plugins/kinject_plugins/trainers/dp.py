@@ -60,6 +60,8 @@ class DPOptions(BaseModel):
     max_grad_norm: float = Field(1.0, gt=0.0)
     #: Opacus' accountants: PRV (tighter) or RDP
     accountant: Literal["prv", "rdp"] = "prv"
+    #: cryptographically secure noise and sampling (needs torchcsprng); for the final model
+    secure_mode: bool = False
 
     @model_validator(mode="after")
     def _one_noise_source(self) -> DPOptions:
@@ -93,6 +95,9 @@ def check_private(opts: SFTOptions, strategy: str) -> None:
             "trainer.dp trains a fixed number of steps (its ε is computed for them); "
             "drop early_stopping_patience"
         )
+    secure = opts.dp is not None and opts.dp.secure_mode
+    if secure and importlib.util.find_spec("torchcsprng") is None:
+        problems.append("trainer.dp.secure_mode needs torchcsprng (github.com/pytorch/csprng)")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         problems.append("trainer.dp trains in one process; run it without --num-processes")
     if problems:
@@ -213,7 +218,7 @@ class PrivateRun:
             lr=self.opts.learning_rate or DEFAULT_LR["lora"],
             weight_decay=self.opts.weight_decay,
         )
-        self.engine = PrivacyEngine(accountant=self.dp.accountant)
+        self.engine = PrivacyEngine(accountant=self.dp.accountant, secure_mode=self.dp.secure_mode)
         self.model, self.optimizer, self.loader = self.engine.make_private(
             module=model,
             optimizer=optimizer,

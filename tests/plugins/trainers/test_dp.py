@@ -163,6 +163,15 @@ def test_options_that_break_the_guarantee_are_one_line_errors(
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+def test_secure_mode_without_torchcsprng_is_refused() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torchcsprng") is not None:
+        pytest.skip("torchcsprng is installed here")
+    with pytest.raises(ConfigError, match="secure_mode needs torchcsprng"):
+        make_trainer({"target_epsilon": 3, "secure_mode": True})
+
+
 def test_other_strategies_and_launchers_are_refused(
     kinject_plugins: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
