@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from kinject.config import RunConfig
-from kinject.report import HTML_PAGE, _md_to_html, fmt, interval_text, paired_text, share
+from kinject.report_format import fmt, interval_text, paired_text, share
+from kinject.report_html import HTML_PAGE, md_to_html
 from kinject.stats import MIN_CHARTED, count_of
 from kinject.svg_charts import grouped_bars, scatter
 
@@ -178,6 +179,6 @@ def write_compare_report(root: Path, rows: dict[str, dict[str, Any]], config: Ru
     text = render_markdown(rows, config)
     (root / "compare.md").write_text(text, encoding="utf-8")
     page = HTML_PAGE.format(title=html.escape(f"kinject compare: {config.domain or ''}"), chart="",
-                            body=_md_to_html(text) + "\n" + charts(rows))
+                            body=md_to_html(text) + "\n" + charts(rows))
     (root / "compare.html").write_text(page, encoding="utf-8")
     return root / "compare.md"

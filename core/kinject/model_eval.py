@@ -163,7 +163,7 @@ def evaluate_target(context: RunContext, target: EvalTarget) -> EvalOutcome:
 
 def metric_line(key: str, metrics: dict[str, float]) -> str:
     """``knowledge-qa.accuracy: 50.0% (2 questions; 95% interval 9.5–90.5%)``."""
-    from kinject.report import fmt
+    from kinject.report_format import fmt
 
     counted = intervals(metrics).get(key)
     if counted is None:
@@ -174,7 +174,7 @@ def metric_line(key: str, metrics: dict[str, float]) -> str:
 
 def render_eval_report(outcome: EvalOutcome) -> str:
     """``report.md`` of one model's evaluation: headline lines, then every metric."""
-    from kinject.report import fmt
+    from kinject.report_format import fmt
 
     metrics, target = outcome.metrics, outcome.target
     out = [f"# kinject evaluation of `{target.label}`", "", f"Model **{target.spec}** ({target.path}).",

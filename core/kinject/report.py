@@ -2,75 +2,30 @@
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
 
 from kinject.metric_names import TRAINING_MEASURES, human_name, main_metrics
 from kinject.redact import redact_text
-from kinject.stats import MIN_CHARTED, count_of, describe_p, is_proportion, wilson_interval
+from kinject.report_format import (
+    change_text,
+    fmt,
+    fmt_delta,
+    interval_text,
+    question_count,
+    share,
+    with_interval,
+)
+from kinject.report_html import render_html
+from kinject.stats import MIN_CHARTED, describe_p
 
-PERCENT_HINTS = ("accuracy", "score", "em", "contains", "f1", "rouge", "retention", "pass_rate", "cosine")
 #: where a trainer leaves its loss by step (``<output_dir>/loss_history.json``; a run's is under ``model/``)
 LOSS_HISTORY = "loss_history.json"
 
 
 def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def fmt(key: str, value: Any) -> str:
-    """Accuracy-like metrics as percentages, others with sensible precision."""
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        last = key.rsplit(".", 1)[-1]
-        if any(h in last for h in PERCENT_HINTS) and -1.0 <= value <= 1.0:
-            return f"{value * 100:.1f}%"
-        return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
-    return str(value)
-
-
-def fmt_delta(key: str, value: float | None) -> str:
-    if value is None:
-        return "–"
-    last = key.rsplit(".", 1)[-1]
-    if any(h in last for h in PERCENT_HINTS) and -1.0 <= value <= 1.0:
-        return f"{value * 100:+.1f} pts"
-    return f"{value:+.4g}"
-
-
-def interval_text(metrics: dict[str, Any], side: str, key: str) -> str:
-    """``28–56%``: the 95% Wilson interval of a proportion metric, or "" without a count."""
-    value, n = metrics.get(side, {}).get(key), count_of(metrics.get(side, {}), key)
-    if not is_proportion(key) or not isinstance(value, int | float) or not n or not 0.0 <= value <= 1.0:
-        return ""
-    low, high = wilson_interval(round(value * n), n)
-    return f"{low * 100:.0f}–{high * 100:.0f}%"
-
-
-def with_interval(metrics: dict[str, Any], side: str, key: str) -> str:
-    shown = fmt(key, metrics.get(side, {}).get(key))
-    interval = interval_text(metrics, side, key)
-    return f"{shown} ({interval})" if interval else shown
-
-
-def paired_text(metrics: dict[str, Any], key: str) -> str:
-    """``p = 0.03`` / ``within noise (p = 0.41)`` for an evaluator's headline accuracy, else ""."""
-    evaluator, _, metric = key.partition(".")
-    test = (metrics.get("paired") or {}).get(evaluator)
-    return describe_p(test["p_value"]) if test and metric == "accuracy" else ""
-
-
-def change_text(metrics: dict[str, Any], key: str) -> str:
-    delta = fmt_delta(key, metrics.get("delta", {}).get(key))
-    test = paired_text(metrics, key)
-    return f"{delta}, {test}" if test else delta
-
-
-def question_count(metrics: dict[str, Any], key: str) -> int | None:
-    return count_of(metrics.get("trained", {}), key) or count_of(metrics.get("base", {}), key)
 
 
 def result_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -214,14 +169,6 @@ def category_lines(metrics: dict[str, Any], evaluator: str = "knowledge-qa") -> 
     return out + ["", f"Categories with fewer than {MIN_CHARTED} questions are shown as right/asked, not as a percentage."]
 
 
-def share(value: float | None, n: int) -> str:
-    """``3/4`` for a small count, ``62.5% (5/8)`` otherwise."""
-    if value is None or not n:
-        return "–"
-    hits = round(value * n)
-    return f"{hits}/{n}" if n < MIN_CHARTED else f"{value * 100:.1f}% ({hits}/{n})"
-
-
 def training_lines(train: dict[str, Any], loss: dict[str, list[tuple[float, float]]]) -> list[str]:
     out = truncation_lines(train)
     if not train:
@@ -299,107 +246,6 @@ def truncation_lines(train: dict[str, Any]) -> list[str]:
 
 def _flat_drops(dropped: dict[str, Any]) -> dict[str, Any]:
     return {f"{c}:{r}": n for c, reasons in dropped.items() for r, n in reasons.items()}
-
-
-def render_html(markdown_text: str, data: dict[str, Any]) -> str:
-    """A self-contained page: the markdown sections as HTML, a before/after chart, the loss curve."""
-    from kinject.svg_charts import line_chart
-
-    parts = []
-    for heading, text in _sections(markdown_text):
-        body = _md_to_html(text)
-        if heading == "All metrics":
-            inner = _md_to_html(text.split("\n", 1)[1])
-            body = f"<h2>All metrics</h2>\n<details><summary>Every metric under its raw name</summary>\n{inner}\n</details>"
-        elif heading == "Training":
-            curve = line_chart(data.get("loss") or {}, "step", "loss", "Training loss")
-            body = body.replace("</h2>", "</h2>\n" + curve, 1)
-        parts.append(body)
-    body = "\n".join(parts).replace("<h2>", bar_chart(data["metrics"]) + "<h2>", 1)
-    return HTML_PAGE.format(title=html.escape(data["manifest"].get("run_id", "kinject run")), chart="", body=body)
-
-
-def _sections(text: str) -> list[tuple[str, str]]:
-    """(heading, markdown) per ``## `` section; the part before the first has heading ""."""
-    out: list[tuple[str, list[str]]] = [("", [])]
-    for line in text.splitlines():
-        if line.startswith("## "):
-            out.append((line[3:].strip(), []))
-        out[-1][1].append(line)
-    return [(heading, "\n".join(lines)) for heading, lines in out]
-
-
-def bar_chart(metrics: dict[str, Any]) -> str:
-    """Inline SVG: base vs trained for the main proportion metrics, each with its 95% interval."""
-    trained = metrics.get("trained", {})
-    keys = [k for k in main_metrics(list(trained)) if interval_text(metrics, "trained", k)]
-    if not keys:
-        return ""
-    row_h, width, x0 = 48, 340, 390
-    parts = [f'<svg class="chart" role="img" aria-label="base vs trained" width="{x0 + width + 180}" height="{row_h * len(keys) + 30}">']
-    for i, key in enumerate(keys):
-        y = 10 + i * row_h
-        for j, (side, color) in enumerate((("base", "#9aa5b1"), ("trained", "#2f6fde"))):
-            value = metrics.get(side, {}).get(key) or 0.0
-            n = count_of(metrics.get(side, {}), key) or 0
-            low, high = wilson_interval(round(value * n), n) if n else (value, value)
-            top = y + j * 18
-            parts.append(f'<rect x="{x0}" y="{top}" width="{value * width:.1f}" height="16" fill="{color}"/>')
-            parts.append(f'<line class="interval" x1="{x0 + low * width:.1f}" x2="{x0 + high * width:.1f}" y1="{top + 8}" '
-                         f'y2="{top + 8}" stroke="#1f2933" stroke-width="1.5"/>')
-            parts.append(f'<text x="{x0 + 6 + max(value, high) * width:.1f}" y="{top + 12}" font-size="11">{side} '
-                         f'{value * 100:.1f}% ({low * 100:.0f}–{high * 100:.0f}%)</text>')
-        parts.append(f'<text x="0" y="{y + 16}" font-size="12">{html.escape(human_name(key))}</text>')
-        parts.append(f'<text x="0" y="{y + 31}" font-size="11" fill="#52606d">{question_count(metrics, key)} questions</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _md_to_html(text: str) -> str:
-    out, table = [], False
-    for line in text.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= {"-"}:
-                continue
-            tag = "th" if not table else "td"
-            if not table:
-                out.append("<table>")
-                table = True
-            out.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if table:
-            out.append("</table>")
-            table = False
-        if line.startswith("# "):
-            out.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("- "):
-            out.append(f"<p class='item'>{html.escape(line[2:]).replace('**', '')}</p>")
-        elif line.strip() and line.strip() != "```":
-            out.append(f"<p>{html.escape(line).replace('**', '')}</p>")
-    if table:
-        out.append("</table>")
-    return "\n".join(out)
-
-
-HTML_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; color: #1f2933; }}
-table {{ border-collapse: collapse; margin: 1em 0; width: 100%; }}
-th, td {{ border: 1px solid #d9e2ec; padding: 6px 10px; text-align: left; font-size: 14px; }}
-th {{ background: #f0f4f8; }}
-p.item {{ font-size: 17px; font-weight: 600; margin: .3em 0; }}
-details summary {{ cursor: pointer; color: #3e4c59; }}
-.chart {{ margin: 1em 0; }}
-</style></head>
-<body>
-{chart}
-{body}
-</body></html>
-"""
 
 
 def write_report(run_dir: Path) -> Path:
