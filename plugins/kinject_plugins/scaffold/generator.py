@@ -70,13 +70,13 @@ def clashes(name: str, kind: str) -> list[str]:
 
 def render(name: str, kind: str) -> dict[str, str]:
     """Relative path -> file text of the new distribution."""
-    from kinject_plugins.scaffold import templates
+    from kinject_plugins.scaffold import generated_tests, templates
 
     check_name(name, kind)
     values = names_for(name, kind)
     module = templates.HEADER + templates.MODULES[kind] + templates.HOOK
-    test = templates.TESTS[kind]
-    registered = Template(templates.REGISTERED).substitute(values)
+    test = generated_tests.TESTS[kind]
+    registered = Template(generated_tests.REGISTERED).substitute(values)
     return {
         "pyproject.toml": Template(templates.PYPROJECT).substitute(values),
         "README.md": Template(templates.README).substitute(values),
