@@ -66,6 +66,22 @@ class EvalSetConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class RayConfig(BaseModel):
+    """Where ``runner: ray`` runs the data stages (see docs/scale.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: an existing cluster (``ray://head:10001``, ``auto``); None starts a local Ray
+    address: str | None = None
+    #: CPUs of the local Ray the engine starts (None: all of this machine's)
+    num_cpus: int | None = Field(default=None, ge=1)
+    #: parallel tasks (or actors, for components that hold a model) per step; None: Ray decides
+    concurrency: int | None = Field(default=None, ge=1)
+    #: near dedup's MinHash-LSH: ``near_bands`` bands of ``near_rows`` hashes of token bigrams
+    #: (more bands: more pairs found and more pairs checked)
+    near_bands: int = Field(default=20, ge=1)
+    near_rows: int = Field(default=6, ge=1)
+
+
 class RunConfig(BaseModel):
     """The resolved configuration of one run (also written to the manifest)."""
 
@@ -103,6 +119,11 @@ class RunConfig(BaseModel):
     num_processes: int = Field(default=1, ge=1)
     #: an accelerate config file (DDP, FSDP or DeepSpeed settings), passed through unchanged
     accelerate_config: str | None = None
+    #: how the data stages run: ``local`` (this process) or ``ray`` (Ray Data, local or a cluster)
+    runner: Literal["local", "ray"] = "local"
+    ray: RayConfig = Field(default_factory=RayConfig)
+    #: Records per shard of a data stage's files (each shard is finished and resumed on its own)
+    shard_records: int = Field(default=10_000, ge=1)
     seed: int = 42
     runs_root: str = "runs"
     run_dir: str | None = None

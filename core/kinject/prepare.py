@@ -98,7 +98,7 @@ def prepare_data(context: RunContext, manifest: Manifest) -> PreparedData:
         raise InputError("empty_corpus", _empty_message(entries, sources.stats))
 
     fp = fingerprint("cleaners", fp, [s.model_dump() for s in config.cleaners])
-    cleaned = _run(context, manifest, store, "cleaners", fp, lambda: _clean(sources.records, context))
+    cleaned = _run(context, manifest, store, "cleaners", fp, lambda: _clean(sources.records, context, fp))
     if not cleaned.records:
         raise InputError("empty_corpus", "every record was dropped by the cleaners (see quarantine.jsonl)")
 
@@ -203,17 +203,32 @@ def _drop_rejected(stream: Iterable[Record | Rejected], context: RunContext, nam
             yield item
 
 
-def _clean(records: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
+def _clean(records: list[Record], context: RunContext, fp: str) -> tuple[list[Record], dict[str, Any]]:
+    from kinject.runners import make_runner
+
     per_cleaner: dict[str, Counter[str]] = {}
-    stream: Iterable[Record] = iter(records)
+    cleaners = []
     for step in context.config.cleaners:
-        cleaner = context.plugins.create("cleaner", step.name, step.options)
-        cleaner.setup(context)
+        cleaners.append(context.plugins.create("cleaner", step.name, step.options))
+        cleaners[-1].setup(context)
         per_cleaner[step.name] = Counter()
-        stream = _drop_rejected(cleaner.apply(stream), context, step.name, per_cleaner[step.name])
-    kept = list(context.progress(stream, "cleaning", total=len(records)))
+    # the runner (runner: local or ray) decides where the cleaners run, shard by shard
+    with make_runner(context.config) as runner:
+        stream = runner.clean(records, cleaners, context.data_dir / "cleaners.shards", fp)
+        items = context.progress(stream, "cleaning", total=len(records))
+        kept = list(_kept(items, context, per_cleaner))
     dropped = {name: dict(c) for name, c in per_cleaner.items() if c}
     return kept, {"input": len(records), "dropped": dropped}
+
+
+def _kept(items: Iterable[Record | Rejected], context: RunContext, counts: dict[str, Counter[str]]) -> Iterator[Record]:
+    """The Records; each Rejected is counted under the cleaner that names itself in it, and quarantined."""
+    for item in items:
+        if isinstance(item, Rejected):
+            counts.setdefault(item.plugin, Counter())[item.reason] += 1
+            context.quarantine.add(item.plugin, item.reason, item.detail, str(item.record.source.get("uri", "")), item.record)
+        else:
+            yield item
 
 
 def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
