@@ -50,7 +50,8 @@ def resolve_config(
 def run_id_for(config: RunConfig) -> str:
     """Same recipe, same run directory: that is what lets a re-run skip finished stages."""
     key = config.dump()
-    for volatile in ("run_dir", "runs_root"):
+    # where the data stages run does not change what they make: same run, whichever runner
+    for volatile in ("run_dir", "runs_root", "runner", "ray", "shard_records"):
         key.pop(volatile, None)
     return f"{config.domain or 'custom'}-{config.strategy}-{fingerprint(key)[:8]}"
 
