@@ -1,5 +1,8 @@
-"""The run report as one self-contained HTML page: its markdown sections, a before/after bar
-chart with 95% intervals, and the training loss curve."""
+"""The run report as one self-contained HTML page (``report.html``).
+
+The page holds the markdown report's sections, a before/after bar chart with 95% intervals and
+the training loss curve.
+"""
 
 from __future__ import annotations
 

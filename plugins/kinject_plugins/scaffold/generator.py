@@ -1,5 +1,8 @@
-"""Writes a new plugin distribution: pyproject with the ``kinject`` entry point, one module,
-one test, a README."""
+"""Writes a new plugin distribution (``inject plugin new``) from the scaffold's templates.
+
+The distribution has a pyproject with the ``kinject`` entry point, one module, one test and a
+README.
+"""
 
 from __future__ import annotations
 
