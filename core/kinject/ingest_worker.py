@@ -91,8 +91,8 @@ def report_issue(reason: str, detail: str, uri: str) -> None:
 
     Kept so third-party sources written against 0.1 still quarantine their skipped parts.
     """
-    warnings.warn("kinject.ingest.report_issue is deprecated: call self.report_issue(reason, detail, uri) "
-                  "in the source (removed in 0.2)", DeprecationWarning, stacklevel=2)
+    warnings.warn("kinject.ingest.report_issue is deprecated: call self.report_issue(reason, "
+                  "detail, uri) in the source (removed in 0.2)", DeprecationWarning, stacklevel=2)
     if _sink is not None:
         _sink.append(Issue(reason, detail, uri))
 

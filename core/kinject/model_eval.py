@@ -146,17 +146,20 @@ def evaluate_target(context: RunContext, target: EvalTarget) -> EvalOutcome:
 
     def stats(saved: dict[str, Any], skipped: bool, seconds: float) -> dict[str, Any]:
         loaded.append(skipped)
-        manifest.start(context.run_dir.name, context.config.dump(), plugin_versions(context.plugins))
-        manifest.set("evaluated_model", {"spec": target.spec, "label": target.label, "path": str(target.path)})
+        config, versions = context.config.dump(), plugin_versions(context.plugins)
+        manifest.start(context.run_dir.name, config, versions)
+        evaluated = {"spec": target.spec, "label": target.label, "path": str(target.path)}
+        manifest.set("evaluated_model", evaluated)
         manifest.set("eval_set", context.eval_origin)
-        return {"seconds": round(seconds, 2), "evaluators": [s.name for s in steps], "skipped": skipped}
+        names = [s.name for s in steps]
+        return {"seconds": round(seconds, 2), "evaluators": names, "skipped": skipped}
 
     cache = JsonCache(context.run_dir / "evaluation" / f"{target.label}.json")
     saved = StageRunner(context, manifest).run("evaluate", evaluate, stats, fp=fp, cache=cache)
     manifest.set("headline", {k: {"value": v} for k, v in saved["metrics"].items() if k in HEADLINE_KEYS})
     manifest.set("status", "evaluated")
-    outcome = EvalOutcome(context.run_dir, target, saved["metrics"], saved["details"], context.eval_origin,
-                          loaded[0], context.run_dir / "report.md")
+    outcome = EvalOutcome(context.run_dir, target, saved["metrics"], saved["details"],
+                          context.eval_origin, loaded[0], context.run_dir / "report.md")
     outcome.report.write_text(render_eval_report(outcome), encoding="utf-8")
     return outcome
 

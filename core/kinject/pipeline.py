@@ -79,8 +79,8 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
         base = resolve_model(config.base_model)
         if config.launcher == "accelerate":
             return train_with_launcher(config, context.run_dir, resume, prior or {})
-        job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval, reference=load_reference(config),
-                       resume=resume, prior=dict(prior or {}))
+        job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval,
+                       reference=load_reference(config), resume=resume, prior=dict(prior or {}))
         return trainer.train(job)
 
     def stats(result: TrainResult, skipped: bool, _: float) -> dict[str, Any]:
@@ -104,8 +104,9 @@ def export_stage(context: RunContext, manifest: Manifest, result: TrainResult) -
             try:
                 exporter.setup(context)
                 paths = exporter.export(result, context.run_dir / "export" / step.name, context)
-                # relative to the run directory, like the training result: a moved run still finds them
-                exports[step.name] = {"paths": [run_relative(Path(p), context.run_dir) for p in paths]}
+                # relative to the run directory, like the training result: a moved run finds them
+                exports[step.name] = {"paths": [run_relative(Path(p), context.run_dir)
+                                                for p in paths]}
             except (KinjectError, OSError, RuntimeError, ValueError) as exc:
                 exports[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
         return exports

@@ -148,7 +148,8 @@ def _eval_set_stage(context: RunContext, manifest: Manifest, store: StageStore, 
         write_eval_set(context.run_dir / EVAL_SET_FILE, choice.items)
         return choice
 
-    StageRunner(context, manifest).run("eval_set", write, lambda c, _, __: c.stats(), entry="eval_set")
+    runner = StageRunner(context, manifest)
+    runner.run("eval_set", write, lambda chosen, _, __: chosen.stats(), entry="eval_set")
 
 
 def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any,

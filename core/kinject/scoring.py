@@ -97,7 +97,8 @@ def evaluate_models(
         evaluated["steps"] = [s["name"] for s in steps]
         items = [i.id for i in context.eval_items]
         eval_dir = context.run_dir / "evaluation"
-        base, evaluated["base_from"] = _base_evaluation(context, result, evaluators, steps, items, base_dir)
+        base, evaluated["base_from"] = _base_evaluation(context, result, evaluators, steps, items,
+                                                        base_dir)
         trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
 
         def trained_evaluation() -> dict[str, Any]:
@@ -113,7 +114,8 @@ def evaluate_models(
         metrics["eval_set"] = context.eval_origin
         add_statistics(metrics, base["details"], trained["details"])
         metrics["train"] = result.metrics
-        (context.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        metrics_text = json.dumps(metrics, indent=2)
+        (context.run_dir / "metrics.json").write_text(metrics_text, encoding="utf-8")
         write_lm_eval_task(context, result, metrics)  # the same questions for lm-evaluation-harness
         manifest.set("headline", headline(metrics))
         return metrics
@@ -125,9 +127,9 @@ def evaluate_models(
     return StageRunner(context, manifest).run("evaluate", evaluate, stats)
 
 
-def _base_evaluation(context: RunContext, result: TrainResult, evaluators: list[tuple[Step, Evaluator]],
-                     steps: list[dict[str, Any]], items: list[str],
-                     base_dir: Path | None) -> tuple[dict[str, Any], str]:
+def _base_evaluation(context: RunContext, result: TrainResult,
+                     evaluators: list[tuple[Step, Evaluator]], steps: list[dict[str, Any]],
+                     items: list[str], base_dir: Path | None) -> tuple[dict[str, Any], str]:
     """The base model's evaluation and where it came from: ``run``, ``cache`` or ``computed``.
 
     Looked up first in the run (or the comparison's shared ``base_dir``), then across runs in
@@ -152,7 +154,8 @@ def _base_evaluation(context: RunContext, result: TrainResult, evaluators: list[
     def shared_or_evaluated() -> dict[str, Any]:
         nonlocal origin
         shared = eval_cache.BaseEvaluations(Path(before))
-        value, found = cached(shared, eval_cache.base_key(context, Path(before), evaluators), evaluate_base)
+        key = eval_cache.base_key(context, Path(before), evaluators)
+        value, found = cached(shared, key, evaluate_base)
         origin = "cache" if found else "computed"
         return value
 

@@ -96,7 +96,7 @@ class StageRunner:
         return value
 
 
-# -- data stages: records in data/<stage>.jsonl ---------------------------------------------------
+# -- data stages: records in data/<stage>.jsonl ----------------------------------------------------
 
 
 @dataclass
@@ -174,7 +174,7 @@ def timed_records(
     return run
 
 
-# -- evaluations: one JSON file each ----------------------------------------------------------------
+# -- evaluations: one JSON file each ---------------------------------------------------------------
 
 
 @dataclass
@@ -193,7 +193,8 @@ class JsonCache:
         data = {"fingerprint": fp, **{k: v for k, v in value.items() if k != "fingerprint"}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        partial.write_text(text, encoding="utf-8")
         partial.replace(self.path)  # replaced whole: a kill never leaves half an evaluation
         return data
 

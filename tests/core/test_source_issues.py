@@ -76,7 +76,8 @@ def test_each_input_quarantines_only_its_own_skipped_parts(
     second.write_text("b1\n", encoding="utf-8")
     texts, entries = _ingest(tmp_path, kinject_plugins, [first, second], workers)
     assert texts == ["a1", "a3", "b1"]
-    assert [(e["plugin"], e["reason"], e["uri"]) for e in entries] == [("rows", "malformed_row", f"{first}#row=2")]
+    shown = [(e["plugin"], e["reason"], e["uri"]) for e in entries]
+    assert shown == [("rows", "malformed_row", f"{first}#row=2")]
 
 
 def test_the_old_module_function_still_quarantines_and_warns(
@@ -90,7 +91,8 @@ def test_the_old_module_function_still_quarantines_and_warns(
         texts, entries = _ingest(tmp_path, kinject_plugins, [old], 0)
     assert texts == ["a1", "a3"]
     assert [(e["plugin"], e["reason"]) for e in entries] == [("old-rows", "malformed_row")]
-    assert any(issubclass(w.category, DeprecationWarning) and "self.report_issue" in str(w.message) for w in caught)
+    deprecations = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert any("self.report_issue" in message for message in deprecations)
 
 
 def test_a_source_used_on_its_own_keeps_its_issues(tmp_path: Path) -> None:

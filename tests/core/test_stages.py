@@ -60,7 +60,9 @@ def observer(register_plugin: Callable[..., Any]) -> _Observer:
     return register_plugin(_Observer(), name="observer")  # type: ignore[no-any-return]
 
 
-def test_runner_fires_hooks_around_a_stage_and_records_it(run_context: RunContext, observer: _Observer) -> None:
+def test_runner_fires_hooks_around_a_stage_and_records_it(
+    run_context: RunContext, observer: _Observer
+) -> None:
     manifest = Manifest(run_context.run_dir / "manifest.json")
     cache = JsonCache(run_context.run_dir / "evaluation" / "x.json")
     calls: list[int] = []
@@ -78,7 +80,8 @@ def test_runner_fires_hooks_around_a_stage_and_records_it(run_context: RunContex
     observer.calls.clear()
     second = runner.run("score", compute, stats, fp="fp1", cache=cache)
     assert len(calls) == 1 and second == first and first["fingerprint"] == "fp1"
-    assert observer.calls == [("started", "score", None), ("finished", "score", {"a": 1.0, "skipped": True})]
+    finished = ("finished", "score", {"a": 1.0, "skipped": True})
+    assert observer.calls == [("started", "score", None), finished]
     saved = json.loads(manifest.path.read_text(encoding="utf-8"))
     assert saved["stages"]["score"] == {"a": 1.0, "skipped": True}
     assert saved["timings"]["score"] >= 0
@@ -89,11 +92,14 @@ def test_runner_without_a_cache_always_computes_and_can_record_elsewhere(
 ) -> None:
     manifest = Manifest(run_context.run_dir / "manifest.json")
     runner = StageRunner(run_context, manifest)
-    values = [runner.run("pick", lambda: {"n": 2}, lambda v, s, t: {**v, "skipped": s}, entry="picked")
-              for _ in range(2)]
+    def stats(value: dict[str, Any], skipped: bool, seconds: float) -> dict[str, Any]:
+        return {**value, "skipped": skipped}
+
+    values = [runner.run("pick", lambda: {"n": 2}, stats, entry="picked") for _ in range(2)]
     assert values == [{"n": 2}, {"n": 2}]
     assert [c[2] for c in observer.calls if c[0] == "finished"] == [{"n": 2, "skipped": False}] * 2
-    assert manifest.data["picked"] == {"n": 2, "skipped": False} and "pick" not in manifest.data.get("stages", {})
+    assert manifest.data["picked"] == {"n": 2, "skipped": False}
+    assert "pick" not in manifest.data.get("stages", {})
 
 
 def test_cached_asks_the_cache_by_fingerprint(tmp_path: Path) -> None:

@@ -152,7 +152,8 @@ class OcrSource(Source):
                 frames = getattr(image, "n_frames", 1)
                 for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
                     if number > self.opts.max_pages:
-                        self.report_issue("too_many_pages", f"only the first {self.opts.max_pages} frames are read", uri)
+                        detail = f"only the first {self.opts.max_pages} frames are read"
+                        self.report_issue("too_many_pages", detail, uri)
                         break
                     records += self._frame(frame, uri, number if frames > 1 else 0)
         except Image.DecompressionBombError as exc:

@@ -160,7 +160,8 @@ class PdfSource(Source):
     def _ocr_page(self, page: Any, where: str) -> Any:
         if self.ocr_options is None:
             if page.images:
-                self.report_issue("no_text_layer", f"the page is an image without text; {self.ocr_missing}", where)
+                detail = f"the page is an image without text; {self.ocr_missing}"
+                self.report_issue("no_text_layer", detail, where)
             else:
                 self.report_issue("blank_page", "the page has no text", where)
             return None

@@ -155,7 +155,8 @@ class SqlSource(Source):
             values = {k: ("" if v is None else v) for k, v in row.items()}
             text = self._render(template, values, shown).strip()
             if not text:
-                self.report_issue("missing_text", "the row renders to empty text", f"{shown}#row={number}")
+                where = f"{shown}#row={number}"
+                self.report_issue("missing_text", "the row renders to empty text", where)
                 continue
             source: dict[str, Any] = {"uri": shown, "table": origin, "row": number}
             if self.opts.key_column and self.opts.key_column in values:

@@ -83,7 +83,8 @@ class StructuredSource(Source):
             produced += 1
             yield record
         if problems > _MAX_ROW_ISSUES:
-            self.report_issue("malformed_row", f"{problems - _MAX_ROW_ISSUES} more bad rows not listed", uri)
+            detail = f"{problems - _MAX_ROW_ISSUES} more bad rows not listed"
+            self.report_issue("malformed_row", detail, uri)
         if not produced and not problems:
             raise InputError("empty_document", "the file holds no rows", uri)
 
