@@ -37,6 +37,7 @@ from kinject.records import Record
 
 if TYPE_CHECKING:
     from kinject.components import Source
+    from kinject.config import RunConfig
     from kinject.context import RunContext
 
 __all__ = ["IngestOptions", "IngestStats", "Planned", "ingest", "plan", "report_issue"]
@@ -128,7 +129,8 @@ def ingest(
         sources[name].setup(context)
     start = time.perf_counter()
     seen: set[str] = set()
-    outcomes = _in_order(planned, sources, settings)
+    on_ray = context.config if context.config.runner == "ray" else None
+    outcomes = _in_order(planned, sources, settings, on_ray)
     try:
         for item, outcome in context.progress(outcomes, "ingest", total=len(planned)):
             yield from _emit(item, outcome, context, stats, seen)
@@ -275,7 +277,10 @@ def _check_file(uri: str, settings: IngestOptions) -> Planned | None:
 
 
 def _in_order(
-    planned: list[Planned], sources: dict[str, Source], settings: IngestOptions
+    planned: list[Planned],
+    sources: dict[str, Source],
+    settings: IngestOptions,
+    on_ray: RunConfig | None = None,
 ) -> Generator[tuple[Planned, Outcome], None, None]:
     """Outcomes of every planned input in plan order, parsed in parallel where configured.
 
@@ -319,8 +324,12 @@ def _in_order(
             parts = sorted(done.pop(i), key=lambda o: o.index)  # task numbers follow part order
             ready[i] = merge_parts(i, parts)
 
-    if settings.workers == 0:
-        outcomes: Generator[Outcome, None, None] = (parse(*task) for task in tasks())
+    if on_ray is not None:  # runner: ray: batches of inputs on Ray tasks
+        from kinject.runners.ray_runner import parse_on_ray
+
+        outcomes: Generator[Outcome, None, None] = parse_on_ray(tasks(), on_ray, settings)
+    elif settings.workers == 0:
+        outcomes = (parse(*task) for task in tasks())
     else:
         pool = WorkerPool(settings.workers, settings.timeout_s, settings.max_memory_mb)
         outcomes = pool.run(tasks(), can_submit=lambda t: owner[t] < cursor + lookahead)

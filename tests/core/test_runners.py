@@ -190,6 +190,7 @@ def test_prepare_writes_byte_identical_stage_files(kinject_plugins: Plugins, tin
     corpus.mkdir()
     for i, record in enumerate(_corpus()[:16]):
         (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
+    (corpus / "broken.json").write_text('{"text": "cut sh', encoding="utf-8")  # quarantined by its source
     files = {}
     for runner in ("local", "ray"):
         overrides = {"corpus": [str(corpus)], "base_model": str(tiny_model), "runner": runner, "shard_records": 3,
@@ -197,6 +198,9 @@ def test_prepare_writes_byte_identical_stage_files(kinject_plugins: Plugins, tin
                      "run_dir": str(tmp_path / runner), "evaluators": [], "exporters": [], "forgetting": False}
         config, _ = resolve_config(kinject_plugins, overrides=overrides)
         prepare_run(open_run(config, kinject_plugins, None, show_progress=False))
-        files[runner] = {p.name: p.read_bytes() for p in sorted((tmp_path / runner / "data").glob("*.jsonl"))}
+        run = tmp_path / runner
+        written = [*sorted((run / "data").glob("*.jsonl")), run / "quarantine.jsonl"]
+        files[runner] = {p.name: p.read_bytes() for p in written}
     assert files["ray"] == files["local"]
     assert {"sources.jsonl", "cleaners.jsonl", "augmenters.jsonl", "train.jsonl"} <= set(files["local"])
+    assert b'"reason": "malformed_json"' in files["ray"]["quarantine.jsonl"]

@@ -1,5 +1,7 @@
 """``runner: ray``: the data stages on Ray Data, on a local Ray or an existing cluster.
 
+Sources: the inputs are parsed by Ray tasks, a batch of inputs each, through the same worker
+pool as ``runner: local`` (so each input keeps its time and memory limit), in input order.
 Parallel steps send each unfinished shard to a Ray task (``map`` over the shard list; the task
 reads its input shard and writes its output shard, so on a cluster the run directory must be on
 storage every node sees). Exact and near dedup run as Ray Data groupbys (``ray_dedup.py``); any
@@ -10,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+from collections.abc import Generator, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kinject.components import Cleaner
 from kinject.config import RunConfig
@@ -20,6 +24,10 @@ from kinject.errors import ConfigError, MissingDependencyError
 from kinject.runners.local import DataRunner, Step, apply_chain
 from kinject.runners.shards import Shard, finished, shard_path, write_shard
 from kinject.stages import fingerprint
+
+if TYPE_CHECKING:
+    from kinject.ingest import IngestOptions
+    from kinject.ingest_worker import Outcome, Task
 
 
 def start_ray(config: RunConfig) -> bool:
@@ -106,3 +114,43 @@ def _map_shard(row: dict[str, Any], cleaners: list[Cleaner]) -> dict[str, Any]:
     src = Shard(Path(row["src"]), "").records()
     shard = write_shard(Path(row["dst"]), row["fp"], apply_chain(cleaners, src))
     return {"index": row["index"], "dst": row["dst"], "digest": shard.digest}
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+#: inputs one Ray task parses (through its own one-worker pool, which keeps the time and memory
+#: limits of ``sources.ingest``)
+PARSE_BATCH = 8
+
+
+def parse_on_ray(tasks: Iterator[Task], config: RunConfig, settings: IngestOptions) -> Generator[Outcome, None, None]:
+    """The Outcomes of ``tasks`` (``sources.ingest`` tasks), parsed by Ray tasks, in task order."""
+    import ray.data
+
+    started = start_ray(config)
+    try:
+        todo = list(tasks)
+        batches = [{"tasks": pickle.dumps(todo[i:i + PARSE_BATCH])} for i in range(0, len(todo), PARSE_BATCH)]
+        if not batches:
+            return
+        ds = ray.data.from_items(batches, override_num_blocks=len(batches))
+        parse = partial(_parse_batch, workers=min(1, settings.workers), timeout_s=settings.timeout_s,
+                        memory_mb=settings.max_memory_mb)
+        for row in ds.map(parse, compute=ray.data.TaskPoolStrategy(size=config.ray.concurrency)).iter_rows():
+            yield from pickle.loads(row["outcomes"])
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def _parse_batch(row: dict[str, Any], workers: int, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+    from kinject.ingest_worker import WorkerPool, parse
+
+    batch: list[Task] = pickle.loads(row["tasks"])
+    if workers == 0:
+        outcomes = [parse(*task) for task in batch]
+    else:
+        outcomes = list(WorkerPool(workers, timeout_s, memory_mb).run(iter(batch), can_submit=lambda _: True))
+    return {"outcomes": pickle.dumps(sorted(outcomes, key=lambda o: o.index))}
