@@ -123,6 +123,8 @@ def stage_line(stage: str, stats: dict[str, Any]) -> str:
         parts.append(f"{stats['seconds']}s")
     if "train_time_s" in stats:
         parts.append(f"{stats['train_time_s']:.0f}s training")
+    if "passages_per_s" in stats:
+        parts.append(f"{stats['passages']} passages indexed, {stats['passages_per_s']:,.0f} passages/s")
     if isinstance(stats.get("tokens"), dict) and "passages" in stats:
         t = stats["tokens"]
         parts.append(f"{stats['passages']} passages from {stats.get('records_split', 0)} long records, "
