@@ -26,9 +26,12 @@ from kinject.checkpoints import checkpoint_to_resume
 from kinject.components import Trainer, TrainJob, TrainResult
 from kinject.context import RunContext
 from kinject.errors import ConfigError
+from kinject.hardware import cpu_has_bf16
 from kinject.records import Record
 from kinject.report import write_loss_history
 from kinject_plugins.trainers.dp import DPOptions, check_private, train_private
+from kinject_plugins.trainers.loss_terms import use_labelled_positions_loss
+from kinject_plugins.trainers.packed_rows import PackedRowsCollator
 from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_rows
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,15 @@ class SFTOptions(BaseModel):
     gradient_checkpointing: bool = False
     #: auto: bf16 on GPUs that have it (else fp16) and on CPUs with AVX512-BF16/AMX; fp32 elsewhere
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    #: pack rows into max_length blocks (fewer, fuller steps)
+    #: LoRA only: keep the frozen base weights in bf16 when training in bf16 (auto: yes on a CPU);
+    #: the adapter and its optimizer stay float32
+    bf16_base: bool | None = None
+    #: the loss head. labelled: the output head and cross-entropy only on trained positions, in the
+    #: compute dtype; trl: TRL's fused head (Triton kernels on a GPU, float32 tiles of every
+    #: position elsewhere); auto: trl on CUDA, labelled elsewhere
+    loss_head: Literal["auto", "labelled", "trl"] = "auto"
+    #: pack rows into max_length blocks (fewer, fuller steps); with the labelled loss head and no
+    #: FlashAttention each block stays a row of its own (see packed_rows.py)
     packing: bool = False
     #: concatenate each batch into one sequence instead of padding it. None (auto): only with
     #: FlashAttention on CUDA; elsewhere the flattened batch's dense mask costs more than padding
@@ -80,15 +91,6 @@ class SFTOptions(BaseModel):
     seed: int | None = None
     #: differentially private training (DP-SGD through Opacus); None: off
     dp: DPOptions | None = None
-
-
-def cpu_has_bf16() -> bool:
-    """True on CPUs with native bf16 matmuls (AVX512-BF16 or AMX), where autocast pays."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def mixed_precision(choice: str, cuda: bool) -> tuple[bool, bool]:
@@ -161,6 +163,24 @@ class SFTTrainer(Trainer):
             return flash_attention_available()
         return self.opts.padding_free
 
+    def base_dtype(self) -> Any:
+        """bf16 for a LoRA base trained in bf16 on a CPU (see ``bf16_base``), else float32."""
+        import torch
+
+        o = self.opts
+        cuda = torch.cuda.is_available()
+        wanted = (not cuda) if o.bf16_base is None else o.bf16_base
+        bf16 = o.method == "lora" and mixed_precision(o.precision, cuda)[0]
+        return torch.bfloat16 if wanted and bf16 else torch.float32
+
+    def labelled_loss_head(self) -> bool:
+        """Whether the loss head runs only on trained positions (see ``loss_head``)."""
+        if self.opts.loss_head == "auto":
+            import torch
+
+            return not torch.cuda.is_available()
+        return self.opts.loss_head == "labelled"
+
     def seed_for(self, context: RunContext) -> int:
         """The option's seed, else the run's."""
         return context.seed if self.opts.seed is None else self.opts.seed
@@ -172,7 +192,7 @@ class SFTTrainer(Trainer):
         from kinject.models import load_causal_lm
 
         if self.opts.method != "qlora":
-            model, tokenizer = load_causal_lm(base_model)
+            model, tokenizer = load_causal_lm(base_model, dtype=self.base_dtype())
             if self.padding_free() and flash_attention_available():
                 model.set_attn_implementation("flash_attention_2")
             return model, tokenizer
@@ -312,6 +332,10 @@ class SFTTrainer(Trainer):
                 peft_config=self.peft_config(),
                 callbacks=callbacks,
             )
+        if self.labelled_loss_head():
+            use_labelled_positions_loss(trainer)
+            if self.opts.packing and not flash_attention_available():
+                trainer.data_collator = PackedRowsCollator(tokenizer.pad_token_id)
         attach_progress(trainer, f"training ({self.name})", enabled=job.context.show_progress)
         return trainer
 
