@@ -5,8 +5,11 @@ learning rate and number of steps. The baseline uses transformers' defaults with
 (``DataCollatorForLanguageModeling``); ``sft`` uses its own defaults (padding-free batches, TRL's
 fused loss). Each runs in its own process so peak memory is its own.
 
-    python bench/train.py --model tiny --steps 20
-    python bench/train.py --model smollm2-135m --steps 4 --batch-size 4
+    python bench/train.py --model smollm2-135m [--json PATH]
+    python bench/train.py --model smollm2-135m --variant fp32=precision=fp32 --variant trl-head=loss_head=trl
+
+``--variant NAME=KEY=VALUE[,KEY=VALUE]`` adds an ``sft`` row with those options changed (one
+lever at a time against the defaults), in the same run as the baseline.
 
 Data: MedQuAD QA pairs from ../shared/data (short-answer QA plus long answers as documents),
 or generated records when that folder is absent.
@@ -22,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDQUAD = ROOT.parent / "shared" / "data" / "medical" / "medquad_subset.json"
@@ -68,6 +73,7 @@ def run_sft(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
 
     context = RunContext(work, RunConfig(), build_plugins(load_entry_points=False), show_progress=False)
     trainer = SFTTrainer(
+        **json.loads(args.sft_options),
         max_steps=args.steps,
         batch_size=args.batch_size,
         max_length=args.max_length,
@@ -123,7 +129,7 @@ def one_variant(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         base = model_dir(args.model, work)
-        runner = run_sft if args.only == "sft" else run_baseline
+        runner = run_baseline if args.only == "baseline" else run_sft
         print("BENCH " + json.dumps(runner(args, base, work)))
 
 
@@ -135,39 +141,76 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--records", type=int, default=400)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
+                        help="an extra sft row with these options (repeatable)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--only", choices=["sft", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--sft-options", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
         one_variant(args)
         return
+    variants = {"baseline": {}, "sft": {}, **dict(parse_variant(v) for v in args.variant)}
+    common = [a for a in sys.argv[1:] if not a.startswith("--variant") and a not in args.variant]
     results: dict[str, dict[str, Any]] = {}
-    for variant in ("baseline", "sft"):
+    for variant, options in variants.items():
         started = time.perf_counter()
-        cmd = [sys.executable, __file__, "--only", variant, *sys.argv[1:]]
+        only = "baseline" if variant == "baseline" else "sft"
+        cmd = [sys.executable, __file__, *common, "--only", only, "--sft-options", json.dumps(options)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
         if proc.returncode != 0 or not lines:
             sys.exit(f"{variant} failed:\n{proc.stderr[-3000:]}")
         results[variant] = json.loads(lines[-1][6:])
         results[variant]["wall_s"] = time.perf_counter() - started
+        results[variant]["options"] = options
         print(f"{variant}: {json.dumps(results[variant])}", flush=True)  # kept if a later run is cut off
     print_table(args, results)
+    if args.json:
+        write_json(args, results)
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, Any]]:
+    """``fp32=precision=fp32,loss_head=trl`` -> ("fp32", {"precision": "fp32", "loss_head": "trl"})."""
+    name, _, settings = spec.partition("=")
+    options = {}
+    for item in filter(None, settings.split(",")):
+        key, _, value = item.partition("=")
+        options[key] = yaml.safe_load(value)
+    return name, options
+
+
+def tokens_per_s(r: dict[str, Any]) -> float:
+    return float(r["tokens"] / r["time_s"])
+
+
+def write_json(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
+    base, ours = results["baseline"], results["sft"]
+    out = {
+        "model": args.model, "steps": args.steps, "batch_size": args.batch_size, "max_length": args.max_length,
+        "kinject_tokens_per_s": round(tokens_per_s(ours), 1), "baseline_tokens_per_s": round(tokens_per_s(base), 1),
+        "ratio": round(tokens_per_s(ours) / tokens_per_s(base), 3),
+        "kinject_peak_mb": ours["peak_mb"], "baseline_peak_mb": base["peak_mb"],
+        "kinject_final_loss": ours["loss"], "baseline_final_loss": base["loss"],
+        "variants": {name: {**r, "tokens_per_s": round(tokens_per_s(r), 1),
+                            "ratio": round(tokens_per_s(r) / tokens_per_s(base), 3)} for name, r in results.items()},
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
 
 
 def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
     data = "MedQuAD subset" if MEDQUAD.is_file() else "generated records"
     print(f"model={args.model} steps={args.steps} batch={args.batch_size} max_length={args.max_length} data={data}")
-    header = f"{'variant':10} {'s/step':>8} {'tokens':>8} {'padded':>8} {'tokens/s':>9} {'peak MB':>8} {'loss':>7}"
+    header = f"{'variant':14} {'s/step':>8} {'tokens':>8} {'padded':>8} {'tokens/s':>9} {'peak MB':>8} {'loss':>7} {'ratio':>6}"
     print(header)
     print("-" * len(header))
+    base = results["baseline"]
     for name, r in results.items():
         rate = r["tokens"] / r["time_s"]
         padded = "n/a" if r["padded_tokens"] is None else str(r["padded_tokens"])
-        print(f"{name:10} {r['time_s'] / r['steps']:8.3f} {r['tokens']:8d} {padded:>8} "
-              f"{rate:9.1f} {r['peak_mb']:8.0f} {r['loss']:7.3f}")
-    base, ours = results["baseline"], results["sft"]
-    speedup = (ours["tokens"] / ours["time_s"]) / (base["tokens"] / base["time_s"])
-    print(f"sft / baseline: tokens/s x{speedup:.2f}, peak memory x{ours['peak_mb'] / base['peak_mb']:.2f}")
+        print(f"{name:14} {r['time_s'] / r['steps']:8.3f} {r['tokens']:8d} {padded:>8} "
+              f"{rate:9.1f} {r['peak_mb']:8.0f} {r['loss']:7.3f} {tokens_per_s(r) / tokens_per_s(base):6.2f}")
 
 
 if __name__ == "__main__":
