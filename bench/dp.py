@@ -58,7 +58,7 @@ def train_row(
     base = Path(args.base_model) if args.base_model else resolve_model(context.config.base_model)
     job = TrainJob(
         base_model=base,
-        train=list(read_jsonl(folder / "data" / "train.jsonl")),
+        train=list(read_jsonl(folder / "data" / "train.jsonl"))[: args.train_rows],
         output_dir=folder / "model",
         context=context,
     )
@@ -71,6 +71,8 @@ def evaluate(model: str, out: Path, eval_set: Path, domain: str, evaluators: str
     """``inject eval`` of one model on the prepared run's questions: metrics with 95% intervals."""
     from kinject.stats import intervals
 
+    if evaluators == "none":
+        return {"metrics": {}, "intervals": {}}
     inject(
         "eval",
         "--model",
@@ -132,7 +134,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--evaluators", default="knowledge-qa,retention")
+    parser.add_argument("--evaluators", default="knowledge-qa,retention", help="none: canary only")
+    parser.add_argument("--train-rows", type=int, default=None, help="the first N training rows")
     parser.add_argument("--base-model", default=None, help="a local model dir instead of the run's")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-dp"))
     args = parser.parse_args()
