@@ -214,7 +214,8 @@ class DPOTrainer(Trainer):
     ) -> dict[str, Any]:
         """Steps, pairs, losses and the training batches' last reward margin."""
         history = trainer.state.log_history
-        losses = [entry["loss"] for entry in history if "loss" in entry]
+        logged = [(entry["step"], entry["loss"]) for entry in history if "loss" in entry]
+        losses = [loss for _, loss in logged]
         margins = [entry["rewards/margins"] for entry in history if "rewards/margins" in entry]
         model = trainer.model
         metrics: dict[str, Any] = {
@@ -225,6 +226,8 @@ class DPOTrainer(Trainer):
             "train_pairs": len(pairs),
             "first_train_loss": round(float(losses[0]), 4) if losses else None,
             "final_train_loss": round(float(losses[-1]), 4) if losses else None,
+            # a run shorter than logging_steps logs its loss at step 1 only
+            "final_train_loss_step": int(logged[-1][0]) if logged else None,
             "mean_train_loss": round(float(output.training_loss), 4),
             "train_tokens": int(getattr(trainer, "_total_train_tokens", 0)),
             "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
