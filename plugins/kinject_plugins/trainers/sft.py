@@ -69,9 +69,6 @@ class SFTOptions(BaseModel):
     gradient_checkpointing: bool = False
     #: auto: bf16 on GPUs that have it (else fp16) and on CPUs with AVX512-BF16/AMX; fp32 elsewhere
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    #: LoRA only: keep the frozen base weights in bf16 when training in bf16 (auto: yes on a CPU);
-    #: the adapter and its optimizer stay float32
-    bf16_base: bool | None = None
     #: the loss head. labelled: the output head and cross-entropy only on trained positions, in the
     #: compute dtype; trl: TRL's fused head (Triton kernels on a GPU, float32 tiles of every
     #: position elsewhere); auto: trl on CUDA, labelled elsewhere
@@ -163,16 +160,6 @@ class SFTTrainer(Trainer):
             return flash_attention_available()
         return self.opts.padding_free
 
-    def base_dtype(self) -> Any:
-        """bf16 for a LoRA base trained in bf16 on a CPU (see ``bf16_base``), else float32."""
-        import torch
-
-        o = self.opts
-        cuda = torch.cuda.is_available()
-        wanted = (not cuda) if o.bf16_base is None else o.bf16_base
-        bf16 = o.method == "lora" and mixed_precision(o.precision, cuda)[0]
-        return torch.bfloat16 if wanted and bf16 else torch.float32
-
     def labelled_loss_head(self) -> bool:
         """Whether the loss head runs only on trained positions (see ``loss_head``)."""
         if self.opts.loss_head == "auto":
@@ -192,7 +179,7 @@ class SFTTrainer(Trainer):
         from kinject.models import load_causal_lm
 
         if self.opts.method != "qlora":
-            model, tokenizer = load_causal_lm(base_model, dtype=self.base_dtype())
+            model, tokenizer = load_causal_lm(base_model)
             if self.padding_free() and flash_attention_available():
                 model.set_attn_implementation("flash_attention_2")
             return model, tokenizer

@@ -1,4 +1,4 @@
-"""The training-speed paths of sft: packed sequences, the labelled-positions loss, the bf16 base."""
+"""The training-speed paths of sft: packed sequences and rows, the labelled-positions loss."""
 
 from __future__ import annotations
 
@@ -107,20 +107,6 @@ def test_labelled_positions_loss_through_a_lora_adapter(tiny_model: Path) -> Non
     torch.testing.assert_close(ours, model(**batch).loss, atol=1e-6, rtol=1e-5)
     ours.backward()
     assert all(p.grad is not None for n, p in model.named_parameters() if "lora_" in n)
-
-
-@pytest.mark.parametrize(("options", "bf16_cpu", "expected"), [
-    ({}, True, "bfloat16"),
-    ({}, False, "float32"),
-    ({"precision": "fp32"}, True, "float32"),
-    ({"method": "full"}, True, "float32"),
-    ({"bf16_base": False}, True, "float32"),
-])
-def test_frozen_base_is_bf16_only_for_lora_trained_in_bf16(
-    monkeypatch: pytest.MonkeyPatch, options: dict[str, Any], bf16_cpu: bool, expected: str
-) -> None:
-    monkeypatch.setattr(sft, "cpu_has_bf16", lambda: bf16_cpu)
-    assert sft.SFTTrainer(**options).base_dtype() == getattr(torch, expected)
 
 
 def test_loss_head_auto_is_labelled_on_a_cpu() -> None:
