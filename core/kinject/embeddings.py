@@ -89,19 +89,49 @@ def embed(
     batch_size: int = 64,
     model: str | Path | None = None,
     device: str | None = None,
+    precision: str = "fp32",
 ) -> np.ndarray:
-    """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors."""
+    """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors.
+
+    ``precision``: ``fp32``; ``bf16`` (bf16 autocast on a CPU, the vectors still float32);
+    ``auto``: bf16 on a CPU with native bf16 matmuls (AVX512-BF16 or AMX), else fp32.
+    """
     encoder = load_embedder(model, device)
     if not texts:
         return np.zeros((0, embedding_dim(model, device)), dtype=np.float32)
-    vectors = encoder.encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    with _autocast(str(encoder.device), precision):
+        vectors = encoder.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if precision != "fp32":  # unit length again in float32, so inner product stays cosine
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return np.ascontiguousarray(vectors)
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto`` -> ``bf16`` on a CPU with native bf16 matmuls, else ``fp32``; others unchanged."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"unknown embedding precision {precision!r}: use auto, fp32 or bf16")
+    if precision != "auto":
+        return precision
+    from kinject.hardware import cpu_has_bf16
+
+    return "bf16" if device.startswith("cpu") and cpu_has_bf16() else "fp32"
+
+
+def _autocast(device: str, precision: str) -> Any:
+    import contextlib
+
+    import torch
+
+    if resolve_precision(precision, device) == "fp32" or not device.startswith("cpu"):
+        return contextlib.nullcontext()
+    return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
 def embedding_dim(model: str | Path | None = None, device: str | None = None) -> int:

@@ -74,3 +74,25 @@ def test_embed_with_the_embedded_model() -> None:
     assert sims[0, 1] > 0.8 > sims[0, 2]
     assert embeddings.load_embedder() is embeddings.load_embedder()
     assert embeddings.embed([]).shape == (0, 384)
+
+
+def test_bf16_embeddings_are_unit_float32_and_close_to_fp32() -> None:
+    texts = ["The deposit is 20% of the price.", "Take with food.", "LaTeX News, issue 12: the new release."]
+    exact = embeddings.embed(texts, precision="fp32")
+    fast = embeddings.embed(texts, precision="bf16")
+    assert fast.dtype == np.float32 and np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert np.sum(exact * fast, axis=1).min() > 0.99
+    assert (fast @ fast.T).argsort(axis=1).tolist() == (exact @ exact.T).argsort(axis=1).tolist()
+
+
+def test_precision_auto_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kinject import hardware
+
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: True)
+    assert embeddings.resolve_precision("auto", "cpu") == "bf16"
+    assert embeddings.resolve_precision("auto", "cuda:0") == "fp32"
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: False)
+    assert embeddings.resolve_precision("auto", "cpu") == "fp32"
+    assert embeddings.resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="unknown embedding precision"):
+        embeddings.resolve_precision("int8", "cpu")

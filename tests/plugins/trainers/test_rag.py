@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kinject.cli.run_cmd import stage_line
 from kinject.components import TrainJob
 from kinject.context import RunContext
 from kinject.errors import ConfigError
@@ -43,6 +44,9 @@ def test_index_is_saved_and_retrieval_reaches_the_prompt(tiny_model: Path, run_c
     assert config["k"] == 2 and config["base_model"] == str(tiny_model) and config["embedder"]
     assert (folder / "index.faiss").is_file()
     assert result.metrics["passages"] == len(DOCS) and result.metrics["trainable_params"] == 0
+    assert result.metrics["passages_per_s"] > 0 and result.metrics["embed_batch_size"] == 64
+    assert result.metrics["embed_precision"] in ("fp32", "bf16")
+    assert f"{len(DOCS)} passages indexed, " in stage_line("train", result.metrics)
 
     handle = trainer.load_for_eval(result, run_context)
     prompt = handle.prompt("How many days notice must a tenant give?")
