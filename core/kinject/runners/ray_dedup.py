@@ -26,6 +26,7 @@ LSH proposes. They agree where the LSH finds the pair and the nearest eight hold
 from __future__ import annotations
 
 import json
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
@@ -217,10 +218,14 @@ def near(cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, sett
         gpus = 1 if ray.cluster_resources().get("GPU") and opts.device != "cpu" else 0
         actors = settings.concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)) // 2)
         embedder = embedder_class(opts.model, opts.device, min(opts.batch_size, 128))
-        embedded = _source(shards).flat_map(partial(_texts, wanted=wanted)).map_batches(
-            embedder, batch_size=opts.batch_size, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors), num_gpus=gpus,
-            max_restarts=0)  # a lost actor fails the step (resumed on the next run), not retried
+        texts = _source(shards).flat_map(partial(_texts, wanted=wanted))
+        with warnings.catch_warnings():
+            # max_restarts=0 has no named parameter yet: without it Ray warns that an actor it
+            # restarts may lose its arguments; a lost actor fails the step, resumed on a re-run
+            warnings.simplefilter("ignore", DeprecationWarning)
+            embedded = texts.map_batches(embedder, batch_size=opts.batch_size, batch_format="numpy",
+                                         compute=ray.data.ActorPoolStrategy(size=actors), num_gpus=gpus,
+                                         max_restarts=0)
         for row in embedded.iter_rows():
             vectors[int(row["order"])] = np.asarray(row["vector"], dtype=np.float32)
             ids[int(row["order"])] = str(row["id"])
