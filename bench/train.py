@@ -3,7 +3,9 @@
 Both train the same LoRA (r=16, all linear layers) on the same model, records, batch size,
 learning rate and number of steps. The baseline uses transformers' defaults with padded batches
 (``DataCollatorForLanguageModeling``); ``sft`` uses its own defaults (padding-free batches, TRL's
-fused loss). Each runs in its own process so peak memory is its own.
+fused loss). Each runs in its own process so peak memory is its own. Besides the training loss
+(each side's own batches), both report ``heldout_loss``: the loss of the trained model on the
+trained-on tokens of the next 48 records, the same rows for both.
 
     python bench/train.py --model smollm2-135m [--json PATH]
     python bench/train.py --model smollm2-135m --variant fp32=precision=fp32 --variant trl-head=loss_head=trl
@@ -30,6 +32,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDQUAD = ROOT.parent / "shared" / "data" / "medical" / "medquad_subset.json"
+
+
+#: records after the trained ones on which both models' loss is measured
+HELDOUT = 48
 
 
 def bench_records(count: int) -> list[Any]:
@@ -69,7 +75,7 @@ def run_sft(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
     from kinject.config import RunConfig
     from kinject.context import RunContext
     from kinject.plugins import build_plugins
-    from kinject_plugins.trainers.sft import SFTTrainer
+    from kinject_plugins.trainers.sft import SFTTrainer, peak_memory_mb
 
     context = RunContext(work, RunConfig(), build_plugins(load_entry_points=False), show_progress=False)
     trainer = SFTTrainer(
@@ -83,10 +89,16 @@ def run_sft(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
         report_to=[],
     )
     job = TrainJob(base_model=base, train=bench_records(args.records), output_dir=work / "sft", context=context)
-    m = trainer.train(job).metrics
+    result = trainer.train(job)
+    m = result.metrics
+    peak = peak_memory_mb()  # before the held-out pass loads a second copy
+    from kinject.trained import load_trained
+
+    model, tokenizer = load_trained(result)
     # TRL counts real (unpadded) tokens; the padded count is not exposed
     return {"time_s": m["train_time_s"], "tokens": m["train_tokens"], "padded_tokens": None,
-            "peak_mb": m["peak_memory_mb"], "steps": m["steps"], "loss": m["final_train_loss"]}
+            "peak_mb": peak, "steps": m["steps"], "loss": m["final_train_loss"],
+            "heldout_loss": heldout_loss(model, tokenizer, args)}
 
 
 def run_baseline(args: argparse.Namespace, base: Path, work: Path) -> dict[str, Any]:
@@ -121,8 +133,33 @@ def run_baseline(args: argparse.Namespace, base: Path, work: Path) -> dict[str, 
     trainer = Trainer(model=model, args=targs, train_dataset=data, data_collator=counting_collator)
     out = trainer.train()
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    peak = peak_memory_mb()
     return {"time_s": out.metrics["train_runtime"], "tokens": seen["tokens"], "padded_tokens": seen["padded"],
-            "peak_mb": peak_memory_mb(), "steps": trainer.state.global_step, "loss": losses[-1]}
+            "peak_mb": peak, "steps": trainer.state.global_step, "loss": losses[-1],
+            "heldout_loss": heldout_loss(trainer.model, tokenizer, args)}
+
+
+def heldout_loss(model: Any, tokenizer: Any, args: argparse.Namespace) -> float:
+    """Mean cross-entropy on the trained-on tokens of the next ``HELDOUT`` records, never trained on.
+
+    The same rows, masks and float32 forward for both sides, one row at a time (no padding).
+    """
+    import torch
+
+    from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_rows
+
+    rows = records_to_rows(bench_records(args.records + HELDOUT)[args.records:]).rows
+    columns = tokenize_rows(rows, tokenizer, args.max_length)
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for ids, mask in zip(columns["input_ids"], columns["completion_mask"], strict=True):
+            input_ids = torch.tensor([ids])
+            labels = torch.where(torch.tensor([mask]).bool(), input_ids, -100)
+            n = int(labels[:, 1:].ne(-100).sum())
+            total += float(model(input_ids=input_ids, labels=labels).loss) * n
+            count += n
+    return total / max(count, 1)
 
 
 def one_variant(args: argparse.Namespace) -> None:
@@ -192,6 +229,7 @@ def write_json(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> 
         "ratio": round(tokens_per_s(ours) / tokens_per_s(base), 3),
         "kinject_peak_mb": ours["peak_mb"], "baseline_peak_mb": base["peak_mb"],
         "kinject_final_loss": ours["loss"], "baseline_final_loss": base["loss"],
+        "kinject_heldout_loss": ours["heldout_loss"], "baseline_heldout_loss": base["heldout_loss"],
         "variants": {name: {**r, "tokens_per_s": round(tokens_per_s(r), 1),
                             "ratio": round(tokens_per_s(r) / tokens_per_s(base), 3)} for name, r in results.items()},
     }
@@ -202,7 +240,7 @@ def write_json(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> 
 def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
     data = "MedQuAD subset" if MEDQUAD.is_file() else "generated records"
     print(f"model={args.model} steps={args.steps} batch={args.batch_size} max_length={args.max_length} data={data}")
-    header = f"{'variant':14} {'s/step':>8} {'tokens':>8} {'padded':>8} {'tokens/s':>9} {'peak MB':>8} {'loss':>7} {'ratio':>6}"
+    header = f"{'variant':14} {'s/step':>8} {'tokens':>8} {'padded':>8} {'tokens/s':>9} {'peak MB':>8} {'loss':>7} {'held-out':>8} {'ratio':>6}"
     print(header)
     print("-" * len(header))
     base = results["baseline"]
@@ -210,7 +248,7 @@ def print_table(args: argparse.Namespace, results: dict[str, dict[str, Any]]) ->
         rate = r["tokens"] / r["time_s"]
         padded = "n/a" if r["padded_tokens"] is None else str(r["padded_tokens"])
         print(f"{name:14} {r['time_s'] / r['steps']:8.3f} {r['tokens']:8d} {padded:>8} "
-              f"{rate:9.1f} {r['peak_mb']:8.0f} {r['loss']:7.3f} {tokens_per_s(r) / tokens_per_s(base):6.2f}")
+              f"{rate:9.1f} {r['peak_mb']:8.0f} {r['loss']:7.3f} {r['heldout_loss']:8.3f} {tokens_per_s(r) / tokens_per_s(base):6.2f}")
 
 
 if __name__ == "__main__":
