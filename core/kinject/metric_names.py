@@ -39,6 +39,13 @@ TRAINING_MEASURES: dict[str, str] = {
     "trainable_params": "Trainable parameters",
     "total_params": "Parameters",
     "peak_memory_mb": "Peak memory (MB)",
+    "dp_epsilon": "Privacy spent: epsilon (DP-SGD)",
+    "dp_delta": "Privacy: delta (DP-SGD)",
+    "dp_noise_multiplier": "Noise multiplier (DP-SGD)",
+    "dp_max_grad_norm": "Per-sample clipping norm (DP-SGD)",
+    "dp_sample_rate": "Sampling rate per step (DP-SGD)",
+    "dp_steps": "Noisy steps (DP-SGD)",
+    "dp_rows": "Training rows (DP-SGD)",
 }
 
 #: evaluators whose metrics not in MAIN_METRICS are details (shown only under "All metrics")
