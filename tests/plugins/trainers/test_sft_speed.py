@@ -156,3 +156,16 @@ def test_sft_trains_on_packed_rows(tiny_model: Path, run_context: Any, tmp_path:
     assert batch["input_ids"].shape[0] == 2 and batch["input_ids"].shape[1] <= 48
     assert result.metrics["steps"] == 2 and math.isfinite(result.metrics["final_train_loss"])
     assert 0 < result.metrics["train_tokens"] <= 2 * 2 * 48
+
+
+def test_eval_loss_through_the_labelled_head(tiny_model: Path, run_context: Any, tmp_path: Path) -> None:
+    import math
+
+    from kinject.components import TrainJob
+    from kinject.records import Record
+
+    records = [Record(text=f"Clause {i} says the notice period is {i + 10} days.") for i in range(8)]
+    trainer = sft.SFTTrainer(max_steps=2, batch_size=4, report_to=[], early_stopping_patience=1, save_steps=1)
+    job = TrainJob(base_model=tiny_model, train=records[:6], eval=records[6:], output_dir=tmp_path, context=run_context)
+    metrics = trainer.train(job).metrics
+    assert trainer.labelled_loss_head() and math.isfinite(metrics["eval_loss"]) and metrics["eval_loss"] > 0
