@@ -264,3 +264,24 @@ def test_resume_continues_from_the_last_complete_checkpoint(
     resumed_job.resume = True
     resumed = DPOTrainer(**{**options, "max_steps": 3}).train(resumed_job)
     assert resumed.metrics["resumed_from_step"] == 2 and resumed.metrics["steps"] == 3
+
+
+def test_a_retrained_adapter_in_the_same_folder_is_merged_again(
+    tiny_model: Path, lora_adapter: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from kinject.models import load_causal_lm
+    from kinject_plugins.trainers.ppo.policy import merged_sft_model
+
+    adapter = tmp_path / "sft" / "final"
+    shutil.copytree(lora_adapter, adapter)
+    out = merged_sft_model(tiny_model, adapter, tmp_path / "sft_model")
+    first = {k: v.clone() for k, v in load_causal_lm(out)[0].state_dict().items()}
+    weights = adapter / "adapter_model.safetensors"
+    save_file({k: v * 2 for k, v in load_file(weights).items()}, weights)  # "retrained"
+    merged_sft_model(tiny_model, adapter, out)
+    again = load_causal_lm(out)[0].state_dict()
+    assert any(not (first[k] == again[k]).all() for k in first)

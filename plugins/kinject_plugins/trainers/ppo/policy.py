@@ -24,7 +24,9 @@ MERGED_MARKER = "kinject-merged-from.json"
 def merged_sft_model(base: Path, adapter: Path, out_dir: Path) -> Path:
     """``base`` with ``adapter`` merged in, saved to ``out_dir`` once (reused when already there)."""
     marker = out_dir / MERGED_MARKER
-    if marker.is_file() and json.loads(marker.read_text())["adapter"] == str(adapter.resolve()):
+    # the adapter's weights, not only its path: a retrained adapter in the same folder is new
+    source = {"base": str(base), "adapter": str(adapter.resolve()), "weights": _adapter_digest(adapter)}
+    if marker.is_file() and json.loads(marker.read_text()) == source:
         return out_dir
     from kinject.components import TrainResult
     from kinject.trained import load_trained
@@ -34,10 +36,20 @@ def merged_sft_model(base: Path, adapter: Path, out_dir: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     merged.save_pretrained(staging, safe_serialization=True)
     tokenizer.save_pretrained(staging)
-    (staging / MERGED_MARKER).write_text(json.dumps({"base": str(base), "adapter": str(adapter.resolve())}))
+    (staging / MERGED_MARKER).write_text(json.dumps(source))
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir
+
+
+def _adapter_digest(adapter: Path) -> str:
+    """SHA-256 of the adapter's weight files."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(adapter.glob("adapter_model*")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def load_policy(start: Path, lora_r: int, lora_alpha: int, target_modules: list[str] | str) -> tuple[Any, Any]:
