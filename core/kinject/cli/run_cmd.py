@@ -23,7 +23,15 @@ RUN_OPTIONS = [
     click.option("--corpus", "-c", multiple=True, metavar="PATH",
                  help="File, directory, glob or URI (sql://...). Repeatable. Default: the pack's sample corpus."),
     click.option("--base-model", "-m", metavar="MODEL", help="Alias, local dir, .gguf file or hub id. Default: smollm2-135m."),
-    click.option("--strategy", "-s", metavar="NAME", help="Training strategy: sft, ewc, distill, rlhf, rag. Default: sft."),
+    click.option(
+        "--strategy",
+        "-s",
+        metavar="NAME",
+        help=(
+            "Training strategy: sft, ewc, distill, rag, rlhf, dpo, kto, orpo, multistage, or a "
+            "plugin's (`inject plugins --kind trainer`). Default: sft."
+        ),
+    ),
     click.option("--config", "config", type=click.Path(path_type=Path), metavar="RECIPE",
                  help="YAML recipe; CLI flags override it, it overrides the domain's recipe."),
     click.option("--run-dir", type=click.Path(path_type=Path), help="Where the run lives. Default: runs/<domain>-<strategy>-<hash>."),
