@@ -45,7 +45,9 @@ class Sampling:
 
 @dataclass
 class Generation:
-    """A finished continuation with its token counts; ``finish_reason`` is ``stop`` or ``length``."""
+    """A finished continuation with its token counts; ``finish_reason`` is ``stop`` or
+    ``length``.
+    """
 
     text: str
     prompt_tokens: int
@@ -72,17 +74,27 @@ class ChatModel:
         return self.handle.prompt(question.strip())
 
     def messages_prompt(self, messages: Sequence[tuple[str, str]]) -> str:
-        """Chat messages in the training format: system text, earlier turns, then the last question."""
-        unknown = sorted({role for role, _ in messages if role not in (*SYSTEM_ROLES, "user", "assistant")})
+        """Chat messages in the training format: system text, earlier turns, then the last
+        question.
+        """
+        unknown = sorted(
+            {role for role, _ in messages if role not in (*SYSTEM_ROLES, "user", "assistant")}
+        )
         if unknown:
-            raise ConfigError(f"unsupported role {', '.join(map(repr, unknown))} (system, user, assistant)",
-                              source="messages")
+            raise ConfigError(
+                f"unsupported role {', '.join(map(repr, unknown))} (system, user, assistant)",
+                source="messages",
+            )
         turns = [(role, text) for role, text in messages if role not in SYSTEM_ROLES]
         if not turns or turns[-1][0] != "user":
             raise ConfigError("the last message must be the user's question", source="messages")
-        system = "\n\n".join(text.strip() for role, text in messages if role in SYSTEM_ROLES and text.strip())
-        history = "".join(f"Question: {text.strip()}\n" if role == "user" else f"Answer: {text.strip()}\n\n"
-                          for role, text in turns[:-1])
+        system = "\n\n".join(
+            text.strip() for role, text in messages if role in SYSTEM_ROLES and text.strip()
+        )
+        history = "".join(
+            f"Question: {text.strip()}\n" if role == "user" else f"Answer: {text.strip()}\n\n"
+            for role, text in turns[:-1]
+        )
         return (f"{system}\n\n" if system else "") + history + self.question_prompt(turns[-1][1])
 
     def generate(self, prompt: str, sampling: Sampling) -> Generation:
@@ -136,14 +148,20 @@ class TextStream:
             finally:
                 self._cancel.set()
                 worker.join()
-            self.result = Generation(emitter.text, worker.prompt_tokens, worker.new_tokens,
-                                     "length" if worker.hit_limit and not emitter.stopped else "stop")
+            self.result = Generation(
+                emitter.text,
+                worker.prompt_tokens,
+                worker.new_tokens,
+                "length" if worker.hit_limit and not emitter.stopped else "stop",
+            )
 
 
 class _Worker:
     """``model.generate`` in a thread, feeding a text streamer; errors are raised on ``join``."""
 
-    def __init__(self, handle: EvalModel, prompt: str, sampling: Sampling, cancel: threading.Event) -> None:
+    def __init__(
+        self, handle: EvalModel, prompt: str, sampling: Sampling, cancel: threading.Event
+    ) -> None:
         from transformers import TextIteratorStreamer
 
         self.handle = handle
@@ -175,16 +193,23 @@ class _Worker:
         s = self.sampling
         model = self.handle.model
         device = next(model.parameters()).device
-        settings: dict[str, Any] = {"do_sample": s.temperature > 0, "max_new_tokens": s.max_new_tokens}
+        settings: dict[str, Any] = {
+            "do_sample": s.temperature > 0,
+            "max_new_tokens": s.max_new_tokens,
+        }
         if s.temperature > 0:
             settings.update(temperature=s.temperature, top_p=s.top_p)
             if s.seed is not None:
                 torch.manual_seed(s.seed)
         try:
             with torch.no_grad():
-                out = model.generate(**{k: v.to(device) for k, v in self.inputs.items()}, **settings,
-                                     streamer=self.streamer, stopping_criteria=[_Cancelled(self.cancel)],
-                                     pad_token_id=_pad_id(self.handle.tokenizer))
+                out = model.generate(
+                    **{k: v.to(device) for k, v in self.inputs.items()},
+                    **settings,
+                    streamer=self.streamer,
+                    stopping_criteria=[_Cancelled(self.cancel)],
+                    pad_token_id=_pad_id(self.handle.tokenizer),
+                )
             self.new_tokens = int(out.shape[1]) - self.prompt_tokens
             self.hit_limit = self.new_tokens >= s.max_new_tokens
         except BaseException as exc:  # raised again in the caller's thread
@@ -201,7 +226,9 @@ class _Cancelled:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
 
 
 class _StopEmitter:
@@ -230,7 +257,10 @@ class _StopEmitter:
             self.stopped = True
             self.buffer = self.buffer[: min(found)]
             return self.flush()
-        held = max((k for s in self.stops for k in range(1, len(s)) if self.buffer.endswith(s[:k])), default=0)
+        held = max(
+            (k for s in self.stops for k in range(1, len(s)) if self.buffer.endswith(s[:k])),
+            default=0,
+        )
         end = len(self.buffer) - held
         if self.trim:  # blanks before what is held back may end the answer too
             end = len(self.buffer[:end].rstrip())
@@ -243,7 +273,7 @@ class _StopEmitter:
         return self._send(len(self.buffer))
 
     def _send(self, end: int) -> str:
-        out, self.sent = self.buffer[self.sent: end], max(self.sent, end)
+        out, self.sent = self.buffer[self.sent : end], max(self.sent, end)
         return out
 
 
@@ -257,8 +287,11 @@ def _pad_id(tokenizer: Any) -> int:
 def _check_length(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
     limit = getattr(model.config, "max_position_embeddings", None)
     if limit and prompt_tokens + max_new_tokens > limit:
-        raise ConfigError(f"{prompt_tokens} prompt tokens + {max_new_tokens} new tokens is over the model's "
-                          f"{limit}: ask a shorter question or lower max_new_tokens", source="prompt")
+        raise ConfigError(
+            f"{prompt_tokens} prompt tokens + {max_new_tokens} new tokens is over the model's "
+            f"{limit}: ask a shorter question or lower max_new_tokens",
+            source="prompt",
+        )
 
 
 def open_chat(run_dir: Path, rag: bool | None = None, plugins: Plugins | None = None) -> ChatModel:
@@ -280,8 +313,11 @@ def open_chat(run_dir: Path, rag: bool | None = None, plugins: Plugins | None = 
     context = RunContext(run_dir=run_dir, config=config, plugins=plugins, show_progress=False)
     handle = trainer.load_for_eval(result, context)
     if rag and handle.retrieve is None:
-        raise ConfigError(f"--rag: this run has no retrieval index (strategy {config.strategy}; "
-                          "a run with --strategy rag has one)", source=str(run_dir))
+        raise ConfigError(
+            f"--rag: this run has no retrieval index (strategy {config.strategy}; "
+            "a run with --strategy rag has one)",
+            source=str(run_dir),
+        )
     if rag is False:
         handle.retrieve = None
     name = run_dir.resolve().name

@@ -47,8 +47,11 @@ def checkpoint_step(path: Path) -> int | None:
 
 def _file_sizes(path: Path) -> dict[str, int]:
     skip = {COMPLETE_MARKER, COMPLETE_MARKER + ".tmp"}
-    return {p.relative_to(path).as_posix(): p.stat().st_size
-            for p in sorted(path.rglob("*")) if p.is_file() and p.name not in skip}
+    return {
+        p.relative_to(path).as_posix(): p.stat().st_size
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name not in skip
+    }
 
 
 def mark_complete(path: Path, step: int) -> Path:
@@ -92,7 +95,7 @@ def incomplete_reason(path: Path) -> str | None:
     if missing:
         return f"{', '.join(missing)} missing"
     sizes = marker.get("files")
-    for name, size in (sizes.items() if isinstance(sizes, dict) else ()):
+    for name, size in sizes.items() if isinstance(sizes, dict) else ():
         file = path / name
         if not file.is_file():
             return f"{name} missing"
@@ -149,7 +152,9 @@ def checkpoint_to_resume(folder: Path) -> Path | None:
         shutil.rmtree(path, ignore_errors=True)
     if skipped:
         names = "; ".join(f"{p.name} ({reason})" for p, reason in skipped)
-        target = f"continuing from {chosen.name}" if chosen is not None else "training from the start"
+        target = (
+            f"continuing from {chosen.name}" if chosen is not None else "training from the start"
+        )
         log.warning("resume: skipped incomplete checkpoint %s; %s", names, target)
     elif chosen is None:
         log.warning("resume: no complete checkpoint under %s; training from the start", folder)

@@ -68,21 +68,36 @@ def make_budget(config: RunConfig, plugins: Any) -> TokenBudget:
 
 
 def make_chunker(config: RunConfig, budget: TokenBudget) -> Chunker:
-    return Chunker(budget.count, budget.passage_tokens, overlap=config.chunk.overlap, title=config.chunk.title)
+    return Chunker(
+        budget.count, budget.passage_tokens, overlap=config.chunk.overlap, title=config.chunk.title
+    )
 
 
-def chunk_stage(records: list[Record], config: RunConfig, budget: TokenBudget) -> tuple[list[Record], dict[str, Any]]:
+def chunk_stage(
+    records: list[Record], config: RunConfig, budget: TokenBudget
+) -> tuple[list[Record], dict[str, Any]]:
     """Cut every text record to the budget; stats give passage counts and token sizes."""
     chunker = make_chunker(config, budget)
     out = list(chunk_records(records, chunker))
     sizes = [budget.count(passage_text(r)) + budget.specials for r in out if r.kind in TEXT_KINDS]
-    stats: dict[str, Any] = {"input": len(records), "max_tokens": budget.max_length, **chunker.stats}
+    stats: dict[str, Any] = {
+        "input": len(records),
+        "max_tokens": budget.max_length,
+        **chunker.stats,
+    }
     if sizes:
-        stats["tokens"] = {"min": min(sizes), "median": statistics.median(sizes), "max": max(sizes), "total": sum(sizes)}
+        stats["tokens"] = {
+            "min": min(sizes),
+            "median": statistics.median(sizes),
+            "max": max(sizes),
+            "total": sum(sizes),
+        }
     return out, stats
 
 
-def fit_records(records: Iterable[Record], config: RunConfig, budget: TokenBudget, counts: Counter[str]) -> Iterable[Record | Rejected]:
+def fit_records(
+    records: Iterable[Record], config: RunConfig, budget: TokenBudget, counts: Counter[str]
+) -> Iterable[Record | Rejected]:
     """Records as the trainer will see them: long texts cut again, long QA pairs rejected."""
     chunker = make_chunker(config, budget)
     for record in records:
@@ -93,7 +108,10 @@ def fit_records(records: Iterable[Record], config: RunConfig, budget: TokenBudge
             else:
                 yield record
         elif record.kind == "qa" and _qa_too_long(record, budget):
-            detail = f"question and answer need more than {budget.max_length} tokens (the trainer's max_length)"
+            detail = (
+                f"question and answer need more than {budget.max_length} tokens (the "
+                "trainer's max_length)"
+            )
             yield Rejected(record, "qa_too_long", "chunk", detail)
         else:
             yield record

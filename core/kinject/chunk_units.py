@@ -57,7 +57,11 @@ def split_blocks(text: str) -> list[_Block]:
         end = start + len(body)
         last = blocks[-1] if blocks else None
         # lines of one kind with no blank line between them are one paragraph (or one table)
-        if last is not None and last.kind == kind != "heading" and text[last.end:start].count("\n") <= 1:
+        if (
+            last is not None
+            and last.kind == kind != "heading"
+            and text[last.end : start].count("\n") <= 1
+        ):
             last.end = end
         else:
             heading = _HEADING.match(body)
@@ -66,13 +70,16 @@ def split_blocks(text: str) -> list[_Block]:
 
 
 def _spans(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
-    """``text[start:end]`` cut after each match of ``pattern`` (the separator stays with the left part)."""
+    """``text[start:end]`` cut after each match of ``pattern`` (the separator stays with the left
+    part).
+    """
     cuts = [m.end() for m in pattern.finditer(text[start:end])]
     bounds = [start] + [start + c for c in cuts if 0 < c < end - start] + [end]
     out = []
     for a, b in zip(bounds, bounds[1:], strict=False):
         piece = text[a:b]
-        if piece.strip():  # units hold no surrounding whitespace: passages neither start nor end in it
+        # units hold no surrounding whitespace: passages neither start nor end in it
+        if piece.strip():
             out.append((a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip())))
     return out
 
@@ -96,7 +103,9 @@ class Splitter:
                 out += self._text(text, block.start, block.end)
         return out
 
-    def _unit(self, text: str, start: int, end: int, kind: str, table: int = -1, title: str = "") -> Unit:
+    def _unit(
+        self, text: str, start: int, end: int, kind: str, table: int = -1, title: str = ""
+    ) -> Unit:
         return Unit(start, end, kind, self.count(text[start:end]), table, title)
 
     def _text(self, text: str, start: int, end: int) -> list[Unit]:
@@ -120,7 +129,8 @@ class Splitter:
                 out.append(self._unit(text, run_start, run_end, "text"))
                 run_start = a
             run_end = b
-            if self.count(text[run_start:run_end]) > self.budget:  # one "word" longer than a passage
+            # one "word" longer than a passage
+            if self.count(text[run_start:run_end]) > self.budget:
                 out += self._hard_cut(text, run_start, run_end)
                 run_start = run_end
         if run_end > run_start:
@@ -128,11 +138,13 @@ class Splitter:
         return out
 
     def _hard_cut(self, text: str, start: int, end: int) -> list[Unit]:
-        """Characters of one over-long token run (a hash, a URL): the only place text is cut mid-word."""
+        """Characters of one over-long token run (a hash, a URL): the only place text is cut
+        mid-word.
+        """
         out: list[Unit] = []
         while start < end:
             size = end - start
-            while size > 1 and self.count(text[start:start + size]) > self.budget:
+            while size > 1 and self.count(text[start : start + size]) > self.budget:
                 size = max(1, size * 3 // 4)
             size = _outside_number(text, start, size)
             out.append(self._unit(text, start, start + size, "text"))
@@ -145,12 +157,15 @@ class Splitter:
             return [whole]
         index, self.tables = self.tables, self.tables + 1
         lines = _line_spans(text, block.start, block.end)
-        has_rule = len(lines) > 1 and _TABLE_RULE.match(text[lines[1][0]:lines[1][1]])
+        has_rule = len(lines) > 1 and _TABLE_RULE.match(text[lines[1][0] : lines[1][1]])
         head_end = lines[1][1] if has_rule else lines[0][1]
         header = self._unit(text, block.start, head_end, "header", index)
         # a header taking over half a passage is not repeated: the rows need the room
         repeat = header.tokens * 2 <= self.budget
-        rows = [self._unit(text, a, b, "row", index if repeat else -1) for a, b in lines[2 if has_rule else 1:]]
+        rows = [
+            self._unit(text, a, b, "row", index if repeat else -1)
+            for a, b in lines[2 if has_rule else 1 :]
+        ]
         room = self.budget - header.tokens - 1 if repeat else self.budget
         out = [header] if header.tokens <= self.budget else self._cells(text, header, self.budget)
         for row in rows:
@@ -159,7 +174,9 @@ class Splitter:
 
     def _cells(self, text: str, row: Unit, room: int) -> list[Unit]:
         """A row longer than a passage (rare): whole cells, as few parts as fit."""
-        bounds = [row.start] + [row.start + i + 1 for i, ch in enumerate(text[row.start:row.end]) if ch == "|"][:-1]
+        bounds = [row.start] + [
+            row.start + i + 1 for i, ch in enumerate(text[row.start : row.end]) if ch == "|"
+        ][:-1]
         bounds = sorted(set(bounds)) + [row.end]
         saved, self.budget = self.budget, max(room, 1)
         try:
@@ -170,13 +187,19 @@ class Splitter:
                     out.append(self._unit(text, part, prev, "row", row.table))
                     part = prev
             out.append(self._unit(text, part, row.end, "row", row.table))
-            return [u for u in out for u in ([u] if u.tokens <= self.budget else self._hard_cut(text, u.start, u.end))]
+            return [
+                u
+                for u in out
+                for u in ([u] if u.tokens <= self.budget else self._hard_cut(text, u.start, u.end))
+            ]
         finally:
             self.budget = saved
 
 
 def _outside_number(text: str, start: int, size: int) -> int:
-    """``size`` moved back so the cut at ``start + size`` is not inside a number (when it can be)."""
+    """``size`` moved back so the cut at ``start + size`` is not inside a number (when it can
+    be).
+    """
     back = start + size
     while start + 1 < back < len(text) and _in_number(text, back):
         back -= 1
@@ -185,7 +208,9 @@ def _outside_number(text: str, start: int, size: int) -> int:
 
 def _in_number(text: str, i: int) -> bool:
     left, right = text[i - 1], text[i]
-    return (left.isdigit() and (right.isdigit() or right in ",.")) or (left in ",." and right.isdigit())
+    return (left.isdigit() and (right.isdigit() or right in ",.")) or (
+        left in ",." and right.isdigit()
+    )
 
 
 def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

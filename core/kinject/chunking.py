@@ -1,4 +1,5 @@
-"""Cutting long records into passages that fit the trainer's length in tokens (the chunk stage's work).
+"""Cutting long records into passages that fit the trainer's length in tokens (the chunk stage's
+work).
 
 Structure first: a record is cut at headings, then between paragraphs and markdown tables, then
 between sentences, then between words; never inside a word (so never inside a number) and never
@@ -86,10 +87,13 @@ class Chunker:
         meta = self._meta(record)
         budget = self.max_tokens - self._prefix_tokens(record, meta)
         if budget < self.max_tokens // 2 and record.meta.get("section"):
-            meta["section"] = ""  # a heading line longer than half a passage is dropped, not the text
+            # a heading line longer than half a passage is dropped, not the text
+            meta["section"] = ""
             budget = self.max_tokens - self._prefix_tokens(record, meta)
         if budget < 8:
-            raise ValueError(f"chunk.max_tokens={self.max_tokens} leaves no room after the title line")
+            raise ValueError(
+                f"chunk.max_tokens={self.max_tokens} leaves no room after the title line"
+            )
         text = record.text
         if self.count(text) <= budget:
             self._tally("records_whole", 1)
@@ -120,7 +124,8 @@ class Chunker:
                 current = tail or self._carry(text, done, unit, headers, budget)
                 candidate = [*current, unit]
                 if tail and self._tokens(text, candidate, headers, budget) > budget:
-                    out.append(self._close(text, tail, headers, section))  # headings that fit nowhere else
+                    # headings that fit nowhere else
+                    out.append(self._close(text, tail, headers, section))
                     candidate = [unit]
             current = candidate
         if current:
@@ -134,10 +139,12 @@ class Chunker:
         estimate = sum(u.tokens + 1 for u in units) + (header.tokens + 1 if header else 0)
         if estimate * 10 < budget * 8:
             return estimate
-        body = text[units[0].start:units[-1].end]
-        return self.count((text[header.start:header.end] + "\n" if header else "") + body)
+        body = text[units[0].start : units[-1].end]
+        return self.count((text[header.start : header.end] + "\n" if header else "") + body)
 
-    def _carry(self, text: str, previous: list[Unit], nxt: Unit, headers: dict[int, Unit], budget: int) -> list[Unit]:
+    def _carry(
+        self, text: str, previous: list[Unit], nxt: Unit, headers: dict[int, Unit], budget: int
+    ) -> list[Unit]:
         """Trailing sentences of the last passage to repeat (up to ``overlap`` tokens)."""
         if self.overlap <= 0 or nxt.kind != "text":
             return []
@@ -148,23 +155,44 @@ class Chunker:
                 break
             carried.insert(0, unit)
             total += unit.tokens
-        if len(carried) == len(previous) or (carried and self._tokens(text, [*carried, nxt], headers, budget) > budget):
+        if len(carried) == len(previous) or (
+            carried and self._tokens(text, [*carried, nxt], headers, budget) > budget
+        ):
             return []
         return carried
 
-    def _close(self, text: str, units: list[Unit], headers: dict[int, Unit], section: str) -> Passage:
+    def _close(
+        self, text: str, units: list[Unit], headers: dict[int, Unit], section: str
+    ) -> Passage:
         header = _header_for(units, headers)
-        head = text[header.start:header.end] + "\n" if header else ""
+        head = text[header.start : header.end] + "\n" if header else ""
         first_title = next((u.title for u in units if u.kind == "heading"), "")
         return Passage(units[0].start, units[-1].end, header=head, section=first_title or section)
 
-    def _record(self, record: Record, meta: dict[str, Any], passage: Passage, count: int, index: int) -> Record:
+    def _record(
+        self, record: Record, meta: dict[str, Any], passage: Passage, count: int, index: int
+    ) -> Record:
         offset = int(record.source.get("offset") or 0)
-        source = {**record.source, "offset": offset + passage.start, "length": passage.end - passage.start}
-        info = {"index": index, "of": count, "start": passage.start, "end": passage.end, "header": len(passage.header)}
+        source = {
+            **record.source,
+            "offset": offset + passage.start,
+            "length": passage.end - passage.start,
+        }
+        info = {
+            "index": index,
+            "of": count,
+            "start": passage.start,
+            "end": passage.end,
+            "header": len(passage.header),
+        }
         section = meta.get("section") or passage.section
         extra = {**meta, "chunk": info, **({"section": section} if section else {})}
-        made = record.derive(passage.header + record.text[passage.start:passage.end], "chunk", source=source, meta=extra)
+        made = record.derive(
+            passage.header + record.text[passage.start : passage.end],
+            "chunk",
+            source=source,
+            meta=extra,
+        )
         if section and self.count(passage_text(made)) > self.max_tokens:
             made.meta.pop("section")  # a heading too long for the room kept for it
         return made
@@ -190,7 +218,9 @@ def _has_body(units: list[Unit]) -> bool:
 
 
 def _trailing_headings(units: list[Unit]) -> tuple[list[Unit], list[Unit]]:
-    """Split off the headings at the end: a heading goes with the text under it (the next passage)."""
+    """Split off the headings at the end: a heading goes with the text under it (the next
+    passage).
+    """
     cut = len(units)
     while cut > 0 and units[cut - 1].kind == "heading":
         cut -= 1

@@ -28,8 +28,14 @@ from kinject.records import Record, write_jsonl
 from kinject.runs import plugin_versions
 
 #: the data stages in flow order, as the manifest names them
-DATA_STAGES = (("sources", "sources"), ("cleaners", "cleaners"), ("chunk", "chunk"),
-               ("eval_questions", "eval questions"), ("augmenters", "augmenters"), ("split", "split"))
+DATA_STAGES = (
+    ("sources", "sources"),
+    ("cleaners", "cleaners"),
+    ("chunk", "chunk"),
+    ("eval_questions", "eval questions"),
+    ("augmenters", "augmenters"),
+    ("split", "split"),
+)
 
 
 # -- run directories --------------------------------------------------------------------------
@@ -44,7 +50,10 @@ def load_run_result(run_dir: Path) -> TrainResult:
     """The TrainResult of a finished run (saved by its training stage)."""
     if not result_file(run_dir).is_file():
         missing = f"{MODEL_FOLDER}/{RESULT_FILE}"
-        raise ConfigError(f"no trained model here ({missing} is missing): run the training first", source=str(run_dir))
+        raise ConfigError(
+            f"no trained model here ({missing} is missing): run the training first",
+            source=str(run_dir),
+        )
     return TrainResult.load(run_dir, run_dir)
 
 
@@ -88,13 +97,24 @@ def prepare_run(context: RunContext, samples: int = 2) -> PrepareOutcome:
     previous = manifest.data.get("status")
     manifest.start(context.run_dir.name, context.config.dump(), plugin_versions(context.plugins))
     prepared = prepare_data(context, manifest)
-    stages = [(label, manifest.data["stages"][name]) for name, label in DATA_STAGES if name in manifest.data["stages"]]
+    stages = [
+        (label, manifest.data["stages"][name])
+        for name, label in DATA_STAGES
+        if name in manifest.data["stages"]
+    ]
     unchanged = all(stats.get("skipped") for _, stats in stages)
     # a finished run whose data did not change is still finished; anything else waits for training
     status = "finished" if previous == "finished" and unchanged else "prepared"
     manifest.set("status", status)
     kinds = summarize_kinds(prepared, context, samples)
-    return PrepareOutcome(context.run_dir, stages, manifest.data.get("eval_set", {}), kinds, len(prepared.eval), status)
+    return PrepareOutcome(
+        context.run_dir,
+        stages,
+        manifest.data.get("eval_set", {}),
+        kinds,
+        len(prepared.eval),
+        status,
+    )
 
 
 def record_label(record: Record, augmenters: set[str]) -> str:
@@ -115,7 +135,9 @@ def summarize_kinds(prepared: PreparedData, context: RunContext, samples: int) -
         label = record_label(record, augmenters)
         summary = by_label.setdefault(label, KindSummary(label))
         summary.records += 1
-        summary.tokens += budget.count(passage_text(record) if record.kind in TEXT_KINDS else record.text)
+        summary.tokens += budget.count(
+            passage_text(record) if record.kind in TEXT_KINDS else record.text
+        )
         if len(summary.samples) < samples:
             summary.samples.append(record)
     return sorted(by_label.values(), key=lambda s: (-s.records, s.label))
@@ -145,8 +167,14 @@ def export_run(run_dir: Path, names: list[str], plugins: Plugins) -> dict[str, A
     recipe = {s.name: s.options for s in config.exporters}
     steps = [Step(name=n, options=recipe.get(n, {})) for n in names]
     config = config.model_copy(update={"exporters": steps})
-    pack = plugins.domains().get(config.domain).obj if config.domain and config.domain in plugins.domains() else None
-    context = RunContext(run_dir=run_dir, config=config, plugins=plugins, domain=pack, show_progress=False)
+    pack = (
+        plugins.domains().get(config.domain).obj
+        if config.domain and config.domain in plugins.domains()
+        else None
+    )
+    context = RunContext(
+        run_dir=run_dir, config=config, plugins=plugins, domain=pack, show_progress=False
+    )
     manifest = Manifest(run_dir / "manifest.json")
     earlier = dict(manifest.data.get("stages", {}).get("export") or {})
     exports = export_stage(context, manifest, result)
@@ -182,8 +210,13 @@ class IngestOutcome:
     stats: IngestStats
 
 
-def ingest_paths(paths: list[str], plugins: Plugins, config: RunConfig, work_dir: Path | None = None,
-                 show_progress: bool = True) -> IngestOutcome:
+def ingest_paths(
+    paths: list[str],
+    plugins: Plugins,
+    config: RunConfig,
+    work_dir: Path | None = None,
+    show_progress: bool = True,
+) -> IngestOutcome:
     """The sources alone on ``paths``; nothing is written next to the inputs.
 
     Quarantine goes to ``work_dir`` (kept, with the records as ``ingest.jsonl``) or to a temporary
@@ -192,12 +225,20 @@ def ingest_paths(paths: list[str], plugins: Plugins, config: RunConfig, work_dir
     with tempfile.TemporaryDirectory(prefix="kinject-ingest-") as tmp:
         run_dir = work_dir or Path(tmp)
         run_dir.mkdir(parents=True, exist_ok=True)
-        context = RunContext(run_dir=run_dir, config=config, plugins=plugins, show_progress=show_progress)
+        context = RunContext(
+            run_dir=run_dir, config=config, plugins=plugins, show_progress=show_progress
+        )
         quarantine = context.quarantine.path
-        seen_lines = len(quarantine.read_text(encoding="utf-8").splitlines()) if quarantine.exists() else 0
+        seen_lines = (
+            len(quarantine.read_text(encoding="utf-8").splitlines()) if quarantine.exists() else 0
+        )
         stats = IngestStats()
         records = list(ingest(paths, context, stats))
-        lines = quarantine.read_text(encoding="utf-8").splitlines()[seen_lines:] if quarantine.exists() else []
+        lines = (
+            quarantine.read_text(encoding="utf-8").splitlines()[seen_lines:]
+            if quarantine.exists()
+            else []
+        )
         if work_dir is not None:
             write_jsonl(work_dir / "ingest.jsonl", records)
     quarantined = [json.loads(line) for line in lines if line.strip()]
@@ -210,7 +251,9 @@ def file_summaries(records: list[Record]) -> list[FileSummary]:
     pages: dict[str, set[Any]] = defaultdict(set)
     for record in records:
         uri = str(record.source.get("uri", ""))
-        summary = files.setdefault(uri, FileSummary(uri, record.lineage[0] if record.lineage else ""))
+        summary = files.setdefault(
+            uri, FileSummary(uri, record.lineage[0] if record.lineage else "")
+        )
         summary.records += 1
         summary.chars += len(record.text)
         if record.source.get("page") is not None:
@@ -222,7 +265,9 @@ def file_summaries(records: list[Record]) -> list[FileSummary]:
 
 def ingest_config(settings: dict[str, Any], recipe: dict[str, Any], corpus: list[str]) -> RunConfig:
     """Only the ``sources`` block of a recipe matters to ingestion; the rest is not checked."""
-    layers = merge_recipe({"sources": recipe.get("sources") or {}}, {"sources": settings.get("sources") or {}})
+    layers = merge_recipe(
+        {"sources": recipe.get("sources") or {}}, {"sources": settings.get("sources") or {}}
+    )
     return build_config({**layers, "corpus": corpus}, source="inject ingest")
 
 

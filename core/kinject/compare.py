@@ -34,17 +34,26 @@ class CompareOutcome:
 
 def strategy_config(config: RunConfig, strategy: str, root: Path) -> RunConfig:
     """The recipe for one strategy: its own trainer options, its own subdirectory."""
-    options = merge(config.trainer if strategy == config.strategy else {}, config.strategy_options.get(strategy, {}))
-    return config.model_copy(update={"strategy": strategy, "trainer": options, "run_dir": str(root / strategy)})
+    options = merge(
+        config.trainer if strategy == config.strategy else {},
+        config.strategy_options.get(strategy, {}),
+    )
+    return config.model_copy(
+        update={"strategy": strategy, "trainer": options, "run_dir": str(root / strategy)}
+    )
 
 
 def check_strategies(config: RunConfig, plugins: Plugins, strategies: list[str]) -> None:
     if not strategies:
-        raise ConfigError("--strategies is empty: name at least one, e.g. sft,rag", source="command line")
+        raise ConfigError(
+            "--strategies is empty: name at least one, e.g. sft,rag", source="command line"
+        )
     problems: list[str] = []
     for name in strategies:
         try:
-            check_plugins(strategy_config(config, name, Path(".")), plugins, source=f"strategy {name}")
+            check_plugins(
+                strategy_config(config, name, Path(".")), plugins, source=f"strategy {name}"
+            )
         except ConfigError as exc:
             problems += [p for p in exc.problems if p not in problems]
     if problems:
@@ -59,8 +68,12 @@ def compare_root(config: RunConfig, strategies: list[str]) -> Path:
 
 
 def run_compare(
-    config: RunConfig, plugins: Plugins, pack: DomainPack | None, strategies: list[str],
-    resume: bool = False, show_progress: bool = True,
+    config: RunConfig,
+    plugins: Plugins,
+    pack: DomainPack | None,
+    strategies: list[str],
+    resume: bool = False,
+    show_progress: bool = True,
 ) -> CompareOutcome:
     """Prepare data once, then train and evaluate each strategy; one failing strategy is recorded.
 
@@ -82,12 +95,25 @@ def run_compare(
     return outcome
 
 
-def _run_strategy(context: RunContext, prepared: PreparedData, name: str, root: Path, resume: bool,
-                  results: dict[str, TrainResult]) -> dict[str, Any]:
+def _run_strategy(
+    context: RunContext,
+    prepared: PreparedData,
+    name: str,
+    root: Path,
+    resume: bool,
+    results: dict[str, TrainResult],
+) -> dict[str, Any]:
     """Train and evaluate one strategy; its result joins ``results`` when it trained."""
     config = strategy_config(context.config, name, root)
-    sub = RunContext(root / name, config, context.plugins, context.domain, eval_items=context.eval_items,
-                     eval_origin=context.eval_origin, show_progress=context.show_progress)
+    sub = RunContext(
+        root / name,
+        config,
+        context.plugins,
+        context.domain,
+        eval_items=context.eval_items,
+        eval_origin=context.eval_origin,
+        show_progress=context.show_progress,
+    )
     sub.run_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(sub.run_dir / "manifest.json")
     manifest.start(f"{root.name}/{name}", config.dump(), plugin_versions(context.plugins))
@@ -113,5 +139,7 @@ def _dir_size(path: Path) -> int:
 
 
 def _write(outcome: CompareOutcome, context: RunContext) -> None:
-    (outcome.root / "compare.json").write_text(json.dumps(outcome.rows, indent=2, default=str), encoding="utf-8")
+    (outcome.root / "compare.json").write_text(
+        json.dumps(outcome.rows, indent=2, default=str), encoding="utf-8"
+    )
     outcome.report = write_compare_report(outcome.root, outcome.rows, context.config)

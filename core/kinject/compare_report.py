@@ -53,7 +53,10 @@ def _show(column: str, value: float | None) -> str:
 
 
 #: columns that carry a 95% interval (accuracy) or a paired test against the base (change)
-INTERVAL_COLUMNS = {"knowledge accuracy": "knowledge-qa.accuracy", "retention": "retention.accuracy"}
+INTERVAL_COLUMNS = {
+    "knowledge accuracy": "knowledge-qa.accuracy",
+    "retention": "retention.accuracy",
+}
 TESTED_COLUMNS = {"gain vs base": "knowledge-qa.accuracy", "forgetting": "retention.accuracy"}
 
 
@@ -63,7 +66,9 @@ def _show_cell(column: str, spec: str, metrics: dict[str, Any]) -> str:
     shown = _show(column, value)
     if value is None:
         return shown
-    if column in INTERVAL_COLUMNS and (interval := interval_text(metrics, "trained", INTERVAL_COLUMNS[column])):
+    if column in INTERVAL_COLUMNS and (
+        interval := interval_text(metrics, "trained", INTERVAL_COLUMNS[column])
+    ):
         return f"{shown} ({interval})"
     if column in TESTED_COLUMNS and (test := paired_text(metrics, TESTED_COLUMNS[column])):
         return f"{shown}, {test}"
@@ -75,7 +80,10 @@ def table_rows(rows: dict[str, dict[str, Any]]) -> list[list[str]]:
     base = next((m for m in rows.values() if "base" in m), None)
     if base is not None:
         base_view = {"trained": base["base"]}
-        out.append(["base (no training)"] + [_show_cell(c, s, base_view) if s.startswith("trained:") else "–" for c, s in COLUMNS])
+        out.append(
+            ["base (no training)"]
+            + [_show_cell(c, s, base_view) if s.startswith("trained:") else "–" for c, s in COLUMNS]
+        )
     for name, metrics in rows.items():
         if "error" in metrics:
             out.append([name, f"failed: {metrics['error']}"] + [""] * (len(COLUMNS) - 1))
@@ -94,22 +102,38 @@ def count_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
             parts.append(f"{column} on {'/'.join(map(str, counts))} questions")
     if not parts:
         return []
-    return ["", "Measured " + ", ".join(parts) + ". Accuracies carry their 95% interval (Wilson); changes carry an exact "
-            "McNemar test of each strategy against the base on the same questions (\"within noise\" when p ≥ 0.05)."]
+    return [
+        "",
+        "Measured "
+        + ", ".join(parts)
+        + ". Accuracies carry their 95% interval (Wilson); changes carry an exact "
+        'McNemar test of each strategy against the base on the same questions ("within noise" '
+        "when p ≥ 0.05).",
+    ]
 
 
 def render_markdown(rows: dict[str, dict[str, Any]], config: RunConfig) -> str:
-    lines = [f"# Strategy comparison: {config.domain or 'custom corpus'}", "",
-             f"Base model **{config.base_model}**, seed {config.seed}; every strategy trained on the same prepared data "
-             "and judged by the same evaluators on the same held-out questions.", "",
-             "| strategy | " + " | ".join(c for c, _ in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    lines = [
+        f"# Strategy comparison: {config.domain or 'custom corpus'}",
+        "",
+        f"Base model **{config.base_model}**, seed {config.seed}; every strategy trained on the "
+        "same prepared data "
+        "and judged by the same evaluators on the same held-out questions.",
+        "",
+        "| strategy | " + " | ".join(c for c, _ in COLUMNS) + " |",
+        "|---" * (len(COLUMNS) + 1) + "|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(rows)]
     lines += count_lines(rows)
     best = _best(rows)
     if best:
         lines += ["", best]
-    lines += ["", "Forgetting = retention accuracy of the base model minus that of the trained one (lower is better).",
-              "Per-strategy reports: `<strategy>/report.md`."]
+    lines += [
+        "",
+        "Forgetting = retention accuracy of the base model minus that of the trained one (lower "
+        "is better).",
+        "Per-strategy reports: `<strategy>/report.md`.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -142,17 +166,31 @@ def charts(rows: dict[str, dict[str, Any]]) -> str:
     secs = _column(rows, "train:train_time_s")
     ok = {n: m for n, m in rows.items() if "error" not in m}
     parts = [
-        scatter([(n, ret[n], acc[n]) for n in acc if n in ret], "general-knowledge retention", "domain accuracy",
-                "Accuracy vs retention"),
-        scatter([(n, secs[n], acc[n]) for n in acc if n in secs], "train time (s)", "domain accuracy",
-                "Accuracy vs train time", x_fmt="{:.1f}"),
+        scatter(
+            [(n, ret[n], acc[n]) for n in acc if n in ret],
+            "general-knowledge retention",
+            "domain accuracy",
+            "Accuracy vs retention",
+        ),
+        scatter(
+            [(n, secs[n], acc[n]) for n in acc if n in secs],
+            "train time (s)",
+            "domain accuracy",
+            "Accuracy vs train time",
+            x_fmt="{:.1f}",
+        ),
     ]
     charted, small = _per_category(ok)
     parts.append(grouped_bars(charted, "Accuracy per category"))
     if small:
-        notes = "; ".join(f"{cat}: " + ", ".join(f"{name} {share(v, n)}" for name, (v, n) in values.items())
-                          for cat, values in small.items())
-        parts.append(f"<p class='note'>Not charted, fewer than {MIN_CHARTED} questions (right/asked): {html.escape(notes)}</p>")
+        notes = "; ".join(
+            f"{cat}: " + ", ".join(f"{name} {share(v, n)}" for name, (v, n) in values.items())
+            for cat, values in small.items()
+        )
+        parts.append(
+            f"<p class='note'>Not charted, fewer than {MIN_CHARTED} questions (right/asked): "
+            f"{html.escape(notes)}</p>"
+        )
     return "\n".join(p for p in parts if p)
 
 
@@ -167,7 +205,10 @@ def _per_category(
         trained = metrics.get("trained", {})
         for key, value in trained.items():
             if key.startswith(prefix) and key.endswith(suffix):
-                category, n = key[len(prefix):-len(suffix)], int(trained.get(key[: -len(suffix)] + ".n", 0))
+                category, n = (
+                    key[len(prefix) : -len(suffix)],
+                    int(trained.get(key[: -len(suffix)] + ".n", 0)),
+                )
                 if n >= MIN_CHARTED:
                     groups.setdefault(category, {})[name] = value
                 else:
@@ -178,7 +219,10 @@ def _per_category(
 def write_compare_report(root: Path, rows: dict[str, dict[str, Any]], config: RunConfig) -> Path:
     text = render_markdown(rows, config)
     (root / "compare.md").write_text(text, encoding="utf-8")
-    page = HTML_PAGE.format(title=html.escape(f"kinject compare: {config.domain or ''}"), chart="",
-                            body=md_to_html(text) + "\n" + charts(rows))
+    page = HTML_PAGE.format(
+        title=html.escape(f"kinject compare: {config.domain or ''}"),
+        chart="",
+        body=md_to_html(text) + "\n" + charts(rows),
+    )
     (root / "compare.html").write_text(page, encoding="utf-8")
     return root / "compare.md"

@@ -206,7 +206,9 @@ class TrainResult:
         """
         path = result_file(run_dir, folder)
         root = Path(run_dir).resolve()
-        data = {k: run_relative(v, root) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        data = {
+            k: run_relative(v, root) if isinstance(v, Path) else v for k, v in asdict(self).items()
+        }
         path.parent.mkdir(parents=True, exist_ok=True)
         # where the run directory is, seen from the file: a moved run keeps the same answer
         run = Path(os.path.relpath(root, path.parent.resolve())).as_posix()
@@ -226,7 +228,11 @@ class TrainResult:
         file = _locate(Path(path))
         saved = json.loads(file.read_text(encoding="utf-8"))
         # files written before "run" was stored lie in <run>/model/
-        root = Path(run_dir) if run_dir is not None else Path(os.path.normpath(file.parent / saved.get("run", "..")))
+        root = (
+            Path(run_dir)
+            if run_dir is not None
+            else Path(os.path.normpath(file.parent / saved.get("run", "..")))
+        )
         data = saved["result"]
         for key in ("model_dir", "base_model", "started_from"):
             if data.get(key):
@@ -237,7 +243,10 @@ class TrainResult:
     def cached(cls, folder: Path, fingerprint: str, run_dir: Path) -> TrainResult | None:
         """The result saved in ``folder`` by a training with this fingerprint, else None."""
         path = result_file(run_dir, folder)
-        if not path.is_file() or json.loads(path.read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
+        if (
+            not path.is_file()
+            or json.loads(path.read_text(encoding="utf-8")).get("fingerprint") != fingerprint
+        ):
             return None
         return cls.load(path, run_dir)
 
@@ -254,7 +263,9 @@ def result_file(run_dir: Path, folder: Path | None = None) -> Path:
 
 
 def has_result(path: Path) -> bool:
-    """Whether ``path`` (a result file, a training folder or a run directory) holds a saved result."""
+    """Whether ``path`` (a result file, a training folder or a run directory) holds a saved
+    result.
+    """
     return any(candidate.is_file() for candidate in _candidates(Path(path)))
 
 
@@ -269,7 +280,6 @@ def _locate(path: Path) -> Path:
     if found is None:
         raise FileNotFoundError(f"no {MODEL_FOLDER}/{RESULT_FILE} in {path}")
     return found
-
 
 
 class Trainer(Component):

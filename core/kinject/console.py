@@ -39,8 +39,20 @@ from typing import TextIO
 from kinject.redact import redact_text
 
 #: loggers whose records are library noise on the terminal
-LIBRARIES = ("transformers", "trl", "peft", "datasets", "accelerate", "huggingface_hub",
-             "sentence_transformers", "torch", "bitsandbytes", "filelock", "urllib3", "httpx")
+LIBRARIES = (
+    "transformers",
+    "trl",
+    "peft",
+    "datasets",
+    "accelerate",
+    "huggingface_hub",
+    "sentence_transformers",
+    "torch",
+    "bitsandbytes",
+    "filelock",
+    "urllib3",
+    "httpx",
+)
 #: kinject's own loggers
 OWN = ("kinject", "kinject_plugins")
 #: the logger trainers write their log steps to
@@ -72,7 +84,9 @@ def verbose() -> bool:
 
 
 @contextlib.contextmanager
-def library_output(run_dir: Path, verbose: bool = False, quiet: bool = False) -> Iterator[ConsoleMode]:
+def library_output(
+    run_dir: Path, verbose: bool = False, quiet: bool = False
+) -> Iterator[ConsoleMode]:
     """Send library logging, warnings and tqdm bars to ``<run_dir>/logs/`` for the block."""
     mode = ConsoleMode(Path(run_dir) / "logs", verbose=verbose, quiet=quiet)
     mode.log_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +104,9 @@ def library_output(run_dir: Path, verbose: bool = False, quiet: bool = False) ->
         own = _file_handler(mode.log_dir / "kinject.log", logging.INFO)
         stack.callback(own.close)
         stack.enter_context(_routed(OWN, [own, *_own_terminal(quiet)], level=logging.INFO))
-        training = _file_handler(mode.log_dir / "training.log", logging.INFO, "%(asctime)s %(message)s")
+        training = _file_handler(
+            mode.log_dir / "training.log", logging.INFO, "%(asctime)s %(message)s"
+        )
         stack.callback(training.close)
         stack.enter_context(_routed((TRAINING,), [training], level=logging.INFO))
         _active.append(mode)
@@ -138,7 +154,9 @@ def _own_terminal(quiet: bool) -> list[logging.Handler]:
 
 
 @contextlib.contextmanager
-def _routed(names: tuple[str, ...], handlers: list[logging.Handler], level: int | None = None) -> Iterator[None]:
+def _routed(
+    names: tuple[str, ...], handlers: list[logging.Handler], level: int | None = None
+) -> Iterator[None]:
     """Give the loggers ``names`` only ``handlers`` (no propagation) until the block ends."""
     saved = [_save(logging.getLogger(name)) for name in names]
     for name in names:
@@ -182,7 +200,9 @@ def _restore(saved: list[tuple[logging.Logger, list[logging.Handler], bool, int]
 
 @contextlib.contextmanager
 def _captured_warnings(copy_to: logging.Handler | None = None) -> Iterator[None]:
-    """``warnings.warn`` -> the ``py.warnings`` logger; with ``copy_to``, shown as usual and copied there."""
+    """``warnings.warn`` -> the ``py.warnings`` logger; with ``copy_to``, shown as usual and copied
+    there.
+    """
     with warnings.catch_warnings():  # restores the filters and ``showwarning`` afterwards
         # the first occurrence of each warning, DeprecationWarning included
         warnings.simplefilter("default")
@@ -198,12 +218,26 @@ def _captured_warnings(copy_to: logging.Handler | None = None) -> Iterator[None]
 
 
 def _teed_warning(show: Callable[..., None], handler: logging.Handler) -> Callable[..., None]:
-    def show_and_copy(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                      file: TextIO | None = None, line: str | None = None) -> None:
+    def show_and_copy(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         show(message, category, filename, lineno, file, line)
         text = warnings.formatwarning(message, category, filename, lineno, line)
-        handler.handle(logging.makeLogRecord({"name": "py.warnings", "levelno": logging.WARNING,
-                                              "levelname": "WARNING", "msg": text}))
+        handler.handle(
+            logging.makeLogRecord(
+                {
+                    "name": "py.warnings",
+                    "levelno": logging.WARNING,
+                    "levelname": "WARNING",
+                    "msg": text,
+                }
+            )
+        )
 
     return show_and_copy
 

@@ -48,7 +48,9 @@ class Quarantine:
                 tmp.write_text("".join(kept), encoding="utf-8")
                 tmp.replace(self.path)
 
-    def add(self, plugin: str, reason: str, detail: str, uri: str = "", record: Record | None = None) -> None:
+    def add(
+        self, plugin: str, reason: str, detail: str, uri: str = "", record: Record | None = None
+    ) -> None:
         entry: dict[str, Any] = {"plugin": plugin, "reason": reason, "detail": detail, "uri": uri}
         if self.stage:
             entry["stage"] = self.stage
@@ -101,7 +103,9 @@ class RunContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def progress(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    def progress(
+        self, items: Iterable[T], description: str, total: int | None = None
+    ) -> Iterator[T]:
         """Iterate with a rich progress bar (quiet when progress is off or not a terminal)."""
         from kinject.progress import track
 

@@ -71,8 +71,9 @@ class DomainPack:
             "eval": folder / "eval.jsonl",
             **{key: path for key, path in optional.items() if path.is_file()},
         }
-        return cls(name=name, description=description, distribution=distribution,
-                   **(defaults | fields))
+        return cls(
+            name=name, description=description, distribution=distribution, **(defaults | fields)
+        )
 
     def hook(self) -> Hook:
         """A ``register_domains`` implementation that registers this pack."""

@@ -13,7 +13,8 @@ REASON_CODES: dict[str, str] = {
     "unreadable": "no permission, or the file vanished (refused before read)",
     "timeout": "read took longer than sources.ingest.timeout_s; its worker was stopped",
     "worker_crashed": "the parser killed its worker process (a segfault, the out-of-memory killer)",
-    "out_of_memory": "the parse worker went over sources.ingest.max_memory_mb of resident memory and was stopped",
+    "out_of_memory": "the parse worker went over sources.ingest.max_memory_mb of resident memory "
+    "and was stopped",
     "parse_error": "read raised an exception that is not an InputError",
     # raised by a source (InputError for the whole input, report_issue for a part of it)
     "empty_document": "the input parsed but holds no text",
@@ -31,8 +32,16 @@ REASON_CODES: dict[str, str] = {
 }
 #: the codes of :data:`REASON_CODES` the engine sets itself: a source need not check for these
 ENGINE_REASON_CODES: frozenset[str] = frozenset(
-    {"unsupported_type", "empty_file", "file_too_large", "unreadable", "timeout", "worker_crashed", "out_of_memory",
-     "parse_error"}
+    {
+        "unsupported_type",
+        "empty_file",
+        "file_too_large",
+        "unreadable",
+        "timeout",
+        "worker_crashed",
+        "out_of_memory",
+        "parse_error",
+    }
 )
 
 

@@ -62,10 +62,19 @@ def model_signature(path: Path) -> list[Any]:
 
 def base_key(context: RunContext, model: Path, evaluators: list[tuple[Step, Evaluator]]) -> str:
     """The cache key of the base evaluation of ``model`` in this run's setting."""
-    steps = [[s.model_dump(), f"{type(e).__module__}.{type(e).__qualname__}"] for s, e in evaluators]
+    steps = [
+        [s.model_dump(), f"{type(e).__module__}.{type(e).__qualname__}"] for s, e in evaluators
+    ]
     items = [dataclasses.asdict(item) for item in context.eval_items]
-    return fingerprint("base-evaluation", model_signature(model), steps, items,
-                       _domain(context), context.config.seed, _versions())
+    return fingerprint(
+        "base-evaluation",
+        model_signature(model),
+        steps,
+        items,
+        _domain(context),
+        context.config.seed,
+        _versions(),
+    )
 
 
 def load(key: str) -> dict[str, Any] | None:
@@ -117,7 +126,9 @@ def _domain(context: RunContext) -> list[Any]:
     pack = context.domain
     if pack is None:
         return []
-    files = [file_digest(p) if p is not None and p.is_file() else "" for p in (pack.rubric, pack.terms)]
+    files = [
+        file_digest(p) if p is not None and p.is_file() else "" for p in (pack.rubric, pack.terms)
+    ]
     return [pack.name, pack.version, files]
 
 

@@ -24,7 +24,8 @@ from kinject.records import Record
 
 EVAL_SET_FILE = "eval_set.jsonl"
 PACK_WARNING = (
-    "warning: the knowledge questions are the {pack} pack's sample questions, written about its sample "
+    "warning: the knowledge questions are the {pack} pack's sample questions, written about its "
+    "sample "
     "corpus, not about your documents; the domain-knowledge figures do not measure your corpus"
 )
 
@@ -39,14 +40,20 @@ class EvalSetChoice:
     warning: str = ""
 
     def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"origin": self.origin, "label": self.label, "questions": len(self.items)}
+        out: dict[str, Any] = {
+            "origin": self.origin,
+            "label": self.label,
+            "questions": len(self.items),
+        }
         if self.warning:
             out["warning"] = self.warning
         return out
 
 
 def uses_pack_corpus(context: RunContext) -> bool:
-    """True when the run reads the domain pack's own sample corpus (no ``--corpus`` of the user's)."""
+    """True when the run reads the domain pack's own sample corpus (no ``--corpus`` of the
+    user's).
+    """
     pack = context.domain
     if pack is None:
         return False
@@ -55,11 +62,15 @@ def uses_pack_corpus(context: RunContext) -> bool:
 
 
 def fixed_eval_set(context: RunContext) -> EvalSetChoice | None:
-    """The user's file, or the pack's questions for the pack's corpus; None: build from the corpus."""
+    """The user's file, or the pack's questions for the pack's corpus; None: build from the
+    corpus.
+    """
     config = context.config
     if config.eval_set:
         items = load_eval_items(Path(config.eval_set))
-        return EvalSetChoice(items, "file", f"your eval set {config.eval_set}: {len(items)} questions")
+        return EvalSetChoice(
+            items, "file", f"your eval set {config.eval_set}: {len(items)} questions"
+        )
     if uses_pack_corpus(context) or config.eval_questions.max_questions == 0:
         return pack_eval_set(context)
     return None
@@ -75,12 +86,18 @@ def pack_eval_set(context: RunContext, why: str = "") -> EvalSetChoice:
     return EvalSetChoice(items, "pack", label, warning)
 
 
-def build_questions(context: RunContext, passages: list[Record]) -> tuple[list[Record], dict[str, Any]]:
+def build_questions(
+    context: RunContext, passages: list[Record]
+) -> tuple[list[Record], dict[str, Any]]:
     """Run the builder augmenter over the passages; its records hold the questions."""
     settings = context.config.eval_questions
-    builder = context.plugins.create("augmenter", settings.builder, {"max_questions": settings.max_questions, **settings.options})
+    builder = context.plugins.create(
+        "augmenter", settings.builder, {"max_questions": settings.max_questions, **settings.options}
+    )
     builder.setup(context)
-    made = list(context.progress(builder.augment(passages), "building eval questions from your corpus"))
+    made = list(
+        context.progress(builder.augment(passages), "building eval questions from your corpus")
+    )
     return made, {"builder": settings.builder, **builder.stats}
 
 
@@ -90,7 +107,10 @@ def corpus_eval_set(context: RunContext, records: list[Record]) -> EvalSetChoice
     if not items:
         return pack_eval_set(context, why=" (no question could be built from your corpus)")
     documents = len({str(i.meta.get("uri", "")) for i in items})
-    label = f"built from your corpus: {len(items)} questions from {documents} document{'s' * (documents != 1)}"
+    label = (
+        f"built from your corpus: {len(items)} questions from {documents} "
+        f"document{'s' * (documents != 1)}"
+    )
     return EvalSetChoice(items, "corpus", label)
 
 
@@ -102,11 +122,19 @@ def record_to_item(record: Record) -> EvalItem | None:
     question = str(meta.get("question") or "").strip()
     if not question or not choices or not isinstance(index, int) or not 0 <= index < len(choices):
         return None
-    where: dict[str, Any] = {k: record.source[k] for k in ("uri", "page", "offset") if k in record.source}
+    where: dict[str, Any] = {
+        k: record.source[k] for k in ("uri", "page", "offset") if k in record.source
+    }
     extra = {k: meta[k] for k in ("fact", "title", "section") if meta.get(k)}
-    return EvalItem(id=f"corpus-{record.id}", question=question, choices=choices, answer=index,
-                    answer_text=choices[index], category=str(meta.get("category") or ""),
-                    meta={**where, **extra, "origin": "corpus"})
+    return EvalItem(
+        id=f"corpus-{record.id}",
+        question=question,
+        choices=choices,
+        answer=index,
+        answer_text=choices[index],
+        category=str(meta.get("category") or ""),
+        meta={**where, **extra, "origin": "corpus"},
+    )
 
 
 def write_eval_set(path: Path, items: list[EvalItem]) -> Path:

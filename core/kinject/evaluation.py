@@ -54,7 +54,9 @@ def load_eval_items(path: Path) -> list[EvalItem]:
             except (json.JSONDecodeError, TypeError) as exc:
                 raise InputError("bad_eval_item", f"line {lineno}: {exc}", uri=str(path)) from exc
             if item.choices and (item.answer is None or not 0 <= item.answer < len(item.choices)):
-                raise InputError("bad_eval_item", f"line {lineno}: answer index out of range", str(path))
+                raise InputError(
+                    "bad_eval_item", f"line {lineno}: answer index out of range", str(path)
+                )
             items.append(item)
     return items
 

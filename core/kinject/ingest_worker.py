@@ -91,8 +91,12 @@ def report_issue(reason: str, detail: str, uri: str) -> None:
 
     Kept so third-party sources written against 0.1 still quarantine their skipped parts.
     """
-    warnings.warn("kinject.ingest.report_issue is deprecated: call self.report_issue(reason, "
-                  "detail, uri) in the source (removed in 0.2)", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "kinject.ingest.report_issue is deprecated: call self.report_issue(reason, "
+        "detail, uri) in the source (removed in 0.2)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     if _sink is not None:
         _sink.append(Issue(reason, detail, uri))
 
@@ -135,8 +139,11 @@ def merge_parts(index: int, parts: list[Outcome]) -> Outcome:
 
     The first failed part fails the whole input, as a failure while reading it whole would.
     """
-    merged = Outcome(index=index, seconds=sum(p.seconds for p in parts),
-                     peak_rss_mb=max((p.peak_rss_mb for p in parts), default=0.0))
+    merged = Outcome(
+        index=index,
+        seconds=sum(p.seconds for p in parts),
+        peak_rss_mb=max((p.peak_rss_mb for p in parts), default=0.0),
+    )
     failed = next((p for p in parts if p.fatal or p.reason), None)
     issues = (i for p in parts for i in p.issues)
     merged.issues = sorted(issues, key=lambda i: _fragment_page(i.uri))
@@ -227,7 +234,8 @@ class WorkerPool:
     """A few worker processes that parse inputs with a per-input time and memory limit.
 
     ``memory_mb`` bounds each worker's resident memory (0: no bound), watched from this process:
-    an address-space limit would also count what torch or a thread pool only reserves. Workers are fresh interpreters (``python -m kinject.ingest_worker``), never forks: a fork of
+    an address-space limit would also count what torch or a thread pool only reserves. Workers are
+    fresh interpreters (``python -m kinject.ingest_worker``), never forks: a fork of
     a parent holding torch or OpenMP threads can deadlock, and multiprocessing's spawn would
     re-import the caller's main script.
     """
@@ -290,12 +298,17 @@ class WorkerPool:
     def _submit(self, slot: _Slot, task: Task) -> None:
         slot.task = task
         # a worker still importing gets its start-up time on top: the limit is for parsing
-        slot.deadline = time.monotonic() + self.timeout_s + (0 if slot.ready else _START_ALLOWANCE_S)
+        slot.deadline = (
+            time.monotonic() + self.timeout_s + (0 if slot.ready else _START_ALLOWANCE_S)
+        )
         slot.conn.send(task)
 
     def _collect(self, busy: list[_Slot]) -> Iterator[Outcome]:
         timeout = max(0.0, min(s.deadline for s in busy) - time.monotonic())
-        wait([s.conn for s in busy], timeout=min(timeout, _MEMORY_POLL_S) if self.memory_mb else timeout)
+        wait(
+            [s.conn for s in busy],
+            timeout=min(timeout, _MEMORY_POLL_S) if self.memory_mb else timeout,
+        )
         for slot in busy:
             assert slot.task is not None
             index = slot.task[0]
@@ -335,7 +348,9 @@ class WorkerPool:
         if not slot.ready:
             code = slot.process.wait()
             self.close()
-            raise PluginError(f"an ingest worker process could not start (exit code {code}); see the error above")
+            raise PluginError(
+                f"an ingest worker process could not start (exit code {code}); see the error above"
+            )
 
     def _crash_detail(self, slot: _Slot) -> str:
         try:

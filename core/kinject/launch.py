@@ -32,14 +32,18 @@ def accelerate_command(config: RunConfig, run_dir: Path, resume: bool) -> list[s
     """The ``accelerate launch`` command line for the training stage of ``run_dir``."""
     exe = shutil.which("accelerate")
     if exe is None:
-        raise ConfigError("--launcher accelerate needs the accelerate package: pip install accelerate")
+        raise ConfigError(
+            "--launcher accelerate needs the accelerate package: pip install accelerate"
+        )
     cmd = [exe, "launch", "--num_processes", str(config.num_processes)]
     if config.accelerate_config:
         cmd += ["--config_file", config.accelerate_config]
     elif not _has_cuda():
         if config.num_processes > 1:
-            raise ConfigError("--num-processes > 1 needs CUDA GPUs (or an accelerate config file for another "
-                              "backend); on a CPU accelerate runs one process")
+            raise ConfigError(
+                "--num-processes > 1 needs CUDA GPUs (or an accelerate config file for another "
+                "backend); on a CPU accelerate runs one process"
+            )
         cmd += ["--cpu"]
     elif config.num_processes > 1:
         cmd += ["--multi_gpu"]
@@ -56,8 +60,9 @@ def _has_cuda() -> bool:
         return False
 
 
-def train_with_launcher(config: RunConfig, run_dir: Path, resume: bool,
-                        prior: dict[str, TrainResult] | None = None) -> TrainResult:
+def train_with_launcher(
+    config: RunConfig, run_dir: Path, resume: bool, prior: dict[str, TrainResult] | None = None
+) -> TrainResult:
     """Run the training stage under accelerate and read back rank 0's result."""
     done = result_file(run_dir)
     done.unlink(missing_ok=True)  # an earlier training's result would hide a failed one
@@ -66,14 +71,20 @@ def train_with_launcher(config: RunConfig, run_dir: Path, resume: bool,
         result.save(run_dir, run_dir / PRIOR_FOLDER / name)
     proc = subprocess.run(accelerate_command(config, run_dir, resume), check=False)
     if proc.returncode != 0 or not done.exists():
-        raise KinjectError(f"training under accelerate failed (exit code {proc.returncode}); see the output above")
+        raise KinjectError(
+            f"training under accelerate failed (exit code {proc.returncode}); see the output above"
+        )
     return TrainResult.load(done, run_dir)
 
 
 def handed_prior(run_dir: Path) -> dict[str, TrainResult]:
     """The results :func:`train_with_launcher` saved for the workers, by strategy."""
     folder = run_dir / PRIOR_FOLDER
-    return {p.name: TrainResult.load(p, run_dir) for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+    return (
+        {p.name: TrainResult.load(p, run_dir) for p in sorted(folder.iterdir())}
+        if folder.is_dir()
+        else {}
+    )
 
 
 def worker(run_dir: Path, resume: bool) -> None:
@@ -84,9 +95,16 @@ def worker(run_dir: Path, resume: bool) -> None:
     trainer.setup(context)
     train = list(read_jsonl(run_dir / "data" / "train.jsonl"))
     held = run_dir / "data" / "eval.jsonl"
-    job = TrainJob(resolve_model(config.base_model), train, run_dir / "model", context,
-                   eval=list(read_jsonl(held)) if held.exists() else [], reference=load_reference(config),
-                   resume=resume, prior=handed_prior(run_dir))
+    job = TrainJob(
+        resolve_model(config.base_model),
+        train,
+        run_dir / "model",
+        context,
+        eval=list(read_jsonl(held)) if held.exists() else [],
+        reference=load_reference(config),
+        resume=resume,
+        prior=handed_prior(run_dir),
+    )
     result = trainer.train(job)
     result.metrics["world_size"] = int(os.environ.get("WORLD_SIZE", "1"))
     if int(os.environ.get("RANK", "0")) == 0:

@@ -1,4 +1,6 @@
-"""``manifest.json``: resolved config, input hashes, seeds, versions, per-stage stats and timings."""
+"""``manifest.json``: resolved config, input hashes, seeds, versions, per-stage stats and
+timings.
+"""
 
 from __future__ import annotations
 
@@ -68,5 +70,8 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".partial")
         # passwords in URLs and secret-named options never reach the file
-        tmp.write_text(json.dumps(redact(self.data), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(redact(self.data), indent=2, ensure_ascii=False, default=str),
+            encoding="utf-8",
+        )
         tmp.replace(self.path)

@@ -70,9 +70,16 @@ def is_bookkeeping(key: str) -> bool:
 
 
 def main_metrics(keys: list[str]) -> list[str]:
-    """The metrics a report's results table shows: builtin main metrics, then a plugin's top-level ones."""
+    """The metrics a report's results table shows: builtin main metrics, then a plugin's top-level
+    ones.
+    """
     present = set(keys)
     out = [k for k in MAIN_METRICS if k in present]
-    plugin = sorted(k for k in present if k.count(".") == 1 and k.split(".", 1)[0] not in BUILTIN_EVALUATORS
-                    and not is_bookkeeping(k))
+    plugin = sorted(
+        k
+        for k in present
+        if k.count(".") == 1
+        and k.split(".", 1)[0] not in BUILTIN_EVALUATORS
+        and not is_bookkeeping(k)
+    )
     return out + plugin

@@ -44,11 +44,15 @@ class EvalTarget:
     run_config: RunConfig | None = None
 
     def load(self, context: RunContext) -> EvalModel:
-        """The run's trained model through its trainer (base + adapter, rag's index), or the model."""
+        """The run's trained model through its trainer (base + adapter, rag's index), or the
+        model.
+        """
         from kinject.models import load_causal_lm
 
         if self.run_dir is not None and self.run_config is not None:
-            trainer = context.plugins.create("trainer", self.run_config.strategy, self.run_config.trainer)
+            trainer = context.plugins.create(
+                "trainer", self.run_config.strategy, self.run_config.trainer
+            )
             handle: EvalModel = trainer.load_for_eval(load_run_result(self.run_dir), context)
             handle.label = self.label
             return handle
@@ -79,7 +83,9 @@ def eval_target(spec: str) -> EvalTarget:
         config = run_config(path)
         result = load_run_result(path)
         key = fingerprint(str(result.model_dir), result.metrics)
-        return EvalTarget(spec, _safe_label(path.resolve().name), key, Path(result.model_dir), path, config)
+        return EvalTarget(
+            spec, _safe_label(path.resolve().name), key, Path(result.model_dir), path, config
+        )
     resolved = resolve_model(spec)
     name = spec if not path.exists() else path.resolve().name
     return EvalTarget(spec, _safe_label(name), str(resolved.resolve()), resolved)
@@ -89,8 +95,13 @@ def _safe_label(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace("/", "--")).strip("-") or "model"
 
 
-def eval_config(plugins: Plugins, target: EvalTarget, domain: str | None, evaluators: list[str] | None,
-                settings: dict[str, Any]) -> tuple[RunConfig, DomainPack | None]:
+def eval_config(
+    plugins: Plugins,
+    target: EvalTarget,
+    domain: str | None,
+    evaluators: list[str] | None,
+    settings: dict[str, Any],
+) -> tuple[RunConfig, DomainPack | None]:
     """The run's recipe (for a run directory) or the domain's, with the command's evaluators."""
     base = target.run_config.dump() if target.run_config else {}
     for volatile in ("run_dir", "runs_root"):  # the evaluation gets its own directory
@@ -105,40 +116,66 @@ def eval_config(plugins: Plugins, target: EvalTarget, domain: str | None, evalua
     return config, pack
 
 
-def eval_items_for(eval_set: Path | None, pack: DomainPack | None, explicit_domain: bool,
-                   target: EvalTarget) -> tuple[list[EvalItem], dict[str, Any]]:
-    """``--eval-set``, else the domain's questions (when named), else the run's, else the run's domain's."""
+def eval_items_for(
+    eval_set: Path | None, pack: DomainPack | None, explicit_domain: bool, target: EvalTarget
+) -> tuple[list[EvalItem], dict[str, Any]]:
+    """``--eval-set``, else the domain's questions (when named), else the run's, else the run's
+    domain's.
+    """
     run_file = target.run_dir / EVAL_SET_FILE if target.run_dir else None
     if eval_set is not None:
         if not eval_set.is_file():
             raise ConfigError("eval set not found", source=str(eval_set))
         items, origin, label = load_eval_items(eval_set), "file", f"your eval set {eval_set}"
     elif pack is not None and (explicit_domain or run_file is None or not run_file.is_file()):
-        items, origin, label = load_eval_items(pack.eval), "pack", f"the {pack.name} pack's sample questions"
+        items, origin, label = (
+            load_eval_items(pack.eval),
+            "pack",
+            f"the {pack.name} pack's sample questions",
+        )
     elif run_file is not None and run_file.is_file():
-        items, origin, label = load_eval_items(run_file), "run", f"the questions of run {target.run_dir}"
+        items, origin, label = (
+            load_eval_items(run_file),
+            "run",
+            f"the questions of run {target.run_dir}",
+        )
     else:
-        raise ConfigError("no questions to ask: pass --eval-set FILE or --domain NAME", source="inject eval")
-    return items, {"origin": origin, "label": f"{label}: {len(items)} questions", "questions": len(items)}
+        raise ConfigError(
+            "no questions to ask: pass --eval-set FILE or --domain NAME", source="inject eval"
+        )
+    return items, {
+        "origin": origin,
+        "label": f"{label}: {len(items)} questions",
+        "questions": len(items),
+    }
 
 
 def eval_dir(config: RunConfig, target: EvalTarget, items: list[EvalItem]) -> Path:
     """``--run-dir``, else ``runs/eval-<label>-<hash of model, evaluators and questions>``."""
     if config.run_dir:
         return Path(config.run_dir)
-    key = fingerprint(target.key, [s.model_dump() for s in config.evaluators], config.forgetting, [i.id for i in items])
+    key = fingerprint(
+        target.key,
+        [s.model_dump() for s in config.evaluators],
+        config.forgetting,
+        [i.id for i in items],
+    )
     return Path(config.runs_root) / f"eval-{target.label}-{key[:8]}"
 
 
 def evaluate_target(context: RunContext, target: EvalTarget) -> EvalOutcome:
     """Run the recipe's evaluators on one model; cached by model, evaluators and questions."""
     steps = evaluator_steps(context)
-    fp = fingerprint("eval", target.key, [s.model_dump() for s in steps], [i.id for i in context.eval_items])
+    fp = fingerprint(
+        "eval", target.key, [s.model_dump() for s in steps], [i.id for i in context.eval_items]
+    )
     manifest = Manifest(context.run_dir / "manifest.json")
     loaded: list[bool] = []
 
     def evaluate() -> dict[str, Any]:
-        built = [(step, context.plugins.create("evaluator", step.name, step.options)) for step in steps]
+        built = [
+            (step, context.plugins.create("evaluator", step.name, step.options)) for step in steps
+        ]
         for _, evaluator in built:
             evaluator.setup(context)
         metrics, details = run_evaluators(target.load(context), built, context)
@@ -156,10 +193,19 @@ def evaluate_target(context: RunContext, target: EvalTarget) -> EvalOutcome:
 
     cache = JsonCache(context.run_dir / "evaluation" / f"{target.label}.json")
     saved = StageRunner(context, manifest).run("evaluate", evaluate, stats, fp=fp, cache=cache)
-    manifest.set("headline", {k: {"value": v} for k, v in saved["metrics"].items() if k in HEADLINE_KEYS})
+    manifest.set(
+        "headline", {k: {"value": v} for k, v in saved["metrics"].items() if k in HEADLINE_KEYS}
+    )
     manifest.set("status", "evaluated")
-    outcome = EvalOutcome(context.run_dir, target, saved["metrics"], saved["details"],
-                          context.eval_origin, loaded[0], context.run_dir / "report.md")
+    outcome = EvalOutcome(
+        context.run_dir,
+        target,
+        saved["metrics"],
+        saved["details"],
+        context.eval_origin,
+        loaded[0],
+        context.run_dir / "report.md",
+    )
     outcome.report.write_text(render_eval_report(outcome), encoding="utf-8")
     return outcome
 
@@ -172,7 +218,10 @@ def metric_line(key: str, metrics: dict[str, float]) -> str:
     if counted is None:
         return f"{key}: {fmt(key, metrics[key])}"
     low, high = counted["interval95"]
-    return f"{key}: {fmt(key, metrics[key])} ({counted['n']} questions; 95% interval {low * 100:.1f}–{high * 100:.1f}%)"
+    return (
+        f"{key}: {fmt(key, metrics[key])} ({counted['n']} questions; 95% interval "
+        f"{low * 100:.1f}–{high * 100:.1f}%)"
+    )
 
 
 def render_eval_report(outcome: EvalOutcome) -> str:
@@ -180,8 +229,13 @@ def render_eval_report(outcome: EvalOutcome) -> str:
     from kinject.report_format import fmt
 
     metrics, target = outcome.metrics, outcome.target
-    out = [f"# kinject evaluation of `{target.label}`", "", f"Model **{target.spec}** ({target.path}).",
-           f"Questions: {outcome.eval_set.get('label', '–')}.", ""]
+    out = [
+        f"# kinject evaluation of `{target.label}`",
+        "",
+        f"Model **{target.spec}** ({target.path}).",
+        f"Questions: {outcome.eval_set.get('label', '–')}.",
+        "",
+    ]
     out += [f"- {metric_line(k, metrics)}" for k in HEADLINE_KEYS if k in metrics] + [""]
     out += ["## Metrics", "", "| metric | value | questions | 95% interval |", "|---|---|---|---|"]
     counted = intervals(metrics)
@@ -190,8 +244,14 @@ def render_eval_report(outcome: EvalOutcome) -> str:
         n, interval = counted.get(key, {}).get("n", "–"), counted.get(key, {}).get("interval95")
         shown = f"{interval[0] * 100:.1f}–{interval[1] * 100:.1f}%" if interval else "–"
         out.append(f"| {key} | {fmt(key, metrics[key])} | {n} | {shown} |")
-    failed = {name: d["error"] for name, d in outcome.details.items() if isinstance(d, dict) and "error" in d}
+    failed = {
+        name: d["error"]
+        for name, d in outcome.details.items()
+        if isinstance(d, dict) and "error" in d
+    }
     if failed:
-        out += ["", "## Evaluators that failed", ""] + [f"- **{name}**: {error}" for name, error in failed.items()]
+        out += ["", "## Evaluators that failed", ""] + [
+            f"- **{name}**: {error}" for name, error in failed.items()
+        ]
     out += ["", f"Per-question results are in `evaluation/{target.label}.json`."]
     return "\n".join(out) + "\n"

@@ -74,7 +74,9 @@ def _alias_gguf(alias: str) -> Path:
         candidate = Path(folder) / filename
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"{filename} is missing from the installed {package}", source=f"base model {alias}")
+    raise ConfigError(
+        f"{filename} is missing from the installed {package}", source=f"base model {alias}"
+    )
 
 
 def _local_dir(path: Path) -> Path:
@@ -183,7 +185,9 @@ def load_tokenizer(spec: str | Path) -> Any:
     try:
         return AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load the tokenizer ({str(exc).strip()[:200]})", source=str(path)) from exc
+        raise ConfigError(
+            f"cannot load the tokenizer ({str(exc).strip()[:200]})", source=str(path)
+        ) from exc
 
 
 def load_causal_lm(path: Path | str, dtype: Any = None) -> tuple[Any, Any]:

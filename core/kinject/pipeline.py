@@ -61,8 +61,13 @@ class ResultCache:
         return value
 
 
-def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData, resume: bool,
-                prior: dict[str, TrainResult] | None = None) -> tuple[Trainer, TrainResult]:
+def train_stage(
+    context: RunContext,
+    manifest: Manifest,
+    prepared: PreparedData,
+    resume: bool,
+    prior: dict[str, TrainResult] | None = None,
+) -> tuple[Trainer, TrainResult]:
     """Train (or load the finished result of an identical earlier training).
 
     ``prior``: results this training may build on (``inject compare`` hands the rows before it).
@@ -71,7 +76,14 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
     trainer: Trainer = context.plugins.create("trainer", config.strategy, config.trainer)
     trainer.setup(context)
     out_dir = context.run_dir / "model"
-    fp = fingerprint("train", prepared.fingerprint, config.base_model, config.strategy, config.trainer, config.seed)
+    fp = fingerprint(
+        "train",
+        prepared.fingerprint,
+        config.base_model,
+        config.strategy,
+        config.trainer,
+        config.seed,
+    )
 
     def train() -> TrainResult:
         if not resume and (out_dir / "checkpoints").exists():
@@ -79,8 +91,16 @@ def train_stage(context: RunContext, manifest: Manifest, prepared: PreparedData,
         base = resolve_model(config.base_model)
         if config.launcher == "accelerate":
             return train_with_launcher(config, context.run_dir, resume, prior or {})
-        job = TrainJob(base, prepared.train, out_dir, context, eval=prepared.eval,
-                       reference=load_reference(config), resume=resume, prior=dict(prior or {}))
+        job = TrainJob(
+            base,
+            prepared.train,
+            out_dir,
+            context,
+            eval=prepared.eval,
+            reference=load_reference(config),
+            resume=resume,
+            prior=dict(prior or {}),
+        )
         return trainer.train(job)
 
     def stats(result: TrainResult, skipped: bool, _: float) -> dict[str, Any]:
@@ -105,8 +125,9 @@ def export_stage(context: RunContext, manifest: Manifest, result: TrainResult) -
                 exporter.setup(context)
                 paths = exporter.export(result, context.run_dir / "export" / step.name, context)
                 # relative to the run directory, like the training result: a moved run finds them
-                exports[step.name] = {"paths": [run_relative(Path(p), context.run_dir)
-                                                for p in paths]}
+                exports[step.name] = {
+                    "paths": [run_relative(Path(p), context.run_dir) for p in paths]
+                }
             except (KinjectError, OSError, RuntimeError, ValueError) as exc:
                 exports[step.name] = {"error": f"{type(exc).__name__}: {exc}"}
         return exports

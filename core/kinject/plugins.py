@@ -73,7 +73,9 @@ class Plugins:
         return [i for i in self.info.values() if i.error]
 
     def registry(self, kind: str) -> Registry[Any]:
-        """The registry of one kind (``source``, ``cleaner``, ..., ``domain``), built on first use."""
+        """The registry of one kind (``source``, ``cleaner``, ..., ``domain``), built on first
+        use.
+        """
         if kind not in self._registries:
             hook = next(h for h, k in REGISTRY_HOOKS.items() if k == kind)
             self._registries[kind] = self._collect(hook, kind)
@@ -87,7 +89,9 @@ class Plugins:
             meta = self.info.get(plugin_name) or PluginInfo(plugin_name, "", "", False)
 
             def register(obj: Any, name: str | None = None, _p: PluginInfo = meta) -> None:
-                registry.add(obj, name or _registered_name(obj), _p.name, _p.distribution, _p.version)
+                registry.add(
+                    obj, name or _registered_name(obj), _p.name, _p.distribution, _p.version
+                )
 
             impl.function(register)
         return registry
@@ -123,7 +127,9 @@ def build_plugins(load_entry_points: bool = True) -> Plugins:
             continue
         info = PluginInfo(module_name, "kinject", __version__, builtin=True)
         plugins.info[module_name] = info
-        _register_module(plugins, module_name, info, lambda m=module_name: importlib.import_module(m))
+        _register_module(
+            plugins, module_name, info, lambda m=module_name: importlib.import_module(m)
+        )
     if load_entry_points:
         _load_entry_points(plugins, disabled)
     pm.check_pending()

@@ -70,7 +70,9 @@ def _columns() -> tuple[Any, ...]:
             if task.finished or task.total is None:
                 return Text("")
             eta = task.fields.get("eta_s", task.time_remaining)
-            return Text(f"eta {format_duration(eta)}" if eta is not None else "", style="progress.remaining")
+            return Text(
+                f"eta {format_duration(eta)}" if eta is not None else "", style="progress.remaining"
+            )
 
     return (
         SpinnerColumn(finished_text="[green]✓"),
@@ -113,7 +115,9 @@ class Bar:
 
 
 @contextlib.contextmanager
-def live_bar(description: str, total: float | None = None, enabled: bool = True, info: str = "") -> Iterator[Bar]:
+def live_bar(
+    description: str, total: float | None = None, enabled: bool = True, info: str = ""
+) -> Iterator[Bar]:
     """A bar for the duration of the block: in the stage display when one is up, else its own."""
     if not enabled:
         yield Bar()
@@ -150,7 +154,9 @@ def inner_bar(description: str, total: float | None = None) -> Iterator[Bar]:
         progress.remove_task(task)
 
 
-def track(items: Iterable[T], description: str, total: int | None = None, enabled: bool = True) -> Iterator[T]:
+def track(
+    items: Iterable[T], description: str, total: int | None = None, enabled: bool = True
+) -> Iterator[T]:
     """Yield from ``items`` while a bar counts them (on a terminal only)."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]

@@ -74,7 +74,9 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
-        return cls(**{k: data[k] for k in ("text", "kind", "source", "meta", "lineage", "id") if k in data})
+        return cls(
+            **{k: data[k] for k in ("text", "kind", "source", "meta", "lineage", "id") if k in data}
+        )
 
 
 @dataclass

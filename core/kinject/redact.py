@@ -15,18 +15,30 @@ from typing import Any
 
 MASK = "***"
 #: a secret's name, matched on the lower-cased, ``_``-joined key
-_SECRET_NAME = re.compile(r"password|passwd|passphrase|secret|api_?key|access_?key|private_?key|credential")
+_SECRET_NAME = re.compile(
+    r"password|passwd|passphrase|secret|api_?key|access_?key|private_?key|credential"
+)
 _SECRET_LAST = re.compile(r"(?:^|_)(?:token|auth|authorization|pwd|cookie)$")
 #: ``pad_token``, ``max_tokens``: tokenizer and generation settings, not secrets
-_PLAIN_TOKEN = re.compile(r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|special|chat|max|min|num|new|total)_token$")
+_PLAIN_TOKEN = re.compile(
+    r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|special|chat|max|min|num|new|total)_token$"
+)
 _NAME = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
-_SECRET_ENV = re.compile(r"PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KEY|(?:^|_)TOKEN(?:$|_)")
+_SECRET_ENV = re.compile(
+    r"PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KEY|(?:^|_)TOKEN(?:$|_)"
+)
 #: ``scheme://user:password@``
-_URL_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s\"'<>]*):[^@/?#\s\"'<>]+@")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s\"'<>]*):[^@/?#\s\"'<>]+@"
+)
 #: ``name=value``, ``name: value``, ``"name": "value"`` (a URL query parameter too)
-_PAIR = re.compile(r"(?P<name>[A-Za-z_][\w.\-]*)(?P<q>[\"']?)(?P<sep>\s*[:=]\s*)(?P<vq>[\"']?)(?P<value>(?:(?:Bearer|Basic)\s+)?[^\s\"',;&?#}\]]+)")
+_PAIR = re.compile(
+    r"(?P<name>[A-Za-z_][\w.\-]*)(?P<q>[\"']?)(?P<sep>\s*[:=]\s*)(?P<vq>[\"']?)(?P<value>(?:(?:Bearer|Basic)\s+)?[^\s\"',;&?#}\]]+)"
+)
 #: an HTTP credential; it holds a digit or a symbol, which ``Basic authentication`` does not
-_BEARER = re.compile(r"\b(?P<kind>Bearer|Basic)\s+(?=[A-Za-z]*[0-9._~+/=\-])[A-Za-z0-9._~+/=\-]{8,}")
+_BEARER = re.compile(
+    r"\b(?P<kind>Bearer|Basic)\s+(?=[A-Za-z]*[0-9._~+/=\-])[A-Za-z0-9._~+/=\-]{8,}"
+)
 #: shorter environment values (``1``, ``true``) are too common to mask everywhere
 _MIN_SECRET_CHARS = 8
 
@@ -54,7 +66,10 @@ def remember_secret(value: str) -> None:
 def redact(value: Any) -> Any:
     """A copy of ``value`` (dicts, lists, strings) with every secret masked."""
     if isinstance(value, dict):
-        return {redact_text(k) if isinstance(k, str) else k: _redact_item(str(k), v) for k, v in value.items()}
+        return {
+            redact_text(k) if isinstance(k, str) else k: _redact_item(str(k), v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     if isinstance(value, str):
@@ -72,7 +87,11 @@ def redact_text(text: str) -> str:
 
 
 def _redact_item(key: str, value: Any) -> Any:
-    if key.lower().endswith("_env") and is_secret_key(key[: -len("_env")]) and isinstance(value, str):
+    if (
+        key.lower().endswith("_env")
+        and is_secret_key(key[: -len("_env")])
+        and isinstance(value, str)
+    ):
         remember_secret(os.environ.get(value, ""))  # the variable's value, not its name, is secret
     if is_secret_key(key) and value not in (None, "", [], {}) and not isinstance(value, bool):
         return MASK
@@ -86,5 +105,9 @@ def _masked_pair(match: re.Match[str]) -> str:
 
 
 def _known_secrets() -> set[str]:
-    found = {v for k, v in os.environ.items() if _SECRET_ENV.search(k.upper()) and len(v) >= _MIN_SECRET_CHARS}
+    found = {
+        v
+        for k, v in os.environ.items()
+        if _SECRET_ENV.search(k.upper()) and len(v) >= _MIN_SECRET_CHARS
+    }
     return found | _remembered

@@ -35,7 +35,8 @@ class Registry(Generic[T]):
         if name in self._entries:
             first = self._entries[name].plugin
             raise PluginError(
-                f"{self.kind} '{name}' is registered twice: by plugin {first} and by plugin {plugin}"
+                f"{self.kind} '{name}' is registered twice: by plugin {first} and by plugin "
+                f"{plugin}"
             )
         self._entries[name] = Entry(name, obj, plugin, distribution, version)
 

@@ -10,7 +10,17 @@ from typing import Any
 
 from kinject.stats import MIN_CHARTED, count_of, describe_p, is_proportion, wilson_interval
 
-PERCENT_HINTS = ("accuracy", "score", "em", "contains", "f1", "rouge", "retention", "pass_rate", "cosine")
+PERCENT_HINTS = (
+    "accuracy",
+    "score",
+    "em",
+    "contains",
+    "f1",
+    "rouge",
+    "retention",
+    "pass_rate",
+    "cosine",
+)
 
 
 def fmt(key: str, value: Any) -> str:
@@ -37,7 +47,12 @@ def fmt_delta(key: str, value: float | None) -> str:
 def interval_text(metrics: dict[str, Any], side: str, key: str) -> str:
     """``28–56%``: the 95% Wilson interval of a proportion metric, or "" without a count."""
     value, n = metrics.get(side, {}).get(key), count_of(metrics.get(side, {}), key)
-    if not is_proportion(key) or not isinstance(value, int | float) or not n or not 0.0 <= value <= 1.0:
+    if (
+        not is_proportion(key)
+        or not isinstance(value, int | float)
+        or not n
+        or not 0.0 <= value <= 1.0
+    ):
         return ""
     low, high = wilson_interval(round(value * n), n)
     return f"{low * 100:.0f}–{high * 100:.0f}%"

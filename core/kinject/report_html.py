@@ -15,7 +15,9 @@ from kinject.stats import count_of, wilson_interval
 
 
 def render_html(markdown_text: str, data: dict[str, Any]) -> str:
-    """A self-contained page: the markdown sections as HTML, a before/after chart, the loss curve."""
+    """A self-contained page: the markdown sections as HTML, a before/after chart, the loss
+    curve.
+    """
     from kinject.svg_charts import line_chart
 
     parts = []
@@ -23,13 +25,18 @@ def render_html(markdown_text: str, data: dict[str, Any]) -> str:
         body = md_to_html(text)
         if heading == "All metrics":
             inner = md_to_html(text.split("\n", 1)[1])
-            body = f"<h2>All metrics</h2>\n<details><summary>Every metric under its raw name</summary>\n{inner}\n</details>"
+            body = (
+                "<h2>All metrics</h2>\n<details><summary>Every metric under its raw "
+                f"name</summary>\n{inner}\n</details>"
+            )
         elif heading == "Training":
             curve = line_chart(data.get("loss") or {}, "step", "loss", "Training loss")
             body = body.replace("</h2>", "</h2>\n" + curve, 1)
         parts.append(body)
     body = "\n".join(parts).replace("<h2>", bar_chart(data["metrics"]) + "<h2>", 1)
-    return HTML_PAGE.format(title=html.escape(data["manifest"].get("run_id", "kinject run")), chart="", body=body)
+    return HTML_PAGE.format(
+        title=html.escape(data["manifest"].get("run_id", "kinject run")), chart="", body=body
+    )
 
 
 def _sections(text: str) -> list[tuple[str, str]]:
@@ -49,7 +56,10 @@ def bar_chart(metrics: dict[str, Any]) -> str:
     if not keys:
         return ""
     row_h, width, x0 = 48, 340, 390
-    parts = [f'<svg class="chart" role="img" aria-label="base vs trained" width="{x0 + width + 180}" height="{row_h * len(keys) + 30}">']
+    parts = [
+        f'<svg class="chart" role="img" aria-label="base vs trained" width="{x0 + width + 180}" '
+        f'height="{row_h * len(keys) + 30}">'
+    ]
     for i, key in enumerate(keys):
         y = 10 + i * row_h
         for j, (side, color) in enumerate((("base", "#9aa5b1"), ("trained", "#2f6fde"))):
@@ -57,13 +67,26 @@ def bar_chart(metrics: dict[str, Any]) -> str:
             n = count_of(metrics.get(side, {}), key) or 0
             low, high = wilson_interval(round(value * n), n) if n else (value, value)
             top = y + j * 18
-            parts.append(f'<rect x="{x0}" y="{top}" width="{value * width:.1f}" height="16" fill="{color}"/>')
-            parts.append(f'<line class="interval" x1="{x0 + low * width:.1f}" x2="{x0 + high * width:.1f}" y1="{top + 8}" '
-                         f'y2="{top + 8}" stroke="#1f2933" stroke-width="1.5"/>')
-            parts.append(f'<text x="{x0 + 6 + max(value, high) * width:.1f}" y="{top + 12}" font-size="11">{side} '
-                         f'{value * 100:.1f}% ({low * 100:.0f}–{high * 100:.0f}%)</text>')
-        parts.append(f'<text x="0" y="{y + 16}" font-size="12">{html.escape(human_name(key))}</text>')
-        parts.append(f'<text x="0" y="{y + 31}" font-size="11" fill="#52606d">{question_count(metrics, key)} questions</text>')
+            parts.append(
+                f'<rect x="{x0}" y="{top}" width="{value * width:.1f}" height="16" fill="{color}"/>'
+            )
+            parts.append(
+                f'<line class="interval" x1="{x0 + low * width:.1f}" x2="{x0 + high * width:.1f}" '
+                f'y1="{top + 8}" '
+                f'y2="{top + 8}" stroke="#1f2933" stroke-width="1.5"/>'
+            )
+            parts.append(
+                f'<text x="{x0 + 6 + max(value, high) * width:.1f}" y="{top + 12}" '
+                f'font-size="11">{side} '
+                f"{value * 100:.1f}% ({low * 100:.0f}–{high * 100:.0f}%)</text>"
+            )
+        parts.append(
+            f'<text x="0" y="{y + 16}" font-size="12">{html.escape(human_name(key))}</text>'
+        )
+        parts.append(
+            f'<text x="0" y="{y + 31}" font-size="11" '
+            f'fill="#52606d">{question_count(metrics, key)} questions</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 

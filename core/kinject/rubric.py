@@ -84,7 +84,9 @@ Outcome = tuple[bool | None, str]
 class Rubric:
     """A validated rubric bound to a domain term list."""
 
-    def __init__(self, name: str, criteria: Sequence[Criterion], terms: Sequence[Term] = ()) -> None:
+    def __init__(
+        self, name: str, criteria: Sequence[Criterion], terms: Sequence[Term] = ()
+    ) -> None:
         self.name = name
         self.criteria = list(criteria)
         self.terms = TermMatcher(terms)
@@ -173,7 +175,11 @@ class Rubric:
         return ok, "" if ok else f"missing {', '.join(missing)}"
 
     def _forbidden(self, answer: str, reference: str, terms: list[str]) -> Outcome:
-        used = [t for t in terms if self.terms.contains(answer, t) and not self.terms.contains(reference, t)]
+        used = [
+            t
+            for t in terms
+            if self.terms.contains(answer, t) and not self.terms.contains(reference, t)
+        ]
         return not used, f"uses {', '.join(used)}" if used else ""
 
     def _confusions(self, answer: str, reference: str) -> Outcome:
@@ -184,7 +190,9 @@ class Rubric:
         return not wrong, "; ".join(f"{bad} instead of {good}" for good, bad in wrong)
 
 
-def _parse_criterion(index: int, entry: Any, seen: set[str], problems: list[str]) -> Criterion | None:
+def _parse_criterion(
+    index: int, entry: Any, seen: set[str], problems: list[str]
+) -> Criterion | None:
     where = f"criteria[{index}]"
     if not isinstance(entry, dict):
         problems.append(f"{where}: must be a mapping")
@@ -215,7 +223,9 @@ def _parse_criterion(index: int, entry: Any, seen: set[str], problems: list[str]
     applies_to = _compile_regex(entry.get("applies_to"), f"{where}: `applies_to`", problems)
     if len(problems) > before:
         return None
-    return Criterion(str(cid), str(check), float(weight), str(entry.get("description", "")), params, applies_to)
+    return Criterion(
+        str(cid), str(check), float(weight), str(entry.get("description", "")), params, applies_to
+    )
 
 
 def _param_problems(check: str, params: dict[str, Any]) -> Iterable[str]:
@@ -224,7 +234,9 @@ def _param_problems(check: str, params: dict[str, Any]) -> Iterable[str]:
             yield f"check {check} needs `params.{key}`"
     for key in ("terms", "allowed"):
         value = params.get(key)
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+        ):
             yield f"`params.{key}` must be a list of non-empty strings"
     if "regex" in params:
         local: list[str] = []
@@ -254,7 +266,10 @@ def _pattern(regex: re.Pattern[str], answer: str, must_match: bool) -> Outcome:
     found = regex.search(answer) is not None
     if found == must_match:
         return True, ""
-    return False, f"does not match /{regex.pattern}/" if must_match else f"matches /{regex.pattern}/"
+    return (
+        False,
+        f"does not match /{regex.pattern}/" if must_match else f"matches /{regex.pattern}/",
+    )
 
 
 def _numeric(answer: str, reference: str, tolerance: float) -> Outcome:
@@ -268,7 +283,9 @@ def _numeric(answer: str, reference: str, tolerance: float) -> Outcome:
 
 def _unit_regex(allowed: list[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Patterns for a unit right after a number (``5 kg``) and right before it (``$5``)."""
-    units = "|".join(re.escape(unicodedata.normalize("NFKC", u)) for u in sorted(allowed, key=len, reverse=True))
+    units = "|".join(
+        re.escape(unicodedata.normalize("NFKC", u)) for u in sorted(allowed, key=len, reverse=True)
+    )
     after = re.compile(rf"\s*(?:{units})(?![A-Za-z])", re.IGNORECASE)
     before = re.compile(rf"(?<![A-Za-z])(?:{units})\s*$", re.IGNORECASE)
     return after, before
@@ -296,7 +313,9 @@ _NUMBER = re.compile(r"(?<![A-Za-z0-9.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)
 def find_numbers(text: str) -> list[tuple[float, int, int]]:
     """Numbers in ``text`` as ``(value, start, end)``; ``1,000`` is one thousand."""
     text = unicodedata.normalize("NFKC", text)
-    return [(float(m.group(0).replace(",", "")), m.start(), m.end()) for m in _NUMBER.finditer(text)]
+    return [
+        (float(m.group(0).replace(",", "")), m.start(), m.end()) for m in _NUMBER.finditer(text)
+    ]
 
 
 def numbers_close(a: float, b: float, tolerance: float) -> bool:
@@ -355,7 +374,9 @@ class TermMatcher:
             if not self.contains(reference, bad)
         ]
 
-    def confused(self, answer: str, reference: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def confused(
+        self, answer: str, reference: str, pairs: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
         """The pairs whose confusable the answer uses; the right term's own spans are masked
         first, so a confusable that is part of the right term (``payment`` in ``advance
         payment``) does not count."""

@@ -38,11 +38,17 @@ def resolve_config(
     file_layer = load_yaml(config_path) if config_path else {}
     domain = domain or file_layer.get("domain")
     if domain is not None and not isinstance(domain, str):
-        raise ConfigError(f"domain: expected the name of a domain pack, got {domain!r}", source=str(config_path))
+        raise ConfigError(
+            f"domain: expected the name of a domain pack, got {domain!r}", source=str(config_path)
+        )
     pack = require_domain(plugins, domain) if domain else None
     pack_layer = pack.load_recipe() if pack else {}
-    source = str(config_path) if config_path else (f"recipe of domain {domain}" if domain else "config")
-    config = build_config(merge_recipe(pack_layer, file_layer, overrides or {}, {"domain": domain}), source)
+    source = (
+        str(config_path) if config_path else (f"recipe of domain {domain}" if domain else "config")
+    )
+    config = build_config(
+        merge_recipe(pack_layer, file_layer, overrides or {}, {"domain": domain}), source
+    )
     check_plugins(config, plugins, source)
     return config, pack
 
@@ -56,16 +62,24 @@ def run_id_for(config: RunConfig) -> str:
     return f"{config.domain or 'custom'}-{config.strategy}-{fingerprint(key)[:8]}"
 
 
-def open_run(config: RunConfig, plugins: Plugins, pack: DomainPack | None, show_progress: bool = True) -> RunContext:
+def open_run(
+    config: RunConfig, plugins: Plugins, pack: DomainPack | None, show_progress: bool = True
+) -> RunContext:
     """The context of a new (or re-run) run: ``run_dir`` from the recipe, else ``runs/<run id>``."""
-    run_dir = Path(config.run_dir) if config.run_dir else Path(config.runs_root) / run_id_for(config)
+    run_dir = (
+        Path(config.run_dir) if config.run_dir else Path(config.runs_root) / run_id_for(config)
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     # the eval set is chosen (or built from the corpus) by the data stages: kinject.eval_set
-    return RunContext(run_dir=run_dir, config=config, plugins=plugins, domain=pack, show_progress=show_progress)
+    return RunContext(
+        run_dir=run_dir, config=config, plugins=plugins, domain=pack, show_progress=show_progress
+    )
 
 
 def reopen_run(run_dir: Path, plugins: Plugins, show_progress: bool = False) -> RunContext:
-    """The context of a prepared run, rebuilt from its manifest and eval set (the recipe as resolved)."""
+    """The context of a prepared run, rebuilt from its manifest and eval set (the recipe as
+    resolved).
+    """
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     config = RunConfig(**{**manifest["config"], "run_dir": str(run_dir)})
     pack = require_domain(plugins, config.domain) if config.domain else None
@@ -85,10 +99,17 @@ def load_reference(config: RunConfig) -> list[Record]:
     path = Path(config.reference_set) if config.reference_set else GENERAL_TEXT
     if not path.exists():
         return []
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [Record(text=row["text"], source={"uri": str(path)}, lineage=["reference"]) for row in rows]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    return [
+        Record(text=row["text"], source={"uri": str(path)}, lineage=["reference"]) for row in rows
+    ]
 
 
 def plugin_versions(plugins: Plugins) -> dict[str, Any]:
     """Each plugin's distribution, version and import error, as the manifest records them."""
-    return {n: {"distribution": i.distribution, "version": i.version, "error": i.error} for n, i in plugins.info.items()}
+    return {
+        n: {"distribution": i.distribution, "version": i.version, "error": i.error}
+        for n, i in plugins.info.items()
+    }

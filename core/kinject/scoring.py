@@ -44,8 +44,12 @@ def run_evaluators(
     n = len(context.eval_items)
     for step, evaluator in evaluators:
         start = time.perf_counter()
-        with live_bar(f"{model.label} · {step.name}", total=n, enabled=context.show_progress,
-                      info=f"{n} questions") as bar:
+        with live_bar(
+            f"{model.label} · {step.name}",
+            total=n,
+            enabled=context.show_progress,
+            info=f"{n} questions",
+        ) as bar:
             try:
                 result = evaluator.evaluate(model, context.eval_items, context)
             except Exception as exc:  # recorded in the report; the other evaluators still run
@@ -80,7 +84,11 @@ def build_evaluators(context: RunContext) -> list[tuple[Step, Evaluator]]:
 
 
 def evaluate_models(
-    context: RunContext, manifest: Manifest, trainer: Trainer, result: TrainResult, base_dir: Path | None = None
+    context: RunContext,
+    manifest: Manifest,
+    trainer: Trainer,
+    result: TrainResult,
+    base_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate base and trained models; writes ``metrics.json`` with before/after/delta.
 
@@ -97,8 +105,9 @@ def evaluate_models(
         evaluated["steps"] = [s["name"] for s in steps]
         items = [i.id for i in context.eval_items]
         eval_dir = context.run_dir / "evaluation"
-        base, evaluated["base_from"] = _base_evaluation(context, result, evaluators, steps, items,
-                                                        base_dir)
+        base, evaluated["base_from"] = _base_evaluation(
+            context, result, evaluators, steps, items, base_dir
+        )
         trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
 
         def trained_evaluation() -> dict[str, Any]:
@@ -121,15 +130,23 @@ def evaluate_models(
         return metrics
 
     def stats(_: dict[str, Any], __: bool, seconds: float) -> dict[str, Any]:
-        return {"seconds": round(seconds, 2), "evaluators": evaluated["steps"],
-                "base_evaluation": evaluated["base_from"]}
+        return {
+            "seconds": round(seconds, 2),
+            "evaluators": evaluated["steps"],
+            "base_evaluation": evaluated["base_from"],
+        }
 
     return StageRunner(context, manifest).run("evaluate", evaluate, stats)
 
 
-def _base_evaluation(context: RunContext, result: TrainResult,
-                     evaluators: list[tuple[Step, Evaluator]], steps: list[dict[str, Any]],
-                     items: list[str], base_dir: Path | None) -> tuple[dict[str, Any], str]:
+def _base_evaluation(
+    context: RunContext,
+    result: TrainResult,
+    evaluators: list[tuple[Step, Evaluator]],
+    steps: list[dict[str, Any]],
+    items: list[str],
+    base_dir: Path | None,
+) -> tuple[dict[str, Any], str]:
     """The base model's evaluation and where it came from: ``run``, ``cache`` or ``computed``.
 
     Looked up first in the run (or the comparison's shared ``base_dir``), then across runs in
@@ -170,7 +187,9 @@ def combine(base: dict[str, float], trained: dict[str, float]) -> dict[str, Any]
     return {"base": base, "trained": trained, "delta": delta}
 
 
-def known_split(base: dict[str, Any], trained: dict[str, Any], evaluator: str = "knowledge-qa") -> dict[str, Any]:
+def known_split(
+    base: dict[str, Any], trained: dict[str, Any], evaluator: str = "knowledge-qa"
+) -> dict[str, Any]:
     """Trained accuracy on the questions the base model got wrong, and on those it got right.
 
     The gain on facts the base model did not know is the figure that says what was injected;
@@ -184,9 +203,12 @@ def known_split(base: dict[str, Any], trained: dict[str, Any], evaluator: str = 
     for name, wanted in (("unknown_to_base", False), ("known_to_base", True)):
         ids = [i for i in shared if before[i] is wanted]
         hits = sum(after[i] for i in ids)
-        out[name] = {"n": len(ids), "trained_correct": hits,
-                     "trained_accuracy": round(hits / len(ids), 4) if ids else None,
-                     "interval95": wilson_interval(hits, len(ids))}
+        out[name] = {
+            "n": len(ids),
+            "trained_correct": hits,
+            "trained_accuracy": round(hits / len(ids), 4) if ids else None,
+            "interval95": wilson_interval(hits, len(ids)),
+        }
     return out
 
 
@@ -214,7 +236,10 @@ def add_statistics(metrics: dict[str, Any], base: dict[str, Any], trained: dict[
     if split:
         metrics["knowledge"] = split
     metrics["paired"] = paired_tests(base, trained)
-    metrics["intervals"] = {"base": intervals(metrics["base"]), "trained": intervals(metrics["trained"])}
+    metrics["intervals"] = {
+        "base": intervals(metrics["base"]),
+        "trained": intervals(metrics["trained"]),
+    }
 
 
 HEADLINE_KEYS = ("knowledge-qa.accuracy", "retention.accuracy", "rubric.score")

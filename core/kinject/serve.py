@@ -45,10 +45,15 @@ class _Request(BaseModel):
 
     def sampling(self, defaults: Sampling, stops: tuple[str, ...], trim: bool) -> Sampling:
         extra = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
-        return replace(defaults, max_new_tokens=self.max_tokens or defaults.max_new_tokens,
-                       temperature=defaults.temperature if self.temperature is None else self.temperature,
-                       top_p=self.top_p or defaults.top_p, seed=self.seed if self.seed is not None else defaults.seed,
-                       stop=(*stops, *extra), trim=trim)
+        return replace(
+            defaults,
+            max_new_tokens=self.max_tokens or defaults.max_new_tokens,
+            temperature=defaults.temperature if self.temperature is None else self.temperature,
+            top_p=self.top_p or defaults.top_p,
+            seed=self.seed if self.seed is not None else defaults.seed,
+            stop=(*stops, *extra),
+            trim=trim,
+        )
 
     @property
     def usage_in_stream(self) -> bool:
@@ -64,7 +69,9 @@ class ChatMessage(BaseModel):
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
+            return "".join(
+                str(part.get("text", "")) for part in self.content if part.get("type") == "text"
+            )
         return self.content or ""
 
 
@@ -98,7 +105,9 @@ def create_app(model: ChatModel, defaults: Sampling | None = None) -> Any:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
         return _error(JSONResponse, 400, problems)
 
     @app.exception_handler(KinjectError)
@@ -115,24 +124,37 @@ def create_app(model: ChatModel, defaults: Sampling | None = None) -> Any:
         body.max_tokens = body.max_completion_tokens or body.max_tokens
         stream = model.stream(prompt, body.sampling(base, base.stop, trim=True))
         if body.stream:
-            return StreamingResponse(_events(chat_chunks(model.name, stream, body.usage_in_stream)),
-                                     media_type="text/event-stream")
+            return StreamingResponse(
+                _events(chat_chunks(model.name, stream, body.usage_in_stream)),
+                media_type="text/event-stream",
+            )
         return chat_response(model.name, _finish(stream))
 
     @app.post("/v1/completions")
     def completions(body: CompletionRequest) -> Any:
         stream = model.stream(body.text(), body.sampling(base, (), trim=False))
         if body.stream:
-            return StreamingResponse(_events(completion_chunks(model.name, stream, body.usage_in_stream)),
-                                     media_type="text/event-stream")
+            return StreamingResponse(
+                _events(completion_chunks(model.name, stream, body.usage_in_stream)),
+                media_type="text/event-stream",
+            )
         return completion_response(model.name, _finish(stream))
 
     return app
 
 
 def _error(response: Any, status: int, message: str) -> Any:
-    return response({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}},
-                    status_code=status)
+    return response(
+        {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+        status_code=status,
+    )
 
 
 def _finish(stream: TextStream) -> Generation:
@@ -143,27 +165,53 @@ def _finish(stream: TextStream) -> Generation:
 
 
 def model_entry(model: ChatModel) -> dict[str, Any]:
-    return {"id": model.name, "object": "model", "created": int(time.time()), "owned_by": "kinject",
-            "retrieval": model.retrieval}
+    return {
+        "id": model.name,
+        "object": "model",
+        "created": int(time.time()),
+        "owned_by": "kinject",
+        "retrieval": model.retrieval,
+    }
 
 
 def _usage(result: Generation) -> dict[str, int]:
-    return {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-            "total_tokens": result.prompt_tokens + result.completion_tokens}
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "total_tokens": result.prompt_tokens + result.completion_tokens,
+    }
 
 
 def _head(kind: str, prefix: str, name: str) -> dict[str, Any]:
-    return {"id": f"{prefix}-{uuid.uuid4().hex[:24]}", "object": kind, "created": int(time.time()), "model": name}
+    return {
+        "id": f"{prefix}-{uuid.uuid4().hex[:24]}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": name,
+    }
 
 
 def chat_response(name: str, result: Generation) -> dict[str, Any]:
-    choice = {"index": 0, "message": {"role": "assistant", "content": result.text}, "logprobs": None,
-              "finish_reason": result.finish_reason}
-    return {**_head("chat.completion", "chatcmpl", name), "choices": [choice], "usage": _usage(result)}
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": result.text},
+        "logprobs": None,
+        "finish_reason": result.finish_reason,
+    }
+    return {
+        **_head("chat.completion", "chatcmpl", name),
+        "choices": [choice],
+        "usage": _usage(result),
+    }
 
 
 def completion_response(name: str, result: Generation) -> dict[str, Any]:
-    choice = {"index": 0, "text": result.text, "logprobs": None, "finish_reason": result.finish_reason}
+    choice = {
+        "index": 0,
+        "text": result.text,
+        "logprobs": None,
+        "finish_reason": result.finish_reason,
+    }
     return {**_head("text_completion", "cmpl", name), "choices": [choice], "usage": _usage(result)}
 
 
@@ -172,7 +220,10 @@ def chat_chunks(name: str, stream: TextStream, usage: bool) -> Iterator[dict[str
     head = _head("chat.completion.chunk", "chatcmpl", name)
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        return {
+            **head,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
 
     yield chunk({"role": "assistant", "content": ""})
     for piece in stream:
@@ -188,7 +239,10 @@ def completion_chunks(name: str, stream: TextStream, usage: bool) -> Iterator[di
     head = _head("text_completion", "cmpl", name)
 
     def chunk(text: str, finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}
+        return {
+            **head,
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
+        }
 
     for piece in stream:
         yield chunk(piece)
@@ -217,7 +271,9 @@ def listen(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", source="inject serve") from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", source="inject serve"
+        ) from exc
     return sock
 
 

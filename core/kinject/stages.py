@@ -75,8 +75,16 @@ class StageRunner:
         self.context = context
         self.manifest = manifest
 
-    def run(self, name: str, compute: Callable[[], T], stats: StatsOf[T], *, fp: str = "",
-            cache: Cache[T] | None = None, entry: str = "") -> T:
+    def run(
+        self,
+        name: str,
+        compute: Callable[[], T],
+        stats: StatsOf[T],
+        *,
+        fp: str = "",
+        cache: Cache[T] | None = None,
+        entry: str = "",
+    ) -> T:
         """Run (or load) stage ``name`` and return its value.
 
         ``entry``: the manifest key the stats go to instead of ``stages.<name>`` (the eval set).
@@ -128,7 +136,9 @@ class StageStore:
             return None
         return StageOutput(list(read_jsonl(data)), fp, meta.get("stats", {}), skipped=True)
 
-    def save(self, stage: str, fp: str, records: Iterable[Record], stats: dict[str, Any]) -> StageOutput:
+    def save(
+        self, stage: str, fp: str, records: Iterable[Record], stats: dict[str, Any]
+    ) -> StageOutput:
         """Write records then the done-marker (so a crash never leaves a 'finished' stage)."""
         data, done = self._paths(stage)
         kept = list(records)
@@ -161,7 +171,7 @@ class RecordsCache:
 
 
 def timed_records(
-    compute: Callable[[], tuple[Iterable[Record], dict[str, Any]]]
+    compute: Callable[[], tuple[Iterable[Record], dict[str, Any]]],
 ) -> Callable[[], StageOutput]:
     """A data stage's computation, its seconds in its stats (kept with the records)."""
 
@@ -197,4 +207,3 @@ class JsonCache:
         partial.write_text(text, encoding="utf-8")
         partial.replace(self.path)  # replaced whole: a kill never leaves half an evaluation
         return data
-

@@ -46,18 +46,34 @@ def paired_outcomes(before: dict[str, bool], after: dict[str, bool]) -> dict[str
     b = sum(1 for i in shared if before[i] and not after[i])
     c = sum(1 for i in shared if after[i] and not before[i])
     both = sum(1 for i in shared if before[i] and after[i])
-    return {"n": len(shared), "both": both, "base_only": b, "trained_only": c,
-            "neither": len(shared) - both - b - c, "p_value": round(mcnemar_exact(b, c), 6)}
+    return {
+        "n": len(shared),
+        "both": both,
+        "base_only": b,
+        "trained_only": c,
+        "neither": len(shared) - both - b - c,
+        "p_value": round(mcnemar_exact(b, c), 6),
+    }
 
 
 def outcomes(items: Iterable[Any], key: str = "correct") -> dict[str, bool]:
     """``{id: correct}`` for the per-question rows that carry a boolean ``key``."""
-    return {str(r["id"]): r[key] for r in items if isinstance(r, dict) and "id" in r and isinstance(r.get(key), bool)}
+    return {
+        str(r["id"]): r[key]
+        for r in items
+        if isinstance(r, dict) and "id" in r and isinstance(r.get(key), bool)
+    }
 
 
 def describe_p(p_value: float) -> str:
     """``p = 0.03``, or ``within noise (p = 0.41)`` when the change is not significant."""
-    shown = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.2g}" if p_value < 0.01 else f"p = {p_value:.2f}"
+    shown = (
+        "p < 0.001"
+        if p_value < 0.001
+        else f"p = {p_value:.2g}"
+        if p_value < 0.01
+        else f"p = {p_value:.2f}"
+    )
     return shown if p_value < ALPHA else f"within noise ({shown})"
 
 

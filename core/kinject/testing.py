@@ -56,7 +56,9 @@ def run_context(tmp_path: Path, kinject_plugins: Plugins) -> RunContext:
     """A RunContext on an empty temporary run directory, progress bars off."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    return RunContext(run_dir=run_dir, config=RunConfig(), plugins=kinject_plugins, show_progress=False)
+    return RunContext(
+        run_dir=run_dir, config=RunConfig(), plugins=kinject_plugins, show_progress=False
+    )
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,11 @@ _configured: int | None = None
 
 def available_cores() -> int:
     """Physical cores among the CPUs this process may use, bounded by a cgroup CPU quota."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    cpus = (
+        sorted(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else list(range(os.cpu_count() or 1))
+    )
     cores = len({_core_of(cpu) for cpu in cpus}) or len(cpus)
     quota = _cgroup_quota()
     return max(1, min(cores, quota) if quota else cores)
@@ -44,7 +48,9 @@ def _core_of(cpu: int) -> tuple[str, str]:
     """(package, core) of a logical CPU: hyper-threads of one core share it."""
     topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
     try:
-        return (topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text().strip()
+        return (topology / "physical_package_id").read_text().strip(), (
+            topology / "core_id"
+        ).read_text().strip()
     except OSError:
         return "", str(cpu)
 

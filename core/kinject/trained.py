@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from kinject.components import TrainResult
 
 
-def load_trained(result: TrainResult, *, merge: bool = False, trainable: bool = False,
-                 dtype: Any = None) -> tuple[Any, Any]:
+def load_trained(
+    result: TrainResult, *, merge: bool = False, trainable: bool = False, dtype: Any = None
+) -> tuple[Any, Any]:
     """The trained model and the base's tokenizer (float32 on CPU unless ``dtype``), in eval mode.
 
     ``merge`` folds the adapter into the base weights (one plain transformers model);
@@ -33,9 +34,15 @@ def load_trained(result: TrainResult, *, merge: bool = False, trainable: bool = 
     return model, tokenizer
 
 
-def attach_adapter(model: Any, adapter_dir: Path, *, merge: bool = False, trainable: bool = False) -> Any:
-    """``model`` with the PEFT adapter saved in ``adapter_dir``; merged into its weights when ``merge``."""
+def attach_adapter(
+    model: Any, adapter_dir: Path, *, merge: bool = False, trainable: bool = False
+) -> Any:
+    """``model`` with the PEFT adapter saved in ``adapter_dir``; merged into its weights when
+    ``merge``.
+    """
     from peft import PeftModel
 
-    wrapped = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=trainable and not merge)
+    wrapped = PeftModel.from_pretrained(
+        model, str(adapter_dir), is_trainable=trainable and not merge
+    )
     return wrapped.merge_and_unload() if merge else wrapped
