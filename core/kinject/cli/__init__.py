@@ -1,4 +1,6 @@
-"""The ``inject`` command line. ``main`` turns any KinjectError or OSError into one line on stderr."""
+"""The ``inject`` command line. ``main`` turns any KinjectError or OSError into one line on
+stderr.
+"""
 
 from __future__ import annotations
 

@@ -13,8 +13,10 @@ def build_cli() -> click.Group:
     @click.group(
         invoke_without_command=True,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-        epilog="\b\nExamples:\n  inject --domain legal\n  inject --domain legal --corpus ./contracts/ --strategy sft\n"
-               "  inject prepare --domain legal\n  inject eval --model smollm2-135m --domain legal\n  inject plugins --kind source",
+        epilog="\b\nExamples:\n  inject --domain legal\n  inject --domain legal --corpus "
+        "./contracts/ --strategy sft\n"
+        "  inject prepare --domain legal\n  inject eval --model smollm2-135m --domain legal\n  "
+        "inject plugins --kind source",
     )
     @click.version_option(__version__, prog_name="kinject")
     @run_cmd.run_options

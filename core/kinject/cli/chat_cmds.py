@@ -22,20 +22,54 @@ EXIT_WORDS = {"exit", "quit", ":q"}
 
 def _model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options ``chat`` and ``serve`` share: which model, and how it generates."""
-    for option in reversed([
-        click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True)),
-        click.option("--rag/--no-rag", "rag", default=None,
-                     help="Put the run's retrieved passages before each question (insist on the index), or ask "
-                          "closed-book. Default: as the run was measured (retrieval for a rag run)."),
-        click.option("--max-new-tokens", type=click.IntRange(1), default=128, show_default=True, metavar="N",
-                     help="Answer length budget, in tokens."),
-        click.option("--temperature", type=click.FloatRange(0.0, 2.0), default=0.0, show_default=True,
-                     help="0 answers greedily; above 0 samples."),
-        click.option("--seed", type=int, default=None, help="With --temperature: the same seed gives the same answer."),
-        click.option("--one-line", is_flag=True,
-                     help="End each answer at its first line break (the answer line the evaluation scores)."),
-        click.option("--verbose", "-v", is_flag=True, help="Show the libraries' raw logs (default: RUN_DIR/logs/)."),
-    ]):
+    for option in reversed(
+        [
+            click.argument(
+                "run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True)
+            ),
+            click.option(
+                "--rag/--no-rag",
+                "rag",
+                default=None,
+                help="Put the run's retrieved passages before each question (insist on the "
+                "index), or ask "
+                "closed-book. Default: as the run was measured (retrieval for a rag run).",
+            ),
+            click.option(
+                "--max-new-tokens",
+                type=click.IntRange(1),
+                default=128,
+                show_default=True,
+                metavar="N",
+                help="Answer length budget, in tokens.",
+            ),
+            click.option(
+                "--temperature",
+                type=click.FloatRange(0.0, 2.0),
+                default=0.0,
+                show_default=True,
+                help="0 answers greedily; above 0 samples.",
+            ),
+            click.option(
+                "--seed",
+                type=int,
+                default=None,
+                help="With --temperature: the same seed gives the same answer.",
+            ),
+            click.option(
+                "--one-line",
+                is_flag=True,
+                help="End each answer at its first line break (the answer line the evaluation "
+                "scores).",
+            ),
+            click.option(
+                "--verbose",
+                "-v",
+                is_flag=True,
+                help="Show the libraries' raw logs (default: RUN_DIR/logs/).",
+            ),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -51,7 +85,9 @@ def _session(run_dir: Path, rag: bool | None, verbose: bool) -> Iterator[ChatMod
         yield open_chat(run_dir, rag)
 
 
-def _sampling(max_new_tokens: int, temperature: float, seed: int | None, one_line: bool) -> Sampling:
+def _sampling(
+    max_new_tokens: int, temperature: float, seed: int | None, one_line: bool
+) -> Sampling:
     from kinject.chat import ANSWER_STOPS, Sampling
 
     stops = (*ANSWER_STOPS, "\n") if one_line else ANSWER_STOPS
@@ -61,21 +97,45 @@ def _sampling(max_new_tokens: int, temperature: float, seed: int | None, one_lin
 def _describe(model: ChatModel) -> str:
     info = model.handle.info
     if model.retrieval:
-        return f"{model.name} (with the run's index: {info.get('k', '?')} of {info.get('passages', '?')} passages per question)"
+        return (
+            f"{model.name} (with the run's index: {info.get('k', '?')} of "
+            f"{info.get('passages', '?')} passages per question)"
+        )
     return f"{model.name} (closed-book)"
 
 
 # -- chat ---------------------------------------------------------------------------------------
 
 
-@click.command("chat", epilog="\b\nExamples:\n  inject chat runs/legal-sft-1a2b3c4d\n"
-               "  inject chat runs/legal-sft-1a2b3c4d --question 'What is a deposit for?'\n"
-               "  inject chat runs/legal-rag-5e6f7a8b --show-prompt")
+@click.command(
+    "chat",
+    epilog="\b\nExamples:\n  inject chat runs/legal-sft-1a2b3c4d\n"
+    "  inject chat runs/legal-sft-1a2b3c4d --question 'What is a deposit for?'\n"
+    "  inject chat runs/legal-rag-5e6f7a8b --show-prompt",
+)
 @_model_options
-@click.option("--question", "-Q", metavar="TEXT", help="Ask one question, print the answer and exit (for scripts).")
-@click.option("--show-prompt", is_flag=True, help="Print the prompt the model is given (retrieved passages included).")
-def chat_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature: float, seed: int | None,
-             one_line: bool, verbose: bool, question: str | None, show_prompt: bool) -> None:
+@click.option(
+    "--question",
+    "-Q",
+    metavar="TEXT",
+    help="Ask one question, print the answer and exit (for scripts).",
+)
+@click.option(
+    "--show-prompt",
+    is_flag=True,
+    help="Print the prompt the model is given (retrieved passages included).",
+)
+def chat_cmd(
+    run_dir: Path,
+    rag: bool | None,
+    max_new_tokens: int,
+    temperature: float,
+    seed: int | None,
+    one_line: bool,
+    verbose: bool,
+    question: str | None,
+    show_prompt: bool,
+) -> None:
     """Ask the trained model of a finished run questions, at a prompt.
 
     Each question is put in the format the run trained on and was measured with (`Question:
@@ -129,16 +189,32 @@ def _answer(model: ChatModel, question: str, sampling: Sampling, show_prompt: bo
 # -- serve --------------------------------------------------------------------------------------
 
 
-@click.command("serve", epilog="\b\nExamples:\n  inject serve runs/legal-sft-1a2b3c4d\n"
-               "  inject serve runs/legal-rag-5e6f7a8b --port 8080\n"
-               "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\\n"
-               "    -d '{\"messages\": [{\"role\": \"user\", \"content\": \"What is a deposit for?\"}]}'")
+@click.command(
+    "serve",
+    epilog="\b\nExamples:\n  inject serve runs/legal-sft-1a2b3c4d\n"
+    "  inject serve runs/legal-rag-5e6f7a8b --port 8080\n"
+    "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\\n"
+    '    -d \'{"messages": [{"role": "user", "content": "What is a deposit for?"}]}\'',
+)
 @_model_options
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback is open to the network without a key.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback is open to the network without a key.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-def serve_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature: float, seed: int | None,
-              one_line: bool, verbose: bool, host: str, port: int) -> None:
+def serve_cmd(
+    run_dir: Path,
+    rag: bool | None,
+    max_new_tokens: int,
+    temperature: float,
+    seed: int | None,
+    one_line: bool,
+    verbose: bool,
+    host: str,
+    port: int,
+) -> None:
     """Serve the trained model of a finished run over an OpenAI-compatible HTTP API.
 
     POST /v1/chat/completions and /v1/completions (with "stream": true for server-sent events),
@@ -150,12 +226,21 @@ def serve_cmd(run_dir: Path, rag: bool | None, max_new_tokens: int, temperature:
 
     sock = listen(host, port)
     with _session(run_dir, rag, verbose) as model:
-        server = make_server(create_app(model, _sampling(max_new_tokens, temperature, seed, one_line)),
-                             "info" if verbose else "warning")
+        server = make_server(
+            create_app(model, _sampling(max_new_tokens, temperature, seed, one_line)),
+            "info" if verbose else "warning",
+        )
         if host not in ("127.0.0.1", "localhost", "::1"):
-            click.secho(f"Listening on {host}: anyone who can reach it can use the model (there is no API key).",
-                        fg="yellow", err=True)
+            click.secho(
+                f"Listening on {host}: anyone who can reach it can use the model (there is no API "
+                "key).",
+                fg="yellow",
+                err=True,
+            )
         where = f"[{host}]" if ":" in host else host
-        click.echo(f"Serving {_describe(model)} at http://{where}:{sock.getsockname()[1]}/v1 "
-                   "(chat/completions, completions, models; one request at a time). Ctrl-C stops.", err=True)
+        click.echo(
+            f"Serving {_describe(model)} at http://{where}:{sock.getsockname()[1]}/v1 "
+            "(chat/completions, completions, models; one request at a time). Ctrl-C stops.",
+            err=True,
+        )
         server.run(sockets=[sock])

@@ -10,8 +10,12 @@ from kinject.cli.run_cmd import console_flags, overrides_from, run_options, stag
 
 
 @click.command("compare")
-@click.option("--strategies", default="sft,ewc,distill,rag", show_default=True,
-              help="Comma-separated strategies to compare (any installed trainer).")
+@click.option(
+    "--strategies",
+    default="sft,ewc,distill,rag",
+    show_default=True,
+    help="Comma-separated strategies to compare (any installed trainer).",
+)
 @run_options
 def compare_cmd(strategies: str, **options: Any) -> None:
     """Train every strategy on the same prepared data and compare them side by side.

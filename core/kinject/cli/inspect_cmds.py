@@ -44,16 +44,36 @@ def plugins_cmd(kind: str | None, as_json: bool) -> None:
         except PluginError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             continue
-        rows += [[k, e.name, e.plugin, e.distribution, e.version, str(getattr(e.obj, "description", "") or "")]
-                 for e in sorted(entries, key=lambda e: e.name)]
+        rows += [
+            [
+                k,
+                e.name,
+                e.plugin,
+                e.distribution,
+                e.version,
+                str(getattr(e.obj, "description", "") or ""),
+            ]
+            for e in sorted(entries, key=lambda e: e.name)
+        ]
     failed = plugins.failures
     if as_json:
-        click.echo(json.dumps({"plugins": [dict(zip(PLUGIN_COLUMNS, r, strict=True)) for r in rows],
-                               "failed": [{"plugin": f.name, "error": f.error} for f in failed]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "plugins": [dict(zip(PLUGIN_COLUMNS, r, strict=True)) for r in rows],
+                    "failed": [{"plugin": f.name, "error": f.error} for f in failed],
+                },
+                indent=2,
+            )
+        )
         return
     _table("kinject plugins", PLUGIN_COLUMNS, rows)
     for info in failed:
-        click.secho(f"plugin {info.name} ({info.distribution or 'builtin'}) failed to load: {info.error}", fg="red", err=True)
+        click.secho(
+            f"plugin {info.name} ({info.distribution or 'builtin'}) failed to load: {info.error}",
+            fg="red",
+            err=True,
+        )
 
 
 @click.command("domains")
@@ -65,13 +85,34 @@ def domains_cmd() -> None:
     for entry in get_plugins().domains():
         pack = entry.obj
         s = pack.summary()
-        rows.append([pack.name, entry.distribution, pack.version, str(s["terms"]), str(s["corpus_files"]),
-                     str(s["eval_items"]), str(s["rubric_criteria"])])
+        rows.append(
+            [
+                pack.name,
+                entry.distribution,
+                pack.version,
+                str(s["terms"]),
+                str(s["corpus_files"]),
+                str(s["eval_items"]),
+                str(s["rubric_criteria"]),
+            ]
+        )
         descriptions.append(f"{pack.name}: {pack.description}")
     if not rows:
         click.echo("No domain packs installed. Install one, e.g.: pip install kinject-legal")
         return
-    _table("domain packs", ["name", "distribution", "version", "terms", "corpus files", "eval items", "rubric criteria"], rows)
+    _table(
+        "domain packs",
+        [
+            "name",
+            "distribution",
+            "version",
+            "terms",
+            "corpus files",
+            "eval items",
+            "rubric criteria",
+        ],
+        rows,
+    )
     for line in descriptions:
         click.echo(line)
 
@@ -85,15 +126,27 @@ def validate_cmd(config: Path, domain: str | None) -> None:
     from kinject.plugins import get_plugins
 
     resolved, _ = resolve_config(get_plugins(), domain, config)
-    click.echo(f"{config}: OK (strategy {resolved.strategy}, {len(resolved.cleaners)} cleaners, "
-               f"{len(resolved.augmenters)} augmenters, {len(resolved.evaluators)} evaluators)")
+    click.echo(
+        f"{config}: OK (strategy {resolved.strategy}, {len(resolved.cleaners)} cleaners, "
+        f"{len(resolved.augmenters)} augmenters, {len(resolved.evaluators)} evaluators)"
+    )
 
 
 @click.command("runs")
-@click.option("--root", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder of runs.")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Folder of runs.",
+)
 def runs_cmd(root: Path) -> None:
     """List past runs (trained, prepared or evaluated) and their headline metrics."""
-    manifests = sorted(root.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime) if root.exists() else []
+    manifests = (
+        sorted(root.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        if root.exists()
+        else []
+    )
     if not manifests:
         click.echo(f"No runs under {root}/")
         return
@@ -110,10 +163,18 @@ def _run_row(path: Path) -> list[str]:
     if not isinstance(m, dict):
         return [path.parent.name, "–", "–", "unreadable manifest", "", "–"]
     cfg: dict[str, Any] = m["config"] if isinstance(m.get("config"), dict) else {}
-    evaluated: dict[str, Any] | None = m["evaluated_model"] if isinstance(m.get("evaluated_model"), dict) else None
+    evaluated: dict[str, Any] | None = (
+        m["evaluated_model"] if isinstance(m.get("evaluated_model"), dict) else None
+    )
     what = f"eval of {evaluated.get('label')}" if evaluated else str(cfg.get("strategy") or "–")
-    return [path.parent.name, str(cfg.get("domain") or "–"), what, str(m.get("status", "?")),
-            str(m.get("created", "")), _headline(m.get("headline"))]
+    return [
+        path.parent.name,
+        str(cfg.get("domain") or "–"),
+        what,
+        str(m.get("status", "?")),
+        str(m.get("created", "")),
+        _headline(m.get("headline")),
+    ]
 
 
 def _headline(headline: object) -> str:

@@ -19,10 +19,23 @@ if TYPE_CHECKING:
     from kinject.plugins import Plugins
 
 RUN_OPTIONS = [
-    click.option("--domain", "-d", metavar="NAME", help="Domain pack to use (see `inject domains`)."),
-    click.option("--corpus", "-c", multiple=True, metavar="PATH",
-                 help="File, directory, glob or URI (sql://...). Repeatable. Default: the pack's sample corpus."),
-    click.option("--base-model", "-m", metavar="MODEL", help="Alias, local dir, .gguf file or hub id. Default: smollm2-135m."),
+    click.option(
+        "--domain", "-d", metavar="NAME", help="Domain pack to use (see `inject domains`)."
+    ),
+    click.option(
+        "--corpus",
+        "-c",
+        multiple=True,
+        metavar="PATH",
+        help="File, directory, glob or URI (sql://...). Repeatable. Default: the pack's sample "
+        "corpus.",
+    ),
+    click.option(
+        "--base-model",
+        "-m",
+        metavar="MODEL",
+        help="Alias, local dir, .gguf file or hub id. Default: smollm2-135m.",
+    ),
     click.option(
         "--strategy",
         "-s",
@@ -32,19 +45,51 @@ RUN_OPTIONS = [
             "plugin's (`inject plugins --kind trainer`). Default: sft."
         ),
     ),
-    click.option("--config", "config", type=click.Path(path_type=Path), metavar="RECIPE",
-                 help="YAML recipe; CLI flags override it, it overrides the domain's recipe."),
-    click.option("--run-dir", type=click.Path(path_type=Path), help="Where the run lives. Default: runs/<domain>-<strategy>-<hash>."),
-    click.option("--resume", is_flag=True, help="Continue an interrupted training from its last complete checkpoint."),
+    click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path),
+        metavar="RECIPE",
+        help="YAML recipe; CLI flags override it, it overrides the domain's recipe.",
+    ),
+    click.option(
+        "--run-dir",
+        type=click.Path(path_type=Path),
+        help="Where the run lives. Default: runs/<domain>-<strategy>-<hash>.",
+    ),
+    click.option(
+        "--resume",
+        is_flag=True,
+        help="Continue an interrupted training from its last complete checkpoint.",
+    ),
     click.option("--seed", type=int, help="Random seed for every stage."),
-    click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-                 help="Override any recipe value, e.g. --set trainer.max_steps=20. Repeatable."),
-    click.option("--launcher", type=click.Choice(["none", "accelerate"]),
-                 help="Run training under `accelerate launch` (multi-GPU: DDP, FSDP, DeepSpeed)."),
-    click.option("--num-processes", type=int, metavar="N", help="Processes for --launcher accelerate."),
-    click.option("--quiet", "-q", is_flag=True, help="Print only the final summary (headline and report path)."),
-    click.option("--verbose", "-v", is_flag=True,
-                 help="Show the libraries' raw logs, warnings and progress bars (default: <run_dir>/logs/)."),
+    click.option(
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override any recipe value, e.g. --set trainer.max_steps=20. Repeatable.",
+    ),
+    click.option(
+        "--launcher",
+        type=click.Choice(["none", "accelerate"]),
+        help="Run training under `accelerate launch` (multi-GPU: DDP, FSDP, DeepSpeed).",
+    ),
+    click.option(
+        "--num-processes", type=int, metavar="N", help="Processes for --launcher accelerate."
+    ),
+    click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Print only the final summary (headline and report path).",
+    ),
+    click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        help="Show the libraries' raw logs, warnings and progress bars (default: <run_dir>/logs/).",
+    ),
 ]
 
 
@@ -75,9 +120,14 @@ def parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
 
 def overrides_from(options: dict[str, Any]) -> dict[str, Any]:
     layer: dict[str, Any] = parse_settings(options.get("settings") or ())
-    flags = {"base_model": options.get("base_model"), "strategy": options.get("strategy"),
-             "seed": options.get("seed"), "launcher": options.get("launcher"),
-             "num_processes": options.get("num_processes"), "run_dir": str(options["run_dir"]) if options.get("run_dir") else None}
+    flags = {
+        "base_model": options.get("base_model"),
+        "strategy": options.get("strategy"),
+        "seed": options.get("seed"),
+        "launcher": options.get("launcher"),
+        "num_processes": options.get("num_processes"),
+        "run_dir": str(options["run_dir"]) if options.get("run_dir") else None,
+    }
     if options.get("corpus"):
         flags["corpus"] = list(options["corpus"])
     layer.update({k: v for k, v in flags.items() if v is not None})
@@ -112,14 +162,20 @@ def truncation_line(stats: dict[str, Any]) -> str:
     """One line when the length limit still cut training text away."""
     cut, total = int(stats["tokens_truncated"]), int(stats.get("tokens") or 0)
     share = f" ({cut / total:.1%})" if total else ""
-    return (f"warning: {cut:,} of {total:,} training tokens{share} are beyond the trainer's max_length "
-            "and were not trained on (raise trainer.max_length or lower chunk.max_tokens)")
+    return (
+        f"warning: {cut:,} of {total:,} training tokens{share} are beyond the trainer's max_length "
+        "and were not trained on (raise trainer.max_length or lower chunk.max_tokens)"
+    )
 
 
 def export_line(exports: dict[str, Any]) -> str:
     """``✓ export: adapter 3 files, gguf FAILED (...)``: each exporter's outcome on one line."""
-    parts = [f"{name} FAILED ({out['error']})" if "error" in out else f"{name} {len(out.get('paths', []))} files"
-             for name, out in exports.items()]
+    parts = [
+        f"{name} FAILED ({out['error']})"
+        if "error" in out
+        else f"{name} {len(out.get('paths', []))} files"
+        for name, out in exports.items()
+    ]
     return "✓ export: " + (", ".join(parts) or "nothing to export")
 
 
@@ -132,11 +188,16 @@ def stage_line(stage: str, stats: dict[str, Any]) -> str:
     if "train_time_s" in stats:
         parts.append(f"{stats['train_time_s']:.0f}s training")
     if "passages_per_s" in stats:
-        parts.append(f"{stats['passages']} passages indexed, {stats['passages_per_s']:,.0f} passages/s")
+        parts.append(
+            f"{stats['passages']} passages indexed, {stats['passages_per_s']:,.0f} passages/s"
+        )
     if isinstance(stats.get("tokens"), dict) and "passages" in stats:
         t = stats["tokens"]
-        parts.append(f"{stats['passages']} passages from {stats.get('records_split', 0)} long records, "
-                     f"tokens per record {t['min']}/{t['median']:g}/{t['max']} (min/median/max, limit {stats.get('max_tokens')})")
+        parts.append(
+            f"{stats['passages']} passages from {stats.get('records_split', 0)} long records, "
+            f"tokens per record {t['min']}/{t['median']:g}/{t['max']} (min/median/max, limit "
+            f"{stats.get('max_tokens')})"
+        )
     counters = {**stats.get("quarantined", {})}
     for cleaner, reasons in stats.get("dropped", {}).items():
         counters.update({f"{cleaner}:{r}": n for r, n in reasons.items()})
@@ -155,7 +216,9 @@ def open_from_cli(options: dict[str, Any]) -> tuple[RunContext, bool, bool]:
 
     quiet, verbose = console_flags(options)
     plugins = get_plugins()
-    config, pack = resolve_config(plugins, options.get("domain"), options.get("config"), overrides_from(options))
+    config, pack = resolve_config(
+        plugins, options.get("domain"), options.get("config"), overrides_from(options)
+    )
     context = open_run(config, plugins, pack, show_progress=not quiet)
     if not quiet:
         click.echo(f"Run directory: {context.run_dir}", err=True)
@@ -180,7 +243,9 @@ def console_flags(options: dict[str, Any]) -> tuple[bool, bool]:
     """``(quiet, verbose)`` from ``-q`` / ``-v``, which exclude each other."""
     quiet, verbose = bool(options.get("quiet")), bool(options.get("verbose"))
     if quiet and verbose:
-        raise ConfigError("--quiet and --verbose exclude each other; pass one of them", source="command line")
+        raise ConfigError(
+            "--quiet and --verbose exclude each other; pass one of them", source="command line"
+        )
     return quiet, verbose
 
 
