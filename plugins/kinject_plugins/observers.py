@@ -14,7 +14,9 @@ def stage_finished(stage: str, context: RunContext, stats: dict[str, Any]) -> No
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         return
-    numbers = {k: v for k, v in stats.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    numbers = {
+        k: v for k, v in stats.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
     if not numbers:
         return
     writer = SummaryWriter(log_dir=str(context.run_dir / "tensorboard"))

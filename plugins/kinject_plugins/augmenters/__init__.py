@@ -24,5 +24,13 @@ def register_augmenters(register: Register) -> None:
     from kinject_plugins.augmenters.synonym import Synonym
     from kinject_plugins.augmenters.term_qa import TermQA
 
-    for component in (Paraphrase, QAGenerate, TermQA, Synonym, BackTranslate, Negatives, EvalQuestions):
+    for component in (
+        Paraphrase,
+        QAGenerate,
+        TermQA,
+        Synonym,
+        BackTranslate,
+        Negatives,
+        EvalQuestions,
+    ):
         register(component)

@@ -15,22 +15,73 @@ from dataclasses import dataclass
 from kinject_plugins.augmenters.facts import CURRENCY_CODES, EPONYM_NOUNS, Value, short_form
 from kinject_plugins.augmenters.segment import is_chinese
 
-_LAW_WORDS = {"act", "law", "code", "regulation", "regulations", "directive", "ordinance", "statute", "treaty", "decree", "rules", "rulebook"}
-_NAME_HEADS = {
-    "court": "which court", "courts": "which courts", "tribunal": "which tribunal", "council": "which body",
-    "chamber": "which body", "office": "which office", "registry": "which body", "division": "which division",
-    "authority": "which authority", "exchange": "which exchange", "bank": "which bank", "commission": "which body",
-    "assembly": "which body", "agency": "which agency", "board": "which body", "ministry": "which ministry", "register": "which register",
+_LAW_WORDS = {
+    "act",
+    "law",
+    "code",
+    "regulation",
+    "regulations",
+    "directive",
+    "ordinance",
+    "statute",
+    "treaty",
+    "decree",
+    "rules",
+    "rulebook",
 }
-_UNIT_NAMES = {"mg": "milligrams", "g": "grams", "kg": "kilograms", "mcg": "micrograms", "ml": "millilitres",
-               "l": "litres", "km": "kilometres", "m": "metres", "cm": "centimetres", "mm": "millimetres"}
-_NAME_OPENERS = {"the", "by", "to", "from", "with", "of", "in", "under", "before", "against", "and", "or", "for"}
+_NAME_HEADS = {
+    "court": "which court",
+    "courts": "which courts",
+    "tribunal": "which tribunal",
+    "council": "which body",
+    "chamber": "which body",
+    "office": "which office",
+    "registry": "which body",
+    "division": "which division",
+    "authority": "which authority",
+    "exchange": "which exchange",
+    "bank": "which bank",
+    "commission": "which body",
+    "assembly": "which body",
+    "agency": "which agency",
+    "board": "which body",
+    "ministry": "which ministry",
+    "register": "which register",
+}
+_UNIT_NAMES = {
+    "mg": "milligrams",
+    "g": "grams",
+    "kg": "kilograms",
+    "mcg": "micrograms",
+    "ml": "millilitres",
+    "l": "litres",
+    "km": "kilometres",
+    "m": "metres",
+    "cm": "centimetres",
+    "mm": "millimetres",
+}
+_NAME_OPENERS = {
+    "the",
+    "by",
+    "to",
+    "from",
+    "with",
+    "of",
+    "in",
+    "under",
+    "before",
+    "against",
+    "and",
+    "or",
+    "for",
+}
 _TIME_UNITS = {"year", "month", "week", "day", "hour", "minute", "second"}
 _PERSON_TITLES = {"mr", "ms", "mrs", "dr", "prof", "judge", "justice"}
 _LAW_EPONYMS = {"law", "principle"}
 # "The chief executive of X is <name>": a name after one of these roles is a person.
 _ROLE_BEFORE = re.compile(
-    r"\b(?:chief executive(?: officer)?|CEO|chair(?:man|woman|person)?|founder|director|president|head|governor|"
+    r"\b(?:chief executive(?: "
+    r"officer)?|CEO|chair(?:man|woman|person)?|founder|director|president|head|governor|"
     r"minister|registrar|author|inventor|owner|secretary|treasurer|partner|lead investigator)"
     r"(?: of (?:the )?[\w'’&.\- ]+?)? (?:is|was|are|were) $"
 )
@@ -53,25 +104,45 @@ def answer_span(sentence: str, value: Value) -> AnswerSpan | None:
     """The span, complete answer and wh-phrase for ``value`` in ``sentence`` (None: do not ask)."""
     if is_chinese(sentence):
         return _zh_span(sentence, value)
-    if value.text.endswith(("'s", "’s")) or sentence[value.end :].startswith(("'s", "’s")) or _inside_parentheses(sentence, value.start):
+    if (
+        value.text.endswith(("'s", "’s"))
+        or sentence[value.end :].startswith(("'s", "’s"))
+        or _inside_parentheses(sentence, value.start)
+    ):
         return None
-    determiners = r"its|their|his|her|this|that|an?|each|every|any" + ("" if value.kind == "name" else "|the")
+    determiners = r"its|their|his|her|this|that|an?|each|every|any" + (
+        "" if value.kind == "name" else "|the"
+    )
     if re.search(rf"\b(?:{determiners})\s$", sentence[: value.start], re.I):
         return None  # "Its Chapter 2": the value is part of a larger noun phrase
     if value.kind == "quantity":
         return _quantity_span(sentence, value)
     if value.kind == "date":
-        wh = "which year" if value.norm.endswith("--") else "which month" if value.norm.endswith("-") else "which date"
+        wh = (
+            "which year"
+            if value.norm.endswith("--")
+            else "which month"
+            if value.norm.endswith("-")
+            else "which date"
+        )
         return AnswerSpan(value.start, value.end, value.text, wh, "date")
     if value.kind == "citation":
         word = value.text.split()[0].lower() if " " in value.text else "article"
-        return AnswerSpan(value.start, value.end, value.text, f"which {word if word.isalpha() else 'article'}", "citation")
+        return AnswerSpan(
+            value.start,
+            value.end,
+            value.text,
+            f"which {word if word.isalpha() else 'article'}",
+            "citation",
+        )
     return _name_span(sentence, value)
 
 
 def _quantity_span(sentence: str, value: Value) -> AnswerSpan | None:
     text = value.text
-    if sentence[: value.start].endswith(("/", "-", "–", "to ")) and re.search(r"\d[/–-]?\s?(?:to )?$", sentence[: value.start]):
+    if sentence[: value.start].endswith(("/", "-", "–", "to ")) and re.search(
+        r"\d[/–-]?\s?(?:to )?$", sentence[: value.start]
+    ):
         return None  # the second half of "130/80 mmHg" or "12% to 15%" is not a value on its own
     age = re.search(r"\bthe age of $", sentence[: value.start])
     if age and re.fullmatch(r"\d+", text):
@@ -82,7 +153,11 @@ def _quantity_span(sentence: str, value: Value) -> AnswerSpan | None:
     answer = text.rstrip("'’")
     if unit in ("%", "per cent", "percent"):
         wh = "what percentage"
-    elif re.match(rf"^[$€£¥]|^(?:{CURRENCY_CODES})\b", text) or unit.split()[0] in ("million", "billion", "thousand"):
+    elif re.match(rf"^[$€£¥]|^(?:{CURRENCY_CODES})\b", text) or unit.split()[0] in (
+        "million",
+        "billion",
+        "thousand",
+    ):
         wh = "how much"
     elif unit.rstrip("'’") in _TIME_UNITS:
         wh = "what period"
@@ -111,26 +186,45 @@ def _name_span(sentence: str, value: Value) -> AnswerSpan | None:
 
 
 def _agent(words_before: list[str]) -> str | None:
-    """"who" for the doer of a passive ("was founded by Oskar Lindqvist"); None otherwise. (The
+    """ "who" for the doer of a passive ("was founded by Oskar Lindqvist"); None otherwise. (The
     holder of a role, "The chief executive of X is Lioba Farrant", is found by ``_ROLE_BEFORE``.)"""
-    if len(words_before) >= 2 and words_before[-1].lower() == "by" and words_before[-2].lower() not in ("and", "or"):
+    if (
+        len(words_before) >= 2
+        and words_before[-1].lower() == "by"
+        and words_before[-2].lower() not in ("and", "or")
+    ):
         return "who"
     return None
 
 
-_SITED = {"headquartered", "based", "located", "situated", "registered", "incorporated", "headquarters", "seat", "offices", "office"}
+_SITED = {
+    "headquartered",
+    "based",
+    "located",
+    "situated",
+    "registered",
+    "incorporated",
+    "headquarters",
+    "seat",
+    "offices",
+    "office",
+}
 
 
 def _place(words_before: list[str]) -> str | None:
-    """"where" for a name the sentence places something in ("is headquartered in Vellmar", "has
+    """ "where" for a name the sentence places something in ("is headquartered in Vellmar", "has
     its headquarters in Port Ellery"); None otherwise."""
-    if len(words_before) >= 2 and words_before[-1].lower() in ("in", "at") and words_before[-2].lower() in _SITED:
+    if (
+        len(words_before) >= 2
+        and words_before[-1].lower() in ("in", "at")
+        and words_before[-2].lower() in _SITED
+    ):
         return "where"
     return None
 
 
 def name_wh(name: str) -> str | None:
-    """"which court", "which law", "which company", "who", "which condition" for a name; None
+    """ "which court", "which law", "which company", "who", "which condition" for a name; None
     when unsure."""
     words = [w.lower().rstrip(".,") for w in name.split()]
     if not words:
@@ -173,4 +267,6 @@ def _zh_span(sentence: str, value: Value) -> AnswerSpan | None:
     number = re.search(r"[\d.,]+", value.text)
     if number is None or number.end() == len(value.text):
         return None  # a number without a unit
-    return AnswerSpan(value.start, value.end, value.text, "多少" + value.text[number.end() :].strip(), "quantity")
+    return AnswerSpan(
+        value.start, value.end, value.text, "多少" + value.text[number.end() :].strip(), "quantity"
+    )

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 PLUGIN = "back-translate"
 UNAVAILABLE = (
     "back-translate needs an endpoint or a translation model: set 'base_url' and 'model' "
-    "(an OpenAI-compatible endpoint) or 'model_path' and 'reverse_model_path' (local translation models)"
+    "(an OpenAI-compatible endpoint) or 'model_path' and 'reverse_model_path' (local translation "
+    "models)"
 )
 
 
@@ -81,20 +82,32 @@ class BackTranslate(Augmenter):
         self._round_trip: Any = None
 
     def setup(self, context: RunContext) -> None:
-        backend = self.opts.backend or ("endpoint" if self.opts.base_url else "model" if self.opts.model_path else None)
+        backend = self.opts.backend or (
+            "endpoint" if self.opts.base_url else "model" if self.opts.model_path else None
+        )
         if backend == "endpoint":
             client = EndpointClient.from_options(self.opts)
             self._round_trip = lambda text: self._via_endpoint(client, text)
         elif backend == "model" and self.opts.model_path and self.opts.reverse_model_path:
-            there, back = Seq2SeqTranslator(self.opts.model_path), Seq2SeqTranslator(self.opts.reverse_model_path)
+            there, back = (
+                Seq2SeqTranslator(self.opts.model_path),
+                Seq2SeqTranslator(self.opts.reverse_model_path),
+            )
             self._round_trip = lambda text: back.translate(there.translate(text))
         else:
             raise PluginError(UNAVAILABLE)
 
     def _via_endpoint(self, client: EndpointClient, text: str) -> str:
-        system = "You are a translator. Reply with the translation only; copy numbers, dates and names exactly."
+        system = (
+            "You are a translator. Reply with the translation only; copy numbers, dates and "
+            "names exactly."
+        )
         pivot = client.complete(system, f"Translate into {self.opts.pivot}:\n\n{text}")
-        return client.complete(system, f"Translate into the language of the original text (English unless it is clearly another):\n\n{pivot}")
+        return client.complete(
+            system,
+            "Translate into the language of the original text (English unless it is clearly "
+            f"another):\n\n{pivot}",
+        )
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         if self._round_trip is None:
@@ -110,11 +123,19 @@ class BackTranslate(Augmenter):
             order = order_key(where[record.id], len(records), "interleave", step=0.35)
             for passage in split_passages(record.text):
                 result = self._round_trip(passage).strip()
-                problems = fact_problems(passage, result, aliases) if result else ["empty translation"]
+                problems = (
+                    fact_problems(passage, result, aliases) if result else ["empty translation"]
+                )
                 if problems:
                     coverage.reject("fact_changed")
                     if self.context is not None:
-                        self.context.quarantine.add(PLUGIN, "fact_changed", "; ".join(problems), record.source.get("uri", ""), record.derive(result, PLUGIN))
+                        self.context.quarantine.add(
+                            PLUGIN,
+                            "fact_changed",
+                            "; ".join(problems),
+                            record.source.get("uri", ""),
+                            record.derive(result, PLUGIN),
+                        )
                     continue
                 for fact in facts:
                     if fact.text in passage:

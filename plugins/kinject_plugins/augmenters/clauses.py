@@ -68,7 +68,11 @@ def base_form(verb: str) -> str:
 
 def lead_split(text: str) -> tuple[str, str]:
     """(lead adverbial, main clause): "Unless the parties agree otherwise, a debtor ..."."""
-    citation_lead = re.match(r"^((?:Under|By) (?:Article|Section|Rule) \d+\w*(?: of the (?:[A-Z][\w-]*\s?)+?)?),?\s+(?=[a-z]|An? |The )", text)
+    citation_lead = re.match(
+        r"^((?:Under|By) (?:Article|Section|Rule) \d+\w*(?: of the "
+        r"(?:[A-Z][\w-]*\s?)+?)?),?\s+(?=[a-z]|An? |The )",
+        text,
+    )
     if citation_lead:
         return citation_lead.group(1), text[citation_lead.end() :]
     first = text.split(" ", 1)[0].lower()
@@ -115,20 +119,27 @@ def parse_clause(text: str) -> Clause | None:
         if skipped or skip_verbs:
             # After a relative clause, a later modal is the safer main verb ("A buyer who
             # discovers that goods do not conform ... must notify").
-            modal = next((j for j in range(i + 1, len(words)) if words[j].group(0).rstrip(",") in _MODALS), None)
+            modal = next(
+                (j for j in range(i + 1, len(words)) if words[j].group(0).rstrip(",") in _MODALS),
+                None,
+            )
             if bare not in _MODALS and modal is not None:
                 return _clause(text, lead, main, offset, words, modal)
         return _clause(text, lead, main, offset, words, i)
     return None
 
 
-def _clause(text: str, lead: str, main: str, offset: int, words: list[re.Match[str]], i: int) -> Clause | None:
+def _clause(
+    text: str, lead: str, main: str, offset: int, words: list[re.Match[str]], i: int
+) -> Clause | None:
     subject = main[: words[i].start()].strip().rstrip(",")
     if not subject or subject.split()[0].lower() in PRONOUNS or subject.endswith(","):
         return None
     word = words[i].group(0).rstrip(",")
     aux, verb = (word, "") if word in AUXILIARIES else ("", word)
-    if word in ("has", "have") and (i + 1 >= len(words) or not _PARTICIPLE.match(words[i + 1].group(0).lower())):
+    if word in ("has", "have") and (
+        i + 1 >= len(words) or not _PARTICIPLE.match(words[i + 1].group(0).lower())
+    ):
         aux, verb = "", word  # "has 11 judges": a main verb, not a perfect auxiliary
     end = words[i].end()
     negated = False

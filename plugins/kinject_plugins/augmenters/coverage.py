@@ -50,7 +50,12 @@ class Coverage:
             "facts_total": len(self.facts),
             "facts_under_k": len(short),
             "under_k": [
-                {"fact": f.id, "record": f.record_id, "sentence": f.text, "phrasings": self.count(f.id)}
+                {
+                    "fact": f.id,
+                    "record": f.record_id,
+                    "sentence": f.text,
+                    "phrasings": self.count(f.id),
+                }
                 for f in short[:MAX_LISTED]
             ],
             "phrasings_min": min(counts, default=0),

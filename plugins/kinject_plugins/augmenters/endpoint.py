@@ -52,11 +52,13 @@ class GeneratorOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    #: ``rules`` (offline, deterministic), ``model`` (a local causal LM) or ``endpoint`` (OpenAI-compatible)
+    # : ``rules`` (offline, deterministic), ``model`` (a local causal LM) or ``endpoint``
+    # (OpenAI-compatible)
     backend: Backend = "rules"
     #: endpoint: e.g. ``http://localhost:11434/v1`` (Ollama) or ``https://api.openai.com/v1``
     base_url: str = ""
-    #: endpoint: the served model's name; model backend: an alias, directory or hub id (default: the base model)
+    # : endpoint: the served model's name; model backend: an alias, directory or hub id (default:
+    # the base model)
     model: str = ""
     #: name of the environment variable holding the API key (unset: no Authorization header)
     api_key_env: str = "OPENAI_API_KEY"
@@ -71,7 +73,8 @@ class GeneratorOptions(BaseModel):
     batch_size: int = Field(8, ge=1)
     #: keep replies in ``$KINJECT_HOME/cache/generations.sqlite`` (a re-run makes no new calls)
     cache: bool = True
-    #: a prompts YAML file replacing some or all of the built-in prompts (see ``prompts/generate.en.yaml``)
+    # : a prompts YAML file replacing some or all of the built-in prompts (see
+    # ``prompts/generate.en.yaml``)
     prompts: str | None = None
 
     @field_validator("backend", mode="before")
@@ -90,7 +93,9 @@ class Request:
     max_tokens: int = 0
 
     @classmethod
-    def chat(cls, messages: Sequence[dict[str, str]], sample: int = 0, max_tokens: int = 0) -> Request:
+    def chat(
+        cls, messages: Sequence[dict[str, str]], sample: int = 0, max_tokens: int = 0
+    ) -> Request:
         return cls(tuple((m["role"], m["content"]) for m in messages), sample, max_tokens)
 
     def as_dicts(self) -> list[dict[str, str]]:
@@ -108,8 +113,17 @@ class Completer(Protocol):
 class EndpointClient:
     """A minimal OpenAI-compatible chat client with retries and a thread pool."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, temperature: float = 0.7,
-                 max_tokens: int = 256, timeout: float = 60.0, retries: int = 3, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        temperature: float = 0.7,
+        max_tokens: int = 256,
+        timeout: float = 60.0,
+        retries: int = 3,
+        concurrency: int = 4,
+    ) -> None:
         if not base_url or not model:
             raise PluginError("the endpoint backend needs both 'base_url' and 'model' options")
         self.url = base_url.rstrip("/") + "/chat/completions"
@@ -127,8 +141,16 @@ class EndpointClient:
     @classmethod
     def from_options(cls, opts: GeneratorOptions) -> EndpointClient:
         key = os.environ.get(opts.api_key_env) if opts.api_key_env else None
-        return cls(opts.base_url, opts.model, key, opts.temperature, opts.max_tokens, opts.timeout,
-                   opts.retries, opts.concurrency)
+        return cls(
+            opts.base_url,
+            opts.model,
+            key,
+            opts.temperature,
+            opts.max_tokens,
+            opts.timeout,
+            opts.retries,
+            opts.concurrency,
+        )
 
     def complete(self, system: str, user: str) -> str:
         """The assistant message for one system + user prompt."""
@@ -138,12 +160,18 @@ class EndpointClient:
         if len(requests) <= 1 or self.concurrency == 1:
             return [self.chat(r.as_dicts(), r.sample, r.max_tokens) for r in requests]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(lambda r: self.chat(r.as_dicts(), r.sample, r.max_tokens), requests))
+            return list(
+                pool.map(lambda r: self.chat(r.as_dicts(), r.sample, r.max_tokens), requests)
+            )
 
     def chat(self, messages: list[dict[str, str]], sample: int = 0, max_tokens: int = 0) -> str:
         limit = min(max_tokens, self.max_tokens) if max_tokens else self.max_tokens
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature,
-                                "max_tokens": limit}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature,
+            "max_tokens": limit,
+        }
         if sample:
             body["seed"] = sample  # servers that honour it return a different sample per number
         headers = {"Content-Type": "application/json"}
@@ -153,7 +181,9 @@ class EndpointClient:
         try:
             return str(payload["choices"][0]["message"]["content"]).strip()
         except (KeyError, IndexError, TypeError) as exc:
-            raise PluginError(f"endpoint {self.url} returned no choices[0].message.content") from exc
+            raise PluginError(
+                f"endpoint {self.url} returned no choices[0].message.content"
+            ) from exc
 
     def _post(self, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
         for attempt in range(self.retries + 1):
@@ -166,7 +196,9 @@ class EndpointClient:
             except urllib.error.HTTPError as exc:
                 detail = exc.read().decode("utf-8", "replace")[:200]
                 if exc.code not in RETRY_STATUS or attempt == self.retries:
-                    raise PluginError(f"endpoint {self.url} answered HTTP {exc.code}: {detail}") from exc
+                    raise PluginError(
+                        f"endpoint {self.url} answered HTTP {exc.code}: {detail}"
+                    ) from exc
             except urllib.error.URLError as exc:
                 if attempt == self.retries:
                     raise PluginError(f"endpoint {self.url} failed: {exc.reason}") from exc
@@ -181,8 +213,14 @@ class LocalModel:
     """A local causal LM answering chat requests in left-padded batches, sampled with a seed per
     request so the same request always gets the same reply."""
 
-    def __init__(self, model_ref: str, temperature: float = 0.7, max_tokens: int = 256, batch_size: int = 8,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        model_ref: str,
+        temperature: float = 0.7,
+        max_tokens: int = 256,
+        batch_size: int = 8,
+        seed: int = 0,
+    ) -> None:
         from kinject.models import resolve_model
 
         self.path = resolve_model(model_ref)
@@ -207,7 +245,9 @@ class LocalModel:
 
     def _prompt(self, tokenizer: Any, messages: list[dict[str, str]]) -> str:
         if getattr(tokenizer, "chat_template", None):
-            return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+            return str(
+                tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            )
         return "\n\n".join(m["content"] for m in messages) + "\n"
 
     def complete_many(self, requests: Sequence[Request]) -> list[str]:
@@ -219,15 +259,27 @@ class LocalModel:
         order = sorted(range(len(requests)), key=lambda i: len(prompts[i]))
         out: dict[int, str] = {}
         for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+            batch = order[start : start + self.batch_size]
             inputs = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True)
             limit = max((requests[i].max_tokens or self.max_tokens) for i in batch)
             # one seed per batch, from its requests: the same batch gives the same replies
-            torch.manual_seed(int(hashlib.sha256(repr((self.seed, [requests[i] for i in batch])).encode()).hexdigest()[:8], 16))
+            torch.manual_seed(
+                int(
+                    hashlib.sha256(
+                        repr((self.seed, [requests[i] for i in batch])).encode()
+                    ).hexdigest()[:8],
+                    16,
+                )
+            )
             with torch.no_grad():
-                generated = model.generate(**inputs, max_new_tokens=min(limit, self.max_tokens), do_sample=self.temperature > 0,
-                                           temperature=self.temperature or None, top_p=0.95 if self.temperature > 0 else None,
-                                           pad_token_id=tokenizer.pad_token_id)
+                generated = model.generate(
+                    **inputs,
+                    max_new_tokens=min(limit, self.max_tokens),
+                    do_sample=self.temperature > 0,
+                    temperature=self.temperature or None,
+                    top_p=0.95 if self.temperature > 0 else None,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
             self.calls += len(batch)
             width = inputs["input_ids"].shape[1]
             for i, row in zip(batch, generated, strict=True):
@@ -243,22 +295,30 @@ class GenerationCache:
         self.path = path
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)"
+            )
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
     @staticmethod
     def key(identity: str, request: Request) -> str:
-        return hashlib.sha256(json.dumps([identity, request.messages, request.sample, request.max_tokens]).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps([identity, request.messages, request.sample, request.max_tokens]).encode()
+        ).hexdigest()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         with self._lock, self._connect() as db:
             for start in range(0, len(keys), 500):
-                chunk = list(keys[start:start + 500])
+                chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                found.update(db.execute(f"SELECT key, reply FROM replies WHERE key IN ({marks})", chunk).fetchall())  # noqa: S608
+                found.update(
+                    db.execute(
+                        f"SELECT key, reply FROM replies WHERE key IN ({marks})", chunk
+                    ).fetchall()
+                )  # noqa: S608
         return found
 
     def put_many(self, items: dict[str, str]) -> None:
@@ -273,8 +333,13 @@ class CachedCompleter:
     interrupted run keeps what it generated; ``progress`` (``context.progress``) shows the chunks.
     """
 
-    def __init__(self, inner: Completer, cache: GenerationCache, chunk: int = 32,
-                 progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Completer,
+        cache: GenerationCache,
+        chunk: int = 32,
+        progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None,
+    ) -> None:
         self.inner = inner
         self.cache = cache
         self.identity = inner.identity
@@ -289,10 +354,15 @@ class CachedCompleter:
         todo = [i for i, key in enumerate(keys) if key not in found]
         self.hits += len(requests) - len(todo)
         self.misses += len(todo)
-        chunks: Iterable[list[int]] = [todo[i:i + self.chunk] for i in range(0, len(todo), self.chunk)]
+        chunks: Iterable[list[int]] = [
+            todo[i : i + self.chunk] for i in range(0, len(todo), self.chunk)
+        ]
         if self.progress is not None and len(todo) > self.chunk:
-            chunks = self.progress(chunks, f"generating ({len(todo)} requests, {self.chunk} per step)",
-                                   -(-len(todo) // self.chunk))
+            chunks = self.progress(
+                chunks,
+                f"generating ({len(todo)} requests, {self.chunk} per step)",
+                -(-len(todo) // self.chunk),
+            )
         for part in chunks:
             replies = self.inner.complete_many([requests[i] for i in part])
             fresh = {keys[i]: reply for i, reply in zip(part, replies, strict=True)}
@@ -313,19 +383,30 @@ def make_completer(opts: GeneratorOptions, context: RunContext) -> Completer | N
     if opts.backend == "endpoint":
         inner = EndpointClient.from_options(opts)
     elif opts.backend == "model":
-        inner = LocalModel(opts.model or context.config.base_model, opts.temperature, opts.max_tokens,
-                           opts.batch_size, context.seed)
+        inner = LocalModel(
+            opts.model or context.config.base_model,
+            opts.temperature,
+            opts.max_tokens,
+            opts.batch_size,
+            context.seed,
+        )
     else:
         return None
     if not opts.cache:
         return inner
     chunk = max(opts.batch_size, opts.concurrency) * 4
-    return CachedCompleter(inner, GenerationCache(cache_path()), chunk,
-                           lambda items, description, total: context.progress(items, description, total=total))
+    return CachedCompleter(
+        inner,
+        GenerationCache(cache_path()),
+        chunk,
+        lambda items, description, total: context.progress(items, description, total=total),
+    )
 
 
 def numbered_lines(text: str) -> list[str]:
-    """Lines of a model answer with list markers (``1.``, ``-``, ``*``) removed, empty ones dropped."""
+    """Lines of a model answer with list markers (``1.``, ``-``, ``*``) removed, empty ones
+    dropped.
+    """
     import re
 
     lines = [re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", line).strip() for line in text.splitlines()]
@@ -346,10 +427,15 @@ class GeneratingAugmenter(Augmenter):
         from kinject_plugins.augmenters.prompts import load_prompts
 
         defaults: dict[str, Any] = getattr(context.config, "augment", None) or {}
-        unset = {k: v for k, v in defaults.items()
-                 if k in type(self.opts).model_fields and k not in self.opts.model_fields_set}
+        unset = {
+            k: v
+            for k, v in defaults.items()
+            if k in type(self.opts).model_fields and k not in self.opts.model_fields_set
+        }
         if unset:
-            self.opts = type(self.opts).model_validate({**self.opts.model_dump(exclude_unset=True), **unset})
+            self.opts = type(self.opts).model_validate(
+                {**self.opts.model_dump(exclude_unset=True), **unset}
+            )
         pack_prompts = context.domain.extra.get("prompts") if context.domain is not None else None
         self.prompts = load_prompts("en", self.opts.prompts or pack_prompts)
         self.completer = make_completer(self.opts, context)

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 _ASKED = "\u2047"
 
 
-
 @cache
 def language_data(language: str) -> dict[str, Any]:
     """The phrasing and word lists of ``eval_questions.<language>.yaml`` (English when absent)."""
@@ -54,7 +53,9 @@ class Phrasing:
     corpus: CorpusWords
 
 
-def phrase_question(answer: TypedValue, phrasing: Phrasing, opts: EvalQuestionsOptions) -> tuple[str | None, str]:
+def phrase_question(
+    answer: TypedValue, phrasing: Phrasing, opts: EvalQuestionsOptions
+) -> tuple[str | None, str]:
     """(question, "") for one value of its sentence, or (None, reason it cannot be asked)."""
     value, sentence, words = answer.value, answer.sentence, phrasing.words
     reason = _unaskable(answer, phrasing)
@@ -64,18 +65,29 @@ def phrase_question(answer: TypedValue, phrasing: Phrasing, opts: EvalQuestionsO
     prefix = _drop_hedge(clause[: value.start - start].rstrip(" \"“'‘"), words["hedges"])
     tail = clause[value.end - start :].rstrip(" .;:!?").lstrip("\"”'’")
     dangling = frozenset(words["dangling"]) | frozenset(words["adverbs"])
-    if tail.startswith(",") and "," not in prefix and prefix.split()[:1] and prefix.split()[0].lower() in words["lead_words"]:
+    if (
+        tail.startswith(",")
+        and "," not in prefix
+        and prefix.split()[:1]
+        and prefix.split()[0].lower() in words["lead_words"]
+    ):
         # A leading adverbial ("As of May 31, 2019, X was ..."): ask it after its main clause.
         main = _short_tail(tail[1:].strip(), opts.max_copied_words, dangling)
         if not main:
             return None, "no_predicate"
         prefix, tail = f"{main} {_lower_first(prefix, phrasing)}", ""
-    prefix = re.sub(r"(?:^|\s)(?:the|a|an)$", "", prefix, flags=re.IGNORECASE)  # "the which year" reads wrong
+    # "the which year" reads wrong
+    prefix = re.sub(r"(?:^|\s)(?:the|a|an)$", "", prefix, flags=re.IGNORECASE)
     short = _short_tail(tail, opts.max_copied_words, dangling)
     if len(prefix.split()) > opts.max_copied_words or short is None:
         return None, "too_long"
     ask = words["ask"][answer.type].format(citation=answer.unit or "reference")
-    body = re.sub(r"\s+", " ", f"{_lower_first(prefix, phrasing)} {ask}{' ' if short and short[0].isalnum() else ''}{short}").strip()
+    body = re.sub(
+        r"\s+",
+        " ",
+        f"{_lower_first(prefix, phrasing)} "
+        f"{ask}{' ' if short and short[0].isalnum() else ''}{short}",
+    ).strip()
     if len(f"{prefix} {short}".split()) < 3:
         return None, "no_predicate"  # "as of which date?" says nothing about what happened then
     reason = _statement_problem(clause, body, ask, answer.type, phrasing)
@@ -93,18 +105,26 @@ def phrase_question(answer: TypedValue, phrasing: Phrasing, opts: EvalQuestionsO
     return question, ""
 
 
-def _statement_problem(clause: str, body: str, ask: str, asked_type: str, phrasing: Phrasing) -> str:
+def _statement_problem(
+    clause: str, body: str, ask: str, asked_type: str, phrasing: Phrasing
+) -> str:
     """Why the statement a question asks about is no statement: list debris (a bullet, or an
     enumeration label opening the clause: "k. For any ...", "(c) The ...", "2 Refer to ...") or
     no finite verb after a subject ("the fiscal year ended which date", "include ... fees")."""
     words = phrasing.words
     if body.split()[0].lower() in words["subordinators"]:
         return "no_predicate"  # "while X has broad authority ...": the main clause was cut off
-    if any(mark in clause for mark in words["bullets"]) or re.match(r"\(?[a-zA-Z0-9]{1,3}[.)]\s|\d{1,2}\s+[A-Z]", clause):
+    if any(mark in clause for mark in words["bullets"]) or re.match(
+        r"\(?[a-zA-Z0-9]{1,3}[.)]\s|\d{1,2}\s+[A-Z]", clause
+    ):
         return "list_debris"
     tokens = re.findall(rf"[\w'’-]+|[,;:(){_ASKED}]", body.replace(ask, f" {_ASKED} "))
     reading = _VerbReading(tokens, asked_type in ("year", "date"), words, phrasing.corpus)
-    return "" if any(reading.finite(i) and reading.has_subject(i) for i in range(1, len(tokens))) else "no_verb"
+    return (
+        ""
+        if any(reading.finite(i) and reading.has_subject(i) for i in range(1, len(tokens)))
+        else "no_verb"
+    )
 
 
 @dataclass(frozen=True)
@@ -132,18 +152,40 @@ class _VerbReading:
         if re.fullmatch(r"[a-z]{3,}ed", word):
             if word in self.corpus.passives and after.lower() in self.words["prepositions"]:
                 return False  # "the offerings acquired with X": a passive participle
-            date_after = after.lower() in MONTHS or re.fullmatch(r"(?:1[5-9]|20)\d\d", after) or (self.dated and after == _ASKED)
-            return not date_after and not (self.dated and i == 1 and before == _ASKED)  # "which date adjusted ..."
-        # a present form: not after the ask phrase unless in "-s" ("which amount increase in"), no noun
-        return (before != _ASKED or word.endswith("s")) and word not in self.corpus.nouns and self._present(word)
+            date_after = (
+                after.lower() in MONTHS
+                or re.fullmatch(r"(?:1[5-9]|20)\d\d", after)
+                or (self.dated and after == _ASKED)
+            )
+            # "which date adjusted ..."
+            return not date_after and not (self.dated and i == 1 and before == _ASKED)
+        # a present form: not after the ask phrase unless in "-s" ("which amount increase in"), no
+        # noun
+        return (
+            (before != _ASKED or word.endswith("s"))
+            and word not in self.corpus.nouns
+            and self._present(word)
+        )
 
     def has_subject(self, i: int) -> bool:
-        """Something before ``tokens[i]`` besides adverbs and punctuation ("Also excludes ..." has none)."""
-        return any(t.lower() not in self.words["adverbs"] and t not in ",;:()" for t in self.tokens[:i])
+        """Something before ``tokens[i]`` besides adverbs and punctuation ("Also excludes ..." has
+        none).
+        """
+        return any(
+            t.lower() not in self.words["adverbs"] and t not in ",;:()" for t in self.tokens[:i]
+        )
 
     def _present(self, word: str) -> bool:
-        bases = {word, word[:-1], word[:-2]} if word.endswith("s") and not word.endswith("ss") else {word}
-        pasts = {f"{b}ed" for b in bases} | {f"{b}d" for b in bases if b.endswith("e")} | {f"{word[:-3]}ied"}
+        bases = (
+            {word, word[:-1], word[:-2]}
+            if word.endswith("s") and not word.endswith("ss")
+            else {word}
+        )
+        pasts = (
+            {f"{b}ed" for b in bases}
+            | {f"{b}d" for b in bases if b.endswith("e")}
+            | {f"{word[:-3]}ied"}
+        )
         return bool(pasts & self.corpus.vocabulary)
 
 
@@ -155,17 +197,28 @@ def _unaskable(answer: TypedValue, phrasing: Phrasing) -> str:
     if _inside_brackets(sentence, value.start) or value.text.endswith(("'", "’")):
         return "malformed"
     if re.match(r"\.\d|\(\w|\w|-\w", sentence[value.end : value.end + 2]):
-        return "malformed"  # "Section 2.1", "Section 2(b)", "£1.7m", "ASU 2016-02": the value is cut off
+        # "Section 2.1", "Section 2(b)", "£1.7m", "ASU 2016-02": the value is cut off
+        return "malformed"
     if next_word.lower() in phrasing.words["scales"]:
         return "malformed"  # "$28  million": the value was cut from its scale word
-    if answer.type in ("year", "number", "count") and next_word[:1].isupper() and sentence[value.end : value.end + 1] == " ":
+    if (
+        answer.type in ("year", "number", "count")
+        and next_word[:1].isupper()
+        and sentence[value.end : value.end + 1] == " "
+    ):
         return "part_of_name"  # "the 2018 Plan", "the 2041 Notes"
     if answer.type == "number":
         return "plain_number"  # a bare number is mostly a label ("Note 12", a footnote mark)
-    if re.search(rf"(?:{'|'.join(re.escape(m) for m in phrasing.words['currency'])})\s$", sentence[: value.start]):
+    if re.search(
+        rf"(?:{'|'.join(re.escape(m) for m in phrasing.words['currency'])})\s$",
+        sentence[: value.start],
+    ):
         return "malformed"  # "€ 32 million": the value was cut from its currency
-    if in_list(answer) or set(re.findall(r"\w+", sentence.lower())) & set(phrasing.words["list_markers"]):
-        return "in_list"  # "$2.5 million, $2.6 million and $2.4 million ... respectively": ambiguous
+    if in_list(answer) or set(re.findall(r"\w+", sentence.lower())) & set(
+        phrasing.words["list_markers"]
+    ):
+        # "$2.5 million, $2.6 million and $2.4 million ... respectively": ambiguous
+        return "in_list"
     if coordinated(sentence, value, phrasing.words):
         return "coordinated"  # "as of May 31, 2019 and 2018": the other year is no extracted value
     return _name_unaskable(answer, phrasing) if answer.type == "name" else ""
@@ -177,7 +230,8 @@ def _name_unaskable(answer: TypedValue, phrasing: Phrasing) -> str:
     words run into it) or a shouted heading."""
     value, sentence = answer.value, answer.sentence
     if answer.unit != "quoted" and not sentence[: value.start].strip():
-        return "name_at_start"  # heading words run into the first name ("Unless You", "New Versions ...")
+        # heading words run into the first name ("Unless You", "New Versions ...")
+        return "name_at_start"
     if answer.unit != "quoted" and value.text.isupper() and " " in value.text:
         return "common_word"
     return name_problem(answer, phrasing.corpus, phrasing.words)
@@ -212,7 +266,9 @@ def _short_tail(tail: str, limit: int, dangling: frozenset[str] = frozenset()) -
     its end ("... because", "... primarily"); None when even the first part is too long."""
     if len(tail.split()) <= limit and not re.search(r"[,;:]\s*$", tail):
         return _closed(tail, dangling)
-    cut = re.search(r",(?!\s?\d)|;|:|\s(?:and|or|but|which|while|whereas|compared|as)\s(?![$€£¥]?\d)", tail)
+    cut = re.search(
+        r",(?!\s?\d)|;|:|\s(?:and|or|but|which|while|whereas|compared|as)\s(?![$€£¥]?\d)", tail
+    )
     head = tail[: cut.start()] if cut else tail
     return _closed(head, dangling) if len(head.split()) <= limit else None
 
@@ -236,8 +292,17 @@ def _lower_first(prefix: str, phrasing: Phrasing) -> str:
     first, *rest = prefix.split()
     corpus = phrasing.corpus
     common = first.lower() in corpus.vocabulary or first not in corpus.capitalised
-    longer_name = bool(rest) and rest[0].lower() not in MONTHS and (rest[0][:1].isupper() or (len(rest) > 1 and rest[0] in ("of", "and", "&") and rest[1][:1].isupper()))
-    if first.lower() not in phrasing.words["function_words"] and (not common or longer_name or any(c.isupper() for c in first[1:])):
+    longer_name = (
+        bool(rest)
+        and rest[0].lower() not in MONTHS
+        and (
+            rest[0][:1].isupper()
+            or (len(rest) > 1 and rest[0] in ("of", "and", "&") and rest[1][:1].isupper())
+        )
+    )
+    if first.lower() not in phrasing.words["function_words"] and (
+        not common or longer_name or any(c.isupper() for c in first[1:])
+    ):
         return prefix
     return first.lower() + prefix[len(first) :]
 
@@ -251,7 +316,9 @@ def standalone(body: str, words: dict[str, Any]) -> bool:
         low = token.lower()
         if low in unresolved:
             return False
-        if low in words["demonstratives"] and (i + 1 >= len(tokens) or not tokens[i + 1][:1].isupper()):
+        if low in words["demonstratives"] and (
+            i + 1 >= len(tokens) or not tokens[i + 1][:1].isupper()
+        ):
             return False
     return True
 

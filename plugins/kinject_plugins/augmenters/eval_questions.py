@@ -90,8 +90,17 @@ class EvalQuestions(Augmenter):
         passages = [r for r in records if r.kind in self.opts.kinds]
         found = [(r, self._typed_values(r)) for r in passages]
         words = language_data("en")  # the corpus's words are read with the default language's lists
-        corpus = CorpusWords.read([r.text for r in passages], [t for _, typed in found for t in typed], words)
-        pool = DistractorPool([t for _, typed in found for t in typed if t.type != "name" or not name_problem(t, corpus, words)])
+        corpus = CorpusWords.read(
+            [r.text for r in passages], [t for _, typed in found for t in typed], words
+        )
+        pool = DistractorPool(
+            [
+                t
+                for _, typed in found
+                for t in typed
+                if t.type != "name" or not name_problem(t, corpus, words)
+            ]
+        )
         asked = [(r, self._askable(typed)) for r, typed in found]
         per_record = {r.id: self._candidates(r, typed, pool, corpus, skipped) for r, typed in asked}
         chosen = self._spread(passages, per_record)
@@ -99,10 +108,14 @@ class EvalQuestions(Augmenter):
         for candidate in chosen:
             yield self._qa_record(candidate, pool, skipped)
         self.stats = {
-            "passages": len(passages), "facts": sum(len({t.sentence for t in typed}) for _, typed in asked),
-            "values": sum(len(typed) for _, typed in asked), "candidates": sum(len(c) for c in per_record.values()),
-            "questions": len(chosen), "skipped": dict(sorted(skipped.items())),
-            "documents": len({str(r.source.get("uri", "")) for r in passages}), "documents_covered": len(documents),
+            "passages": len(passages),
+            "facts": sum(len({t.sentence for t in typed}) for _, typed in asked),
+            "values": sum(len(typed) for _, typed in asked),
+            "candidates": sum(len(c) for c in per_record.values()),
+            "questions": len(chosen),
+            "skipped": dict(sorted(skipped.items())),
+            "documents": len({str(r.source.get("uri", "")) for r in passages}),
+            "documents_covered": len(documents),
         }
 
     def _typed_values(self, record: Record) -> list[TypedValue]:
@@ -124,8 +137,14 @@ class EvalQuestions(Augmenter):
         out = [t for t in typed if t.value.kind in self.opts.value_kinds]
         return sorted(out, key=lambda t: (_KIND_ORDER[t.value.kind], t.value.start))
 
-    def _candidates(self, record: Record, typed: list[TypedValue], pool: DistractorPool,
-                    corpus: CorpusWords, skipped: Counter[str]) -> list[Candidate]:
+    def _candidates(
+        self,
+        record: Record,
+        typed: list[TypedValue],
+        pool: DistractorPool,
+        corpus: CorpusWords,
+        skipped: Counter[str],
+    ) -> list[Candidate]:
         """The record's askable values that have a standalone question and three distractors,
         one value per sentence before a second from the same sentence."""
         title = self._title(record)
@@ -133,14 +152,18 @@ class EvalQuestions(Augmenter):
         rank: Counter[str] = Counter()
         out: list[tuple[int, Candidate]] = []
         for answer in typed:
-            question, reason = phrase_question(answer, phrasing, self.opts) if title else (None, "no_title")
+            question, reason = (
+                phrase_question(answer, phrasing, self.opts) if title else (None, "no_title")
+            )
             if question is None:
                 skipped[reason] += 1
                 continue
             if len(pool.pick(answer, question, random.Random(0))) < 3:
                 skipped["no_distractors"] += 1
                 continue
-            out.append((rank[answer.sentence], Candidate(record, question, answer, answer.sentence, title)))
+            out.append(
+                (rank[answer.sentence], Candidate(record, question, answer, answer.sentence, title))
+            )
             rank[answer.sentence] += 1
         return [c for _, c in sorted(out, key=lambda pair: pair[0])]
 
@@ -151,7 +174,9 @@ class EvalQuestions(Augmenter):
             title = re.sub(r"[_\-]+", " ", Path(uri.split("://")[-1]).stem).strip()
         return title
 
-    def _spread(self, passages: list[Record], per_record: dict[str, list[Candidate]]) -> list[Candidate]:
+    def _spread(
+        self, passages: list[Record], per_record: dict[str, list[Candidate]]
+    ) -> list[Candidate]:
         """Round-robin over documents (source uri); within one, over its passages in a seeded
         order, one question per passage before a second; at most ``max_questions``."""
         by_doc: dict[str, list[Record]] = {}
@@ -159,27 +184,47 @@ class EvalQuestions(Augmenter):
             by_doc.setdefault(str(record.source.get("uri", "")), []).append(record)
         queues: list[list[Candidate]] = []
         for uri, recs in by_doc.items():
-            order = sorted(recs, key=lambda r: (r.source.get("page", 0) or 0))
+            order = sorted(recs, key=lambda r: r.source.get("page", 0) or 0)
             random.Random(f"{self.seed}:{uri}").shuffle(order)
             depth = self.opts.max_per_record
-            queues.append([per_record[r.id][i] for i in range(depth) for r in order if i < len(per_record[r.id])])
+            queues.append(
+                [
+                    per_record[r.id][i]
+                    for i in range(depth)
+                    for r in order
+                    if i < len(per_record[r.id])
+                ]
+            )
         out: list[Candidate] = []
         seen: set[str] = set()
         for i in range(max((len(q) for q in queues), default=0)):
             for queue in queues:
-                if i < len(queue) and queue[i].question not in seen and len(out) < self.opts.max_questions:
+                if (
+                    i < len(queue)
+                    and queue[i].question not in seen
+                    and len(out) < self.opts.max_questions
+                ):
                     seen.add(queue[i].question)
                     out.append(queue[i])
         return out
 
-    def _qa_record(self, candidate: Candidate, pool: DistractorPool, skipped: Counter[str]) -> Record:
+    def _qa_record(
+        self, candidate: Candidate, pool: DistractorPool, skipped: Counter[str]
+    ) -> Record:
         answer = candidate.answer
-        rng = random.Random(f"{self.seed}:{candidate.record.id}:{answer.value.start}:{answer.sentence}")
+        rng = random.Random(
+            f"{self.seed}:{candidate.record.id}:{answer.value.start}:{answer.sentence}"
+        )
         choices = [answer.value.text, *pool.pick(answer, candidate.question, rng)]
         rng.shuffle(choices)
         meta = {
-            "question": candidate.question, "answer": answer.value.text, "choices": choices,
-            "answer_index": choices.index(answer.value.text), "category": answer.type,
-            "source_id": candidate.record.id, "fact": candidate.fact, "title": candidate.title,
+            "question": candidate.question,
+            "answer": answer.value.text,
+            "choices": choices,
+            "answer_index": choices.index(answer.value.text),
+            "category": answer.type,
+            "source_id": candidate.record.id,
+            "fact": candidate.fact,
+            "title": candidate.title,
         }
         return candidate.record.derive(candidate.question, PLUGIN, kind="qa", meta=meta)

@@ -84,7 +84,8 @@ def _quantity_type(value: Value, words: dict[str, Any]) -> tuple[str, str]:
         return "percent", marks[0]  # "5%", "5 percent" and "80 basis points" look different
     if _ISO_CURRENCY.match(value.text) or any(_has_mark(text, mark) for mark in words["currency"]):
         sign = re.match(r"[^\d\s]+", value.text)
-        return "money", f"{sign.group(0) if sign else ''} {unit}".strip()  # "$3 million" before "€3 million"
+        # "$3 million" before "€3 million"
+        return "money", f"{sign.group(0) if sign else ''} {unit}".strip()
     if not unit:
         return ("year", "") if _YEAR.fullmatch(number) else ("number", "")
     return "count", unit
@@ -108,7 +109,8 @@ class CorpusWords:
     attested: frozenset[str] = frozenset()
     nouns: frozenset[str] = frozenset()
     passives: frozenset[str] = frozenset()
-    #: one-word names the corpus only ever writes before a lower-case word (adjectives: "Indian rupee")
+    # : one-word names the corpus only ever writes before a lower-case word (adjectives: "Indian
+    # rupee")
     modifiers: frozenset[str] = frozenset()
 
     @classmethod
@@ -119,18 +121,30 @@ class CorpusWords:
         return cls(
             frozenset(w for t in texts for w in re.findall(r"\b[a-z][a-z'’-]*\b", t)),
             frozenset(w for t in texts for w in re.findall(r"(?<=[a-z,] )[A-Z][\w'’-]*", t)),
-            frozenset(t.stem for t in typed if t.type == "name" and mid_sentence(t.value, t.sentence)),
-            frozenset(w for t in texts for w in re.findall(rf"\b(?:{determiners}) ([a-z]+)\b", t, re.IGNORECASE)),
-            frozenset(w for t in texts for w in re.findall(rf"\b(?:{be}) (?:\w+ly )?([a-z]+ed)\b", t, re.IGNORECASE)),
+            frozenset(
+                t.stem for t in typed if t.type == "name" and mid_sentence(t.value, t.sentence)
+            ),
+            frozenset(
+                w
+                for t in texts
+                for w in re.findall(rf"\b(?:{determiners}) ([a-z]+)\b", t, re.IGNORECASE)
+            ),
+            frozenset(
+                w
+                for t in texts
+                for w in re.findall(rf"\b(?:{be}) (?:\w+ly )?([a-z]+ed)\b", t, re.IGNORECASE)
+            ),
             _modifiers([t for t in typed if t.type == "name" and " " not in t.value.text], words),
         )
 
 
 def _modifiers(names: list[TypedValue], words: dict[str, Any]) -> frozenset[str]:
     """The stems of one-word names never written without a lower-case content word after them."""
+
     def before_noun(t: TypedValue) -> bool:
         after = re.match(r" ([a-z][\w-]*)", t.sentence[t.value.end :])
         return after is not None and after.group(1) not in {*words["function_words"], *words["be"]}
+
     seen = {t.stem for t in names}
     return frozenset(seen - {t.stem for t in names if not before_noun(t)})
 
@@ -138,7 +152,12 @@ def _modifiers(names: list[TypedValue], words: dict[str, Any]) -> frozenset[str]
 def name_problem(typed: TypedValue, corpus: CorpusWords, words: dict[str, Any]) -> str:
     """Why a name value is no name to ask about or offer as a choice, or "" when it is one."""
     value, sentence, text = typed.value, typed.sentence, typed.value.text
-    if "\n" in text or len(re.sub(r"\W", "", text)) < 2 or re.match(r"\.\s*[^\s.]", sentence[value.end :]) or re.search(r"\.\w$", text):
+    if (
+        "\n" in text
+        or len(re.sub(r"\W", "", text)) < 2
+        or re.match(r"\.\s*[^\s.]", sentence[value.end :])
+        or re.search(r"\.\w$", text)
+    ):
         return "malformed"  # over a line break, one letter, or cut at an abbreviation's dot ("U.S")
     if _is_label(text, sentence[: value.start], sentence[value.end :]):
         return "label"
@@ -146,16 +165,26 @@ def name_problem(typed: TypedValue, corpus: CorpusWords, words: dict[str, Any]) 
         return "possessive"  # "Group’s", "Company's Senior Notes": a name run into what it owns
     parts = re.split(r"\s+(?:and|&)\s+", text)
     # "Spain and Italy", "Retail Section and Trade Section": one word each, or one head word
-    single_words = " and " in text and (all(" " not in p for p in parts) or len({p.split()[-1] for p in parts}) == 1)
-    if "," in text or (len(parts) > 1 and (single_words or all(_stem(p) in corpus.attested for p in parts))):
+    single_words = " and " in text and (
+        all(" " not in p for p in parts) or len({p.split()[-1] for p in parts}) == 1
+    )
+    if "," in text or (
+        len(parts) > 1 and (single_words or all(_stem(p) in corpus.attested for p in parts))
+    ):
         return "coordinated"  # "Office and LinkedIn", "Spain and Italy": two names, not one
     if {text.split()[0].lower(), text.split()[-1].lower()} & set(words["function_words"]):
         return "malformed"  # a heading run into the next sentence ("Grant Scope The")
     if typed.unit == "quoted":
         return ""
     if typed.stem not in corpus.attested or typed.stem in corpus.modifiers:
-        return "not_a_name"  # only ever at the start of a sentence or heading ("Since", "Include"), or before a noun ("Indian")
-    if " " not in text and not text.isupper() and (typed.key in corpus.vocabulary or typed.stem in corpus.vocabulary):
+        # only ever at the start of a sentence or heading ("Since", "Include"), or before a noun
+        # ("Indian")
+        return "not_a_name"
+    if (
+        " " not in text
+        and not text.isupper()
+        and (typed.key in corpus.vocabulary or typed.stem in corpus.vocabulary)
+    ):
         return "common_word"  # "Group": the corpus also writes "group"
     return ""
 
@@ -179,7 +208,11 @@ def in_list(answer: TypedValue) -> bool:
     for other in extract_values(sentence):
         if other.kind != value.kind or other.start == value.start:
             continue
-        gap = sentence[other.end : value.start] if other.end <= value.start else sentence[value.end : other.start]
+        gap = (
+            sentence[other.end : value.start]
+            if other.end <= value.start
+            else sentence[value.end : other.start]
+        )
         if re.fullmatch(r"\s*(?:,|,?\s*(?:and|or|and/or))\s*", gap):
             return True
     return False
@@ -198,7 +231,9 @@ def coordinated(sentence: str, value: Value, words: dict[str, Any]) -> bool:
 
 def _has_mark(text: str, mark: str) -> bool:
     # Signs match anywhere ("$3"), words only as whole words ("3 dollars", not "3 krill").
-    return mark in text if not mark[:1].isalpha() else bool(re.search(rf"\b{re.escape(mark)}\b", text))
+    return (
+        mark in text if not mark[:1].isalpha() else bool(re.search(rf"\b{re.escape(mark)}\b", text))
+    )
 
 
 @dataclass
@@ -219,7 +254,8 @@ class DistractorPool:
         for tier in self._tiers(answer):
             candidates = [t for t in tier if t.stem not in taken and not _occurs(t.key, asked)]
             rng.shuffle(candidates)
-            if answer.type == "name":  # names in the same slot first ("sales to X", "X operating segment")
+            # names in the same slot first ("sales to X", "X operating segment")
+            if answer.type == "name":
                 candidates.sort(key=lambda t: -len(_context(t) & _context(answer)))
             for typed in candidates:
                 if len(out) == n:
@@ -233,12 +269,18 @@ class DistractorPool:
     def _tiers(self, answer: TypedValue) -> list[list[TypedValue]]:
         """Candidates, best tier first: same document and unit, corpus and unit, then (where the
         unit need not match) same document and type, corpus and type; own sentence last."""
-        same_type = [t for t in self.values if t.type == answer.type and t.sentence != answer.sentence]
+        same_type = [
+            t for t in self.values if t.type == answer.type and t.sentence != answer.sentence
+        ]
         same_unit = [t for t in same_type if t.unit == answer.unit]
         tiers = [[t for t in same_unit if t.document == answer.document], same_unit]
         if answer.type not in _UNIT_BOUND:
             tiers += [[t for t in same_type if t.document == answer.document], same_type]
-        own = [t for t in self.values if t.sentence == answer.sentence and t.type == answer.type and t.unit == answer.unit]
+        own = [
+            t
+            for t in self.values
+            if t.sentence == answer.sentence and t.type == answer.type and t.unit == answer.unit
+        ]
         return [*tiers, own]
 
 
@@ -246,8 +288,13 @@ def _context(typed: TypedValue) -> set[str]:
     """The words either side of a value, marked by side."""
     before = re.findall(r"[\w'’-]+", typed.sentence[: typed.value.start])[-1:]
     after = re.findall(r"[\w'’-]+", typed.sentence[typed.value.end :])[:1]
-    head = typed.value.text.split()[-1] if " " in typed.value.text else ""  # "Audit Committee", "Pay Committee"
-    return {f"<{w.lower()}" for w in before} | {f">{w.lower()}" for w in after} | ({f"={head}"} if head else set())
+    # "Audit Committee", "Pay Committee"
+    head = typed.value.text.split()[-1] if " " in typed.value.text else ""
+    return (
+        {f"<{w.lower()}" for w in before}
+        | {f">{w.lower()}" for w in after}
+        | ({f"={head}"} if head else set())
+    )
 
 
 def _number_keys(text: str) -> set[str]:

@@ -36,7 +36,13 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str]]] = [
     # A day and month without a year ("opens on 15 August").
     (re.compile(rf"\b(?P<d>\d{{1,2}}) (?P<m>{_MONTH_RE})\b"), ("", "m", "d")),
     # A bare year after a preposition ("in 2011", "since 1998").
-    (re.compile(r"\b(?:[Ii]n|[Ss]ince|by|until|[Ff]rom|of|before|after) (?P<v>(?P<y>(?:1[5-9]|20)\d\d))\b(?![.,]\d| ?%)"), ("y", "", "")),
+    (
+        re.compile(
+            r"\b(?:[Ii]n|[Ss]ince|by|until|[Ff]rom|of|before|after) "
+            r"(?P<v>(?P<y>(?:1[5-9]|20)\d\d))\b(?![.,]\d| ?%)"
+        ),
+        ("y", "", ""),
+    ),
 ]
 
 _CITATION_RE = re.compile(
@@ -61,7 +67,8 @@ _QUANTITY_RE = re.compile(
     r"|-(?:year|month|week|day|hour)\b"
     rf"| (?:(?:working|calendar|business|clear) )?(?:{_UNIT_WORDS})(?:['’](?=\s))?(?![\w/])"
     # a plural count noun, with at most one modifier in front ("64 cargo vessels")
-    rf"| (?:(?!(?:{_NOT_UNITS}|{_FUNCTION_WORDS})\b)[a-z][a-z\-]*[a-z] (?=[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)\b))?"
+    rf"| (?:(?!(?:{_NOT_UNITS}|{_FUNCTION_WORDS})\b)[a-z][a-z\-]*[a-z] "
+    r"(?=[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)\b))?"
     rf"(?!(?:{_NOT_UNITS})\b)[a-z][a-z\-]*[a-z]s(?<!ss)(?<!us)(?:['’](?=\s|$))?(?![\w'’]))?"
 )
 
@@ -147,7 +154,11 @@ def _find_dates(text: str, taken: list[tuple[int, int]]) -> list[Value]:
             month = match.group("m") if m else ""
             if month and not month.isdigit():
                 month = str(MONTHS.index(month.lower()) + 1)
-            parts = [match.group("y") if _y else "", str(int(month)) if month else "", str(int(match.group("d"))) if d else ""]
+            parts = [
+                match.group("y") if _y else "",
+                str(int(month)) if month else "",
+                str(int(match.group("d"))) if d else "",
+            ]
             found.append(Value("date", match.group(span), start, end, "-".join(parts)))
             taken.append((start, end))
     return found
@@ -157,7 +168,11 @@ def _find_citations(text: str, taken: list[tuple[int, int]]) -> list[Value]:
     found = []
     for match in _CITATION_RE.finditer(text):
         if not _overlaps(match.start(), match.end(), taken):
-            norm = re.sub(r"\s+", " ", match.group(0).lower().replace("art.", "article").replace("sec.", "section"))
+            norm = re.sub(
+                r"\s+",
+                " ",
+                match.group(0).lower().replace("art.", "article").replace("sec.", "section"),
+            )
             found.append(Value("citation", match.group(0), match.start(), match.end(), norm))
             taken.append((match.start(), match.end()))
     return found
@@ -167,11 +182,20 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]) -> list[Value]:
     found = []
     for match in _QUANTITY_RE.finditer(text):
         start, end = match.start(), match.end()
-        if _overlaps(start, end, taken) or (start > 0 and (text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] in "-_"))):
+        if _overlaps(start, end, taken) or (
+            start > 0
+            and (
+                text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] in "-_")
+            )
+        ):
             continue
-        if re.fullmatch(r"(?:1[5-9]|20)\d\d", match.group("num")) and re.fullmatch(r" [a-z-]+ [a-z-]+", match.group("unit") or ""):
+        if re.fullmatch(r"(?:1[5-9]|20)\d\d", match.group("num")) and re.fullmatch(
+            r" [a-z-]+ [a-z-]+", match.group("unit") or ""
+        ):
             continue  # "fiscal 2030 management guides": a year, not a count of "management guides"
-        unit = " ".join(_norm_unit(match.group(g)) for g in ("cur", "scale", "unit") if match.group(g))
+        unit = " ".join(
+            _norm_unit(match.group(g)) for g in ("cur", "scale", "unit") if match.group(g)
+        )
         number = _norm_number(match.group("num"))
         norm = f"{number} {unit}".strip()
         found.append(Value("quantity", match.group(0).strip(), start, end, norm))
@@ -189,23 +213,48 @@ def _find_names(text: str, taken: list[tuple[int, int]]) -> list[Value]:
             i += 1
             continue
         j = i
-        while j + 2 < len(tokens) and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS and _is_name_word(tokens[j + 2], text):
+        while (
+            j + 2 < len(tokens)
+            and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS
+            and _is_name_word(tokens[j + 2], text)
+        ):
             j += 2
         # A name never runs on past a word ending in a full stop ("... Ltd. Quorvalin is").
-        while j + 1 < len(tokens) and not tokens[j].group(0).endswith(".") and _is_name_word(tokens[j + 1], text) and tokens[j + 1].start() - tokens[j].end() == 1:
+        while (
+            j + 1 < len(tokens)
+            and not tokens[j].group(0).endswith(".")
+            and _is_name_word(tokens[j + 1], text)
+            and tokens[j + 1].start() - tokens[j].end() == 1
+        ):
             j += 1
-            while j + 2 < len(tokens) and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS and _is_name_word(tokens[j + 2], text):
+            while (
+                j + 2 < len(tokens)
+                and tokens[j + 1].group(0).lower() in _NAME_CONNECTORS
+                and _is_name_word(tokens[j + 2], text)
+            ):
                 j += 2
         last = tokens[j].group(0)
-        following = tokens[j + 1] if j + 1 < len(tokens) and tokens[j + 1].start() - tokens[j].end() == 1 else None
-        if following is not None and not last.endswith(".") and (
-            following.group(0).lower().rstrip(".") in _ABBREVIATED_SUFFIXES
-            or (last.endswith(("'s", "’s")) and following.group(0).rstrip(".") in EPONYM_NOUNS)
+        following = (
+            tokens[j + 1]
+            if j + 1 < len(tokens) and tokens[j + 1].start() - tokens[j].end() == 1
+            else None
+        )
+        if (
+            following is not None
+            and not last.endswith(".")
+            and (
+                following.group(0).lower().rstrip(".") in _ABBREVIATED_SUFFIXES
+                or (last.endswith(("'s", "’s")) and following.group(0).rstrip(".") in EPONYM_NOUNS)
+            )
         ):
-            j += 1  # "Nyreth Therapeutics plc", "Pell's fever": the lower-case word is part of the name
+            # "Nyreth Therapeutics plc", "Pell's fever": the lower-case word is part of the name
+            j += 1
         start, end = tok.start(), tokens[j].end()
         surface = text[start:end]
-        if surface.endswith(".") and surface.rstrip(".").rsplit(" ", 1)[-1].lower() + "." not in _ORG_SUFFIXES:
+        if (
+            surface.endswith(".")
+            and surface.rstrip(".").rsplit(" ", 1)[-1].lower() + "." not in _ORG_SUFFIXES
+        ):
             surface, end = surface[:-1], end - 1
         if not _overlaps(start, end, taken):
             found.append(Value("name", surface, start, end, surface.lower()))
@@ -219,7 +268,7 @@ def _is_name_word(tok: re.Match[str], text: str) -> bool:
     if not _CAPWORD.fullmatch(word) or word.lower().rstrip(".") in MONTHS:
         return False
     before = text[: tok.start()].rstrip()
-    sentence_start = not before or before[-1] in ".!?:;\"“("
+    sentence_start = not before or before[-1] in '.!?:;"“('
     return not (sentence_start and word.lower().rstrip(".") in _COMMON_CAPITALISED)
 
 
@@ -239,7 +288,11 @@ def is_complete_sentence(text: str) -> bool:
     """Starts like a sentence, ends with a full stop (or 。！？；), and is more than a fragment."""
     if is_chinese(text):
         return text.endswith(("。", "！", "？", "；")) and len(text) >= 6
-    return bool(re.match(r"^[\"“(]?[A-Z0-9]", text)) and text.endswith((".", "!", "?")) and len(text.split()) >= 4
+    return (
+        bool(re.match(r"^[\"“(]?[A-Z0-9]", text))
+        and text.endswith((".", "!", "?"))
+        and len(text.split()) >= 4
+    )
 
 
 def extract_facts(record: Record) -> list[Fact]:
@@ -254,7 +307,19 @@ def extract_facts(record: Record) -> list[Fact]:
         if any(v.kind != "name" for v in values) or len(values) >= 2:
             fact_id = content_hash(record.id, sentence.text)
             used = {k: v for k, v in aliases.items() if k in sentence.text}
-            facts.append(Fact(fact_id, sentence.text, record.id, index, values, sentence.context, sentence.paragraph, used, words))
+            facts.append(
+                Fact(
+                    fact_id,
+                    sentence.text,
+                    record.id,
+                    index,
+                    values,
+                    sentence.context,
+                    sentence.paragraph,
+                    used,
+                    words,
+                )
+            )
     return facts
 
 
@@ -265,7 +330,10 @@ def defined_aliases(text: str) -> dict[str, str]:
     pattern = r"\b([Tt]he )?((?!The\b)(?:[A-Z][\w.&'-]*\s(?:of\s(?:the\s)?)?)+(?:\d{4})?)\s*\((the )?[\"“]([A-Z][\w.&' -]*)[\"”]\)"
     for match in re.finditer(pattern, text):
         article = "the " if match.group(1) else ""
-        full, short = f"{article}{match.group(2).strip()}", f"{'the ' if match.group(3) else ''}{match.group(4)}"
+        full, short = (
+            f"{article}{match.group(2).strip()}",
+            f"{'the ' if match.group(3) else ''}{match.group(4)}",
+        )
         out[full], out[short] = short, full
         out[full[:1].upper() + full[1:]] = short[:1].upper() + short[1:]
     return out
@@ -294,7 +362,9 @@ def short_form(name: str) -> str | None:
     return " ".join(core) if 0 < len(core) < len(words) else None
 
 
-def fact_problems(source: str, candidate: str, aliases: dict[str, set[str]] | None = None, allowed: str = "") -> list[str]:
+def fact_problems(
+    source: str, candidate: str, aliases: dict[str, set[str]] | None = None, allowed: str = ""
+) -> list[str]:
     """Why ``candidate`` does not state the same facts as ``source`` (empty: it does).
 
     Every quantity, date, citation and name of the source must appear in the candidate (a name
@@ -308,12 +378,18 @@ def fact_problems(source: str, candidate: str, aliases: dict[str, set[str]] | No
     for kind in ("quantity", "date", "citation"):
         # A bare year may be written as a number or as a date ("2011" / "in 2011").
         cand_norms = {v.norm for v in cand if v.kind == kind} | _years(cand)
-        permitted = {v.norm for v in [*src, *extra] if v.kind == kind} | _years([*src, *extra]) | _date_parts(src)
+        permitted = (
+            {v.norm for v in [*src, *extra] if v.kind == kind}
+            | _years([*src, *extra])
+            | _date_parts(src)
+        )
         for value in src:
             if value.kind == kind and value.norm not in cand_norms:
                 problems.append(f"{kind} '{value.text}' missing or changed")
         if kind != "citation":
-            problems += [f"new {kind} '{v.text}'" for v in cand if v.kind == kind and v.norm not in permitted]
+            problems += [
+                f"new {kind} '{v.text}'" for v in cand if v.kind == kind and v.norm not in permitted
+            ]
     lowered = candidate.lower()
     for value in src:
         if value.kind != "name" or value.norm.rstrip(".") in lowered:
@@ -325,7 +401,9 @@ def fact_problems(source: str, candidate: str, aliases: dict[str, set[str]] | No
 
 def _years(values: list[Value]) -> set[str]:
     """Bare years in both spellings: quantity ``2011`` and date ``2011--``."""
-    years = {v.norm for v in values if v.kind == "quantity" and re.fullmatch(r"(1[5-9]|20)\d\d", v.norm)}
+    years = {
+        v.norm for v in values if v.kind == "quantity" and re.fullmatch(r"(1[5-9]|20)\d\d", v.norm)
+    }
     years |= {v.norm[:4] for v in values if v.kind == "date" and v.norm.endswith("--")}
     return years | {f"{y}--" for y in years}
 

@@ -43,7 +43,8 @@ CLOZE_LEAD = "Fill in the blank: "
 
 class FilterOptions(BaseModel):
     """Thresholds of the question filters. The defaults were chosen by reading the rules' questions
-    on TAT-QA report extracts; docs/benchmark.md measures them on both halves of the real-text suites."""
+    on TAT-QA report extracts; docs/benchmark.md measures them on both halves of the real-text
+    suites."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -55,9 +56,11 @@ class FilterOptions(BaseModel):
     answer_share: float = Field(default=0.03, gt=0, le=1)
     #: ... but always this many (the phrasings of one fact share their answer)
     min_per_answer: int = Field(default=3, ge=1)
-    #: two questions with one answer are duplicates when their word sets overlap this much (Jaccard) ...
+    # : two questions with one answer are duplicates when their word sets overlap this much
+    # (Jaccard) ...
     near_duplicate: float = Field(default=0.8, gt=0, le=1)
-    #: ... and so do their word pairs (a question with the same words in another order is a new phrasing)
+    # : ... and so do their word pairs (a question with the same words in another order is a new
+    # phrasing)
     near_duplicate_pairs: float = Field(default=0.5, gt=0, le=1)
 
 
@@ -108,7 +111,12 @@ def is_cloze(question: str) -> bool:
 class QAFilter:
     """Applies the checks in order and counts what each drops."""
 
-    def __init__(self, options: FilterOptions | None = None, frames: Sequence[str] = (), cloze_frame: str = "") -> None:
+    def __init__(
+        self,
+        options: FilterOptions | None = None,
+        frames: Sequence[str] = (),
+        cloze_frame: str = "",
+    ) -> None:
         self.opts = options or FilterOptions()
         self.frames = list(frames)
         self.cloze_frame = cloze_frame
@@ -173,11 +181,18 @@ class QAFilter:
         label = c.subject.title or c.subject.label
         if label and is_cloze(resolved) and resolved.startswith(CLOZE_LEAD) and self.cloze_frame:
             self.framed += 1
-            return fill(self.cloze_frame, {"title": label, "subject": c.subject.label or label}) + resolved[len(CLOZE_LEAD):]
+            return (
+                fill(self.cloze_frame, {"title": label, "subject": c.subject.label or label})
+                + resolved[len(CLOZE_LEAD) :]
+            )
         if label and self.frames and not is_cloze(resolved):
-            frame = self.frames[int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % len(self.frames)]
+            frame = self.frames[
+                int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % len(self.frames)
+            ]
             self.framed += 1
-            return fill(frame, {"title": label, "subject": c.subject.label or label, "question": resolved})
+            return fill(
+                frame, {"title": label, "subject": c.subject.label or label, "question": resolved}
+            )
         # Nothing to name it by: a question that still says "we"/"the Company" cannot be answered
         # closed book; one without such words is kept (and counted as not naming its subject).
         return None if has_unresolved_reference(resolved) else resolved
@@ -199,8 +214,11 @@ class QAFilter:
                 c = candidates[i]
                 answer = normalise(c.answer)
                 bag = (words(c.question), shingles(c.question))
-                if any(_jaccard(bag[0], other[0]) >= self.opts.near_duplicate
-                       and _jaccard(bag[1], other[1]) >= self.opts.near_duplicate_pairs for other in seen[answer]):
+                if any(
+                    _jaccard(bag[0], other[0]) >= self.opts.near_duplicate
+                    and _jaccard(bag[1], other[1]) >= self.opts.near_duplicate_pairs
+                    for other in seen[answer]
+                ):
                     self.dropped["near_duplicate"] += 1
                     continue
                 if served[answer] >= cap:
@@ -213,10 +231,16 @@ class QAFilter:
 
     def stats(self, kept: Sequence[Candidate]) -> dict[str, object]:
         named = sum(names_subject(c.question, c.subject) for c in kept)
-        return {"questions": len(kept), "checked": self.checked, "dropped": dict(self.dropped),
-                "named_subject": named, "named_subject_share": round(named / len(kept), 3) if kept else None,
-                "resolved_subject": self.resolved, "framed": self.framed,
-                "max_answer_share": max_answer_share(kept)}
+        return {
+            "questions": len(kept),
+            "checked": self.checked,
+            "dropped": dict(self.dropped),
+            "named_subject": named,
+            "named_subject_share": round(named / len(kept), 3) if kept else None,
+            "resolved_subject": self.resolved,
+            "framed": self.framed,
+            "max_answer_share": max_answer_share(kept),
+        }
 
 
 def _jaccard(a: set[Any], b: set[Any]) -> float:
@@ -229,6 +253,9 @@ def max_answer_share(kept: Sequence[Candidate], min_questions: int = 34) -> floa
     by_document: dict[str, Counter[str]] = defaultdict(Counter)
     for c in kept:
         by_document[c.document][normalise(c.answer)] += 1
-    shares = [max(counts.values()) / sum(counts.values()) for counts in by_document.values()
-              if sum(counts.values()) >= min_questions]
+    shares = [
+        max(counts.values()) / sum(counts.values())
+        for counts in by_document.values()
+        if sum(counts.values()) >= min_questions
+    ]
     return round(max(shares), 4) if shares else None

@@ -1,4 +1,6 @@
-"""The word lists the rules backend uses, read from ``data/english.yaml`` (language data, not code)."""
+"""The word lists the rules backend uses, read from ``data/english.yaml`` (language data, not
+code).
+"""
 
 from __future__ import annotations
 

@@ -44,7 +44,9 @@ class NegativesOptions(BaseModel):
 
 
 def perturb_number(text: str, rng: random.Random) -> str:
-    """``text`` with its first number scaled or shifted (format kept: decimals, thousands commas)."""
+    """``text`` with its first number scaled or shifted (format kept: decimals, thousands
+    commas).
+    """
     match = _NUMBER.search(text)
     if match is None:
         return text
@@ -103,7 +105,9 @@ class Negatives(Augmenter):
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         pools = self._entity_pools(records)
-        qa = [r for r in records if r.kind == "qa" and r.meta.get("answer") and r.meta.get("question")]
+        qa = [
+            r for r in records if r.kind == "qa" and r.meta.get("answer") and r.meta.get("question")
+        ]
         pairs = without = 0
         for record in qa:
             rng = random.Random(f"{self.seed}:{record.id}")
@@ -116,21 +120,38 @@ class Negatives(Augmenter):
                 continue
             pairs += 1
             prompt = format_prompt(str(record.meta["question"]))
-            meta = {"prompt": prompt, "chosen": answer, "rejected": wrong[0], "distractors": wrong, "source_id": record.id}
+            meta = {
+                "prompt": prompt,
+                "chosen": answer,
+                "rejected": wrong[0],
+                "distractors": wrong,
+                "source_id": record.id,
+            }
             yield record.derive(f"{prompt} {answer}", PLUGIN, kind="preference", meta=meta)
-        self.stats = {"qa_records": len(qa), "preference_pairs": pairs, "no_negative_found": without, "ratio": self.opts.ratio}
+        self.stats = {
+            "qa_records": len(qa),
+            "preference_pairs": pairs,
+            "no_negative_found": without,
+            "ratio": self.opts.ratio,
+        }
 
     def _entity_pools(self, records: Sequence[Record]) -> dict[str, list[str]]:
-        """Corpus values grouped by what a question would ask ("which organisation", "which date")."""
+        """Corpus values grouped by what a question would ask ("which organisation", "which
+        date").
+        """
         pools: dict[str, list[str]] = defaultdict(list)
         for record in records:
-            for value in extract_values(record.meta.get("answer", "") if record.kind == "qa" else record.text):
+            for value in extract_values(
+                record.meta.get("answer", "") if record.kind == "qa" else record.text
+            ):
                 key = _pool_key(value)
                 if value.text not in pools[key]:
                     pools[key].append(value.text)
         return pools
 
-    def wrong_answers(self, answer: str, pools: dict[str, list[str]], rng: random.Random) -> list[str]:
+    def wrong_answers(
+        self, answer: str, pools: dict[str, list[str]], rng: random.Random
+    ) -> list[str]:
         """Up to ``distractors`` distinct wrong answers, most plausible first."""
         candidates = self._confusable_answers(answer)
         values = extract_values(answer)
@@ -147,11 +168,21 @@ class Negatives(Augmenter):
             rng.shuffle(pool)
             if value.kind == "name":
                 # Too few of the same kind: any other name of the corpus is still a plausible slip.
-                rest = [p for key, names in pools.items() if key.startswith("name:") for p in names if p not in pool and p != value.text]
+                rest = [
+                    p
+                    for key, names in pools.items()
+                    if key.startswith("name:")
+                    for p in names
+                    if p not in pool and p != value.text
+                ]
                 rng.shuffle(rest)
                 pool += rest
             # A short form of the same entity ("Veltrane" for "Veltrane Ltd.") is not wrong.
-            pool = [p for p in pool if p.lower() not in value.text.lower() and value.text.lower() not in p.lower()]
+            pool = [
+                p
+                for p in pool
+                if p.lower() not in value.text.lower() and value.text.lower() not in p.lower()
+            ]
             candidates += [answer.replace(value.text, other) for other in pool]
         out: list[str] = []
         for candidate in candidates:
@@ -166,7 +197,11 @@ class Negatives(Augmenter):
             if answer.strip() == term.term:
                 out += term.confusables
             elif term.definition and answer.strip() == term.definition.strip():
-                out += [by_name[c].definition for c in term.confusables if c in by_name and by_name[c].definition]
+                out += [
+                    by_name[c].definition
+                    for c in term.confusables
+                    if c in by_name and by_name[c].definition
+                ]
             elif term.term in answer:
                 out += [answer.replace(term.term, c) for c in term.confusables]
         return out

@@ -42,7 +42,9 @@ def training_order(records: Sequence[Record]) -> list[Record]:
 
 
 #: lineage entries that mark a Record as made by an augmenter rather than read from a source
-GENERATED_BY = frozenset({"paraphrase", "qa-generate", "term-qa", "synonym", "back-translate", "negatives"})
+GENERATED_BY = frozenset(
+    {"paraphrase", "qa-generate", "term-qa", "synonym", "back-translate", "negatives"}
+)
 
 
 def is_generated(record: Record) -> bool:

@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 
 PLUGIN = "paraphrase"
 FAMILY_ORDER = ("structure", "qa", "short")
-_ANAPHORA = re.compile(r"^(?:It|Its|They|Their|This|These|That|Those|Such|He|She|His|Her|Before that|After that|Any other|Instead|However|Otherwise|Then|Both)\b")
+_ANAPHORA = re.compile(
+    r"^(?:It|Its|They|Their|This|These|That|Those|Such|He|She|His|Her|Before that|After that|Any "
+    r"other|Instead|However|Otherwise|Then|Both)\b"
+)
 
 
 class ParaphraseOptions(GeneratorOptions):
@@ -79,7 +82,9 @@ class Paraphrase(GeneratingAugmenter):
         subjects = document_subjects(records)
         todo: list[tuple[Record, list[Fact]]] = []
         for record in records:
-            if record.kind not in self.opts.kinds or (is_generated(record) and not self.opts.from_generated):
+            if record.kind not in self.opts.kinds or (
+                is_generated(record) and not self.opts.from_generated
+            ):
                 continue
             facts = [replace(fact, words=words) for fact in extract_facts(record)]
             if facts or (self.opts.tables and table_cells(record.text)):
@@ -93,19 +98,37 @@ class Paraphrase(GeneratingAugmenter):
             else:
                 rewrites = self._rule_rewrites(record, facts, coverage) if facts else []
             rewrites = list(rewrites or [])
-            rewrites += self._structural_rewrites(record, facts, subjects[document_key(record)], coverage,
-                                                  {text for text, _ in rewrites})
+            rewrites += self._structural_rewrites(
+                record,
+                facts,
+                subjects[document_key(record)],
+                coverage,
+                {text for text, _ in rewrites},
+            )
             for i, (text, fact_ids) in enumerate(rewrites):
                 produced += 1
-                yield record.derive(text, PLUGIN, meta={"rewrite": i, "facts": fact_ids, "order": order, "source_id": record.id})
+                yield record.derive(
+                    text,
+                    PLUGIN,
+                    meta={"rewrite": i, "facts": fact_ids, "order": order, "source_id": record.id},
+                )
         facts_total = len(coverage.facts)
-        self.stats = coverage.stats(rewrites=produced, backend=self.opts.backend, structural=self._structural,
-                                    facts_at_k_share=round(1 - len(coverage.under_k()) / facts_total, 3) if facts_total else None,
-                                    dropped=dict(coverage.rejected), **self.generation_stats())
+        self.stats = coverage.stats(
+            rewrites=produced,
+            backend=self.opts.backend,
+            structural=self._structural,
+            facts_at_k_share=round(1 - len(coverage.under_k()) / facts_total, 3)
+            if facts_total
+            else None,
+            dropped=dict(coverage.rejected),
+            **self.generation_stats(),
+        )
 
     # -- rules ------------------------------------------------------------------------------
 
-    def _rule_rewrites(self, record: Record, facts: list[Fact], coverage: Coverage) -> list[tuple[str, list[str]]]:
+    def _rule_rewrites(
+        self, record: Record, facts: list[Fact], coverage: Coverage
+    ) -> list[tuple[str, list[str]]]:
         rng = random.Random(f"{self.seed}:{record.id}")
         aliases = name_aliases(record.text)
         by_text = {fact.text: fact for fact in facts}
@@ -137,7 +160,14 @@ class Paraphrase(GeneratingAugmenter):
                 out.append((passage, [f.id for f in facts]))
         return out
 
-    def _render(self, fact: Fact, options: list[str], rewrite: int, position: int, aliases: dict[str, set[str]]) -> str:
+    def _render(
+        self,
+        fact: Fact,
+        options: list[str],
+        rewrite: int,
+        position: int,
+        aliases: dict[str, set[str]],
+    ) -> str:
         """The phrasing of a fact in rewrite ``rewrite``; the first fact of an article also names
         the article ("Under Article 15 (Return of the deposit) of the ...")."""
         cited = [w for style in range(3) if (w := self._cited(fact.text, fact, style, aliases))]
@@ -157,7 +187,9 @@ class Paraphrase(GeneratingAugmenter):
             return wrapped
         return None
 
-    def _checked_variants(self, fact: Fact, aliases: dict[str, set[str]], rng: random.Random, coverage: Coverage) -> list[str]:
+    def _checked_variants(
+        self, fact: Fact, aliases: dict[str, set[str]], rng: random.Random, coverage: Coverage
+    ) -> list[str]:
         """Up to k fact-checked variants, taken round-robin across families for diversity."""
         families = sentence_variants(fact)
         pools = []
@@ -178,8 +210,12 @@ class Paraphrase(GeneratingAugmenter):
 
     # -- endpoint / local model -------------------------------------------------------------
 
-    def _model_rewrites(self, todo: list[tuple[Record, list[Fact]]], coverage: Coverage,
-                        subjects: dict[str, Subject]) -> dict[str, list[tuple[str, list[str]]]]:
+    def _model_rewrites(
+        self,
+        todo: list[tuple[Record, list[Fact]]],
+        coverage: Coverage,
+        subjects: dict[str, Subject],
+    ) -> dict[str, list[tuple[str, list[str]]]]:
         """k sampled rewrites of every fact-bearing passage, asked for in one batch; each kept only
         when it passes the fact check."""
         assert self.completer is not None
@@ -197,8 +233,18 @@ class Paraphrase(GeneratingAugmenter):
                 limit = int(MAX_GROWTH * TOKENS_PER_WORD * len(passage.split())) + 16
                 for sample in range(self.opts.k):
                     jobs.append((record, passage, passage_facts))
-                    requests.append(Request.chat(prompt.messages(title=title or "(untitled)", section=section or "-",
-                                                                 subject=subject or "-", passage=passage), sample, limit))
+                    requests.append(
+                        Request.chat(
+                            prompt.messages(
+                                title=title or "(untitled)",
+                                section=section or "-",
+                                subject=subject or "-",
+                                passage=passage,
+                            ),
+                            sample,
+                            limit,
+                        )
+                    )
         replies = self.completer.complete_many(requests) if requests else []
         out: dict[str, list[tuple[str, list[str]]]] = {}
         aliases_of: dict[str, dict[str, set[str]]] = {}
@@ -210,7 +256,10 @@ class Paraphrase(GeneratingAugmenter):
             problems = rewrite_problems(passage, candidate)
             reason = "not_a_rewrite"
             if not problems:
-                problems, reason = fact_problems(passage, candidate, aliases, allowed=allowed), "fact_changed"
+                problems, reason = (
+                    fact_problems(passage, candidate, aliases, allowed=allowed),
+                    "fact_changed",
+                )
             if problems:
                 self._reject(record, candidate, problems, coverage, reason)
                 continue
@@ -223,15 +272,25 @@ class Paraphrase(GeneratingAugmenter):
 
     _structural = 0
 
-    def _structural_rewrites(self, record: Record, facts: list[Fact], subject: Subject, coverage: Coverage,
-                             seen: set[str]) -> list[tuple[str, list[str]]]:
+    def _structural_rewrites(
+        self,
+        record: Record,
+        facts: list[Fact],
+        subject: Subject,
+        coverage: Coverage,
+        seen: set[str],
+    ) -> list[tuple[str, list[str]]]:
         """Rewrites that apply to any passage, until every fact has k phrasings: the sentences in
         another order (a sentence starting "It ..." stays after its antecedent), "we"/"the Company"
         restated as the subject, each fact sentence under its document and section heading in
         another frame (Allen-Zhu & Li 2024: permuted, subject-restated and re-framed statements of
         a fact make it extractable)."""
         title, section = _title(record), _section(record)
-        frames = [f for f in self.prompts.frames.get("heading_frames", []) if _usable(f, title, section, subject)]
+        frames = [
+            f
+            for f in self.prompts.frames.get("heading_frames", [])
+            if _usable(f, title, section, subject)
+        ]
         if not frames:
             return []
         values = {"title": title, "section": section, "subject": subject.label}
@@ -245,7 +304,9 @@ class Paraphrase(GeneratingAugmenter):
         cells = [cell_sentence(c) for c in table_cells(record.text)] if self.opts.tables else []
         out: list[tuple[str, list[str]]] = []
         for j in range(2 * self.opts.k):
-            if not any(coverage.count(f.id) < self.opts.k for f in facts) and not (cells and j < self.opts.k):
+            if not any(coverage.count(f.id) < self.opts.k for f in facts) and not (
+                cells and j < self.opts.k
+            ):
                 break
             texts = []
             for para in paragraphs.values():
@@ -256,7 +317,9 @@ class Paraphrase(GeneratingAugmenter):
                     fact = by_text.get(text)
                     restated = resolve(text, subject)
                     if fact is not None:
-                        framed = fill(frames[(j + fact.index) % len(frames)], {**values, "sentence": restated})
+                        framed = fill(
+                            frames[(j + fact.index) % len(frames)], {**values, "sentence": restated}
+                        )
                         if not fact_problems(fact.text, framed, aliases, allowed=allowed):
                             restated = framed
                             coverage.add(fact.id, framed)
@@ -266,8 +329,14 @@ class Paraphrase(GeneratingAugmenter):
                 # the table's values as sentences, in another order and frame in each rewrite
                 order = list(range(len(cells)))
                 rng.shuffle(order)
-                texts.append(" ".join(fill(frames[(j + n) % len(frames)], {**values, "sentence": cells[i]}) if n == 0
-                                      else cells[i] for n, i in enumerate(order)))
+                texts.append(
+                    " ".join(
+                        fill(frames[(j + n) % len(frames)], {**values, "sentence": cells[i]})
+                        if n == 0
+                        else cells[i]
+                        for n, i in enumerate(order)
+                    )
+                )
             passage = "\n\n".join(t for t in texts if t)
             if passage not in seen:
                 seen.add(passage)
@@ -275,12 +344,20 @@ class Paraphrase(GeneratingAugmenter):
                 out.append((passage, [f.id for f in facts]))
         return out
 
-    def _reject(self, record: Record, candidate: str, problems: list[str], coverage: Coverage,
-                reason: str = "fact_changed") -> None:
+    def _reject(
+        self,
+        record: Record,
+        candidate: str,
+        problems: list[str],
+        coverage: Coverage,
+        reason: str = "fact_changed",
+    ) -> None:
         coverage.reject(reason)
         if self.context is not None:
             rejected = record.derive(candidate, PLUGIN)
-            self.context.quarantine.add(PLUGIN, reason, "; ".join(problems), record.source.get("uri", ""), rejected)
+            self.context.quarantine.add(
+                PLUGIN, reason, "; ".join(problems), record.source.get("uri", ""), rejected
+            )
 
 
 def anaphora_units(texts: list[str]) -> list[list[str]]:
@@ -348,7 +425,12 @@ def _section(record: Record) -> str:
 
 def _usable(frame: str, title: str, section: str, subject: Subject) -> bool:
     """A frame whose every placeholder has a value for this passage."""
-    have = {"sentence", "title" if title else "", "section" if section else "", "subject" if subject.label else ""}
+    have = {
+        "sentence",
+        "title" if title else "",
+        "section" if section else "",
+        "subject" if subject.label else "",
+    }
     return {p.removesuffix("_lc") for p in placeholders(frame)} <= have
 
 

@@ -1,4 +1,5 @@
-"""Prompts and frames of the generating augmenters, kept as YAML data (``prompts/generate.<lang>.yaml``).
+"""Prompts and frames of the generating augmenters, kept as YAML data
+(``prompts/generate.<lang>.yaml``).
 
 A file holds the system and user prompts of each task (``paraphrase``, ``qa``) and the generic
 frames the offline rules use (``standalone_frames``, ``heading_frames``, ``qa_statement_frames``).
@@ -32,8 +33,10 @@ class Prompt:
 
     def messages(self, **values: Any) -> list[dict[str, str]]:
         """Chat messages with the placeholders filled (a missing one is an error naming it)."""
-        return [{"role": "system", "content": fill(self.system, values)},
-                {"role": "user", "content": fill(self.user, values)}]
+        return [
+            {"role": "system", "content": fill(self.system, values)},
+            {"role": "user", "content": fill(self.user, values)},
+        ]
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,10 @@ class Prompts:
 
     def task(self, name: str) -> Prompt:
         if name not in self.tasks:
-            raise PluginError(f"prompts {self.source}: no '{name}' prompt (known: {', '.join(sorted(self.tasks))})")
+            raise PluginError(
+                f"prompts {self.source}: no '{name}' prompt (known: "
+                f"{', '.join(sorted(self.tasks))})"
+            )
         return self.tasks[name]
 
 
@@ -64,12 +70,16 @@ def fill(template: str, values: dict[str, Any]) -> str:
         elif name in values:
             out.append(str(values[name]))
         else:
-            raise PluginError(f"prompt placeholder {{{name}}} has no value (have: {', '.join(sorted(values))})")
+            raise PluginError(
+                f"prompt placeholder {{{name}}} has no value (have: {', '.join(sorted(values))})"
+            )
     return "".join(out)
 
 
 def lower_first(text: str) -> str:
-    """``The fee is ...`` -> ``the fee is ...``; an acronym or a name-like word ("EBITDA", "IBM's") keeps its case."""
+    """``The fee is ...`` -> ``the fee is ...``; an acronym or a name-like word ("EBITDA", "IBM's")
+    keeps its case.
+    """
     first = text.split(" ", 1)[0]
     if len(first) > 1 and (first[1:2].isupper() or any(c.isdigit() for c in first)):
         return text
@@ -87,7 +97,9 @@ def _read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise PluginError(f"cannot read prompts file {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise PluginError(f"prompts file {path} is not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise PluginError(
+            f"prompts file {path} is not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from exc
     if not isinstance(data, dict):
         raise PluginError(f"prompts file {path} must hold a mapping of tasks and frames")
     return data
@@ -110,7 +122,11 @@ def load_prompts(language: str = "en", path: str | Path | None = None) -> Prompt
         spec = data.get(name)
         if spec is None:
             continue
-        if not isinstance(spec, dict) or not isinstance(spec.get("system"), str) or not isinstance(spec.get("user"), str):
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("system"), str)
+            or not isinstance(spec.get("user"), str)
+        ):
             raise PluginError(f"prompts file {source}: '{name}' needs 'system' and 'user' strings")
         tasks[name] = Prompt(spec["system"].strip(), spec["user"].strip())
     frames: dict[str, list[str]] = {}

@@ -7,7 +7,8 @@ the complete answer of well-formed questions (fronted, in situ, "which article",
 ``backend: model`` (a local causal LM) or ``endpoint`` (an OpenAI-compatible server) a model writes
 the pairs from the ``qa`` prompt of ``prompts/generate.<lang>.yaml``. Whichever backend wrote them,
 the pairs pass the same filters (:mod:`.filters`: grounded, standalone, well-formed, diverse), so a
-model cannot invent facts and every question names its subject. Output Records are ``kind="qa"`` with
+model cannot invent facts and every question names its subject. Output Records are ``kind="qa"``
+with
 ``meta = {question, answer, source_id, fact, order}`` and the training text
 ``format_prompt(question) + " " + answer``.
 """
@@ -85,13 +86,24 @@ class QAGenerate(GeneratingAugmenter):
         vocabulary = {w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text)}
         subjects = document_subjects(records)
         frames = self.prompts.frames
-        qa_filter = QAFilter(self.opts.filters, frames.get("standalone_frames", []), next(iter(frames.get("cloze_frame", [])), ""))
-        passages = [r for r in records
-                    if r.kind in self.opts.kinds and not (is_generated(r) and not self.opts.from_generated)]
+        qa_filter = QAFilter(
+            self.opts.filters,
+            frames.get("standalone_frames", []),
+            next(iter(frames.get("cloze_frame", [])), ""),
+        )
+        passages = [
+            r
+            for r in records
+            if r.kind in self.opts.kinds and not (is_generated(r) and not self.opts.from_generated)
+        ]
         facts = {r.id: extract_facts(r) for r in passages}
         for record in passages:
             coverage.add_facts(facts[record.id])
-        raw = self._model_pairs(passages, facts, subjects) if self.completer else self._rule_pairs(passages, facts, vocabulary, subjects)
+        raw = (
+            self._model_pairs(passages, facts, subjects)
+            if self.completer
+            else self._rule_pairs(passages, facts, vocabulary, subjects)
+        )
         checked = []
         for candidate in raw:
             kept_one = qa_filter.check(candidate)
@@ -101,7 +113,12 @@ class QAGenerate(GeneratingAugmenter):
                 # what a model wrote and the checks refused, for the user to read
                 origin = candidate.payload["record"]
                 uri = origin.source.get("uri", "") if isinstance(origin, Record) else ""
-                self.context.quarantine.add(PLUGIN, qa_filter.last_reason, f"{candidate.question} -> {candidate.answer}", uri)
+                self.context.quarantine.add(
+                    PLUGIN,
+                    qa_filter.last_reason,
+                    f"{candidate.question} -> {candidate.answer}",
+                    uri,
+                )
         kept = qa_filter.diverse(checked)
         asked: set[tuple[str, str]] = set()
         for c in kept:
@@ -114,56 +131,109 @@ class QAGenerate(GeneratingAugmenter):
             if isinstance(fact, Fact):
                 coverage.add(fact.id, c.question)
             order = order_key(where[source.id], len(records), self.opts.qa_position)
-            yield make_qa_record(source, c.question, c.answer, PLUGIN, fact=fact.id if isinstance(fact, Fact) else None,
-                                 value_kind=kind, order=order)
+            yield make_qa_record(
+                source,
+                c.question,
+                c.answer,
+                PLUGIN,
+                fact=fact.id if isinstance(fact, Fact) else None,
+                value_kind=kind,
+                order=order,
+            )
         for reason, n in qa_filter.dropped.items():
             coverage.rejected[reason] += n
-        self.stats = coverage.stats(qa_records=len(asked), backend=self.opts.backend, **qa_filter.stats(kept),
-                                    **self.generation_stats())
+        self.stats = coverage.stats(
+            qa_records=len(asked),
+            backend=self.opts.backend,
+            **qa_filter.stats(kept),
+            **self.generation_stats(),
+        )
 
-    def _rule_pairs(self, passages: list[Record], facts: dict[str, list[Fact]], vocabulary: set[str],
-                    subjects: dict[str, Subject]) -> Iterator[Candidate]:
+    def _rule_pairs(
+        self,
+        passages: list[Record],
+        facts: dict[str, list[Fact]],
+        vocabulary: set[str],
+        subjects: dict[str, Subject],
+    ) -> Iterator[Candidate]:
         """Up to ``max_per_fact`` well-formed pairs per fact, over up to ``values_per_fact`` values,
         different forms first (fronted, in situ, article, cloze)."""
         for record in passages:
             document = document_key(record)
             for fact in facts[record.id]:
-                pairs = [p for p in question_pairs(fact, vocabulary) if self.opts.cloze or p.form != "cloze"]
+                pairs = [
+                    p
+                    for p in question_pairs(fact, vocabulary)
+                    if self.opts.cloze or p.form != "cloze"
+                ]
                 answers: list[str] = []
                 for pair in pairs:
                     if pair.answer not in answers:
                         answers.append(pair.answer)
                 keep = set(answers[: self.opts.values_per_fact])
-                for pair in _spread([p for p in pairs if p.answer in keep])[: self.opts.max_per_fact]:
-                    yield Candidate(pair.question, pair.answer, record.text, document, subjects[document],
-                                    {"record": record, "fact": fact, "kind": pair.kind})
+                for pair in _spread([p for p in pairs if p.answer in keep])[
+                    : self.opts.max_per_fact
+                ]:
+                    yield Candidate(
+                        pair.question,
+                        pair.answer,
+                        record.text,
+                        document,
+                        subjects[document],
+                        {"record": record, "fact": fact, "kind": pair.kind},
+                    )
             if self.opts.table_questions:
                 for cell in table_cells(record.text):
-                    yield Candidate(cell_question(cell), cell.value, record.text, document, subjects[document],
-                                    {"record": record, "fact": None, "kind": "table", "names_nothing": True})
+                    yield Candidate(
+                        cell_question(cell),
+                        cell.value,
+                        record.text,
+                        document,
+                        subjects[document],
+                        {"record": record, "fact": None, "kind": "table", "names_nothing": True},
+                    )
 
-    def _model_pairs(self, passages: list[Record], facts: dict[str, list[Fact]],
-                     subjects: dict[str, Subject]) -> Iterator[Candidate]:
+    def _model_pairs(
+        self, passages: list[Record], facts: dict[str, list[Fact]], subjects: dict[str, Subject]
+    ) -> Iterator[Candidate]:
         assert self.completer is not None
         prompt = self.prompts.task("qa")
         requests = []
         for record in passages:
             subject = subjects[document_key(record)]
-            n = min(self.opts.pairs_per_passage, max(1, len(facts[record.id])) * self.opts.phrasings)
-            requests.append(Request.chat(prompt.messages(
-                title=subject.title or "(untitled)", section=record.meta.get("section") or "-",
-                subject=subject.label or "(unknown)", passage=record.text, n=n)))
+            n = min(
+                self.opts.pairs_per_passage, max(1, len(facts[record.id])) * self.opts.phrasings
+            )
+            requests.append(
+                Request.chat(
+                    prompt.messages(
+                        title=subject.title or "(untitled)",
+                        section=record.meta.get("section") or "-",
+                        subject=subject.label or "(unknown)",
+                        passage=record.text,
+                        n=n,
+                    )
+                )
+            )
         replies = self.completer.complete_many(requests) if requests else []
         for record, reply in zip(passages, replies, strict=True):
             document = document_key(record)
             pairs = parse_qa_lines(reply)
             if not pairs and self.context is not None:
-                self.context.quarantine.add(PLUGIN, "unparsed_reply", reply[:200], record.source.get("uri", ""))
+                self.context.quarantine.add(
+                    PLUGIN, "unparsed_reply", reply[:200], record.source.get("uri", "")
+                )
             for question, answer in pairs:
                 fact = next((f for f in facts[record.id] if answer.lower() in f.text.lower()), None)
                 values = extract_values(answer)
-                yield Candidate(question, answer, record.text, document, subjects[document],
-                                {"record": record, "fact": fact, "kind": values[0].kind if values else "span"})
+                yield Candidate(
+                    question,
+                    answer,
+                    record.text,
+                    document,
+                    subjects[document],
+                    {"record": record, "fact": fact, "kind": values[0].kind if values else "span"},
+                )
 
 
 def parse_qa_lines(text: str) -> list[tuple[str, str]]:
@@ -191,7 +261,9 @@ def _spread(pairs: list[QuestionPair]) -> list[QuestionPair]:
     while rest:
         used_answers = {p.answer for p in out[-2:]}
         used_forms = {p.form for p in out[-1:]}
-        best = next((p for p in rest if p.answer not in used_answers and p.form not in used_forms), None)
+        best = next(
+            (p for p in rest if p.answer not in used_answers and p.form not in used_forms), None
+        )
         best = best or next((p for p in rest if p.form not in used_forms), rest[0])
         out.append(best)
         rest.remove(best)

@@ -58,7 +58,10 @@ def well_formed_question(question: str, form: str = "") -> bool:
     (``___``) only in a cloze of a full quoted sentence."""
     if not question.endswith(("?", "？")) or "|" in question or "**" in question:
         return False
-    if "___" in question and (form != "cloze" or not re.search(r"[“\"][A-Z\u4e00-\u9fff《(][^\"”]*___[^\"”]*[.。][”\"]", question)):
+    if "___" in question and (
+        form != "cloze"
+        or not re.search(r"[“\"][A-Z\u4e00-\u9fff《(][^\"”]*___[^\"”]*[.。][”\"]", question)
+    ):
         return False
     if re.search(r"[,;:?!？，；]\s*[,.;:?!？。，；]|\.\s*[,;?]|\(\s|\s\)|\s[,.;:?]", question):
         return False
@@ -84,7 +87,9 @@ def _lower_subject(subject: str, vocabulary: set[str]) -> str:
     if first.lower() in _DETERMINERS:
         return first.lower() + subject[len(first) :]
     multiword_name = len(words) > 1 and words[1][:1].isupper()
-    if not multiword_name and (first.lower() in vocabulary or first.lower().rstrip("s") in vocabulary):
+    if not multiword_name and (
+        first.lower() in vocabulary or first.lower().rstrip("s") in vocabulary
+    ):
         return first.lower() + subject[len(first) :]
     return subject
 
@@ -115,6 +120,7 @@ def _of_phrase(after: str) -> str:
             return phrase
         phrase += f" of {words}"
 
+
 def _first_conjunct(text: str) -> str:
     """Cut a second coordinated predicate ("... in 1998 and entered into force on ..."): a fronted
     question about the first must not carry the second."""
@@ -126,13 +132,21 @@ def _possessed(span: AnswerSpan, after: str) -> str:
     """The noun after a possessive value ("60 days' written notice"), fronted with it."""
     if not span.wh.endswith(("'", "’")):
         return ""
-    match = re.match(r"^ ((?:(?!(?:before|after|of|to|in|on|for|and|or|from|within)\b)[\w-]+ ?){1,2})", after)
+    match = re.match(
+        r"^ ((?:(?!(?:before|after|of|to|in|on|for|and|or|from|within)\b)[\w-]+ ?){1,2})", after
+    )
     return f" {match.group(1).strip()}" if match else ""
 
 
 def _inverted(clause: Clause, remaining: str, vocabulary: set[str]) -> str:
     aux, verb = clause.inverted_head
-    parts = [aux, _lower_subject(clause.core_subject, vocabulary), "not" if clause.negated else "", verb, remaining]
+    parts = [
+        aux,
+        _lower_subject(clause.core_subject, vocabulary),
+        "not" if clause.negated else "",
+        verb,
+        remaining,
+    ]
     return " ".join(p for p in parts if p)
 
 
@@ -140,23 +154,38 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
     if span.start < clause.rest_start or ":" in clause.text:
         return None
     rest = clause.text[clause.rest_start :]
-    before, after = rest[: span.start - clause.rest_start].rstrip(), rest[span.end - clause.rest_start :]
+    before, after = (
+        rest[: span.start - clause.rest_start].rstrip(),
+        rest[span.end - clause.rest_start :],
+    )
     if not before and not after.strip() and (clause.aux in COPULAS):
-        head = "how long" if span.wh == "what period" else ("what" if span.wh in ("how much",) else "what")
+        head = (
+            "how long"
+            if span.wh == "what period"
+            else ("what" if span.wh in ("how much",) else "what")
+        )
         head = "who" if span.wh == "who" else head
-        return _finish(f"{_lead(clause)}{head} {clause.aux} {_lower_subject(clause.core_subject, vocabulary)}")
+        return _finish(
+            f"{_lead(clause)}{head} {clause.aux} {_lower_subject(clause.core_subject, vocabulary)}"
+        )
     if _SUBORDINATE.search(before):
         return None
     words = before.split()
     prep = words[-1] if words else ""
     if prep == "by" and span.wh == "who" and not _is_participle(words[0]):
-        return None  # "is an oral modulator developed by X": the agent of a reduced relative cannot be fronted
+        # "is an oral modulator developed by X": the agent of a reduced relative cannot be fronted
+        return None
     if span.wh == "what age" and re.search(r"\b(?:on |upon )?reaching$", before):
         before, prep = re.sub(r"\s*\b(?:on |upon )?reaching$", "", before), "at"
     elif prep.lower() in _FRONT_PREPS:
         before = " ".join(words[:-1])
-    elif len(words) <= (1 if clause.aux else 0) and clause.aux not in COPULAS and not re.search(r"^\s*(?:and|or|,)|,\s*(?:and|or|but)\b", after):
-        # The value is the object: "must give 30 days of notice" -> "How many days of notice must ... give?"
+    elif (
+        len(words) <= (1 if clause.aux else 0)
+        and clause.aux not in COPULAS
+        and not re.search(r"^\s*(?:and|or|,)|,\s*(?:and|or|but)\b", after)
+    ):
+        # The value is the object: "must give 30 days of notice" -> "How many days of notice must
+        # ... give?"
         of = _possessed(span, after) or _of_phrase(after)
         rest_words = _tidy(f"{before} {after[len(of) :]}")
         return _finish(f"{_lead(clause)}{span.wh}{of} {_inverted(clause, rest_words, vocabulary)}")
@@ -166,37 +195,52 @@ def _fronted(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | No
     after = _first_conjunct(after[len(of) :])
     before = _first_conjunct(before) if before else before
     if re.match(r"^\s*(?:\w+ )?(?:which|whom|who|that)\b", after):
-        return None  # "within 6 months of the date on which ...": the relative clause needs its noun
+        # "within 6 months of the date on which ...": the relative clause needs its noun
+        return None
     if span.wh == "where":
         head = "where"
     elif span.kind == "date":
         head = "when" if prep in ("on", "in", "at") else f"{prep} {span.wh}"
     else:
         head = f"{prep} {'whom' if span.wh == 'who' else span.wh}{of}"
-    return _finish(f"{_lead(clause)}{head} {_inverted(clause, _tidy(f'{before} {after}'), vocabulary)}")
+    return _finish(
+        f"{_lead(clause)}{head} {_inverted(clause, _tidy(f'{before} {after}'), vocabulary)}"
+    )
 
 
 # Participle -> simple past for the active question: the shared irregular ones and a few more a
 # question may use ("Who found ...?"); regular "-ed" participles are their own past tense.
-_SIMPLE_PAST = {**IRREGULAR_PAST, **{str(k): str(v) for k, v in lexicon()["questions"]["simple_past"].items()}}
+_SIMPLE_PAST = {
+    **IRREGULAR_PAST,
+    **{str(k): str(v) for k, v in lexicon()["questions"]["simple_past"].items()},
+}
 _PASSIVE_AUX = set(words("questions", "passive_auxiliaries"))
 _AGENT_WH = set(words("questions", "agent_wh"))
+
 
 def _is_participle(word: str) -> bool:
     return bool(re.fullmatch(r"[a-z]+", word)) and (word.endswith("ed") or word in _SIMPLE_PAST)
 
 
 def _active(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
-    """"X was founded in 2003 by Oskar Lindqvist" -> "Who founded X in 2003?" (the agent of a
+    """ "X was founded in 2003 by Oskar Lindqvist" -> "Who founded X in 2003?" (the agent of a
     past passive asked as the subject of the active verb)."""
     if clause.aux not in _PASSIVE_AUX or clause.negated or clause.lead or span.wh not in _AGENT_WH:
         return None
     rest = clause.text[clause.rest_start :]
     before, after = rest[: span.start - clause.rest_start], rest[span.end - clause.rest_start :]
     words, tail = before.split(), after.strip()
-    if len(words) < 2 or words[-1] != "by" or _SUBORDINATE.search(" ".join(words[:-1])) or _SUBORDINATE.search(tail):
+    if (
+        len(words) < 2
+        or words[-1] != "by"
+        or _SUBORDINATE.search(" ".join(words[:-1]))
+        or _SUBORDINATE.search(tail)
+    ):
         return None
-    if any(part and part.split()[0].lower() not in _FRONT_PREPS for part in (" ".join(words[1:-1]), tail)):
+    if any(
+        part and part.split()[0].lower() not in _FRONT_PREPS
+        for part in (" ".join(words[1:-1]), tail)
+    ):
         return None  # only prepositional phrases move along ("written up by" keeps its particle)
     participle = words[0]
     if not _is_participle(participle):
@@ -233,7 +277,9 @@ def _in_situ(text: str, clause: Clause | None, span: AnswerSpan) -> str | None:
 
 
 def _lead_question(clause: Clause, span: AnswerSpan, vocabulary: set[str]) -> str | None:
-    """"Under Article 251 of the CPA an appeal must ..." -> "Under which article of the CPA must an appeal ...?"."""
+    """ "Under Article 251 of the CPA an appeal must ..." -> "Under which article of the CPA must an
+    appeal ...?".
+    """
     if not clause.lead or span.end > len(clause.lead) or not (clause.aux or clause.verb):
         return None
     lead = clause.lead[: span.start] + span.wh + clause.lead[span.end :]
@@ -245,7 +291,11 @@ def _starts_with_pronoun(text: str) -> bool:
 
 
 def _cloze(sentence: str, span: AnswerSpan) -> str | None:
-    if _starts_with_pronoun(sentence) or len(sentence.split()) > 40 or sentence[span.start : span.end].endswith(("'", "’")):
+    if (
+        _starts_with_pronoun(sentence)
+        or len(sentence.split()) > 40
+        or sentence[span.start : span.end].endswith(("'", "’"))
+    ):
         return None
     blanked = sentence[: span.start] + "___" + sentence[span.end :]
     if is_chinese(sentence):
@@ -262,7 +312,9 @@ def _clauses(body: str) -> list[tuple[int, str]]:
     return out
 
 
-def _article_questions(fact: Fact, clause_text: str, clause: Clause | None, vocabulary: set[str]) -> list[QuestionPair]:
+def _article_questions(
+    fact: Fact, clause_text: str, clause: Clause | None, vocabulary: set[str]
+) -> list[QuestionPair]:
     """Questions answered by the article that states the fact (from the text or the heading)."""
     cited = _TRAILING_CITATION.search(clause_text)
     law, citation = fact.context.law, fact.context.citation
@@ -271,17 +323,36 @@ def _article_questions(fact: Fact, clause_text: str, clause: Clause | None, voca
         citation = re.search(r"(?:Article|Section|Rule)\s+\d+\w*", inner).group(0)  # type: ignore[union-attr]
         named = re.search(r"\bof the (.+)$|^(.+?),\s*(?:Article|Section|Rule)", inner)
         law = (named.group(1) or named.group(2)).strip() if named else ""
-    elif re.search(r"\b(?:Article|Section|Rule)\s+\d", clause_text) or not citation or is_chinese(clause_text):
+    elif (
+        re.search(r"\b(?:Article|Section|Rule)\s+\d", clause_text)
+        or not citation
+        or is_chinese(clause_text)
+    ):
         return []
     of_law = f" of the {law}" if law else ""
     pairs = []
-    plain = clause is not None and not re.search(r"[(:]|\b(?:Article|Section|Rule)\s+\d", clause.text)
+    plain = clause is not None and not re.search(
+        r"[(:]|\b(?:Article|Section|Rule)\s+\d", clause.text
+    )
     if clause is not None and plain and not clause.lead and clause.rest:
-        pairs.append(QuestionPair(_finish(f"under which article{of_law} {_inverted(clause, clause.rest, vocabulary)}"), citation, "citation", "article"))
+        pairs.append(
+            QuestionPair(
+                _finish(
+                    f"under which article{of_law} {_inverted(clause, clause.rest, vocabulary)}"
+                ),
+                citation,
+                "citation",
+                "article",
+            )
+        )
     if not cited and fact.context.topic and law:
         topic = fact.context.topic
         topic = topic[:1].lower() + topic[1:] if not topic.split()[0].isupper() else topic
-        pairs.append(QuestionPair(f"Which article of the {law} covers {topic}?", citation, "citation", "article"))
+        pairs.append(
+            QuestionPair(
+                f"Which article of the {law} covers {topic}?", citation, "citation", "article"
+            )
+        )
     return pairs
 
 
@@ -290,11 +361,14 @@ def _shifted(value: Value, offset: int) -> Value:
 
 
 def question_pairs(fact: Fact, vocabulary: set[str] | None = None) -> list[QuestionPair]:
-    """Every well-formed (question, answer) pair for a fact, best forms first, values interleaved."""
+    """Every well-formed (question, answer) pair for a fact, best forms first, values
+    interleaved.
+    """
     vocabulary = vocabulary or set(fact.words)
     body = re.sub(r"[.!?。！？；]+$", "", fact.text.rstrip())
     if any(v.end > len(body) for v in fact.values):
-        body = fact.text.rstrip()  # the full stop belongs to the last value ("... by Hestia Biolabs Ltd.")
+        # the full stop belongs to the last value ("... by Hestia Biolabs Ltd.")
+        body = fact.text.rstrip()
     per_value: list[list[QuestionPair]] = []
     article: list[QuestionPair] = []
     chinese = is_chinese(body)
@@ -311,18 +385,32 @@ def question_pairs(fact: Fact, vocabulary: set[str] | None = None) -> list[Quest
                 continue
             forms: list[tuple[str | None, str]] = []
             if clause is not None:
-                forms += [(_active(clause, span, vocabulary), "active"), (_fronted(clause, span, vocabulary), "fronted"),
-                          (_lead_question(clause, span, vocabulary), "fronted")]
+                forms += [
+                    (_active(clause, span, vocabulary), "active"),
+                    (_fronted(clause, span, vocabulary), "fronted"),
+                    (_lead_question(clause, span, vocabulary), "fronted"),
+                ]
             forms.append((_in_situ(text, clause, span), "in-situ"))
             full = answer_span(fact.text, value)
             if full is not None and not _inside_parentheses(fact.text, value.start):
                 forms.append((_cloze(fact.text, full), "cloze"))
-            per_value.append([QuestionPair(q, span.answer, span.kind, form) for q, form in forms if q])
-    ordered = [pairs[i] for i in range(max((len(p) for p in per_value), default=0)) for pairs in per_value if i < len(pairs)]
+            per_value.append(
+                [QuestionPair(q, span.answer, span.kind, form) for q, form in forms if q]
+            )
+    ordered = [
+        pairs[i]
+        for i in range(max((len(p) for p in per_value), default=0))
+        for pairs in per_value
+        if i < len(pairs)
+    ]
     seen: set[str] = set()
     out = []
     for pair in [*ordered[:2], *article, *ordered[2:]]:
-        if pair.question in seen or not well_formed_question(pair.question, pair.form) or not complete_answer(pair.answer):
+        if (
+            pair.question in seen
+            or not well_formed_question(pair.question, pair.form)
+            or not complete_answer(pair.answer)
+        ):
             continue
         if pair.form != "cloze" and pair.answer.lower() in pair.question.lower():
             continue  # the question gives its own answer away
@@ -338,4 +426,6 @@ def _inside_parentheses(sentence: str, index: int) -> bool:
 
 def questions_for(fact: Fact, value: Value) -> list[str]:
     """The question phrasings (no cloze) whose answer is ``value``, best first."""
-    return [p.question for p in question_pairs(fact) if p.form != "cloze" and value.text in p.answer]
+    return [
+        p.question for p in question_pairs(fact) if p.form != "cloze" and value.text in p.answer
+    ]

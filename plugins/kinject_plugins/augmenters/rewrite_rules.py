@@ -28,8 +28,19 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def _lower_first(text: str, fact: Fact) -> str:
     first = text.split(" ", 1)[0]
-    common = first.lower() in fact.words or first.lower() in ("the", "a", "an", "any", "each", "every", "no", "all")
-    if not common and any(text.startswith(v.text) for v in fact.values if v.kind in ("name", "citation")):
+    common = first.lower() in fact.words or first.lower() in (
+        "the",
+        "a",
+        "an",
+        "any",
+        "each",
+        "every",
+        "no",
+        "all",
+    )
+    if not common and any(
+        text.startswith(v.text) for v in fact.values if v.kind in ("name", "citation")
+    ):
         return text
     if first.isupper() and len(first) > 1:
         return text  # an acronym ("VAT", "CPA")
@@ -65,8 +76,15 @@ def front_adverbial(fact: Fact) -> str | None:
 
 def front_clause(fact: Fact) -> str | None:
     """Move a trailing ``before leaving`` / ``if ...`` clause to the front."""
-    match = re.match(r"^(?P<main>.+?) (?P<clause>(?:before|after|when|if|unless|during|once) [^,()]+)$", _body(fact.text))
-    if not match or "," in match.group("main") or re.search(r"\b(?:and|or|but)\b", match.group("clause")):
+    match = re.match(
+        r"^(?P<main>.+?) (?P<clause>(?:before|after|when|if|unless|during|once) [^,()]+)$",
+        _body(fact.text),
+    )
+    if (
+        not match
+        or "," in match.group("main")
+        or re.search(r"\b(?:and|or|but)\b", match.group("clause"))
+    ):
         return None
     if parse_clause(match.group("main")) is None:
         return None  # the part left behind must still be a clause with its own verb
@@ -75,16 +93,29 @@ def front_clause(fact: Fact) -> str | None:
 
 def back_adverbial(fact: Fact) -> str | None:
     """Move a leading ``Under Article 12,`` phrase to the end."""
-    match = re.match(rf"^((?:{_ADVERBIAL_PREPS}|{'|'.join(p.capitalize() for p in _ADVERBIAL_PREPS.split('|'))}) [^,]+), (.+)$", _body(fact.text))
-    if not match or "," in match.group(2) or match.group(2).split(" ", 1)[0].lower() in ("it", "they", "this"):
+    match = re.match(
+        rf"^((?:{_ADVERBIAL_PREPS}|{'|'.join(p.capitalize() for p in _ADVERBIAL_PREPS.split('|'))}) [^,]+), (.+)$",
+        _body(fact.text),
+    )
+    if (
+        not match
+        or "," in match.group(2)
+        or match.group(2).split(" ", 1)[0].lower() in ("it", "they", "this")
+    ):
         return None
     return f"{_upper_first(match.group(2))} {match.group(1)[:1].lower()}{match.group(1)[1:]}."
 
 
 def passive_to_active(fact: Fact) -> str | None:
     """``X was founded in 1998 by Y.`` -> ``Y founded X in 1998.``"""
-    match = re.match(r"^(?P<obj>.+?) (?:was|were) (?P<verb>\w+)(?P<mid>(?: [^,]*?)?) by (?P<agent>[A-Z][^,]*?)(?P<tail>(?: (?:in|on) .+)?)$", _body(fact.text))
-    if not match or not (match.group("verb").endswith("ed") or match.group("verb") in IRREGULAR_PAST):
+    match = re.match(
+        r"^(?P<obj>.+?) (?:was|were) (?P<verb>\w+)(?P<mid>(?: [^,]*?)?) by "
+        r"(?P<agent>[A-Z][^,]*?)(?P<tail>(?: (?:in|on) .+)?)$",
+        _body(fact.text),
+    )
+    if not match or not (
+        match.group("verb").endswith("ed") or match.group("verb") in IRREGULAR_PAST
+    ):
         return None
     verb = IRREGULAR_PAST.get(match.group("verb"), match.group("verb"))
     obj = _lower_first(match.group("obj"), fact)
@@ -97,11 +128,19 @@ def active_to_passive(fact: Fact) -> str | None:
     if not names:
         return None
     rest = _body(fact.text)[names[0].end :].strip()
-    match = re.match(r"^(?P<verb>\w+ed|" + "|".join(_PAST_TO_PARTICIPLE) + r") (?P<obj>.+?)(?P<tail>(?: (?:in|on) .+)?)$", rest)
+    match = re.match(
+        r"^(?P<verb>\w+ed|"
+        + "|".join(_PAST_TO_PARTICIPLE)
+        + r") (?P<obj>.+?)(?P<tail>(?: (?:in|on) .+)?)$",
+        rest,
+    )
     if not match or match.group("verb") in ("used", "needed"):
         return None
     participle = _PAST_TO_PARTICIPLE.get(match.group("verb"), match.group("verb"))
-    return f"{_upper_first(match.group('obj'))} was {participle} by {names[0].text}{match.group('tail')}."
+    return (
+        f"{_upper_first(match.group('obj'))} was {participle} by "
+        f"{names[0].text}{match.group('tail')}."
+    )
 
 
 def invert_copula(fact: Fact) -> str | None:
@@ -120,14 +159,20 @@ def reformat_dates(fact: Fact) -> str | None:
         if not (parts[1] and parts[2]) or _CJK.search(value.text):
             continue
         month = MONTHS[int(parts[1]) - 1].capitalize()
-        new = f"{month} {parts[2]}, {parts[0]}" if value.text[0].isdigit() else f"{parts[2]} {month} {parts[0]}"
+        new = (
+            f"{month} {parts[2]}, {parts[0]}"
+            if value.text[0].isdigit()
+            else f"{parts[2]} {month} {parts[0]}"
+        )
         text, changed = text[: value.start] + new + text[value.end :], True
     return text if changed else None
 
 
 def _in_case_name(fact: Fact, value: Value) -> bool:
     """Part of a case name ("Marren v Oskel Holdings (2011)"), which is never shortened."""
-    return bool(re.search(r"\bv\.? $", fact.text[: value.start]) or fact.text[value.end :].startswith(" ("))
+    return bool(
+        re.search(r"\bv\.? $", fact.text[: value.start]) or fact.text[value.end :].startswith(" (")
+    )
 
 
 def shorten_names(fact: Fact) -> str | None:
@@ -152,14 +197,24 @@ def use_defined_alias(fact: Fact) -> str | None:
 def define_short_name(fact: Fact) -> str | None:
     """``Orsa Labs Ltd. (Orsa) was founded ...``: full and short form together."""
     for value in fact.values:
-        short = short_form(value.text) if value.kind == "name" and not _in_case_name(fact, value) else None
+        short = (
+            short_form(value.text)
+            if value.kind == "name" and not _in_case_name(fact, value)
+            else None
+        )
         if short:
             return fact.text[: value.end] + f' ("{short}")' + fact.text[value.end :]
     return None
 
 
 STRUCTURE_RULES: tuple[Callable[[Fact], str | None], ...] = (
-    front_adverbial, front_clause, back_adverbial, passive_to_active, active_to_passive, invert_copula, reformat_dates,
+    front_adverbial,
+    front_clause,
+    back_adverbial,
+    passive_to_active,
+    active_to_passive,
+    invert_copula,
+    reformat_dates,
 )
 
 
@@ -173,14 +228,21 @@ def _qa_forms(fact: Fact, vocabulary: set[str] | None) -> list[str]:
     """Statement-to-question rewrites: a well-formed question followed by its answer."""
     pairs = [p for p in question_pairs(fact, vocabulary) if p.form not in ("cloze", "article")]
     forms = QA_FORMS_ZH if is_chinese(fact.text) else QA_FORMS
-    return [tidy(forms[i % len(forms)].format(q=p.question, a=p.answer, A=_upper_first(p.answer))) for i, p in enumerate(pairs[:3])]
+    return [
+        tidy(forms[i % len(forms)].format(q=p.question, a=p.answer, A=_upper_first(p.answer)))
+        for i, p in enumerate(pairs[:3])
+    ]
 
 
 def with_context(sentence: str, fact: Fact, style: int) -> str | None:
     """The sentence with the article it comes from: "Under Article 86 (Earnest money) of the
     Contract Act 2004, earnest money ...", "... provides that ...", or a trailing citation."""
     phrase = fact.context.phrase()
-    if not phrase or re.search(r"\b(?:Article|Section|Rule)\s+\d", sentence) or _CJK.search(sentence[:1]):
+    if (
+        not phrase
+        or re.search(r"\b(?:Article|Section|Rule)\s+\d", sentence)
+        or _CJK.search(sentence[:1])
+    ):
         return None
     if sentence.split(" ", 1)[0].lower() in ("it", "they", "this", "these", "such", "its"):
         return None  # a pronoun needs the sentence before it, not a citation
@@ -199,12 +261,25 @@ def sentence_variants(fact: Fact, vocabulary: set[str] | None = None) -> dict[st
     ``structure`` (clause order, voice, copula, date format), ``short`` (short or defined names),
     ``qa`` (question and answer). A rule that does not apply cleanly gives nothing."""
     families = {"qa": _qa_forms(fact, vocabulary)}
-    if is_chinese(fact.text) or re.search(r"[;:]|\b(?:and|or|except)\b", fact.text) or len(fact.text.split()) > 30:
+    if (
+        is_chinese(fact.text)
+        or re.search(r"[;:]|\b(?:and|or|except)\b", fact.text)
+        or len(fact.text.split()) > 30
+    ):
         return families  # the reordering rules read English clauses one at a time
     structure = [tidy(r) for rule in STRUCTURE_RULES if (r := rule(fact))]
     # One level of composition: a reformatted date in a reordered sentence, and so on.
-    structure += [tidy(r2) for r in list(structure) for rule in STRUCTURE_RULES if (r2 := rule(_retarget(fact, r)))]
-    short = [tidy(s) for s in (shorten_names(fact), define_short_name(fact), use_defined_alias(fact)) if s]
+    structure += [
+        tidy(r2)
+        for r in list(structure)
+        for rule in STRUCTURE_RULES
+        if (r2 := rule(_retarget(fact, r)))
+    ]
+    short = [
+        tidy(s)
+        for s in (shorten_names(fact), define_short_name(fact), use_defined_alias(fact))
+        if s
+    ]
     short += [tidy(s) for r in structure if (s := shorten_names(_retarget(fact, r)))]
     families.update(structure=structure, short=short)
     seen = {fact.text}

@@ -23,18 +23,52 @@ _ARTICLE_HEADING = re.compile(
     r"^(?P<cite>(?:Article|Section|Rule|Regulation|Clause|§)\s*\d+[A-Za-z]?|第[一二三四五六七八九十百零〇\d]+条)"
     r"\s*(?:[—–:：-]+\s*(?P<title>.+))?$"
 )
-_LAW_WORDS = re.compile(r"\b(?:Act|Code|Law|Regulations?|Rulebook|Rules|Statute|Ordinance|Directive|Treaty|Convention)\b")
+_LAW_WORDS = re.compile(
+    r"\b(?:Act|Code|Law|Regulations?|Rulebook|Rules|Statute|Ordinance|Directive|Treaty|Convention)\b"
+)
 # "Ltd." and friends may end a sentence: they do when a capitalised word follows.
 _SOFT_ABBREVIATIONS = {"ltd", "inc", "co", "corp", "plc", "etc"}
-_ABBREVIATIONS = {"no", "nos", "art", "arts", "sec", "para", "dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "vs", "v",
-                  "prof", "jr", "sr", "cf", "approx", "fig", "vol", "p", "pp", "ch", "cl"}
-_BOUNDARY = re.compile(r"(?<=[.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9\u4e00-\u9fff])|(?<=[。！？；])")
+_ABBREVIATIONS = {
+    "no",
+    "nos",
+    "art",
+    "arts",
+    "sec",
+    "para",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "st",
+    "e.g",
+    "i.e",
+    "vs",
+    "v",
+    "prof",
+    "jr",
+    "sr",
+    "cf",
+    "approx",
+    "fig",
+    "vol",
+    "p",
+    "pp",
+    "ch",
+    "cl",
+}
+_BOUNDARY = re.compile(
+    r"(?<=[.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9\u4e00-\u9fff])|(?<=[。！？；])"
+)
 
 
 def is_chinese(text: str) -> bool:
     """Mostly Chinese (a few Chinese terms in an English sentence do not count)."""
     cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
-    return 3 * cjk >= len(re.findall(r"[A-Za-z]", text)) > 0 or bool(re.match(r"[\u4e00-\u9fff]", text)) or (cjk > 0 and not re.search(r"[A-Za-z]", text))
+    return (
+        3 * cjk >= len(re.findall(r"[A-Za-z]", text)) > 0
+        or bool(re.match(r"[\u4e00-\u9fff]", text))
+        or (cjk > 0 and not re.search(r"[A-Za-z]", text))
+    )
 
 
 @dataclass(frozen=True)
@@ -54,7 +88,7 @@ class Context:
         return name if _LAW_WORDS.search(name) and len(name.split()) <= 8 else ""
 
     def phrase(self) -> str:
-        """"Article 86 (Earnest money) of the Contract Act 2004", or "" without an article."""
+        """ "Article 86 (Earnest money) of the Contract Act 2004", or "" without an article."""
         if not self.citation or _CJK_CHAR.search(self.citation):
             return ""
         text = self.citation + (f" ({self.topic})" if self.topic else "")
@@ -84,13 +118,17 @@ def join_lines(lines: list[str]) -> str:
 
 
 def strip_markup(text: str) -> tuple[str, str]:
-    """Inline Markdown removed; returns (text, run-in heading) for ``**Title.** Body`` paragraphs."""
+    """Inline Markdown removed; returns (text, run-in heading) for ``**Title.** Body``
+    paragraphs.
+    """
     topic = ""
     run_in = re.match(r"^\*\*([^*]+?)(?:[.:：]\*\*|\*\*[.:：])\s+", text)
     if run_in:
         topic, text = run_in.group(1).strip(), text[run_in.end() :]
     text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
-    text = re.sub(r"(?<![\w*])\*(\S.*?)\*(?!\w)|`([^`]+)`", lambda m: m.group(1) or m.group(2), text)
+    text = re.sub(
+        r"(?<![\w*])\*(\S.*?)\*(?!\w)|`([^`]+)`", lambda m: m.group(1) or m.group(2), text
+    )
     text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
     text = re.sub(r"^\(\d+\)\s+|^\([a-z]\)\s+", "", text)  # paragraph numbering "(1) "
     return text.strip(), topic
@@ -106,7 +144,11 @@ def split_text_sentences(text: str) -> list[str]:
         last = re.split(r"[\s(]", candidate.rstrip(".").rstrip())[-1].lower() if candidate else ""
         if candidate.endswith(".") and (last in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last)):
             continue
-        if candidate.endswith(".") and last in _SOFT_ABBREVIATIONS and text[match.end() : match.end() + 1] in "(\"“":
+        if (
+            candidate.endswith(".")
+            and last in _SOFT_ABBREVIATIONS
+            and text[match.end() : match.end() + 1] in '("“'
+        ):
             continue  # "Orsa Labs Ltd. (Orsa)": a new sentence does not start with a bracket
         if candidate:
             pieces.append(candidate)
@@ -145,7 +187,9 @@ def _extend(blocks: list[tuple[str, list[str]]], kind: str, line: str) -> None:
 
 
 def context_from_section(section: str) -> Context:
-    """The context a Record starts in, from its ``meta["section"]`` path ("Title > Chapter > Article")."""
+    """The context a Record starts in, from its ``meta["section"]`` path ("Title > Chapter >
+    Article").
+    """
     parts = [p.strip() for p in section.split(">") if p.strip()]
     context = Context(title=parts[0] if parts else "")
     for part in parts[1:]:

@@ -24,6 +24,8 @@ import yaml
 from kinject.records import Record
 
 DATA = Path(__file__).parent / "data" / "subject.en.yaml"
+
+
 @dataclass(frozen=True)
 class Subject:
     """A document's subject: ``name`` to put in sentences (empty when only a title is known) and
@@ -50,11 +52,41 @@ def _org_pattern() -> re.Pattern[str]:
     alternatives = "|".join(re.escape(s) for s in suffixes)
     # Up to five capitalised words (or "&", "of", "and" inside), then a suffix.
     word = r"(?:[A-Z0-9][\w'’.\-]*[A-Za-z0-9.]|[A-Z]|&)"
-    return re.compile(rf"(?<![\w])({word}(?: (?:of |& )?{word}){{0,4}}),? (?:{alternatives})(?![\w])")
+    return re.compile(
+        rf"(?<![\w])({word}(?: (?:of |& )?{word}){{0,4}}),? (?:{alternatives})(?![\w])"
+    )
 
 
-_LEADING = {"the", "this", "that", "our", "each", "any", "such", "a", "an", "in", "on", "at", "for", "by", "from",
-            "with", "of", "and", "during", "after", "before", "since", "as", "to", "both", "while", "when", "if"}
+_LEADING = {
+    "the",
+    "this",
+    "that",
+    "our",
+    "each",
+    "any",
+    "such",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "for",
+    "by",
+    "from",
+    "with",
+    "of",
+    "and",
+    "during",
+    "after",
+    "before",
+    "since",
+    "as",
+    "to",
+    "both",
+    "while",
+    "when",
+    "if",
+}
 
 
 def organisations(text: str) -> Counter[str]:
@@ -107,8 +139,13 @@ def document_subjects(records: Sequence[Record]) -> dict[str, Subject]:
 @lru_cache(maxsize=1)
 def _first_person() -> list[tuple[re.Pattern[str], str]]:
     # Only the first letter may change case: "We"/"we", never "US" for "us".
-    return [(re.compile(rf"\b[{pattern[0].upper()}{pattern[0].lower()}]{re.escape(pattern[1:])}\b"), replacement)
-            for pattern, replacement in _words()["first_person"]]
+    return [
+        (
+            re.compile(rf"\b[{pattern[0].upper()}{pattern[0].lower()}]{re.escape(pattern[1:])}\b"),
+            replacement,
+        )
+        for pattern, replacement in _words()["first_person"]
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +155,9 @@ def _self_reference() -> re.Pattern[str]:
 
 
 def resolve(text: str, subject: Subject) -> str:
-    """``text`` with "we"/"our"/"the Company" replaced by the subject's name (unchanged without one)."""
+    """``text`` with "we"/"our"/"the Company" replaced by the subject's name (unchanged without
+    one).
+    """
     if not subject.name:
         return text
     name = subject.name

@@ -46,19 +46,27 @@ def synonym_groups(terms: Sequence[Term]) -> dict[str, list[str]]:
         for member in members:
             others = [m for m in members if m != member]
             if others:
-                groups.setdefault(member, []).extend(o for o in others if o not in groups.get(member, []))
+                groups.setdefault(member, []).extend(
+                    o for o in others if o not in groups.get(member, [])
+                )
     return groups
 
 
-def swap_synonyms(text: str, groups: dict[str, list[str]], rng: random.Random, probability: float = 1.0) -> tuple[str, int]:
+def swap_synonyms(
+    text: str, groups: dict[str, list[str]], rng: random.Random, probability: float = 1.0
+) -> tuple[str, int]:
     """``text`` with term occurrences swapped (outside protected spans) and the swap count."""
     protected = [(v.start, v.end) for v in extract_values(text)]
     taken: list[tuple[int, int, str]] = []
     for member in sorted(groups, key=len, reverse=True):
-        pattern = re.escape(member) if _CJK.search(member) else rf"(?<![\w-]){re.escape(member)}(?![\w-])"
+        pattern = (
+            re.escape(member) if _CJK.search(member) else rf"(?<![\w-]){re.escape(member)}(?![\w-])"
+        )
         for match in re.finditer(pattern, text, flags=0 if _CJK.search(member) else re.IGNORECASE):
             span = (match.start(), match.end())
-            if any(s < span[1] and span[0] < e for s, e in protected + [(a, b) for a, b, _ in taken]):
+            if any(
+                s < span[1] and span[0] < e for s, e in protected + [(a, b) for a, b, _ in taken]
+            ):
                 continue
             if rng.random() < probability:
                 taken.append((*span, _match_case(match.group(0), rng.choice(groups[member]))))

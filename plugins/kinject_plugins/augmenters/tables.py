@@ -17,13 +17,18 @@ from kinject_plugins.augmenters.facts import CURRENCY_CODES
 
 _ROW = re.compile(r"^\s*\|(.*)\|\s*$")
 _RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_NUMERIC = re.compile(rf"^\(?[-–—]?\s*(?:[$€£¥]|(?:{CURRENCY_CODES}) )?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s*(?:%|[a-zA-Z]{{0,3}})?\)?$")
+_NUMERIC = re.compile(
+    rf"^\(?[-–—]?\s*(?:[$€£¥]|(?:{CURRENCY_CODES}) "
+    rf")?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s*(?:%|[a-zA-Z]{{0,3}})?\)?$"
+)
 _YEARISH = re.compile(r"^(?:FY ?)?(?:19|20)\d\d$|^(?:19|20)\d\d[/-]\d\d$")
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One value of a table: ``label`` (its row), ``column`` (its heading), ``value`` (as written)."""
+    """One value of a table: ``label`` (its row), ``column`` (its heading), ``value`` (as
+    written).
+    """
 
     label: str
     column: str
@@ -73,11 +78,21 @@ def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
         for n, row in enumerate(rows):
             row = row + [""] * (width - len(row))
             at, label = _label(row)
-            numbers = [i for i, cell in enumerate(row) if i > at and is_number(cell) and not _YEARISH.match(cell)]
+            numbers = [
+                i
+                for i, cell in enumerate(row)
+                if i > at and is_number(cell) and not _YEARISH.match(cell)
+            ]
             # heading rows: the table's first row, rows right under it with an empty first cell,
             # and a row of periods ("| At December 31: | 2019 | 2018 |")
             periods = [c for c in row[1:] if c]
-            if not in_body and (n == 0 or not row[0] and not numbers or periods and all(_YEARISH.match(c) for c in periods)):
+            if not in_body and (
+                n == 0
+                or not row[0]
+                and not numbers
+                or periods
+                and all(_YEARISH.match(c) for c in periods)
+            ):
                 # a heading row: its cells name the columns (a lower heading row wins:
                 # "2019" under "Years Ended September 30,")
                 for i, cell in enumerate(row):
@@ -96,7 +111,8 @@ def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
 
 
 def cell_question(cell: Cell) -> str:
-    """``What was Total sales in 2019?`` (a period column), ``What is Total sales for Fixed Price?``,
+    """``What was Total sales in 2019?`` (a period column), ``What is Total sales for Fixed
+    Price?``,
     or ``What is the maximum daily dose?`` (a two-column table)."""
     if not cell.column:
         return f"What is {cell.label}?"
@@ -106,7 +122,9 @@ def cell_question(cell: Cell) -> str:
 
 
 def cell_sentence(cell: Cell) -> str:
-    """``Total sales was $1,496.5 in 2019.`` (``maximum daily dose: 100 mg.`` for a two-column table)"""
+    """``Total sales was $1,496.5 in 2019.`` (``maximum daily dose: 100 mg.`` for a two-column
+    table)
+    """
     if not cell.column:
         return f"{cell.label}: {cell.value}."
     if re.search(r"(?:19|20)\d\d", cell.column):

@@ -31,7 +31,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         "definition": ("What does the term '{term}' mean?", "What is meant by '{term}'?"),
         "synonym": ("What is another term for '{term}'?",),
         "synonym_meaning": ("What does '{synonym}' mean?",),
-        "contrast": ("What is the difference between {term} and {other}?", "Is {term} the same as {other}?"),
+        "contrast": (
+            "What is the difference between {term} and {other}?",
+            "Is {term} the same as {other}?",
+        ),
     },
     "zh": {
         "definition": ("什么是{term}？", "{term}是什么意思？"),
@@ -41,11 +44,19 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 CONTRAST_ANSWERS = {
-    "en": ("'{Term}' means {definition}, whereas '{other}' means {other_definition}.",
-           "No. '{Term}' means {definition}, whereas '{other}' means {other_definition}."),
-    "zh": ("{term}是指{definition}；{other}是指{other_definition}。", "不是。{term}是指{definition}；{other}是指{other_definition}。"),
+    "en": (
+        "'{Term}' means {definition}, whereas '{other}' means {other_definition}.",
+        "No. '{Term}' means {definition}, whereas '{other}' means {other_definition}.",
+    ),
+    "zh": (
+        "{term}是指{definition}；{other}是指{other_definition}。",
+        "不是。{term}是指{definition}；{other}是指{other_definition}。",
+    ),
 }
-CONTRAST_UNKNOWN = {"en": "No. '{Term}' means {definition}; it is not the same as '{other}'.", "zh": "不是。{term}是指{definition}，与{other}不同。"}
+CONTRAST_UNKNOWN = {
+    "en": "No. '{Term}' means {definition}; it is not the same as '{other}'.",
+    "zh": "不是。{term}是指{definition}，与{other}不同。",
+}
 
 
 class TermQAOptions(BaseModel):
@@ -89,10 +100,21 @@ class TermQA(Augmenter):
             coverage.add_facts([fact])
             coverage.add(fact.id, question)
             produced += 1
-            yield make_qa_record(source, question, answer, PLUGIN, term=term.term, language=term.language, fact=fact.id, **order)
+            yield make_qa_record(
+                source,
+                question,
+                answer,
+                PLUGIN,
+                term=term.term,
+                language=term.language,
+                fact=fact.id,
+                **order,
+            )
         self.stats = coverage.stats(qa_records=produced, terms=len(self.terms))
 
-    def ranked_pairs(self, records: Sequence[Record], by_name: dict[str, Term]) -> list[tuple[Term, str, str]]:
+    def ranked_pairs(
+        self, records: Sequence[Record], by_name: dict[str, Term]
+    ) -> list[tuple[Term, str, str]]:
         """Pairs of all terms, round-robin over terms (one phrasing of each before a second),
         terms with confusables and terms the corpus uses first, cut at ``limit``."""
         corpus = " ".join(r.text for r in records).lower()
@@ -101,8 +123,13 @@ class TermQA(Augmenter):
             return (0 if term.term.lower() in corpus else 1, 0 if term.confusables else 1)
 
         per_term = [(term, self.pairs(term, by_name)) for term in sorted(self.terms, key=rank)]
-        out = [(term, q, a) for i in range(max((len(p) for _, p in per_term), default=0))
-               for term, pairs in per_term if i < len(pairs) for q, a in [pairs[i]]]
+        out = [
+            (term, q, a)
+            for i in range(max((len(p) for _, p in per_term), default=0))
+            for term, pairs in per_term
+            if i < len(pairs)
+            for q, a in [pairs[i]]
+        ]
         return out if self.opts.limit is None else out[: self.opts.limit]
 
     def pairs(self, term: Term, by_name: dict[str, Term]) -> list[tuple[str, str]]:
@@ -111,28 +138,48 @@ class TermQA(Augmenter):
         tpl = TEMPLATES[lang]
         out: list[tuple[str, str]] = []
         if self.opts.definitions and term.definition:
-            out += [(q.format(term=term.term), _sentence(term.definition, lang)) for q in tpl["definition"][:1]]
+            out += [
+                (q.format(term=term.term), _sentence(term.definition, lang))
+                for q in tpl["definition"][:1]
+            ]
         if self.opts.contrasts and term.definition:
             for other in term.confusables:
                 out += self._contrast(term, other, by_name.get(other), lang)
         if self.opts.definitions and term.definition:
-            out += [(q.format(term=term.term), _sentence(term.definition, lang)) for q in tpl["definition"][1:]]
+            out += [
+                (q.format(term=term.term), _sentence(term.definition, lang))
+                for q in tpl["definition"][1:]
+            ]
         if self.opts.synonyms:
             for synonym in term.synonyms:
                 out += [(q.format(term=term.term), synonym) for q in tpl["synonym"]]
                 if term.definition:
-                    out += [(q.format(synonym=synonym), _sentence(term.definition, lang)) for q in tpl["synonym_meaning"]]
+                    out += [
+                        (q.format(synonym=synonym), _sentence(term.definition, lang))
+                        for q in tpl["synonym_meaning"]
+                    ]
         return out
 
-    def _contrast(self, term: Term, other: str, other_term: Term | None, lang: str) -> list[tuple[str, str]]:
+    def _contrast(
+        self, term: Term, other: str, other_term: Term | None, lang: str
+    ) -> list[tuple[str, str]]:
         questions = [q.format(term=term.term, other=other) for q in TEMPLATES[lang]["contrast"]]
         definition = term.definition.rstrip("。.")
         if other_term is None or not other_term.definition:
-            answer = CONTRAST_UNKNOWN[lang].format(term=term.term, Term=_cap(term.term), definition=definition, other=other)
+            answer = CONTRAST_UNKNOWN[lang].format(
+                term=term.term, Term=_cap(term.term), definition=definition, other=other
+            )
             return [(questions[-1], answer)]
-        values = {"term": term.term, "Term": _cap(term.term), "definition": definition, "other": other,
-                  "other_definition": other_term.definition.rstrip("。.")}
-        return [(q, a.format(**values)) for q, a in zip(questions, CONTRAST_ANSWERS[lang], strict=True)]
+        values = {
+            "term": term.term,
+            "Term": _cap(term.term),
+            "definition": definition,
+            "other": other,
+            "other_definition": other_term.definition.rstrip("。."),
+        }
+        return [
+            (q, a.format(**values)) for q, a in zip(questions, CONTRAST_ANSWERS[lang], strict=True)
+        ]
 
 
 def load_term_list(context: RunContext, terms_file: str | None) -> list[Term]:

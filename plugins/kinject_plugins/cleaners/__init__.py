@@ -27,7 +27,15 @@ def register_cleaners(register: Register) -> None:
     from kinject_plugins.cleaners.standardize import Standardize
 
     for cleaner in (
-        Normalize, Standardize, ExactDedup, NearDedup, LowInformation,
-        PiiScrub, Language, Rules, Decontaminate, Length,
+        Normalize,
+        Standardize,
+        ExactDedup,
+        NearDedup,
+        LowInformation,
+        PiiScrub,
+        Language,
+        Rules,
+        Decontaminate,
+        Length,
     ):
         register(cleaner)

@@ -117,7 +117,9 @@ class Decontaminate(Cleaner):
         if self.opts.embed and items:
             from kinject.embeddings import embed
 
-            self._vectors = embed([it.question for it in items], model=self.opts.model, device=self.opts.device)
+            self._vectors = embed(
+                [it.question for it in items], model=self.opts.model, device=self.opts.device
+            )
             self._bigrams = [bigrams(it.question) for it in items]
 
     def apply(self, records: Iterable[Record]) -> Iterator[Record | Rejected]:
@@ -130,7 +132,11 @@ class Decontaminate(Cleaner):
             if self._vectors is not None:
                 verdicts = self._embedding_hits(batch, verdicts)
             for record, verdict in zip(batch, verdicts, strict=True):
-                yield record if verdict is None else Rejected(record, "contaminated", self.name, verdict)
+                yield (
+                    record
+                    if verdict is None
+                    else Rejected(record, "contaminated", self.name, verdict)
+                )
 
     def _checked(self, record: Record) -> bool:
         return self.opts.kinds is None or record.kind in self.opts.kinds
@@ -141,7 +147,10 @@ class Decontaminate(Cleaner):
             for n, grams in self._grams.items():
                 for gram in ngrams(toks, n):
                     if gram in grams:
-                        return f"{n}-gram overlap with eval item {grams[gram]}: {' '.join(gram)[:80]!r}"
+                        return (
+                            f"{n}-gram overlap with eval item {grams[gram]}: "
+                            f"{' '.join(gram)[:80]!r}"
+                        )
         return None
 
     def _embedding_hits(self, batch: list[Record], verdicts: list[str | None]) -> list[str | None]:
@@ -165,12 +174,19 @@ class Decontaminate(Cleaner):
             overlap = len(mine & theirs) / max(1, len(mine | theirs))
             if overlap >= self.opts.min_overlap:
                 item = self.items[col]
-                verdicts[owner] = f"matches eval item {item.id} (cosine {scores[row, col]:.3f}, overlap {overlap:.2f})"
+                verdicts[owner] = (
+                    f"matches eval item {item.id} (cosine {scores[row, col]:.3f}, overlap "
+                    f"{overlap:.2f})"
+                )
         return verdicts
 
 
 def _texts(record: Record) -> list[str]:
-    extra = [v for k in ("question", "answer", "prompt", "chosen") if isinstance(v := record.meta.get(k), str)]
+    extra = [
+        v
+        for k in ("question", "answer", "prompt", "chosen")
+        if isinstance(v := record.meta.get(k), str)
+    ]
     return [record.text, *extra]
 
 

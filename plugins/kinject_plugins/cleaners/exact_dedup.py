@@ -59,4 +59,6 @@ class ExactDedup(Cleaner):
                 seen[key] = record.id
                 yield record
             else:
-                yield Rejected(record, "exact_duplicate", plugin=self.name, detail=f"duplicate of {first}")
+                yield Rejected(
+                    record, "exact_duplicate", plugin=self.name, detail=f"duplicate of {first}"
+                )

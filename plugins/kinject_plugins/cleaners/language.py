@@ -15,13 +15,180 @@ from kinject.components import RecordCleaner
 from kinject.records import Record, Rejected
 
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(["the", "of", "and", "to", "in", "is", "that", "for", "it", "with", "as", "was", "on", "be", "by", "this", "are", "or", "an", "at", "from", "which", "not", "have", "has"]),
-    "de": frozenset(["der", "die", "und", "das", "ist", "nicht", "mit", "den", "von", "zu", "sich", "des", "auf", "für", "im", "dem", "ein", "eine", "auch", "es", "an", "werden"]),
-    "fr": frozenset(["le", "la", "les", "et", "des", "est", "une", "un", "du", "que", "pour", "dans", "pas", "au", "sur", "qui", "ce", "il", "par", "avec", "sont"]),
-    "es": frozenset(["el", "la", "los", "las", "que", "de", "y", "en", "un", "una", "es", "por", "para", "con", "no", "del", "se", "al", "su", "lo", "como"]),
-    "it": frozenset(["il", "lo", "la", "gli", "le", "che", "di", "e", "è", "un", "una", "per", "non", "con", "del", "della", "sono", "nel", "anche"]),
-    "pt": frozenset(["o", "a", "os", "as", "que", "de", "e", "do", "da", "em", "um", "uma", "para", "com", "não", "por", "se", "dos", "das", "mais"]),
-    "nl": frozenset(["de", "het", "een", "en", "van", "is", "dat", "op", "te", "in", "niet", "zijn", "voor", "met", "die", "aan", "er", "ook"]),
+    "en": frozenset(
+        [
+            "the",
+            "of",
+            "and",
+            "to",
+            "in",
+            "is",
+            "that",
+            "for",
+            "it",
+            "with",
+            "as",
+            "was",
+            "on",
+            "be",
+            "by",
+            "this",
+            "are",
+            "or",
+            "an",
+            "at",
+            "from",
+            "which",
+            "not",
+            "have",
+            "has",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "und",
+            "das",
+            "ist",
+            "nicht",
+            "mit",
+            "den",
+            "von",
+            "zu",
+            "sich",
+            "des",
+            "auf",
+            "für",
+            "im",
+            "dem",
+            "ein",
+            "eine",
+            "auch",
+            "es",
+            "an",
+            "werden",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "et",
+            "des",
+            "est",
+            "une",
+            "un",
+            "du",
+            "que",
+            "pour",
+            "dans",
+            "pas",
+            "au",
+            "sur",
+            "qui",
+            "ce",
+            "il",
+            "par",
+            "avec",
+            "sont",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "que",
+            "de",
+            "y",
+            "en",
+            "un",
+            "una",
+            "es",
+            "por",
+            "para",
+            "con",
+            "no",
+            "del",
+            "se",
+            "al",
+            "su",
+            "lo",
+            "como",
+        ]
+    ),
+    "it": frozenset(
+        [
+            "il",
+            "lo",
+            "la",
+            "gli",
+            "le",
+            "che",
+            "di",
+            "e",
+            "è",
+            "un",
+            "una",
+            "per",
+            "non",
+            "con",
+            "del",
+            "della",
+            "sono",
+            "nel",
+            "anche",
+        ]
+    ),
+    "pt": frozenset(
+        [
+            "o",
+            "a",
+            "os",
+            "as",
+            "que",
+            "de",
+            "e",
+            "do",
+            "da",
+            "em",
+            "um",
+            "uma",
+            "para",
+            "com",
+            "não",
+            "por",
+            "se",
+            "dos",
+            "das",
+            "mais",
+        ]
+    ),
+    "nl": frozenset(
+        [
+            "de",
+            "het",
+            "een",
+            "en",
+            "van",
+            "is",
+            "dat",
+            "op",
+            "te",
+            "in",
+            "niet",
+            "zijn",
+            "voor",
+            "met",
+            "die",
+            "aan",
+            "er",
+            "ook",
+        ]
+    ),
 }
 _WORD = re.compile(r"[^\W\d_]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -58,12 +225,16 @@ class LanguageOptions(BaseModel):
     def _known(cls, value: list[str]) -> list[str]:
         unknown = [v for v in value if v not in SUPPORTED]
         if unknown:
-            raise ValueError(f"unsupported language(s) {unknown}; supported: {', '.join(SUPPORTED)}")
+            raise ValueError(
+                f"unsupported language(s) {unknown}; supported: {', '.join(SUPPORTED)}"
+            )
         return value
 
 
 class Language(RecordCleaner):
-    """Drops Records detected in another language (reason ``language``); sets ``meta['language']``."""
+    """Drops Records detected in another language (reason ``language``); sets
+    ``meta['language']``.
+    """
 
     name = "language"
     description = "keep only the recipe's languages (script + stopword detector, offline)"
@@ -76,4 +247,6 @@ class Language(RecordCleaner):
             if record.meta.get("language") != lang:
                 record.meta = {**record.meta, "language": lang}
             return record
-        return Rejected(record, "language", self.name, f"detected {lang}, keeping {self.opts.languages}")
+        return Rejected(
+            record, "language", self.name, f"detected {lang}, keeping {self.opts.languages}"
+        )

@@ -34,6 +34,8 @@ class Length(RecordCleaner):
         o = self.opts
         if tokens < o.min_tokens or chars < o.min_chars:
             return Rejected(record, "too_short", self.name, f"{tokens} tokens, {chars} characters")
-        if (o.max_tokens is not None and tokens > o.max_tokens) or (o.max_chars is not None and chars > o.max_chars):
+        if (o.max_tokens is not None and tokens > o.max_tokens) or (
+            o.max_chars is not None and chars > o.max_chars
+        ):
             return Rejected(record, "too_long", self.name, f"{tokens} tokens, {chars} characters")
         return record

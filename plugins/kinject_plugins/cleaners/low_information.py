@@ -114,7 +114,9 @@ class LowInformation(Cleaner):
             return Rejected(record, "too_short", self.name, f"{len(tokens)} tokens")
         score = table.score(tokens)
         if score < self.opts.threshold:
-            return Rejected(record, "low_information", self.name, f"score {score:.3f} < {self.opts.threshold}")
+            return Rejected(
+                record, "low_information", self.name, f"score {score:.3f} < {self.opts.threshold}"
+            )
         repeated = repetition(tokens)
         if repeated > self.opts.max_repetition:
             return Rejected(record, "repetition", self.name, f"{repeated:.0%} of 3-grams repeat")

@@ -66,7 +66,12 @@ class NearDedup(Cleaner):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.index_kinds: list[str] = []
-        self.stats: dict[str, int] = {"compared": 0, "merged": 0, "kept_by_facts": 0, "kept_by_overlap": 0}
+        self.stats: dict[str, int] = {
+            "compared": 0,
+            "merged": 0,
+            "kept_by_facts": 0,
+            "kept_by_overlap": 0,
+        }
 
     def setup(self, context: RunContext) -> None:
         from kinject.embeddings import load_embedder
@@ -76,7 +81,12 @@ class NearDedup(Cleaner):
     def _embed(self, texts: list[str]) -> np.ndarray:
         from kinject.embeddings import embed
 
-        return embed(texts, batch_size=min(self.opts.batch_size, 128), model=self.opts.model, device=self.opts.device)
+        return embed(
+            texts,
+            batch_size=min(self.opts.batch_size, 128),
+            model=self.opts.model,
+            device=self.opts.device,
+        )
 
     def _new_index(self) -> Any:
         from kinject.embeddings import GrowingIndex, embedding_dim
@@ -122,9 +132,16 @@ class NearDedup(Cleaner):
                     yield record
                 else:
                     sid, score = survivor
-                    yield Rejected(record, "near_duplicate", self.name, f"duplicate of {sid} (cosine {score:.3f})")
+                    yield Rejected(
+                        record,
+                        "near_duplicate",
+                        self.name,
+                        f"duplicate of {sid} (cosine {score:.3f})",
+                    )
             if kept_rows:
-                index.add(vectors[[rows[j] for j in kept_rows]], [batch[rows[j]].id for j in kept_rows])
+                index.add(
+                    vectors[[rows[j] for j in kept_rows]], [batch[rows[j]].id for j in kept_rows]
+                )
 
     @staticmethod
     def _fingerprint(text: str) -> Fingerprint:

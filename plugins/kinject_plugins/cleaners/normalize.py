@@ -50,7 +50,9 @@ class NormalizeOptions(BaseModel):
 def _strip_control(text: str) -> str:
     # Cc (controls) and Cf (zero-width, BOM, soft hyphen) carry no text; keep newlines and tabs.
     return "".join(
-        ch for ch in text if ch in _KEEP_CHARS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
+        ch
+        for ch in text
+        if ch in _KEEP_CHARS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
     )
 
 
@@ -101,7 +103,11 @@ def normalize_text(text: str, opts: NormalizeOptions | None = None) -> str:
 def _normalize_once(text: str, opts: NormalizeOptions) -> str:
     text = _strip_control(text.replace("\r\n", "\n").replace("\r", "\n"))
     if opts.form == "NFKC":
-        text = _protect_fullwidth(text) if opts.cjk_punctuation == "fullwidth" else unicodedata.normalize("NFKC", text)
+        text = (
+            _protect_fullwidth(text)
+            if opts.cjk_punctuation == "fullwidth"
+            else unicodedata.normalize("NFKC", text)
+        )
     elif opts.form == "NFC":
         text = unicodedata.normalize("NFC", text)
     text = _strip_control(text)
@@ -177,11 +183,17 @@ class Normalize(Cleaner):
     @staticmethod
     def _same_document(a: Record, b: Record) -> bool:
         uri = a.source.get("uri")
-        return bool(uri) and uri == b.source.get("uri") and "page" in a.source and "page" in b.source
+        return (
+            bool(uri) and uri == b.source.get("uri") and "page" in a.source and "page" in b.source
+        )
 
     def _flush(self, group: list[Record]) -> Iterator[Record | Rejected]:
         texts = [normalize_text(r.text, self.opts) for r in group]
-        keys = repeated_lines(texts, self.opts) if self.opts.strip_headers and len(group) > 1 else set()
+        keys = (
+            repeated_lines(texts, self.opts)
+            if self.opts.strip_headers and len(group) > 1
+            else set()
+        )
         for record, text in zip(group, texts, strict=True):
             removed = 0
             if keys:
@@ -197,7 +209,9 @@ class Normalize(Cleaner):
             if isinstance(value := record.meta.get(key), str)
         }
         if not text.strip() and not any(meta_changes.values()):
-            return Rejected(record, "empty", plugin=self.name, detail="no text left after normalisation")
+            return Rejected(
+                record, "empty", plugin=self.name, detail="no text left after normalisation"
+            )
         if text == record.text and all(record.meta.get(k) == v for k, v in meta_changes.items()):
             return record
         cleaned = record.with_text(text, self.name)

@@ -62,7 +62,12 @@ def cn_id_valid(number: str) -> bool:
 def ssn_valid(number: str) -> bool:
     """US SSN: area not 000/666/9xx, group not 00, serial not 0000."""
     area, group, serial = number.split("-")
-    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+    return (
+        area not in ("000", "666")
+        and not area.startswith("9")
+        and group != "00"
+        and serial != "0000"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,22 +87,30 @@ class PiiPattern:
         return re.compile(self.regex, self.flags)
 
 
-_STREET = r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl)\.?"
+_STREET = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl)\.?"
+)
 
 #: order matters: longer, validated numbers first so a card is not half-taken for a phone
 BUILTIN_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern("EMAIL", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
-    PiiPattern("IBAN", r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b", iban_valid),
+    PiiPattern(
+        "IBAN", r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b", iban_valid
+    ),
     PiiPattern("CN_ID", r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])", cn_id_valid),
     PiiPattern("CREDIT_CARD", r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)", luhn_valid),
     PiiPattern("SSN", r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)", ssn_valid),
     PiiPattern(
         "PHONE",
-        r"(?<![\w+])(?<!\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![ .-]?\d)"
+        r"(?<![\w+])(?<!\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ "
+        r".-]\d{3,4}(?![ .-]?\d)"
         r"|(?<!\d)1[3-9]\d{9}(?!\d)",
     ),
-    PiiPattern("ADDRESS", rf"\b\d{{1,5}}(?: [A-Z][a-z]+){{1,4}} {_STREET}(?:,? (?:Apt|Suite|Unit) \w+)?"),
-    # A leading label (住址：) is matched so the address span starts after it; only ``pii`` is replaced.
+    PiiPattern(
+        "ADDRESS", rf"\b\d{{1,5}}(?: [A-Z][a-z]+){{1,4}} {_STREET}(?:,? (?:Apt|Suite|Unit) \w+)?"
+    ),
+    # A leading label (住址：) is matched so the address span starts after it; only ``pii`` is
+    # replaced.
     PiiPattern(
         "ADDRESS",
         r"(?:住址|地址|住在|位于|寄往|送至)?[:：]?(?P<pii>[\u4e00-\u9fff]{2,12}(?:路|街|大道|巷)\d{1,5}号(?:\d{1,4}室)?)",

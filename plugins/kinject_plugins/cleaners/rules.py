@@ -39,12 +39,20 @@ from kinject.records import Record, Rejected
 from kinject_plugins.cleaners.standardize import parse_number
 
 _BINARY = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 _COMPARE = {
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
 }
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs}
 _SCALE = {"万": 1e4, "亿": 1e8}
@@ -107,16 +115,33 @@ def check_expression(source: str, variables: set[str]) -> tuple[ast.Expression |
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         return None, [f"cannot parse {source!r}: {exc.msg}"]
-    allowed = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp,
-               ast.Compare, ast.Call, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd,
-               *_BINARY, *_COMPARE)
+    allowed = (
+        ast.Expression,
+        ast.Constant,
+        ast.Name,
+        ast.Load,
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.BoolOp,
+        ast.Compare,
+        ast.Call,
+        ast.And,
+        ast.Or,
+        ast.Not,
+        ast.USub,
+        ast.UAdd,
+        *_BINARY,
+        *_COMPARE,
+    )
     problems = []
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
             problems.append(f"{type(node).__name__} is not allowed in {source!r}")
         elif isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
             problems.append(f"only numbers may be constants in {source!r}")
-        elif isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
+        elif isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
+        ):
             problems.append(f"only {sorted(_FUNCTIONS)} may be called in {source!r}")
         elif isinstance(node, ast.Name) and node.id not in variables and node.id not in _FUNCTIONS:
             problems.append(f"unknown name {node.id!r} in {source!r} (extract it first)")
@@ -140,7 +165,9 @@ class CompiledRule:
         """The extracted values when ``text`` breaks the rule, else None."""
         if self.applies_to and not self.applies_to.search(text):
             return None
-        if not all(r.search(text) for r in self.require) or any(r.search(text) for r in self.forbid):
+        if not all(r.search(text) for r in self.require) or any(
+            r.search(text) for r in self.forbid
+        ):
             return None
         values: dict[str, float] = {}
         for name, regex in self.extract.items():
@@ -176,7 +203,9 @@ def compile_rules(entries: list[dict[str, Any]], source: str) -> list[CompiledRu
         try:
             spec = RuleSpec.model_validate(entry)
         except ValidationError as exc:
-            problems += [f"{label}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            problems += [
+                f"{label}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            ]
             continue
         for rx in [spec.applies_to or "", *spec.extract.values(), *spec.require, *spec.forbid]:
             try:
@@ -236,7 +265,9 @@ class Rules(RecordCleaner):
                 continue
             if rule.spec.action == "drop":
                 shown = ", ".join(f"{k}={v:g}" for k, v in values.items())
-                return Rejected(record, f"rule:{rule.spec.id}", self.name, rule.spec.description or shown)
+                return Rejected(
+                    record, f"rule:{rule.spec.id}", self.name, rule.spec.description or shown
+                )
             flags.append(rule.spec.id)
         if not flags:
             return record

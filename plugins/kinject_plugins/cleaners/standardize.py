@@ -23,9 +23,20 @@ from kinject.records import Record, Rejected
 _MONTHS = {
     m: i
     for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-         ("oct", "october"), ("nov", "november"), ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for m in names
@@ -54,19 +65,39 @@ _UNITS: tuple[tuple[str, str, float | Callable[[float], float]], ...] = (
 )
 # Conversions a recipe may ask for between metric units.
 _METRIC = {
-    ("kg", "g"): 1000.0, ("g", "kg"): 0.001, ("g", "mg"): 1000.0, ("mg", "g"): 0.001,
-    ("km", "m"): 1000.0, ("m", "km"): 0.001, ("m", "cm"): 100.0, ("cm", "m"): 0.01,
-    ("cm", "mm"): 10.0, ("mm", "cm"): 0.1, ("L", "mL"): 1000.0, ("mL", "L"): 0.001,
+    ("kg", "g"): 1000.0,
+    ("g", "kg"): 0.001,
+    ("g", "mg"): 1000.0,
+    ("mg", "g"): 0.001,
+    ("km", "m"): 1000.0,
+    ("m", "km"): 0.001,
+    ("m", "cm"): 100.0,
+    ("cm", "m"): 0.01,
+    ("cm", "mm"): 10.0,
+    ("mm", "cm"): 0.1,
+    ("L", "mL"): 1000.0,
+    ("mL", "L"): 0.001,
 }
 _NUM = r"(?P<num>-?\d+(?:[.,]\d+)*)"
-_CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": None, "￥": None, "RMB": "CNY"}
+_CURRENCY_SYMBOLS = {
+    "$": "USD",
+    "US$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": None,
+    "￥": None,
+    "RMB": "CNY",
+}
 _CN_SCALE = {"万": 10_000, "亿": 100_000_000}
 _SYMBOLS = "|".join(re.escape(s) for s in sorted(_CURRENCY_SYMBOLS, key=len, reverse=True))
 _MONEY = re.compile(rf"(?P<sym>{_SYMBOLS})\s?{_NUM}(?:\s?(?P<scale>[万亿]))?(?:元)?")
 _YUAN = re.compile(rf"{_NUM}(?:\s?(?P<scale>[万亿]))?\s?元")
 # One pass for every non-SI unit: the named group that matched says which unit it was.
 _UNIT = re.compile(
-    rf"{_NUM}\s?(?:" + "|".join(f"(?P<u{i}>{rx})" for i, (rx, _, _) in enumerate(_UNITS)) + r")(?![A-Za-z])", re.I
+    rf"{_NUM}\s?(?:"
+    + "|".join(f"(?P<u{i}>{rx})" for i, (rx, _, _) in enumerate(_UNITS))
+    + r")(?![A-Za-z])",
+    re.I,
 )
 _METRIC_RES = {pair: re.compile(rf"{_NUM}\s?{re.escape(pair[0])}(?![A-Za-z])") for pair in _METRIC}
 _GROUPED = re.compile(r"(?<![\d.,])-?\d{1,3}(?:([,.])\d{3})+(?:(?!\1)[.,]\d+)?(?![\d.,]*\d)")
@@ -77,7 +108,11 @@ def parse_number(raw: str) -> float | None:
     """``1,234.5``/``1.234,5``/``1234,5`` -> 1234.5; ambiguous ``1,234`` is read as thousands."""
     s = raw.strip()
     if "," in s and "." in s:
-        s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
+        s = (
+            s.replace(".", "").replace(",", ".")
+            if s.rfind(",") > s.rfind(".")
+            else s.replace(",", "")
+        )
     elif "," in s:
         parts = s.split(",")
         thousands = all(len(p) == 3 for p in parts[1:])
@@ -150,7 +185,12 @@ class Standardize(RecordCleaner):
     # -- steps: each rewrites matches and logs what it changed ------------------------------
 
     @staticmethod
-    def _sub(pattern: re.Pattern[str], text: str, changes: list[dict[str, str]], fn: Callable[[re.Match[str]], str | None]) -> str:
+    def _sub(
+        pattern: re.Pattern[str],
+        text: str,
+        changes: list[dict[str, str]],
+        fn: Callable[[re.Match[str]], str | None],
+    ) -> str:
         def repl(m: re.Match[str]) -> str:
             new = fn(m)
             if new is None or new == m.group(0):
@@ -201,7 +241,12 @@ class Standardize(RecordCleaner):
         text = self._sub(_UNIT, text, changes, self._to_si)
         for (src, dst), factor in _METRIC.items():
             if self.opts.unit_targets.get(src) == dst:
-                text = self._sub(_METRIC_RES[src, dst], text, changes, partial(self._convert, unit=dst, factor=factor))
+                text = self._sub(
+                    _METRIC_RES[src, dst],
+                    text,
+                    changes,
+                    partial(self._convert, unit=dst, factor=factor),
+                )
         return text
 
     def _to_si(self, m: re.Match[str]) -> str | None:
@@ -209,7 +254,9 @@ class Standardize(RecordCleaner):
         return self._convert(m, si, factor)
 
     @staticmethod
-    def _convert(m: re.Match[str], unit: str, factor: float | Callable[[float], float]) -> str | None:
+    def _convert(
+        m: re.Match[str], unit: str, factor: float | Callable[[float], float]
+    ) -> str | None:
         value = parse_number(m["num"])
         if value is None:
             return None

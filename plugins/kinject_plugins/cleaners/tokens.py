@@ -19,7 +19,49 @@ _CAPITALISED = re.compile(r"\b[A-Z][a-zA-Z]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？]\s*)([A-Z][a-zA-Z]+)")
 #: capitalised words that are not names (sentence openers after editing, titles)
 _NOT_NAMES = frozenset(
-    ["The", "A", "An", "This", "That", "These", "Those", "It", "Its", "In", "On", "At", "Of", "For", "To", "By", "With", "And", "Or", "But", "If", "When", "Where", "Mr", "Mrs", "Ms", "Dr", "Prof", "Article", "Section", "Chapter", "Page", "Table", "Figure", "Note", "I", "We", "You", "He", "She", "They"]
+    [
+        "The",
+        "A",
+        "An",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "In",
+        "On",
+        "At",
+        "Of",
+        "For",
+        "To",
+        "By",
+        "With",
+        "And",
+        "Or",
+        "But",
+        "If",
+        "When",
+        "Where",
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+        "Prof",
+        "Article",
+        "Section",
+        "Chapter",
+        "Page",
+        "Table",
+        "Figure",
+        "Note",
+        "I",
+        "We",
+        "You",
+        "He",
+        "She",
+        "They",
+    ]
 )
 
 
@@ -56,7 +98,9 @@ def facts_agree(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 _SIGNATURE_SIZE = 32
-_MULTIPLIERS = (np.random.default_rng(20240101).integers(1, 2**63, _SIGNATURE_SIZE, dtype=np.uint64) | np.uint64(1))
+_MULTIPLIERS = np.random.default_rng(20240101).integers(
+    1, 2**63, _SIGNATURE_SIZE, dtype=np.uint64
+) | np.uint64(1)
 _MASKS = np.random.default_rng(20240102).integers(0, 2**63, _SIGNATURE_SIZE, dtype=np.uint64)
 
 
@@ -64,9 +108,11 @@ def lexical_signature(text: str) -> np.ndarray:
     """A 32-value MinHash of the text's token bigrams (estimates Jaccard overlap cheaply)."""
     toks = tokenize(text)
     grams = {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)} or set(toks) or {""}
-    # A stable hash (Python's hash() of a str is salted per process): the same text, the same verdict.
+    # A stable hash (Python's hash() of a str is salted per process): the same text, the same
+    # verdict.
     hashes = np.fromiter((_stable_hash(g) for g in grams), dtype=np.uint64, count=len(grams))
-    # Multiplying by an odd constant and xor-ing a mask permutes 64-bit values: one hash family per row.
+    # Multiplying by an odd constant and xor-ing a mask permutes 64-bit values: one hash family per
+    # row.
     with np.errstate(over="ignore"):
         permuted = (hashes[None, :] * _MULTIPLIERS[:, None]) ^ _MASKS[:, None]
     return permuted.min(axis=1)

@@ -27,7 +27,9 @@ class GenerationOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_new_tokens: int = Field(default=32, ge=1, le=1024, description="answer length budget, in tokens")
+    max_new_tokens: int = Field(
+        default=32, ge=1, le=1024, description="answer length budget, in tokens"
+    )
     batch_size: int = Field(default=8, ge=1, description="questions generated together")
 
 
@@ -42,7 +44,9 @@ def generate_answers(
     with inner_bar("generating answers", total=len(missing)) as bar:
         for start in range(0, len(missing), batch_size):
             chunk = missing[start : start + batch_size]
-            for prompt, answer in zip(chunk, generate_greedy(model, chunk, max_new_tokens), strict=True):
+            for prompt, answer in zip(
+                chunk, generate_greedy(model, chunk, max_new_tokens), strict=True
+            ):
                 cache[(stamp, prompt)] = answer
             bar.advance(len(chunk))
     return [cache[(stamp, p)] for p in prompts]
@@ -93,7 +97,9 @@ class AnswerLineStop:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
+        texts = self.tokenizer.batch_decode(
+            input_ids[:, self.prompt_width :], skip_special_tokens=True
+        )
         done = ["\n" in text.lstrip() for text in texts]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 

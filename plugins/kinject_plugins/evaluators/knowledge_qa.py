@@ -36,9 +36,12 @@ class KnowledgeQAOptions(BaseModel):
     )
     batch_size: int = Field(default=16, ge=1, description="sequences scored per forward pass")
     generate: bool | None = Field(
-        default=None, description="also greedy-generate answers for em/contains; default: when small"
+        default=None,
+        description="also greedy-generate answers for em/contains; default: when small",
     )
-    generate_max_items: int = Field(default=200, ge=0, description="`generate: null` is on up to this")
+    generate_max_items: int = Field(
+        default=200, ge=0, description="`generate: null` is on up to this"
+    )
     max_new_tokens: int = Field(default=32, ge=1, le=1024)
     include_items: bool = Field(default=True, description="return per-item results under `items`")
 
@@ -51,20 +54,30 @@ class KnowledgeQAEvaluator(Evaluator):
     Options = KnowledgeQAOptions
     opts: KnowledgeQAOptions
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         return score_knowledge_qa(model, items, self.opts)
 
 
-def score_knowledge_qa(model: EvalModel, items: Sequence[EvalItem], opts: KnowledgeQAOptions) -> dict[str, Any]:
+def score_knowledge_qa(
+    model: EvalModel, items: Sequence[EvalItem], opts: KnowledgeQAOptions
+) -> dict[str, Any]:
     """The knowledge-qa metrics of ``model`` on ``items`` (shared with ``retention``)."""
     mc_items = [item for item in items if item.choices and item.answer is not None]
     rows = [_choice_row(item) for item in mc_items]
-    pairs = [(model.prompt(item.question), " " + choice) for item in mc_items for choice in item.choices]
-    scores = iter(score_continuations(model.model, model.tokenizer, pairs, batch_size=opts.batch_size))
+    pairs = [
+        (model.prompt(item.question), " " + choice) for item in mc_items for choice in item.choices
+    ]
+    scores = iter(
+        score_continuations(model.model, model.tokenizer, pairs, batch_size=opts.batch_size)
+    )
     for item, row in zip(mc_items, rows, strict=True):
         logprobs = [next(scores).logprob for _ in item.choices]
         row.update(_judge_choices(item, logprobs))
-    do_generate = opts.generate if opts.generate is not None else len(items) <= opts.generate_max_items
+    do_generate = (
+        opts.generate if opts.generate is not None else len(items) <= opts.generate_max_items
+    )
     metrics: dict[str, Any] = {"n": len(mc_items), "headline": opts.headline}
     if mc_items:
         metrics.update(_choice_metrics(rows, opts.headline))
@@ -138,9 +151,15 @@ def _generation_metrics(
         if row is None:
             row = _choice_row(item)
             rows.append(row)
-        row.update({"generation": answer, "reference": item.reference, "em": em, "contains": contains})
+        row.update(
+            {"generation": answer, "reference": item.reference, "em": em, "contains": contains}
+        )
     n = len(gen_items)
-    return {"em": em_hits / n if n else 0.0, "contains": contains_hits / n if n else 0.0, "n_generated": n}
+    return {
+        "em": em_hits / n if n else 0.0,
+        "contains": contains_hits / n if n else 0.0,
+        "n_generated": n,
+    }
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

@@ -30,7 +30,9 @@ class LatencyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_items: int = Field(default=8, ge=1, description="prompts timed")
-    max_new_tokens: int = Field(default=32, ge=2, le=1024, description="tokens generated per prompt")
+    max_new_tokens: int = Field(
+        default=32, ge=2, le=1024, description="tokens generated per prompt"
+    )
     warmup: int = Field(default=1, ge=0, description="untimed generations first")
 
 
@@ -61,7 +63,9 @@ class LatencyEvaluator(Evaluator):
     Options = LatencyOptions
     opts: LatencyOptions
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         prompts = [model.prompt(item.question) for item in items[: self.opts.max_items]]
         if not prompts:
             raise ConfigError("latency: no eval items to time", source="evaluators")

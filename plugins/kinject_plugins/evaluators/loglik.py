@@ -68,27 +68,39 @@ def score_continuations(
     """
     import torch
 
-    encoded = [_truncate(*encode_pair(tokenizer, ctx, cont), max_length or _model_max_length(model)) for ctx, cont in pairs]
+    encoded = [
+        _truncate(*encode_pair(tokenizer, ctx, cont), max_length or _model_max_length(model))
+        for ctx, cont in pairs
+    ]
     results: list[ContinuationScore | None] = [None] * len(encoded)
     device = _device(model)
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, (ctx, _) in enumerate(encoded):
         groups.setdefault(tuple(ctx), []).append(i)
     share_prefix = share_prefix and _has_cache(model)
-    shared = {key: members for key, members in groups.items()
-              if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS}
+    shared = {
+        key: members
+        for key, members in groups.items()
+        if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS
+    }
     rest = [i for key, members in groups.items() if key not in shared for i in members]
     order = sorted(rest, key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
     with torch.no_grad(), inner_bar("scoring continuations", total=len(encoded)) as bar:
         for key, members in shared.items():
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                for i, score in zip(chunk, _score_shared(model, list(key), [encoded[i][1] for i in chunk], device), strict=True):
+                for i, score in zip(
+                    chunk,
+                    _score_shared(model, list(key), [encoded[i][1] for i in chunk], device),
+                    strict=True,
+                ):
                     results[i] = score
                 bar.advance(len(chunk))
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            for i, score in zip(batch, _score_batch(model, [encoded[i] for i in batch], device), strict=True):
+            for i, score in zip(
+                batch, _score_batch(model, [encoded[i] for i in batch], device), strict=True
+            ):
                 results[i] = score
             bar.advance(len(batch))
     return [r for r in results if r is not None]
@@ -96,16 +108,22 @@ def score_continuations(
 
 def _has_cache(model: Any) -> bool:
     config = getattr(model, "config", None)
-    return bool(getattr(config, "use_cache", False)) and getattr(config, "is_encoder_decoder", False) is False
+    return (
+        bool(getattr(config, "use_cache", False))
+        and getattr(config, "is_encoder_decoder", False) is False
+    )
 
 
-def _score_shared(model: Any, ctx: list[int], conts: list[list[int]], device: Any) -> list[ContinuationScore]:
+def _score_shared(
+    model: Any, ctx: list[int], conts: list[list[int]], device: Any
+) -> list[ContinuationScore]:
     """Score continuations of one context: the context's forward pass runs once and its cache is
     repeated for every continuation (right-padded, masked)."""
     import torch
 
     prefix = model(input_ids=torch.tensor([ctx], dtype=torch.long, device=device), use_cache=True)
-    first = torch.log_softmax(prefix.logits[0, -1].float(), dim=-1).cpu()  # predicts each continuation's first token
+    # predicts each continuation's first token
+    first = torch.log_softmax(prefix.logits[0, -1].float(), dim=-1).cpu()
     width = max(len(c) for c in conts)
     scores: list[ContinuationScore | None] = [None] * len(conts)
     rows = [r for r, c in enumerate(conts) if c]
@@ -122,9 +140,18 @@ def _score_shared(model: Any, ctx: list[int], conts: list[list[int]], device: An
         for b, r in enumerate(rows):
             input_ids[b, : len(conts[r])] = torch.tensor(conts[r], dtype=torch.long)
             attention[b, len(ctx) : len(ctx) + len(conts[r])] = 1
-        positions = torch.arange(len(ctx), len(ctx) + width, device=device).unsqueeze(0).expand(len(rows), -1)
-        logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device), past_key_values=cache,
-                       position_ids=positions, use_cache=True).logits
+        positions = (
+            torch.arange(len(ctx), len(ctx) + width, device=device)
+            .unsqueeze(0)
+            .expand(len(rows), -1)
+        )
+        logits = model(
+            input_ids=input_ids.to(device),
+            attention_mask=attention.to(device),
+            past_key_values=cache,
+            position_ids=positions,
+            use_cache=True,
+        ).logits
         for b, r in enumerate(rows):
             cont = conts[r]
             later = torch.log_softmax(logits[b, : len(cont) - 1].float(), dim=-1).cpu()
@@ -141,7 +168,9 @@ def _truncate(ctx: list[int], cont: list[int], limit: int) -> tuple[list[int], l
     return ctx, cont
 
 
-def _score_batch(model: Any, rows: list[tuple[list[int], list[int]]], device: Any) -> list[ContinuationScore]:
+def _score_batch(
+    model: Any, rows: list[tuple[list[int], list[int]]], device: Any
+) -> list[ContinuationScore]:
     import torch
 
     width = max(len(c) + len(k) for c, k in rows)
@@ -169,7 +198,9 @@ def _score(row_lp: Any, cont: list[int]) -> ContinuationScore:
 
     targets = torch.tensor(cont, dtype=torch.long)
     token_lp = row_lp[torch.arange(len(cont)), targets]
-    return ContinuationScore(float(token_lp.sum()), len(cont), bool((row_lp.argmax(dim=-1) == targets).all()))
+    return ContinuationScore(
+        float(token_lp.sum()), len(cont), bool((row_lp.argmax(dim=-1) == targets).all())
+    )
 
 
 def _device(model: Any) -> Any:

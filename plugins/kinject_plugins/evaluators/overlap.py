@@ -47,14 +47,22 @@ class OverlapEvaluator(Evaluator):
     Options = OverlapOptions
     opts: OverlapOptions
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         scored = [item for item in items if item.reference]
         answers = generate_answers(model, scored, self.opts.max_new_tokens, self.opts.batch_size)
         references = [item.reference for item in scored]
         metrics, bleu, rouge = overlap_scores(answers, references, self.opts.tokenize)
         if self.opts.include_items:
             metrics["items"] = [
-                {"id": item.id, "generation": a, "reference": item.reference, "bleu": b, "rouge_l": r}
+                {
+                    "id": item.id,
+                    "generation": a,
+                    "reference": item.reference,
+                    "bleu": b,
+                    "rouge_l": r,
+                }
                 for item, a, b, r in zip(scored, answers, bleu, rouge, strict=True)
             ]
         return metrics
@@ -68,19 +76,28 @@ def overlap_scores(
         import sacrebleu
         from rouge_score import rouge_scorer
     except ImportError as exc:
-        raise MissingDependencyError(exc.name or "sacrebleu", "metrics", "the overlap evaluator") from exc
+        raise MissingDependencyError(
+            exc.name or "sacrebleu", "metrics", "the overlap evaluator"
+        ) from exc
     cjk = any(_CJK.search(t) for t in [*hypotheses, *references])
     bleu_tok = tokenize if tokenize != "auto" else ("zh" if cjk else "13a")
     if cjk:
         scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=CharAwareTokenizer())
     else:
         scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    rouge = [scorer.score(ref, hyp)["rougeL"].fmeasure for hyp, ref in zip(hypotheses, references, strict=True)]
+    rouge = [
+        scorer.score(ref, hyp)["rougeL"].fmeasure
+        for hyp, ref in zip(hypotheses, references, strict=True)
+    ]
     sentence = [
         sacrebleu.sentence_bleu(hyp, [ref], tokenize=bleu_tok).score
         for hyp, ref in zip(hypotheses, references, strict=True)
     ]
-    corpus = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=bleu_tok).score if hypotheses else 0.0
+    corpus = (
+        sacrebleu.corpus_bleu(hypotheses, [references], tokenize=bleu_tok).score
+        if hypotheses
+        else 0.0
+    )
     metrics = {
         "bleu": corpus,
         "rouge_l": sum(rouge) / len(rouge) if rouge else 0.0,

@@ -43,12 +43,17 @@ class PerplexityEvaluator(Evaluator):
     Options = PerplexityOptions
     opts: PerplexityOptions
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
-        texts = list(self.opts.texts) + (read_texts(self.opts.texts_path) if self.opts.texts_path else [])
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
+        texts = list(self.opts.texts) + (
+            read_texts(self.opts.texts_path) if self.opts.texts_path else []
+        )
         answered = [item for item in items if item.reference] if self.opts.answers else []
         if not answered and not texts:
             raise ConfigError(
-                "perplexity: nothing to score: no eval item has a reference answer and no `texts` were given",
+                "perplexity: nothing to score: no eval item has a reference answer and no `texts` "
+                "were given",
                 source="evaluators",
             )
         metrics: dict[str, Any] = {}
@@ -60,17 +65,25 @@ class PerplexityEvaluator(Evaluator):
         return metrics
 
     def _score(self, model: EvalModel, pairs: list[tuple[str, str]]) -> list[ContinuationScore]:
-        return score_continuations(model.model, model.tokenizer, pairs, batch_size=self.opts.batch_size)
+        return score_continuations(
+            model.model, model.tokenizer, pairs, batch_size=self.opts.batch_size
+        )
 
 
 def _summary(prefix: str, scores: list[ContinuationScore]) -> dict[str, Any]:
     tokens = sum(s.n_tokens for s in scores)
     nll = -sum(s.logprob for s in scores) / tokens if tokens else 0.0
-    return {f"{prefix}perplexity": math.exp(nll), f"{prefix}nll_per_token": nll, f"{prefix}tokens": tokens}
+    return {
+        f"{prefix}perplexity": math.exp(nll),
+        f"{prefix}nll_per_token": nll,
+        f"{prefix}tokens": tokens,
+    }
 
 
 def read_texts(path: Path) -> list[str]:
-    """Texts from a JSONL file (``text`` field) or a plain file of blank-line-separated paragraphs."""
+    """Texts from a JSONL file (``text`` field) or a plain file of blank-line-separated
+    paragraphs.
+    """
     if not path.is_file():
         raise ConfigError(f"perplexity: texts file not found: {path}", source="evaluators")
     raw = path.read_text(encoding="utf-8")
@@ -83,5 +96,7 @@ def read_texts(path: Path) -> list[str]:
         try:
             texts.append(str(json.loads(line)["text"]))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"perplexity: {path} line {lineno}: expected an object with `text` ({exc})") from exc
+            raise ConfigError(
+                f"perplexity: {path} line {lineno}: expected an object with `text` ({exc})"
+            ) from exc
     return texts

@@ -39,10 +39,14 @@ def general_text_path() -> Path:
 class RetentionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: Path | None = Field(default=None, description="a JSONL eval set to use instead of the builtin one")
+    path: Path | None = Field(
+        default=None, description="a JSONL eval set to use instead of the builtin one"
+    )
     headline: Literal["sum", "norm"] = "sum"
     batch_size: int = Field(default=16, ge=1)
-    limit: int | None = Field(default=None, ge=1, description="use only the first N items (quick runs)")
+    limit: int | None = Field(
+        default=None, ge=1, description="use only the first N items (quick runs)"
+    )
     #: per-question rows: what the paired before/after test of forgetting is computed on
     include_items: bool = True
 
@@ -62,7 +66,9 @@ class RetentionEvaluator(Evaluator):
     def setup(self, context: RunContext) -> None:
         self._items = self._load_items()
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         general = self._items if self._items is not None else self._load_items()
         self._items = general
         qa_opts = KnowledgeQAOptions(

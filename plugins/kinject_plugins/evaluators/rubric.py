@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 class RubricOptions(GenerationOptions):
     path: Path | None = Field(default=None, description="a rubric YAML instead of the domain's")
-    terms_path: Path | None = Field(default=None, description="a term list YAML instead of the domain's")
+    terms_path: Path | None = Field(
+        default=None, description="a term list YAML instead of the domain's"
+    )
     include_items: bool = True
 
 
@@ -46,24 +48,41 @@ class RubricEvaluator(Evaluator):
         self.rubric = self._load(context)
 
     def _load(self, context: RunContext) -> Rubric:
-        has_terms = self.opts.terms_path is not None or (context.domain is not None and context.domain.terms)
+        has_terms = self.opts.terms_path is not None or (
+            context.domain is not None and context.domain.terms
+        )
         terms = domain_terms(context, self.opts.terms_path, self.name) if has_terms else []
         if self.opts.path is not None:
             return Rubric.load(self.opts.path, terms)
         if context.domain is None or context.domain.rubric is None:
-            raise ConfigError("rubric: needs a domain pack with a rubric, or the `path` option", source="evaluators")
-        return Rubric.from_dict(context.domain.load_rubric(), terms, source=str(context.domain.rubric))
+            raise ConfigError(
+                "rubric: needs a domain pack with a rubric, or the `path` option",
+                source="evaluators",
+            )
+        return Rubric.from_dict(
+            context.domain.load_rubric(), terms, source=str(context.domain.rubric)
+        )
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         rubric = self.rubric or self._load(context)
         self.rubric = rubric
         answers = generate_answers(model, items, self.opts.max_new_tokens, self.opts.batch_size)
-        scores = [rubric.score(i.question, a, i.reference) for i, a in zip(items, answers, strict=True)]
+        scores = [
+            rubric.score(i.question, a, i.reference) for i, a in zip(items, answers, strict=True)
+        ]
         metrics = summarize(rubric, scores)
         if self.opts.include_items:
             metrics["items"] = [
-                {"id": i.id, "question": i.question, "generation": a, "reference": i.reference,
-                 "score": s.total, "failures": s.failures}
+                {
+                    "id": i.id,
+                    "question": i.question,
+                    "generation": a,
+                    "reference": i.reference,
+                    "score": s.total,
+                    "failures": s.failures,
+                }
                 for i, a, s in zip(items, answers, scores, strict=True)
             ]
         return metrics

@@ -37,7 +37,9 @@ class SemanticEvaluator(Evaluator):
     Options = SemanticOptions
     opts: SemanticOptions
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         from kinject.embeddings import embed
 
         scored = [item for item in items if item.reference]
@@ -49,8 +51,10 @@ class SemanticEvaluator(Evaluator):
         r_vecs = embed(references, model=self.opts.embedder)
         cosines = [float(a @ r) for a, r in zip(a_vecs, r_vecs, strict=True)]
         metrics: dict[str, Any] = {"cosine": sum(cosines) / len(cosines), "n": len(scored)}
-        rows = [{"id": i.id, "generation": a, "reference": i.reference, "cosine": c}
-                for i, a, c in zip(scored, answers, cosines, strict=True)]
+        rows = [
+            {"id": i.id, "generation": a, "reference": i.reference, "cosine": c}
+            for i, a, c in zip(scored, answers, cosines, strict=True)
+        ]
         if self.opts.token_level:
             f1s = token_f1(answers, references, self.opts.embedder)
             metrics["bertscore_f1"] = sum(f1s) / len(f1s)
@@ -61,7 +65,9 @@ class SemanticEvaluator(Evaluator):
         return metrics
 
 
-def token_f1(candidates: list[str], references: list[str], embedder: str | None = None) -> list[float]:
+def token_f1(
+    candidates: list[str], references: list[str], embedder: str | None = None
+) -> list[float]:
     """BERTScore-style greedy-matching F1 per pair (0 when either side has no tokens)."""
     from kinject.embeddings import load_embedder
 

@@ -33,15 +33,22 @@ def domain_terms(context: RunContext, path: Path | None, evaluator: str) -> list
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"{evaluator}: term list not found: {path}", source="evaluators")
-        pack = DomainPack(name="terms", version="", description="", corpus=path.parent, eval=path, terms=path)
+        pack = DomainPack(
+            name="terms", version="", description="", corpus=path.parent, eval=path, terms=path
+        )
         return pack.load_terms()
     if context.domain is not None and context.domain.terms is not None:
         return context.domain.load_terms()
-    raise ConfigError(f"{evaluator}: needs a domain pack with a term list, or the `terms_path` option", source="evaluators")
+    raise ConfigError(
+        f"{evaluator}: needs a domain pack with a term list, or the `terms_path` option",
+        source="evaluators",
+    )
 
 
 class TermF1Options(GenerationOptions):
-    terms_path: Path | None = Field(default=None, description="a term list YAML instead of the domain's")
+    terms_path: Path | None = Field(
+        default=None, description="a term list YAML instead of the domain's"
+    )
     include_items: bool = True
 
 
@@ -63,7 +70,9 @@ class TermF1Evaluator(Evaluator):
             raise ConfigError(f"{self.name}: the term list is empty", source="evaluators")
         self.matcher = TermMatcher(terms)
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         if self.matcher is None:
             self.setup(context)
         assert self.matcher is not None
@@ -94,7 +103,10 @@ def term_f1(rows: list[dict[str, Any]]) -> dict[str, Any]:
     predicted = sum(len(r["answer_terms"]) for r in rows)
     relevant = sum(len(r["reference_terms"]) for r in rows)
     with_terms = [r for r in rows if r["answer_terms"] or r["reference_terms"]]
-    item_f1 = [_f1(len(r["matched"]), len(r["answer_terms"]), len(r["reference_terms"])) for r in with_terms]
+    item_f1 = [
+        _f1(len(r["matched"]), len(r["answer_terms"]), len(r["reference_terms"]))
+        for r in with_terms
+    ]
     precision = tp / predicted if predicted else 0.0
     recall = tp / relevant if relevant else 0.0
     return {

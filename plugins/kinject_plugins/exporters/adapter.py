@@ -45,7 +45,8 @@ class AdapterExporter(Exporter):
             "peft_type": config.get("peft_type"),
             "r": config.get("r"),
             "target_modules": config.get("target_modules"),
-            "load": "PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter_dir)",
+            "load": "PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), "
+            "adapter_dir)",
         }
         path = out_dir / BASE_INFO
         path.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
@@ -63,7 +64,10 @@ class AdapterExporter(Exporter):
         saved = load_file(str(adapter_dir / "adapter_model.safetensors"))
         loaded = get_peft_model_state_dict(model)
         if set(saved) != set(loaded):
-            raise ExportError(self.name, f"tensor names differ after loading: {sorted(set(saved) ^ set(loaded))[:5]}")
+            raise ExportError(
+                self.name,
+                f"tensor names differ after loading: {sorted(set(saved) ^ set(loaded))[:5]}",
+            )
         for key, tensor in saved.items():
             if not torch.equal(tensor.float(), loaded[key].float().cpu()):
                 raise ExportError(self.name, f"tensor {key} changed when loaded back")

@@ -55,7 +55,10 @@ class CardExporter(Exporter):
         meta = redact(self.metadata(result, context, metrics))
         body = redact_text(self.body(result, context, metrics, meta))
         path = out_dir / "README.md"
-        path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body, encoding="utf-8")
+        path.write_text(
+            "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body,
+            encoding="utf-8",
+        )
         require("huggingface_hub", self.name)
         with export_step(self.name, f"parsing {path} back"):
             verify_card(path, meta)
@@ -66,10 +69,17 @@ class CardExporter(Exporter):
                 paths.append(Path(shutil.copy2(path, folder / "README.md")))
         return paths
 
-    def metadata(self, result: TrainResult, context: RunContext, metrics: dict[str, Any]) -> dict[str, Any]:
+    def metadata(
+        self, result: TrainResult, context: RunContext, metrics: dict[str, Any]
+    ) -> dict[str, Any]:
         """The YAML front matter."""
         domain = context.config.domain
-        tags = ["kinject", "text-generation", *([domain] if domain else []), context.config.strategy]
+        tags = [
+            "kinject",
+            "text-generation",
+            *([domain] if domain else []),
+            context.config.strategy,
+        ]
         meta: dict[str, Any] = {"license": self.opts.license}
         base_id = self._base_model_id(context)
         if base_id:
@@ -87,8 +97,14 @@ class CardExporter(Exporter):
                     "name": self._model_name(context),
                     "results": [
                         {
-                            "task": {"type": "text-generation", "name": "domain question answering"},
-                            "dataset": {"name": f"{domain or 'custom'} held-out eval set", "type": domain or "custom"},
+                            "task": {
+                                "type": "text-generation",
+                                "name": "domain question answering",
+                            },
+                            "dataset": {
+                                "name": f"{domain or 'custom'} held-out eval set",
+                                "type": domain or "custom",
+                            },
                             "metrics": results,
                         }
                     ],
@@ -96,7 +112,13 @@ class CardExporter(Exporter):
             ]
         return meta
 
-    def body(self, result: TrainResult, context: RunContext, metrics: dict[str, Any], meta: dict[str, Any]) -> str:
+    def body(
+        self,
+        result: TrainResult,
+        context: RunContext,
+        metrics: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> str:
         """The markdown below the metadata."""
         from kinject_plugins.exporters.card_text import render_body
 
@@ -176,7 +198,9 @@ def verify_card(path: Path, expected: dict[str, Any]) -> None:
     data = card.data.to_dict()
     for key in ("license", "base_model", "tags", "datasets"):
         if key in expected and data.get(key) != expected[key]:
-            raise ExportError("card", f"{path}: metadata field {key} reads back as {data.get(key)!r}")
+            raise ExportError(
+                "card", f"{path}: metadata field {key} reads back as {data.get(key)!r}"
+            )
     if "model-index" in expected and not card.data.eval_results:
         raise ExportError("card", f"{path}: model-index has no readable results")
     if not card.text.strip():

@@ -63,7 +63,8 @@ def render_body(
         "or drafting aid whose answers a person checks against the sources.\n",
         "## Limitations\n",
         "- It knows what its training documents said, no more; it can state wrong facts fluently.\n"
-        "- Small base models forget general knowledge when taught a domain; see the retention numbers.\n"
+        "- Small base models forget general knowledge when taught a domain; see the retention "
+        "numbers.\n"
         "- It is not a substitute for professional legal, medical or financial advice.\n"
         "- Measurements come from a small held-out set and carry sampling noise.\n",
         "## Training data\n",
@@ -81,10 +82,12 @@ def _privacy(train: dict[str, Any]) -> list[str]:
     """The (ε, δ) guarantee of a DP-SGD training (``trainer.dp``), per training record."""
     if "dp_epsilon" not in train:
         return []
-    return [f"Trained with differential privacy (DP-SGD through Opacus): "
-            f"(ε = {train['dp_epsilon']:.2f}, δ = {train['dp_delta']:.2g}) per training record, "
-            f"noise multiplier {train['dp_noise_multiplier']:.3g}, "
-            f"clipping norm {train['dp_max_grad_norm']:g}.\n"]
+    return [
+        f"Trained with differential privacy (DP-SGD through Opacus): "
+        f"(ε = {train['dp_epsilon']:.2f}, δ = {train['dp_delta']:.2g}) per training record, "
+        f"noise multiplier {train['dp_noise_multiplier']:.3g}, "
+        f"clipping norm {train['dp_max_grad_norm']:g}.\n"
+    ]
 
 
 def _metrics_table(metrics: dict[str, Any], eval_count: int) -> str:
@@ -94,7 +97,9 @@ def _metrics_table(metrics: dict[str, Any], eval_count: int) -> str:
     base, delta = metrics.get("base", {}), metrics.get("delta", {})
     rows = ["| metric | base | trained | change |", "|---|---|---|---|"]
     for key in sorted(trained):
-        rows.append(f"| {key} | {_fmt(base.get(key))} | {_fmt(trained[key])} | {_fmt(delta.get(key))} |")
+        rows.append(
+            f"| {key} | {_fmt(base.get(key))} | {_fmt(trained[key])} | {_fmt(delta.get(key))} |"
+        )
     return f"On {eval_count} held-out questions:\n\n" + "\n".join(rows) + "\n"
 
 
@@ -106,6 +111,8 @@ def _fmt(value: Any) -> str:
 
 def _loading(exports: list[str], base: str, adapter_dir: str) -> str:
     blocks = [
-        f"**{e}**\n\n{LOADING[e].format(base=base, adapter_dir=adapter_dir)}\n" for e in exports if e in LOADING
+        f"**{e}**\n\n{LOADING[e].format(base=base, adapter_dir=adapter_dir)}\n"
+        for e in exports
+        if e in LOADING
     ]
     return "\n".join(blocks) if blocks else "See the run's `export/` folder.\n"

@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 OutType = Literal["f32", "f16", "q8_0"]
 
 #: largest relative L2 logit error accepted per weight type, and smallest top-1 agreement
-TOLERANCE: dict[str, tuple[float, float]] = {"f32": (1e-5, 1.0), "f16": (1e-2, 0.95), "q8_0": (5e-2, 0.9)}
+TOLERANCE: dict[str, tuple[float, float]] = {
+    "f32": (1e-5, 1.0),
+    "f16": (1e-2, 0.95),
+    "q8_0": (5e-2, 0.9),
+}
 
 
 class GGUFOptions(BaseModel):
@@ -60,9 +64,19 @@ class GGUFExporter(Exporter):
             model = load_merged(result)
             tokenizer = load_tokenizer(result)
         if model.config.model_type != "llama":
-            raise ExportError(self.name, f"only Llama-architecture models are supported, not '{model.config.model_type}'")
+            raise ExportError(
+                self.name,
+                f"only Llama-architecture models are supported, not '{model.config.model_type}'",
+            )
         with export_step(self.name, f"writing {path}"):
-            write_gguf(model, tokenizer, path, self.opts.outtype, self.opts.tokenizer_pre, name=context.run_dir.name)
+            write_gguf(
+                model,
+                tokenizer,
+                path,
+                self.opts.outtype,
+                self.opts.tokenizer_pre,
+                name=context.run_dir.name,
+            )
         with export_step(self.name, "loading the GGUF back with transformers"):
             check = self.verify(model, tokenizer, path, context)
         report = out_dir / "kinject_export.json"
@@ -73,10 +87,14 @@ class GGUFExporter(Exporter):
         """Logits of the GGUF (dequantised by transformers) against the merged model."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        loaded = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype="float32")
+        loaded = AutoModelForCausalLM.from_pretrained(
+            str(path.parent), gguf_file=path.name, dtype="float32"
+        )
         loaded.eval()
         prompts = check_prompts(context)
-        stats = compare_logits(last_logits(model, tokenizer, prompts), last_logits(loaded, tokenizer, prompts))
+        stats = compare_logits(
+            last_logits(model, tokenizer, prompts), last_logits(loaded, tokenizer, prompts)
+        )
         max_rel, min_top1 = TOLERANCE[self.opts.outtype]
         if stats["rel_error"] > max_rel or stats["top1_agreement"] < min_top1:
             raise ExportError(self.name, f"{path.name} logits differ from the model: {stats}")
@@ -84,10 +102,17 @@ class GGUFExporter(Exporter):
         for prompt in prompts:
             if gguf_tokenizer.encode(prompt) != tokenizer.encode(prompt):
                 raise ExportError(self.name, f"the GGUF tokenizer splits {prompt!r} differently")
-        return {"outtype": self.opts.outtype, "bytes": path.stat().st_size, **stats, "checked_prompts": len(prompts)}
+        return {
+            "outtype": self.opts.outtype,
+            "bytes": path.stat().st_size,
+            **stats,
+            "checked_prompts": len(prompts),
+        }
 
 
-def write_gguf(model: Any, tokenizer: Any, path: Path, outtype: str, tokenizer_pre: str, name: str) -> None:
+def write_gguf(
+    model: Any, tokenizer: Any, path: Path, outtype: str, tokenizer_pre: str, name: str
+) -> None:
     """Write a Llama model and its BPE tokenizer to one GGUF file."""
     import gguf
 
@@ -104,7 +129,9 @@ def write_gguf(model: Any, tokenizer: Any, path: Path, outtype: str, tokenizer_p
 def _rope_theta(config: Any) -> float:
     params = getattr(config, "rope_parameters", None) or {}
     if params.get("rope_type", "default") != "default":
-        raise ExportError("gguf", f"rope scaling '{params['rope_type']}' is not written by this exporter")
+        raise ExportError(
+            "gguf", f"rope scaling '{params['rope_type']}' is not written by this exporter"
+        )
     theta = params.get("rope_theta", getattr(config, "rope_theta", None))
     if theta is None:
         raise ExportError("gguf", "the model config names no rope_theta")
@@ -149,7 +176,9 @@ def _write_tokenizer(writer: Any, tokenizer: Any, vocab_size: int, pre: str) -> 
             types.append(gguf.TokenType.UNUSED)
         elif i in added:
             tokens.append(by_id[i])
-            types.append(gguf.TokenType.CONTROL if added[i].get("special") else gguf.TokenType.USER_DEFINED)
+            types.append(
+                gguf.TokenType.CONTROL if added[i].get("special") else gguf.TokenType.USER_DEFINED
+            )
         else:
             tokens.append(by_id[i])
             types.append(gguf.TokenType.NORMAL)
@@ -173,7 +202,11 @@ def _write_tokenizer(writer: Any, tokenizer: Any, vocab_size: int, pre: str) -> 
 def _permute(weights: Any, heads: int) -> Any:
     """llama.cpp's rotary layout for q/k projections (inverse of transformers' GGUF loader)."""
     rows = weights.shape[0]
-    return weights.reshape(heads, 2, rows // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+    return (
+        weights.reshape(heads, 2, rows // heads // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
 
 
 def _write_tensors(writer: Any, model: Any, outtype: str) -> None:

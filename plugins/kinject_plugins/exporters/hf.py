@@ -46,7 +46,9 @@ class HFExporter(Exporter):
             tokenizer = load_tokenizer(result)
             model = load_merged(result)
         with export_step(self.name, f"saving to {out_dir}"):
-            model.save_pretrained(str(out_dir), safe_serialization=True, max_shard_size=self.opts.max_shard_size)
+            model.save_pretrained(
+                str(out_dir), safe_serialization=True, max_shard_size=self.opts.max_shard_size
+            )
             tokenizer.save_pretrained(str(out_dir))
         if any(out_dir.glob("*.bin")):
             raise ExportError(self.name, "weights were written as pickle .bin, not safetensors")
@@ -68,7 +70,10 @@ class HFExporter(Exporter):
             want = greedy_tokens(reference, tokenizer, prompt, self.opts.check_tokens)
             got = greedy_tokens(reloaded, tokenizer, prompt, self.opts.check_tokens)
             if want != got:
-                raise ExportError(self.name, f"reloaded model generates {got}, trained model {want} for {prompt!r}")
+                raise ExportError(
+                    self.name,
+                    f"reloaded model generates {got}, trained model {want} for {prompt!r}",
+                )
         return {
             "merged_from_adapter": result.adapter,
             "checked_prompts": len(prompts),

@@ -87,7 +87,9 @@ class Int8Exporter(Exporter):
         }
         (out_dir / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         if before - after > self.opts.max_loglik_drop:
-            raise ExportError(self.name, f"log-likelihood fell by {before - after:.3f} nats (> max_loglik_drop)")
+            raise ExportError(
+                self.name, f"log-likelihood fell by {before - after:.3f} nats (> max_loglik_drop)"
+            )
         return sorted(p for p in out_dir.iterdir() if p.is_file())
 
 
@@ -129,7 +131,9 @@ def _quantized_linears(model: Any) -> dict[str, Any]:
     return {name: mod for name, mod in model.named_modules() if isinstance(mod, DynamicLinear)}
 
 
-def save_int8(model: Any, out_dir: Path, keep_float: list[str] | tuple[str, ...] = KEEP_FLOAT) -> None:
+def save_int8(
+    model: Any, out_dir: Path, keep_float: list[str] | tuple[str, ...] = KEEP_FLOAT
+) -> None:
     """Write the quantised model as safetensors plus its ``config.json`` (which records
     ``keep_float`` so :func:`load_int8` quantises the same layers)."""
     import torch
@@ -142,7 +146,9 @@ def save_int8(model: Any, out_dir: Path, keep_float: list[str] | tuple[str, ...]
         tensors[f"{name}.qweight"] = qweight.int_repr().contiguous()
         if qweight.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
             tensors[f"{name}.scale"] = torch.tensor([qweight.q_scale()], dtype=torch.float64)
-            tensors[f"{name}.zero_point"] = torch.tensor([qweight.q_zero_point()], dtype=torch.int64)
+            tensors[f"{name}.zero_point"] = torch.tensor(
+                [qweight.q_zero_point()], dtype=torch.int64
+            )
         else:
             tensors[f"{name}.scale"] = qweight.q_per_channel_scales().contiguous()
             tensors[f"{name}.zero_point"] = qweight.q_per_channel_zero_points().contiguous()
@@ -177,7 +183,9 @@ def load_int8(model_dir: Path) -> Any:
             raise ExportError("int8", f"{path} is not a kinject int8 file")
         tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 - safe_open has no items()
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(model_dir)))
-    plain = {k: v for k, v in tensors.items() if not k.endswith((".qweight", ".scale", ".zero_point"))}
+    plain = {
+        k: v for k, v in tensors.items() if not k.endswith((".qweight", ".scale", ".zero_point"))
+    }
     model.load_state_dict(plain, strict=False)
     model = quantize(model, json.loads(metadata.get("keep_float", "[]")))
     for name, mod in _quantized_linears(model).items():
@@ -191,7 +199,11 @@ def load_int8(model_dir: Path) -> Any:
 def _qweight(tensors: dict[str, Any], name: str) -> Any:
     import torch
 
-    ints, scale, zero = tensors[f"{name}.qweight"], tensors[f"{name}.scale"], tensors[f"{name}.zero_point"]
+    ints, scale, zero = (
+        tensors[f"{name}.qweight"],
+        tensors[f"{name}.scale"],
+        tensors[f"{name}.zero_point"],
+    )
     if scale.numel() == 1:
         return torch._make_per_tensor_quantized_tensor(ints, float(scale), int(zero))
     return torch._make_per_channel_quantized_tensor(ints, scale, zero, 0)

@@ -59,7 +59,9 @@ def load_model(path: Path) -> Any:
     """A causal LM from a local directory, float32, in eval mode (never remote code)."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype="float32", trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path), dtype="float32", trust_remote_code=False
+    )
     model.eval()
     return model
 
@@ -69,7 +71,9 @@ def load_tokenizer(result: TrainResult) -> Any:
     from transformers import AutoTokenizer
 
     for candidate in (result.model_dir, result.base_model):
-        if (candidate / "tokenizer_config.json").exists() or (candidate / "tokenizer.json").exists():
+        if (candidate / "tokenizer_config.json").exists() or (
+            candidate / "tokenizer.json"
+        ).exists():
             return AutoTokenizer.from_pretrained(str(candidate))
     raise KinjectError(f"no tokenizer in {result.model_dir} or {result.base_model}")
 
@@ -116,7 +120,11 @@ def greedy_tokens(model: Any, tokenizer: Any, prompt: str, new_tokens: int) -> l
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     with torch.no_grad():
         out = model.generate(
-            **ids, max_new_tokens=new_tokens, do_sample=False, pad_token_id=pad, min_new_tokens=new_tokens
+            **ids,
+            max_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=pad,
+            min_new_tokens=new_tokens,
         )
     return [int(t) for t in out[0, ids["input_ids"].shape[1] :]]
 
@@ -140,7 +148,11 @@ def compare_logits(reference: Any, candidate: Any) -> dict[str, float]:
     diff = (reference - candidate).abs()
     rel = torch.linalg.vector_norm(reference - candidate) / torch.linalg.vector_norm(reference)
     agree = (reference.argmax(-1) == candidate.argmax(-1)).float().mean()
-    return {"max_abs_diff": float(diff.max()), "rel_error": float(rel), "top1_agreement": float(agree)}
+    return {
+        "max_abs_diff": float(diff.max()),
+        "rel_error": float(rel),
+        "top1_agreement": float(agree),
+    }
 
 
 def mean_log_likelihood(model: Any, tokenizer: Any, texts: Sequence[str]) -> float:

@@ -21,7 +21,7 @@ from kinject_plugins.exporters.loading import ExportError, export_step, load_tok
 if TYPE_CHECKING:
     from kinject.context import RunContext
 
-QA_TEMPLATE = '{{ if .System }}{{ .System }}\n\n{{ end }}Question: {{ .Prompt }}\nAnswer:'
+QA_TEMPLATE = "{{ if .System }}{{ .System }}\n\n{{ end }}Question: {{ .Prompt }}\nAnswer:"
 CHATML_TEMPLATE = (
     "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
     "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n"
@@ -69,7 +69,10 @@ class OllamaExporter(Exporter):
         """The Modelfile text: FROM, TEMPLATE, SYSTEM and PARAMETER lines."""
         template, stops = self._template(tokenizer)
         num_ctx = self.opts.num_ctx or _context_length(gguf_file)
-        lines = [f"# {context.run_dir.name}: kinject export, create with: ollama create NAME -f Modelfile"]
+        lines = [
+            f"# {context.run_dir.name}: kinject export, create with: ollama create NAME -f "
+            "Modelfile"
+        ]
         lines.append(f"FROM {_relative(gguf_file, out_dir)}")
         lines.append(f"TEMPLATE {quote_value(template, triple=True)}")
         if self.opts.system:
@@ -85,7 +88,9 @@ class OllamaExporter(Exporter):
             return QA_TEMPLATE, ["\nQuestion:", *eos]
         chat = getattr(tokenizer, "chat_template", None) or ""
         if "<|im_start|>" not in chat:
-            raise ExportError(self.name, "prompt_format 'chat' needs a ChatML chat template; use 'qa'")
+            raise ExportError(
+                self.name, "prompt_format 'chat' needs a ChatML chat template; use 'qa'"
+            )
         return CHATML_TEMPLATE, ["<|im_end|>", *eos]
 
 
@@ -112,7 +117,9 @@ def quote_value(value: str, triple: bool = False) -> str:
     """``value`` as Ollama's parser reads it back. Modelfiles have no escape sequences: a value
     with a newline or an outer space goes in double quotes, in triple quotes when it holds one."""
     if '"""' in value:
-        raise ExportError("ollama", f"{value!r} cannot be written in a Modelfile (it holds triple quotes)")
+        raise ExportError(
+            "ollama", f"{value!r} cannot be written in a Modelfile (it holds triple quotes)"
+        )
     if triple or '"' in value:
         return f'"""{value}"""'
     if "\n" in value or value != value.strip(" \t"):
@@ -163,7 +170,15 @@ def verify_modelfile(path: Path) -> None:
     from gguf import GGUFReader
 
     directives = parse_modelfile(path)
-    unknown = set(directives) - {"FROM", "TEMPLATE", "SYSTEM", "PARAMETER", "ADAPTER", "LICENSE", "MESSAGE"}
+    unknown = set(directives) - {
+        "FROM",
+        "TEMPLATE",
+        "SYSTEM",
+        "PARAMETER",
+        "ADAPTER",
+        "LICENSE",
+        "MESSAGE",
+    }
     if unknown:
         raise ExportError("ollama", f"{path}: unknown directives {sorted(unknown)}")
     if len(directives.get("FROM", [])) != 1:

@@ -58,7 +58,9 @@ class ONNXExporter(Exporter):
             tokenizer.save_pretrained(str(out_dir))
         with export_step(self.name, "running the graph in onnxruntime"):
             check = self.verify(model, tokenizer, out_dir / MODEL_FILE, context)
-        (out_dir / "kinject_export.json").write_text(json.dumps(check, indent=2) + "\n", encoding="utf-8")
+        (out_dir / "kinject_export.json").write_text(
+            json.dumps(check, indent=2) + "\n", encoding="utf-8"
+        )
         return sorted(p for p in out_dir.iterdir() if p.is_file())
 
     def _export(self, model: Any, path: Path) -> None:
@@ -72,7 +74,9 @@ class ONNXExporter(Exporter):
                 self.model = model
 
             def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-                return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+                return self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, use_cache=False
+                ).logits
 
         wrapper = LogitsOnly().eval()
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
@@ -102,7 +106,9 @@ class ONNXExporter(Exporter):
         for prompt in prompts:
             ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
             mask = torch.ones_like(ids)
-            got = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+            got = session.run(
+                ["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+            )[0]
             with torch.no_grad():
                 want = model(input_ids=ids, attention_mask=mask).logits.float()
             stats = compare_logits(want[0], torch.from_numpy(got)[0])

@@ -24,7 +24,12 @@ def register_commands(cli: click.Group) -> None:
 
     @plugin_group.command(name="new")
     @click.argument("name")
-    @click.option("--kind", type=click.Choice(list(PLUGIN_KINDS)), required=True, help="What the plugin registers.")
+    @click.option(
+        "--kind",
+        type=click.Choice(list(PLUGIN_KINDS)),
+        required=True,
+        help="What the plugin registers.",
+    )
     @click.option(
         "--dir",
         "directory",
@@ -39,5 +44,9 @@ def register_commands(cli: click.Group) -> None:
 
         root = scaffold(name, kind, directory)
         values = names_for(name, kind)
-        click.echo(f"Created {root}/ ({values['dist']}, module {values['module']}, {kind} '{name}')")
-        click.echo(f"Next: pip install -e '{root}[test]' && pytest {root} && inject plugins --kind {kind}")
+        click.echo(
+            f"Created {root}/ ({values['dist']}, module {values['module']}, {kind} '{name}')"
+        )
+        click.echo(
+            f"Next: pip install -e '{root}[test]' && pytest {root} && inject plugins --kind {kind}"
+        )

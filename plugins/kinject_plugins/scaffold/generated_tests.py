@@ -7,7 +7,7 @@ The same ``string.Template`` placeholders as :mod:`kinject_plugins.scaffold.temp
 from __future__ import annotations
 
 #: the registration tests every kind's test module starts with (``$registered``)
-REGISTERED = '''def test_registered(register_plugin, kinject_plugins):
+REGISTERED = """def test_registered(register_plugin, kinject_plugins):
     register_plugin($module)
     assert kinject_plugins.registry("$kind").get("$name").obj is $module.$cls
 
@@ -20,10 +20,10 @@ def test_installed_entry_point():
     entry = build_plugins().registry("$kind").get("$name")
     assert entry.obj is $module.$cls
     assert (entry.plugin, entry.distribution) == ("$name", "$dist")
-'''
+"""
 
 TESTS = {
-    "source": '''from importlib import metadata
+    "source": """from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -57,8 +57,8 @@ def test_whitespace_only_is_an_empty_document(tmp_path: Path):
     with pytest.raises(InputError) as info:
         list($module.$cls().read(str(path)))
     assert info.value.reason == "empty_document"
-''',
-    "cleaner": '''from importlib import metadata
+""",
+    "cleaner": """from importlib import metadata
 
 import pytest
 
@@ -74,8 +74,8 @@ def test_collapses_and_drops():
     out = list(cleaner.apply([Record(text="two   words here"), Record(text="one")]))
     assert out[0].text == "two words here"
     assert isinstance(out[1], Rejected) and out[1].reason == "too_few_words"
-''',
-    "augmenter": '''from importlib import metadata
+""",
+    "augmenter": """from importlib import metadata
 
 import pytest
 
@@ -92,8 +92,8 @@ def test_definitions_become_qa():
     assert qa.kind == "qa"
     assert qa.meta["question"] == "What is Earnest money?"
     assert qa.meta["answer"] == "a deposit that secures a contract"
-''',
-    "trainer": '''from importlib import metadata
+""",
+    "trainer": """from importlib import metadata
 
 import pytest
 
@@ -111,8 +111,8 @@ def test_loss_falls_on_tiny_model(tiny_model, run_context, tmp_path):
     result = $module.$cls(steps=8, learning_rate=1e-2).train(job)
     assert (result.model_dir / "config.json").exists()
     assert result.metrics["last_loss"] < result.metrics["first_loss"]
-''',
-    "evaluator": '''from importlib import metadata
+""",
+    "evaluator": """from importlib import metadata
 
 import pytest
 
@@ -129,8 +129,8 @@ def test_scores_between_zero_and_one(tiny_model, run_context):
     items = [EvalItem(id="1", question="What secures a contract?", answer_text="earnest money")]
     metrics = $module.$cls(max_new_tokens=4).evaluate(EvalModel(model, tokenizer, "tiny"), items, run_context)
     assert metrics["n"] == 1 and 0.0 <= metrics["contains"] <= 1.0
-''',
-    "exporter": '''import json
+""",
+    "exporter": """import json
 from importlib import metadata
 
 import pytest
@@ -147,5 +147,5 @@ def test_exports_with_checksums(tiny_model, run_context):
     paths = $module.$cls().export(result, run_context.run_dir / "export" / "$name", run_context)
     sums = json.loads(paths[-1].read_text())
     assert "config.json" in sums and len(sums) == len(paths) - 1
-''',
+""",
 }

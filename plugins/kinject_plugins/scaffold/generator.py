@@ -53,14 +53,19 @@ def check_name(name: str, kind: str) -> None:
 
 
 def clashes(name: str, kind: str) -> list[str]:
-    """What the new plugin would collide with once installed: a registered name, an entry point, a module."""
+    """What the new plugin would collide with once installed: a registered name, an entry point, a
+    module.
+    """
     from kinject.plugins import get_plugins
 
     registry = get_plugins().registry(kind)
     if name in registry:
         entry = registry.get(name)
         owner = f"{entry.distribution} {entry.version}".strip() or "not installed"
-        return [f"{kind} '{name}' is already registered by plugin {entry.plugin} ({owner}); pick another name"]
+        return [
+            f"{kind} '{name}' is already registered by plugin {entry.plugin} ({owner}); pick "
+            "another name"
+        ]
     taken = [ep for ep in metadata.entry_points(group="kinject") if ep.name == name]
     if taken:
         dist = taken[0].dist.name if taken[0].dist else "an unknown distribution"
@@ -84,7 +89,9 @@ def render(name: str, kind: str) -> dict[str, str]:
         "pyproject.toml": Template(templates.PYPROJECT).substitute(values),
         "README.md": Template(templates.README).substitute(values),
         f"{values['module']}.py": Template(module).substitute(values),
-        f"tests/test_{values['module']}.py": Template(test).substitute(values, registered=registered),
+        f"tests/test_{values['module']}.py": Template(test).substitute(
+            values, registered=registered
+        ),
     }
 
 

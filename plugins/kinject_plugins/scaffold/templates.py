@@ -7,7 +7,7 @@ ships is in :mod:`kinject_plugins.scaffold.generated_tests`.
 
 from __future__ import annotations
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
@@ -27,9 +27,9 @@ $name = "$module"
 
 [tool.setuptools]
 py-modules = ["$module"]
-'''
+"""
 
-README = '''# $dist
+README = """# $dist
 
 A [kinject](https://github.com/kinject/kinject) $kind plugin that registers `$name`.
 
@@ -38,7 +38,7 @@ A [kinject](https://github.com/kinject/kinject) $kind plugin that registers `$na
     pytest
 
 Recovering from a broken plugin: `KINJECT_DISABLE_PLUGINS=$name inject ...`.
-'''
+"""
 
 HEADER = '''"""$dist: the kinject $kind `$name`."""
 
@@ -46,12 +46,12 @@ from __future__ import annotations
 
 '''
 
-HOOK = '''
+HOOK = """
 
 @hookimpl
 def $hook(register: Register) -> None:
     register($cls)
-'''
+"""
 
 MODULES = {
     "source": '''from collections.abc import Iterator

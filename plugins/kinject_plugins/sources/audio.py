@@ -76,7 +76,9 @@ class AudioSource(Source):
             raise MissingDependencyError("openai-whisper", "audio", "audio transcription")
         require_program("ffmpeg", "ffmpeg", "audio decoding")
         if _looks_like_path(self.opts.model) and not Path(self.opts.model).is_file():
-            raise ConfigError(f"audio.model: no checkpoint file at {self.opts.model}", source="sources")
+            raise ConfigError(
+                f"audio.model: no checkpoint file at {self.opts.model}", source="sources"
+            )
 
     def read(self, uri: str) -> Iterator[Record]:
         duration = _probe_duration(uri)
@@ -103,7 +105,9 @@ class AudioSource(Source):
         )
         segments = [s for s in result["segments"] if self._is_speech(s) and s["text"].strip()]
         if not segments:
-            detail = f"no speech passed the thresholds in {len(result['segments'])} decoded segments"
+            detail = (
+                f"no speech passed the thresholds in {len(result['segments'])} decoded segments"
+            )
             raise InputError("no_speech", detail, uri)
         for group in _group(segments, self.opts.max_chars):
             yield self._record(group, uri, str(result.get("language") or ""))
@@ -128,7 +132,12 @@ class AudioSource(Source):
         ]
         meta = {"start": start, "end": end, "language": language, "segments": timestamps}
         text = " ".join(s["text"] for s in timestamps)
-        return Record(text=text, source={"uri": uri, "start": start, "end": end}, meta=meta, lineage=[self.name])
+        return Record(
+            text=text,
+            source={"uri": uri, "start": start, "end": end},
+            meta=meta,
+            lineage=[self.name],
+        )
 
     def _model(self, whisper: Any) -> Any:
         model_dir = self.opts.model_dir or str(kinject_home() / "whisper")
@@ -141,11 +150,15 @@ class AudioSource(Source):
         name = self.opts.model
         if not _looks_like_path(name):
             if name not in whisper.available_models():
-                raise PluginError(f"audio.model: unknown Whisper model '{name}'; known: {', '.join(whisper.available_models())}")
+                raise PluginError(
+                    f"audio.model: unknown Whisper model '{name}'; known: "
+                    f"{', '.join(whisper.available_models())}"
+                )
             cached = Path(model_dir) / Path(whisper._MODELS[name]).name
             if not cached.is_file() and not self.opts.download:
                 raise PluginError(
-                    f"audio.model: Whisper model '{name}' is not in {model_dir} and audio.download is off; "
+                    f"audio.model: Whisper model '{name}' is not in {model_dir} and "
+                    "audio.download is off; "
                     "copy the checkpoint there or set audio.model to a checkpoint path"
                 )
         try:

@@ -21,7 +21,9 @@ class MissingProgramError(MissingDependencyError):
         self.package = apt_package
 
 
-def require_module(module: str, package: str, extra: str | None = None, what: str = "") -> ModuleType:
+def require_module(
+    module: str, package: str, extra: str | None = None, what: str = ""
+) -> ModuleType:
     """Import ``module`` or raise a MissingDependencyError naming the pip package to install."""
     try:
         return importlib.import_module(module)

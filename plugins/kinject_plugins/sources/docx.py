@@ -44,7 +44,9 @@ class DocxSource(Source):
             document = docx.Document(uri)
             blocks = [b for b in (_block(item) for item in document.iter_inner_content()) if b]
         except Exception as exc:  # python-docx raises KeyError, lxml errors... on broken parts
-            raise InputError("corrupt_docx", f"cannot read the document ({type(exc).__name__}: {exc})", uri) from None
+            raise InputError(
+                "corrupt_docx", f"cannot read the document ({type(exc).__name__}: {exc})", uri
+            ) from None
         text = "\n\n".join(blocks)
         if not text.strip():
             raise InputError("empty_document", "the document has no text", uri)
@@ -56,12 +58,18 @@ class DocxSource(Source):
             if chunk.titles:
                 meta["section"] = " > ".join(chunk.titles)
             source = {"uri": uri, "offset": chunk.start, "length": chunk.end - chunk.start}
-            yield Record(text=text[chunk.start : chunk.end], source=source, meta=meta, lineage=[self.name])
+            yield Record(
+                text=text[chunk.start : chunk.end], source=source, meta=meta, lineage=[self.name]
+            )
 
     def _check_package(self, uri: str) -> None:
         with open(uri, "rb") as f:
             if f.read(8) == _OLE_MAGIC:
-                raise InputError("encrypted", "an encrypted Office file or an old binary .doc (save it as .docx)", uri)
+                raise InputError(
+                    "encrypted",
+                    "an encrypted Office file or an old binary .doc (save it as .docx)",
+                    uri,
+                )
         if not zipfile.is_zipfile(uri):
             raise InputError("corrupt_docx", "not a .docx package (not a zip file)", uri)
         check_zip(uri, self.opts.max_unpacked_mb, "docx.max_unpacked_mb")

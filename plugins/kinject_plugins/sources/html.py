@@ -41,7 +41,9 @@ class HtmlSource(Source):
     """Web pages: headings, paragraphs, lists and tables as markdown-like text."""
 
     name = "html"
-    description = "readable text of web pages (no scripts, styles or navigation), tables as markdown"
+    description = (
+        "readable text of web pages (no scripts, styles or navigation), tables as markdown"
+    )
     extensions: ClassVar[tuple[str, ...]] = (".html", ".htm", ".xhtml")
     Options = HtmlOptions
     opts: HtmlOptions
@@ -54,7 +56,9 @@ class HtmlSource(Source):
             br.replace_with("\n")
         for tag in soup.find_all(_DROP):
             tag.decompose()
-        for tag in soup.find_all(attrs={"hidden": True}) + soup.find_all(attrs={"aria-hidden": "true"}):
+        for tag in soup.find_all(attrs={"hidden": True}) + soup.find_all(
+            attrs={"aria-hidden": "true"}
+        ):
             tag.decompose()
         root = (soup.find("main") or soup.find("article")) if self.opts.main_only else None
         blocks: list[str] = []
@@ -69,7 +73,9 @@ class HtmlSource(Source):
             if chunk.titles:
                 meta["section"] = " > ".join(chunk.titles)
             source = {"uri": uri, "offset": chunk.start, "length": chunk.end - chunk.start}
-            yield Record(text=text[chunk.start : chunk.end], source=source, meta=meta, lineage=[self.name])
+            yield Record(
+                text=text[chunk.start : chunk.end], source=source, meta=meta, lineage=[self.name]
+            )
 
 
 def _walk(node: Any, blocks: list[str], bs4: Any) -> None:
@@ -95,7 +101,9 @@ def _walk(node: Any, blocks: list[str], bs4: Any) -> None:
         if name in _HEADINGS:
             _add(blocks, "#" * _HEADINGS[name] + " ", child.get_text())
         elif name == "table":
-            rows = [[c.get_text() for c in tr.find_all(["th", "td"])] for tr in child.find_all("tr")]
+            rows = [
+                [c.get_text() for c in tr.find_all(["th", "td"])] for tr in child.find_all("tr")
+            ]
             table = markdown_table(rows)
             if table:
                 blocks.append(table)

@@ -113,7 +113,10 @@ def read_image(image: Image, opts: OcrOptions, where: str, source: Source) -> Oc
         source.report_issue("blank_page", "no text found on the page", where)
         return None
     if result.confidence < opts.min_confidence:
-        detail = f"mean OCR confidence {result.confidence:.0f} is below {opts.min_confidence:g} (ocr.min_confidence)"
+        detail = (
+            f"mean OCR confidence {result.confidence:.0f} is below {opts.min_confidence:g} "
+            "(ocr.min_confidence)"
+        )
         source.report_issue("low_confidence", detail, where)
         return None
     return result
@@ -124,7 +127,15 @@ class OcrSource(Source):
 
     name = "ocr"
     description = "scans and photos (png, jpg, tiff) read with Tesseract; confidence in meta"
-    extensions: ClassVar[tuple[str, ...]] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+    extensions: ClassVar[tuple[str, ...]] = (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".webp",
+    )
     Options = OcrOptions
     opts: OcrOptions
 
@@ -166,7 +177,9 @@ class OcrSource(Source):
     def _check_size(self, image: Image, uri: str) -> None:
         width, height = image.size
         if width * height > self.opts.max_image_pixels:
-            detail = f"{width}x{height} pixels is over ocr.max_image_pixels={self.opts.max_image_pixels}"
+            detail = (
+                f"{width}x{height} pixels is over ocr.max_image_pixels={self.opts.max_image_pixels}"
+            )
             raise InputError("image_too_large", detail, uri)
 
     def _frame(self, frame: Image, uri: str, page: int) -> Iterator[Record]:
@@ -176,5 +189,9 @@ class OcrSource(Source):
         if result is None:
             return
         source: dict[str, Any] = {"uri": uri, **({"page": page} if page else {})}
-        meta = {"ocr_confidence": result.confidence, "ocr_words": result.words, "ocr_lang": self.opts.lang}
+        meta = {
+            "ocr_confidence": result.confidence,
+            "ocr_words": result.words,
+            "ocr_lang": self.opts.lang,
+        }
         yield Record(text=result.text, source=source, meta=meta, lineage=[self.name])

@@ -97,7 +97,11 @@ class PdfSource(Source):
             raise self._open_error(exc, uri) from None
         with pdf:
             if count > self.opts.max_pages:
-                raise InputError("too_many_pages", f"{count} pages is over pdf.max_pages={self.opts.max_pages}", uri)
+                raise InputError(
+                    "too_many_pages",
+                    f"{count} pages is over pdf.max_pages={self.opts.max_pages}",
+                    uri,
+                )
             if count == 0:
                 raise InputError("empty_document", "the PDF has no pages", uri)
             title = pdf_title(pdf.metadata)
@@ -116,7 +120,11 @@ class PdfSource(Source):
         kind = type(cause).__name__
         if kind == "PDFPasswordIncorrect":
             if self.opts.password:
-                return InputError("wrong_password", "the password in sources.pdf.password does not open this PDF", uri)
+                return InputError(
+                    "wrong_password",
+                    "the password in sources.pdf.password does not open this PDF",
+                    uri,
+                )
             return InputError("encrypted", "the PDF is encrypted; set sources.pdf.password", uri)
         return InputError("malformed_pdf", f"not a readable PDF ({kind}: {cause})", uri)
 
@@ -136,7 +144,9 @@ class PdfSource(Source):
                 return None
             text = ocr_text.text
             meta.update(ocr=True, ocr_confidence=ocr_text.confidence, ocr_words=ocr_text.words)
-        return Record(text=text.strip(), source={"uri": uri, "page": number}, meta=meta, lineage=[self.name])
+        return Record(
+            text=text.strip(), source={"uri": uri, "page": number}, meta=meta, lineage=[self.name]
+        )
 
     def _page_text(self, page: Any) -> tuple[str, int]:
         """Text above, between and below tables, with each table as markdown in its place."""
@@ -167,7 +177,10 @@ class PdfSource(Source):
             return None
         width, height = page.width / 72, page.height / 72
         # render at ocr_dpi, lowered so huge pages stay under the image size limit
-        dpi = min(self.opts.ocr_dpi, int((self.ocr_options.max_image_pixels / max(width * height, 1e-6)) ** 0.5))
+        dpi = min(
+            self.opts.ocr_dpi,
+            int((self.ocr_options.max_image_pixels / max(width * height, 1e-6)) ** 0.5),
+        )
         image = page.to_image(resolution=max(dpi, 36)).original
         return read_image(image, self.ocr_options, where, self)
 
@@ -178,7 +191,11 @@ def pdf_title(metadata: Any) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     title = " ".join(str(value or "").split())
-    if not title or re.search(r"\.(docx?|pdf|indd|tex|dvi|qxd)$", title, re.I) or title.lower().startswith("untitled"):
+    if (
+        not title
+        or re.search(r"\.(docx?|pdf|indd|tex|dvi|qxd)$", title, re.I)
+        or title.lower().startswith("untitled")
+    ):
         return ""
     return title
 

@@ -60,11 +60,18 @@ def _blocks_in_paragraph(text: str, start: int, end: int) -> list[Block]:
         rest = start + len(first) + 1
         return [head, *_blocks_in_paragraph(text, rest, end)] if rest < end else [head]
     lines = para.split("\n")
-    if len(lines) >= 2 and first.strip() and _RST_UNDERLINE.match(lines[1]) and len(lines[1].strip()) >= len(first.strip()):
+    if (
+        len(lines) >= 2
+        and first.strip()
+        and _RST_UNDERLINE.match(lines[1])
+        and len(lines[1].strip()) >= len(first.strip())
+    ):
         head_end = start + len(first) + 1 + len(lines[1])
         level = _RST_LEVELS.index(lines[1].strip()[0]) + 1
         head = Block(start, head_end, level, first.strip())
-        return [head, *_blocks_in_paragraph(text, head_end + 1, end)] if head_end + 1 < end else [head]
+        return (
+            [head, *_blocks_in_paragraph(text, head_end + 1, end)] if head_end + 1 < end else [head]
+        )
     return [Block(start, end)]
 
 
@@ -90,7 +97,9 @@ def chunk_text(text: str, max_chars: int = 2000, split: str = "section") -> list
     for block in split_blocks(text):
         if block.level:
             flush()
-            titles[:] = [(lvl, t) for lvl, t in titles if lvl < block.level] + [(block.level, block.title)]
+            titles[:] = [(lvl, t) for lvl, t in titles if lvl < block.level] + [
+                (block.level, block.title)
+            ]
             current.append(block)
         elif split == "paragraph":
             current.append(block)
@@ -140,7 +149,9 @@ def _cut(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int
 
 def _word_cut(text: str, start: int, max_chars: int) -> int:
     """Where to cut a too-long sentence: the last space in the window, else a hard cut."""
-    space = max(text.rfind(" ", start, start + max_chars), text.rfind("\n", start, start + max_chars))
+    space = max(
+        text.rfind(" ", start, start + max_chars), text.rfind("\n", start, start + max_chars)
+    )
     return space + 1 if space > start + max_chars // 2 else start + max_chars
 
 

@@ -75,12 +75,19 @@ class SqlSource(Source):
         sqlalchemy = require_module("sqlalchemy", "SQLAlchemy", "sql", "databases")
         url, params = self._target(uri)
         shown = _hide_password(sqlalchemy, url, params)
-        table, query = params.get("table") or self.opts.table, params.get("query") or self.opts.query
+        table, query = (
+            params.get("table") or self.opts.table,
+            params.get("query") or self.opts.query,
+        )
         if bool(table) == bool(query):
-            raise InputError("bad_url", "give exactly one of table= or query= (in the URI or sources.sql)", shown)
+            raise InputError(
+                "bad_url", "give exactly one of table= or query= (in the URI or sources.sql)", shown
+            )
         problem = read_only_problem(query) if query else ""
         if problem:
-            raise InputError("query_not_read_only", f"only one SELECT query is run: {problem}", shown)
+            raise InputError(
+                "query_not_read_only", f"only one SELECT query is run: {problem}", shown
+            )
         engine = self._engine(sqlalchemy, url, shown)
         template = params.get("template") or self.opts.template
         try:
@@ -88,7 +95,11 @@ class SqlSource(Source):
                 rows = self._rows(sqlalchemy, conn, table, query, shown)
                 yield from self._records(rows, template, shown, table or "query")
         except sqlalchemy.exc.SQLAlchemyError as exc:
-            reason = "connection_failed" if isinstance(exc, sqlalchemy.exc.InterfaceError) else "query_failed"
+            reason = (
+                "connection_failed"
+                if isinstance(exc, sqlalchemy.exc.InterfaceError)
+                else "query_failed"
+            )
             raise InputError(reason, _first_line(exc), shown) from None
         finally:
             engine.dispose()
@@ -98,7 +109,9 @@ class SqlSource(Source):
         scheme, rest = uri.split("://", 1)
         if scheme.lower() == "sql":
             if not self.opts.url:
-                raise InputError("bad_url", "sql:// URIs need sources.sql.url (the database URL)", uri)
+                raise InputError(
+                    "bad_url", "sql:// URIs need sources.sql.url (the database URL)", uri
+                )
             table, _, query_string = rest.partition("?")
             params = dict(parse_qsl(query_string))
             if table:
@@ -117,7 +130,11 @@ class SqlSource(Source):
         except sqlalchemy.exc.ArgumentError as exc:
             raise InputError("bad_url", f"not a database URL: {exc}", shown) from None
         # SQLite would silently create an empty database at a mistyped path
-        on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (
+            None,
+            "",
+            ":memory:",
+        )
         if on_disk and not Path(parsed.database).is_file():
             raise InputError("database_not_found", f"no SQLite file at {parsed.database}", shown)
         if on_disk:
@@ -129,12 +146,16 @@ class SqlSource(Source):
             sqlalchemy.event.listen(engine, "connect", read_only_session(parsed.get_backend_name()))
             return engine
         except sqlalchemy.exc.NoSuchModuleError:
-            raise InputError("bad_url", f"unknown database kind '{parsed.drivername}'", shown) from None
+            raise InputError(
+                "bad_url", f"unknown database kind '{parsed.drivername}'", shown
+            ) from None
         except ImportError as exc:
             driver = exc.name or parsed.drivername
             raise MissingDependencyError(driver, what=f"{parsed.drivername} databases") from None
 
-    def _rows(self, sqlalchemy: Any, conn: Any, table: str | None, query: str | None, shown: str) -> Any:
+    def _rows(
+        self, sqlalchemy: Any, conn: Any, table: str | None, query: str | None, shown: str
+    ) -> Any:
         if query:
             statement = sqlalchemy.text(query)
         else:
@@ -142,13 +163,19 @@ class SqlSource(Source):
                 reflected = sqlalchemy.Table(table, sqlalchemy.MetaData(), autoload_with=conn)
             except sqlalchemy.exc.NoSuchTableError:
                 names = ", ".join(sqlalchemy.inspect(conn).get_table_names()) or "none"
-                raise InputError("no_such_table", f"no table '{table}' (tables: {names})", shown) from None
+                raise InputError(
+                    "no_such_table", f"no table '{table}' (tables: {names})", shown
+                ) from None
             # a stable row order makes Record ids and row numbers stable across runs
             statement = sqlalchemy.select(reflected).order_by(*reflected.primary_key.columns)
-        result = conn.execution_options(stream_results=True, yield_per=self.opts.batch_size).execute(statement)
+        result = conn.execution_options(
+            stream_results=True, yield_per=self.opts.batch_size
+        ).execute(statement)
         return result.mappings()
 
-    def _records(self, rows: Any, template: str | None, shown: str, origin: str) -> Iterator[Record]:
+    def _records(
+        self, rows: Any, template: str | None, shown: str, origin: str
+    ) -> Iterator[Record]:
         used = _template_fields(template, shown) if template else set()
         produced = 0
         for number, row in enumerate(rows, start=1):
@@ -162,9 +189,13 @@ class SqlSource(Source):
             if self.opts.key_column and self.opts.key_column in values:
                 source["key"] = str(values[self.opts.key_column])
             produced += 1
-            yield Record(text=text, source=source, meta=self._meta(values, used), lineage=[self.name])
+            yield Record(
+                text=text, source=source, meta=self._meta(values, used), lineage=[self.name]
+            )
         if not produced:
-            raise InputError("empty_document", "the table or query returned no rows with text", shown)
+            raise InputError(
+                "empty_document", "the table or query returned no rows with text", shown
+            )
 
     def _render(self, template: str | None, values: dict[str, Any], shown: str) -> str:
         if template is None:
@@ -173,9 +204,14 @@ class SqlSource(Source):
             return template.format_map(values)
         except KeyError as exc:
             columns = ", ".join(values)
-            raise InputError("bad_template", f"the template uses {{{exc.args[0]}}}; columns: {columns}", shown) from None
-        except (ValueError, TypeError) as exc:  # a format spec that does not fit the value: {price:%} on text
-            raise InputError("bad_template", f"the template cannot format this row: {exc}", shown) from None
+            raise InputError(
+                "bad_template", f"the template uses {{{exc.args[0]}}}; columns: {columns}", shown
+            ) from None
+        # a format spec that does not fit the value: {price:%} on text
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                "bad_template", f"the template cannot format this row: {exc}", shown
+            ) from None
 
     def _meta(self, values: dict[str, Any], used: set[str]) -> dict[str, Any]:
         if self.opts.meta_columns is not None:
@@ -193,7 +229,9 @@ def _template_fields(template: str, shown: str) -> set[str]:
     # a field names a column, nothing else: no {0}, {}, {col.attr} or {col[key]}
     odd = sorted(n for n in names if not n or n.isdigit() or "." in n or "[" in n)
     if odd:
-        raise InputError("bad_template", f"template fields must be column names, not {{{odd[0]}}}", shown)
+        raise InputError(
+            "bad_template", f"template fields must be column names, not {{{odd[0]}}}", shown
+        )
     return names
 
 

@@ -94,10 +94,14 @@ class StructuredSource(Source):
         try:
             doc = json.loads(decode_text(data, self.opts.encodings, uri))
         except json.JSONDecodeError as exc:
-            raise InputError("malformed_json", f"invalid JSON at line {exc.lineno}: {exc.msg}", uri) from None
+            raise InputError(
+                "malformed_json", f"invalid JSON at line {exc.lineno}: {exc.msg}", uri
+            ) from None
         for key in (self.opts.records_path or "").split(".") if self.opts.records_path else []:
             if not isinstance(doc, dict) or key not in doc:
-                raise InputError("malformed_json", f"records_path {self.opts.records_path!r} not found", uri)
+                raise InputError(
+                    "malformed_json", f"records_path {self.opts.records_path!r} not found", uri
+                )
             doc = doc[key]
         rows = doc if isinstance(doc, list) else [doc]
         yield from enumerate(rows, start=1)
@@ -120,7 +124,11 @@ class StructuredSource(Source):
             header = reader.fieldnames or []
             if self.opts.kind != "qa" and header and not set(self.opts.text_fields) & set(header):
                 fields = ", ".join(self.opts.text_fields)
-                raise InputError("missing_text", f"no column named {fields}; columns: {', '.join(header)} (set text_fields)", uri)
+                raise InputError(
+                    "missing_text",
+                    f"no column named {fields}; columns: {', '.join(header)} (set text_fields)",
+                    uri,
+                )
             for number, row in enumerate(reader, start=1):
                 if None in row:
                     yield number, ValueError(f"{len(row[None])} more cells than header columns")  # type: ignore[index]
@@ -133,7 +141,9 @@ class StructuredSource(Source):
         from lxml import etree
 
         # no entity expansion, no DTD, no network: XML bombs and XXE stay inert
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+        )
         try:
             root = etree.fromstring(data, parser=parser)
         except etree.XMLSyntaxError as exc:
@@ -150,7 +160,11 @@ class StructuredSource(Source):
             raise row
         if not isinstance(row, dict):
             raise ValueError(f"a row must be an object with fields, got {type(row).__name__}")
-        kind = self.opts.kind if self.opts.kind != "auto" else str(row.get(self.opts.kind_field) or "document")
+        kind = (
+            self.opts.kind
+            if self.opts.kind != "auto"
+            else str(row.get(self.opts.kind_field) or "document")
+        )
         source: dict[str, Any] = {"uri": uri, "row": number}
         if self.opts.id_field and row.get(self.opts.id_field) not in (None, ""):
             source["key"] = str(row[self.opts.id_field])
@@ -162,9 +176,13 @@ class StructuredSource(Source):
             meta, text = _preference(row)
             used |= set(meta)
         elif kind == "qa":
-            question, answer = (_text(row.get(f)) for f in (self.opts.question_field, self.opts.answer_field))
+            question, answer = (
+                _text(row.get(f)) for f in (self.opts.question_field, self.opts.answer_field)
+            )
             if not question or not answer:
-                raise ValueError(f"a qa row needs {self.opts.question_field!r} and {self.opts.answer_field!r}")
+                raise ValueError(
+                    f"a qa row needs {self.opts.question_field!r} and {self.opts.answer_field!r}"
+                )
             meta = {"question": question, "answer": answer}
             used |= {self.opts.question_field, self.opts.answer_field}
             text = f"{question}\n{answer}"
@@ -181,7 +199,9 @@ class StructuredSource(Source):
     def _meta(self, row: dict[str, Any], used: set[str | None]) -> dict[str, Any]:
         if self.opts.meta_fields is not None:
             return {f: row[f] for f in self.opts.meta_fields if f in row}
-        return {k: v for k, v in row.items() if k not in used and isinstance(v, _SCALARS) and v != ""}
+        return {
+            k: v for k, v in row.items() if k not in used and isinstance(v, _SCALARS) and v != ""
+        }
 
 
 def _preference(row: dict[str, Any]) -> tuple[dict[str, Any], str]:

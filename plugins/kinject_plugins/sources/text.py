@@ -38,11 +38,15 @@ def decode_text(data: bytes, encodings: list[str], uri: str) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     tried = ", ".join(encodings)
-    raise InputError("bad_encoding", f"not valid text in {tried} (set the source's encodings option)", uri)
+    raise InputError(
+        "bad_encoding", f"not valid text in {tried} (set the source's encodings option)", uri
+    )
 
 
 def title_of_text(text: str, fmt: str) -> str:
-    """The document's title: its first top-level heading, or a plain text file's short first line."""
+    """The document's title: its first top-level heading, or a plain text file's short first
+    line.
+    """
     blocks = split_blocks(text)
     top = min((b.level for b in blocks if b.level), default=0)
     heading = next((b.title for b in blocks if top and b.level == top), "")
@@ -50,7 +54,9 @@ def title_of_text(text: str, fmt: str) -> str:
         return heading
     first = text.strip().split("\n", 1)[0].strip()
     # a short line that is not a sentence, on its own, reads as a title ("Apache License")
-    looks_like_title = first and len(first.split()) <= 12 and not first.endswith((".", ",", ";", ":"))
+    looks_like_title = (
+        first and len(first.split()) <= 12 and not first.endswith((".", ",", ";", ":"))
+    )
     return first if looks_like_title else ""
 
 
@@ -67,7 +73,9 @@ class TextSource(Source):
         text = decode_text(Path(uri).read_bytes(), self.opts.encodings, uri)
         if not text.strip():
             raise InputError("empty_document", "the file holds only whitespace", uri)
-        fmt = {".md": "markdown", ".markdown": "markdown", ".rst": "rst"}.get(Path(uri).suffix.lower(), "text")
+        fmt = {".md": "markdown", ".markdown": "markdown", ".rst": "rst"}.get(
+            Path(uri).suffix.lower(), "text"
+        )
         title = title_of_text(text, fmt)
         for chunk in chunk_text(text, self.opts.max_chars, self.opts.split):
             meta: dict[str, Any] = {"format": fmt, **({"title": title} if title else {})}

@@ -22,7 +22,9 @@ from kinject.checkpoints import mark_complete
 class MarkCompleteCallback(TrainerCallback):
     """Writes ``checkpoint-<step>/.complete`` after the Trainer has saved ``checkpoint-<step>``."""
 
-    def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         # should_save: only the process that wrote the checkpoint marks it (one writer per file)
         if not args.should_save or args.output_dir is None:
             return

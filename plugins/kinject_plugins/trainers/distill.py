@@ -2,7 +2,8 @@
 
 One run, top to bottom: the teacher (an ``sft`` adapter trained first in this run, or the
 ``sft`` row ``inject compare`` trained before this one and handed over in ``TrainJob.prior``,
-or any model ``kinject.models.resolve_model`` finds), merged and frozen -> the student (the teacher with
+or any model ``kinject.models.resolve_model`` finds), merged and frozen -> the student (the teacher
+with
 every other decoder layer dropped, or a named model sharing the tokenizer) -> ``sft``'s
 dataset and TRL trainer, with the loss ``alpha · T² · KL(teacher_T ‖ student_T) + (1 − alpha) · CE``
 on the trained tokens -> the student saved as a whole model, with its size and speed beside
@@ -122,7 +123,12 @@ class DistillTrainer(SFTTrainer):
         from dataclasses import replace
 
         out = job.output_dir / TEACHER_DIR
-        key = fingerprint(str(job.base_model), [r.id for r in job.train], self.opts.teacher_options, self.seed_for(job.context))
+        key = fingerprint(
+            str(job.base_model),
+            [r.id for r in job.train],
+            self.opts.teacher_options,
+            self.seed_for(job.context),
+        )
         cached = TrainResult.cached(out, key, job.context.run_dir)
         if cached is not None:
             return TrainResult(cached.model_dir, cached.base_model, cached.adapter)
@@ -133,7 +139,9 @@ class DistillTrainer(SFTTrainer):
 
     # -- training -----------------------------------------------------------------------------
 
-    def build_trainer(self, job: TrainJob, model: Any, tokenizer: Any, train_data: Any, eval_data: Any) -> Any:
+    def build_trainer(
+        self, job: TrainJob, model: Any, tokenizer: Any, train_data: Any, eval_data: Any
+    ) -> Any:
         from kinject_plugins.trainers.loss_terms import replace_loss
 
         trainer = super().build_trainer(job, model, tokenizer, train_data, eval_data)
@@ -153,7 +161,9 @@ class DistillTrainer(SFTTrainer):
         assert self._job is not None and self._loss is not None
         if not metrics["train_tokens"]:
             metrics["train_tokens"] = self._loss.tokens
-            metrics["tokens_per_s"] = round(self._loss.tokens / max(metrics["train_time_s"], 1e-9), 1)
+            metrics["tokens_per_s"] = round(
+                self._loss.tokens / max(metrics["train_time_s"], 1e-9), 1
+            )
         tokenizer = trainer.processing_class
         student, teacher = trainer.model, self._teacher
         metrics.update(
@@ -172,9 +182,15 @@ class DistillTrainer(SFTTrainer):
 
 
 def prior_sft_result(job: TrainJob) -> TrainResult | None:
-    """The ``sft`` result the comparison handed this job (``job.prior``), when it is on the same base."""
+    """The ``sft`` result the comparison handed this job (``job.prior``), when it is on the same
+    base.
+    """
     result = job.prior.get("sft")
-    if result is None or result.base_model.resolve() != Path(job.base_model).resolve() or not result.model_dir.is_dir():
+    if (
+        result is None
+        or result.base_model.resolve() != Path(job.base_model).resolve()
+        or not result.model_dir.is_dir()
+    ):
         return None
     return TrainResult(result.model_dir, result.base_model, result.adapter)
 
@@ -185,7 +201,8 @@ def check_same_vocabulary(teacher: Any, student: Any) -> None:
     s_vocab = student.get_output_embeddings().weight.shape[0]
     if t_vocab != s_vocab:
         raise ConfigError(
-            f"teacher and student must share a tokenizer: vocabularies of {t_vocab} and {s_vocab} tokens",
+            f"teacher and student must share a tokenizer: vocabularies of {t_vocab} and {s_vocab} "
+            "tokens",
             source="trainer distill",
         )
 
@@ -207,7 +224,8 @@ class DistillationLoss:
         import torch
         import torch.nn.functional as F
 
-        # Everything but the labels goes to both models (padding-free batches carry sequence bounds).
+        # Everything but the labels goes to both models (padding-free batches carry sequence
+        # bounds).
         feed = {k: v for k, v in inputs.items() if k != "labels"}
         feed["use_cache"] = False
         outputs = model(**feed)
@@ -218,7 +236,9 @@ class DistillationLoss:
         if model.training:
             self.tokens += int(inputs["input_ids"].numel())
         student_logits = outputs.logits[:, :-1][mask].float()
-        denominator = mask.sum() if num_items is None else torch.as_tensor(num_items, device=mask.device)
+        denominator = (
+            mask.sum() if num_items is None else torch.as_tensor(num_items, device=mask.device)
+        )
         denominator = denominator.clamp(min=1)
         ce = F.cross_entropy(student_logits, targets[mask], reduction="sum") / denominator
         t = self.temperature

@@ -61,23 +61,30 @@ class EWCTrainer(ContinuedSFTTrainer):
 
     def train(self, job: TrainJob) -> TrainResult:
         self._reference = self.reference_records(job)
-        replay = pick_replay(self._reference, len(job.train), self.opts.replay_ratio, self.seed_for(job.context))
+        replay = pick_replay(
+            self._reference, len(job.train), self.opts.replay_ratio, self.seed_for(job.context)
+        )
         self._replayed = len(replay)
         return super().train(replace(job, train=[*job.train, *replay]))
 
     def reference_records(self, job: TrainJob) -> list[Record]:
         """The ``reference`` option's data, else the engine's reference set."""
         source = f"trainer {self.name}"
-        records = reference_records(self.opts.reference, source) if self.opts.reference else job.reference
+        records = (
+            reference_records(self.opts.reference, source) if self.opts.reference else job.reference
+        )
         if not records:
             raise ConfigError(
-                "ewc needs reference data for its Fisher estimate: set reference_set in the recipe, "
+                "ewc needs reference data for its Fisher estimate: set reference_set in the "
+                "recipe, "
                 "or the trainer option reference (a JSONL file or a previous run directory)",
                 source=source,
             )
         return records
 
-    def build_trainer(self, job: TrainJob, model: Any, tokenizer: Any, train_data: Any, eval_data: Any) -> Any:
+    def build_trainer(
+        self, job: TrainJob, model: Any, tokenizer: Any, train_data: Any, eval_data: Any
+    ) -> Any:
         from kinject_plugins.trainers.fisher import ewc_penalty_fn
         from kinject_plugins.trainers.loss_terms import add_penalty
 
@@ -118,7 +125,9 @@ class EWCTrainer(ContinuedSFTTrainer):
             from kinject_plugins.trainers.fisher import trainable_parameters, weighted_drift
 
             metrics.update(self._state.summary())
-            metrics["fisher_weighted_drift"] = weighted_drift(trainable_parameters(trainer.model), self._state)
+            metrics["fisher_weighted_drift"] = weighted_drift(
+                trainable_parameters(trainer.model), self._state
+            )
         return metrics
 
 

@@ -52,7 +52,11 @@ class EWCState:
 
     def summary(self) -> dict[str, float]:
         """Size and spread of the Fisher diagonal, for the run's metrics."""
-        values = torch.cat([v.flatten() for v in self.fisher.values()]) if self.fisher else torch.zeros(1)
+        values = (
+            torch.cat([v.flatten() for v in self.fisher.values()])
+            if self.fisher
+            else torch.zeros(1)
+        )
         return {
             "fisher_samples": self.samples,
             "fisher_mean": float(values.mean()),
@@ -81,7 +85,9 @@ def estimate_fisher(model: Any, examples: list[dict[str, list[int]]], max_sample
     names, tensors = list(params), list(params.values())
     for example in used:
         ids = torch.tensor([example["input_ids"]], device=device)
-        labels = ids.masked_fill(torch.tensor([example["completion_mask"]], device=device) == 0, IGNORE_INDEX)
+        labels = ids.masked_fill(
+            torch.tensor([example["completion_mask"]], device=device) == 0, IGNORE_INDEX
+        )
         loss = model(input_ids=ids, labels=labels).loss
         grads = torch.autograd.grad(loss, tensors, allow_unused=True)
         for name, grad in zip(names, grads, strict=True):
@@ -98,10 +104,14 @@ def ewc_penalty_fn(model: Any, state: EWCState) -> Callable[[], torch.Tensor]:
     params = trainable_parameters(model)
     missing = sorted(set(params) - set(state.fisher))
     if missing:
-        raise ValueError(f"no Fisher estimate for {len(missing)} trainable parameters, e.g. {missing[0]}")
+        raise ValueError(
+            f"no Fisher estimate for {len(missing)} trainable parameters, e.g. {missing[0]}"
+        )
     pairs = []
     for name, param in params.items():
-        pairs.append((param, state.fisher[name].to(param.device), state.anchors[name].to(param.device)))
+        pairs.append(
+            (param, state.fisher[name].to(param.device), state.anchors[name].to(param.device))
+        )
 
     def penalty() -> torch.Tensor:
         total = torch.zeros((), device=pairs[0][0].device) if pairs else torch.zeros(())

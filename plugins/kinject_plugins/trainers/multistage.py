@@ -29,10 +29,16 @@ from kinject_plugins.trainers.previous_run import reference_records
 log = logging.getLogger(__name__)
 
 #: strategies a stage can use: both continue from the previous stage's adapter
-STAGE_TRAINERS: dict[str, type[ContinuedSFTTrainer]] = {"sft": ContinuedSFTTrainer, "ewc": EWCTrainer}
+STAGE_TRAINERS: dict[str, type[ContinuedSFTTrainer]] = {
+    "sft": ContinuedSFTTrainer,
+    "ewc": EWCTrainer,
+}
 #: named data selections; anything else is a JSONL file or a previous run directory
 DATA_KINDS: dict[str, tuple[str, ...] | None] = {
-    "all": None, "documents": ("document", "passage"), "qa": ("qa",), "reference": (),
+    "all": None,
+    "documents": ("document", "passage"),
+    "qa": ("qa",),
+    "reference": (),
 }
 #: a finished stage's result, saved with the stage's fingerprint
 DONE_FILE = RESULT_FILE
@@ -53,7 +59,9 @@ class StageSpec(BaseModel):
     @classmethod
     def _folder_name(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
-            raise ValueError(f"stage name {value!r} must be letters, digits, '-' or '_' (it names a folder)")
+            raise ValueError(
+                f"stage name {value!r} must be letters, digits, '-' or '_' (it names a folder)"
+            )
         return value
 
 
@@ -69,7 +77,9 @@ class MultiStageOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stages: list[StageSpec] = Field(default_factory=lambda: [s.model_copy() for s in DEFAULT_STAGES], min_length=1)
+    stages: list[StageSpec] = Field(
+        default_factory=lambda: [s.model_copy() for s in DEFAULT_STAGES], min_length=1
+    )
     #: options given to every stage (a stage's own options win), e.g. ``{max_length: 256}``
     common: dict[str, Any] = Field(default_factory=dict)
     #: a stage with no data (say, no QA records) is skipped instead of failing the run
@@ -79,12 +89,18 @@ class MultiStageOptions(BaseModel):
     def _check_stages(self) -> MultiStageOptions:
         problems = []
         names = [s.name for s in self.stages]
-        problems += [f"stage name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        problems += [
+            f"stage name {n!r} is used twice"
+            for n in sorted({n for n in names if names.count(n) > 1})
+        ]
         for stage in self.stages:
             try:
                 STAGE_TRAINERS[stage.strategy](**{**self.common, **stage.options})
             except ValidationError as exc:
-                problems += [f"stage {stage.name}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+                problems += [
+                    f"stage {stage.name}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors()
+                ]
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -104,11 +120,18 @@ class MultiStageTrainer(Trainer):
         per_stage: dict[str, dict[str, Any]] = {}
         for stage in self.opts.stages:
             records = stage_records(stage, job.train, job.reference)
-            chain = fingerprint(chain, stage.model_dump(), self.opts.common, [r.id for r in records])
+            chain = fingerprint(
+                chain, stage.model_dump(), self.opts.common, [r.id for r in records]
+            )
             if not records:
                 if not self.opts.skip_empty:
-                    raise ConfigError(f"stage {stage.name} has no {stage.data} records", source="trainer multistage")
-                log.warning("multistage: stage %s has no %s records; skipped", stage.name, stage.data)
+                    raise ConfigError(
+                        f"stage {stage.name} has no {stage.data} records",
+                        source="trainer multistage",
+                    )
+                log.warning(
+                    "multistage: stage %s has no %s records; skipped", stage.name, stage.data
+                )
                 per_stage[stage.name] = {"skipped": "no data"}
                 continue
             result, skipped = self.run_stage(job, stage, records, previous, chain)
@@ -116,12 +139,22 @@ class MultiStageTrainer(Trainer):
             previous = result
         if previous is None:
             raise ConfigError("no stage had any data to train on", source="trainer multistage")
-        return TrainResult(previous.model_dir, previous.base_model, previous.adapter,
-                           metrics=combine_metrics(per_stage),
-                           extra={"kind": "multistage", "stages": [s.name for s in self.opts.stages]})
+        return TrainResult(
+            previous.model_dir,
+            previous.base_model,
+            previous.adapter,
+            metrics=combine_metrics(per_stage),
+            extra={"kind": "multistage", "stages": [s.name for s in self.opts.stages]},
+        )
 
-    def run_stage(self, job: TrainJob, stage: StageSpec, records: list[Record],
-                  previous: TrainResult | None, key: str) -> tuple[TrainResult, bool]:
+    def run_stage(
+        self,
+        job: TrainJob,
+        stage: StageSpec,
+        records: list[Record],
+        previous: TrainResult | None,
+        key: str,
+    ) -> tuple[TrainResult, bool]:
         """Train one stage, or load it when a resumed run finished it already."""
         folder = job.output_dir / stage.name
         finished = TrainResult.cached(folder, key, job.context.run_dir) if job.resume else None
@@ -137,9 +170,18 @@ class MultiStageTrainer(Trainer):
         elif previous is not None:
             base = previous.model_dir
         trainer = STAGE_TRAINERS[stage.strategy](**options)
-        eval_records = stage_records(stage, job.eval, []) if stage.data in ("all", "documents", "qa") else []
-        stage_job = TrainJob(base, records, folder, job.context, eval=eval_records,
-                             reference=job.reference, resume=job.resume)
+        eval_records = (
+            stage_records(stage, job.eval, []) if stage.data in ("all", "documents", "qa") else []
+        )
+        stage_job = TrainJob(
+            base,
+            records,
+            folder,
+            job.context,
+            eval=eval_records,
+            reference=job.reference,
+            resume=job.resume,
+        )
         result = trainer.train(stage_job)
         result.save(job.context.run_dir, folder, key)
         return result, False
@@ -156,7 +198,9 @@ def stage_records(stage: StageSpec, train: list[Record], reference: list[Record]
 
 
 def combine_metrics(per_stage: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Totals over the stages, the last stage's model figures, and every stage's numbers as ``<stage>/<key>``."""
+    """Totals over the stages, the last stage's model figures, and every stage's numbers as
+    ``<stage>/<key>``.
+    """
     trained = [m for m in per_stage.values() if "steps" in m]
     last = trained[-1]
     out: dict[str, Any] = {

@@ -17,12 +17,16 @@ ROW_TOKENS = "row_tokens"
 
 
 class PackedRowsCollator:
-    """Collate packed examples (``input_ids``, ``labels``, ``seq_lengths``) as ``[batch, length]``."""
+    """Collate packed examples (``input_ids``, ``labels``, ``seq_lengths``) as ``[batch,
+    length]``.
+    """
 
     def __init__(self, pad_token_id: int) -> None:
         from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-        self.inner = DataCollatorForLanguageModeling(pad_token_id=pad_token_id, return_position_ids=True)
+        self.inner = DataCollatorForLanguageModeling(
+            pad_token_id=pad_token_id, return_position_ids=True
+        )
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         batch = self.inner(examples)

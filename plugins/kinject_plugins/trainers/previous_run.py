@@ -30,7 +30,8 @@ def resolve_adapter(path: Path, source: str) -> Path:
     if not path.exists():
         raise ConfigError(f"init_adapter {path} does not exist", source=source)
     raise ConfigError(
-        f"init_adapter {path} holds no LoRA adapter (no {ADAPTER_CONFIG}, no {MODEL_FOLDER}/{RESULT_FILE})",
+        f"init_adapter {path} holds no LoRA adapter (no {ADAPTER_CONFIG}, no "
+        f"{MODEL_FOLDER}/{RESULT_FILE})",
         source=source,
     )
 
@@ -39,7 +40,9 @@ def _adapter_of_result(path: Path, source: str) -> Path:
     try:
         result = TrainResult.load(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} holds no readable training result ({exc})", source=source) from exc
+        raise ConfigError(
+            f"{path} holds no readable training result ({exc})", source=source
+        ) from exc
     if not result.adapter:
         raise ConfigError(
             f"the run in {path} saved a full model, not an adapter: "
@@ -60,7 +63,9 @@ def read_records_file(path: Path) -> list[Record]:
                 data = json.loads(line)
                 records.append(Record.from_dict(data))
             except (ValueError, TypeError, KeyError) as exc:
-                raise InputError("bad_reference", f"line {lineno}: not a record ({exc})", str(path)) from exc
+                raise InputError(
+                    "bad_reference", f"line {lineno}: not a record ({exc})", str(path)
+                ) from exc
     return records
 
 

@@ -29,7 +29,9 @@ class TrainingRate:
     A resumed training starts at a later step: only the steps and tokens of this session count.
     """
 
-    def __init__(self, total_steps: int, start_step: int = 0, start_tokens: int = 0, started: float = 0.0) -> None:
+    def __init__(
+        self, total_steps: int, start_step: int = 0, start_tokens: int = 0, started: float = 0.0
+    ) -> None:
         self.total_steps, self.start_step, self.start_tokens = total_steps, start_step, start_tokens
         self.started = started
         self.step, self.tokens, self.now = start_step, start_tokens, started
@@ -78,22 +80,34 @@ class ProgressCallback(TrainerCallback):  # type: ignore[misc]
 
     def tokens_seen(self, state: Any) -> int:
         """Tokens trained on so far: the Trainer's count where it keeps one, else TRL's."""
-        return int(state.num_input_tokens_seen or getattr(self.trainer, "_total_train_tokens", 0) or 0)
+        return int(
+            state.num_input_tokens_seen or getattr(self.trainer, "_total_train_tokens", 0) or 0
+        )
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         from kinject.progress import live_bar
 
-        self.rate = TrainingRate(state.max_steps, state.global_step, self.tokens_seen(state), time.perf_counter())
+        self.rate = TrainingRate(
+            state.max_steps, state.global_step, self.tokens_seen(state), time.perf_counter()
+        )
         if state.is_local_process_zero:
-            self._bar = self._display.enter_context(live_bar(self.label, total=state.max_steps, enabled=self.enabled))
+            self._bar = self._display.enter_context(
+                live_bar(self.label, total=state.max_steps, enabled=self.enabled)
+            )
             self._bar.update(completed=state.global_step)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.rate.update(state.global_step, self.tokens_seen(state), time.perf_counter())
         if self._bar is not None:
-            self._bar.update(completed=state.global_step, eta_s=self.rate.eta_s, info=describe(self.loss, self.rate))
+            self._bar.update(
+                completed=state.global_step,
+                eta_s=self.rate.eta_s,
+                info=describe(self.loss, self.rate),
+            )
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if not logs or not state.is_local_process_zero:
             return
         if "loss" in logs:
@@ -103,12 +117,16 @@ class ProgressCallback(TrainerCallback):  # type: ignore[misc]
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self._bar is not None:
-            self._bar.update(completed=state.global_step, eta_s=None, info=describe(self.loss, self.rate))
+            self._bar.update(
+                completed=state.global_step, eta_s=None, info=describe(self.loss, self.rate)
+            )
         self._bar = None
         self._display.close()
 
 
-def attach_progress(trainer: Any, label: str = "training", enabled: bool = True) -> ProgressCallback:
+def attach_progress(
+    trainer: Any, label: str = "training", enabled: bool = True
+) -> ProgressCallback:
     """Replace transformers' printed bar and log dicts on ``trainer`` by kinject's bar and log.
 
     Under ``inject -v`` transformers' own callbacks stay and no bar is drawn.

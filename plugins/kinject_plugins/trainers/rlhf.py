@@ -49,8 +49,11 @@ SOURCE = "trainer rlhf"
 def _warn_flat_keys(keys: tuple[str, ...]) -> None:
     """Once per process and set of keys: recipes are checked, then read again by the trainer."""
     targets = ", ".join(t for k in keys for t in FLAT_KEYS[k])
-    log.warning("rlhf: flat options %s are deprecated and go in 0.2; write them as %s",
-                ", ".join(keys), targets)
+    log.warning(
+        "rlhf: flat options %s are deprecated and go in 0.2; write them as %s",
+        ", ".join(keys),
+        targets,
+    )
 
 
 class RLHFOptions(BaseModel):
@@ -106,7 +109,10 @@ class RLHFTrainer(Trainer):
     """Reward model on preference pairs, then PPO (or GRPO) from the SFT policy."""
 
     name = "rlhf"
-    description = "reward model (TRL) on rubric/negatives preference pairs, then PPO or GRPO from the SFT adapter"
+    description = (
+        "reward model (TRL) on rubric/negatives preference pairs, then PPO or GRPO from "
+        "the SFT adapter"
+    )
     Options: ClassVar[type[BaseModel]] = RLHFOptions
     opts: RLHFOptions
 
@@ -128,8 +134,13 @@ class RLHFTrainer(Trainer):
         from kinject_plugins.trainers.sft import peak_memory_mb
 
         metrics["peak_memory_mb"] = round(peak_memory_mb(), 1)
-        return TrainResult(model_dir=job.output_dir / "final", base_model=start_model, adapter=True, metrics=metrics,
-                           started_from=job.base_model)
+        return TrainResult(
+            model_dir=job.output_dir / "final",
+            base_model=start_model,
+            adapter=True,
+            metrics=metrics,
+            started_from=job.base_model,
+        )
 
     # -- 1. the starting policy ---------------------------------------------------------------
 
@@ -140,7 +151,9 @@ class RLHFTrainer(Trainer):
         from kinject_plugins.trainers.sft import SFTTrainer
 
         if self.opts.init_adapter is not None:
-            return resolve_adapter(self.opts.init_adapter, SOURCE), {"sft_from": str(self.opts.init_adapter)}
+            return resolve_adapter(self.opts.init_adapter, SOURCE), {
+                "sft_from": str(self.opts.init_adapter)
+            }
         # inside `inject compare`, start from the sft row's adapter: the same policy the sft row is
         # scored with, not a second SFT run (``sft`` options apply when rlhf runs on its own)
         if (prior := prior_sft_result(job)) is not None and prior.adapter:
@@ -165,12 +178,23 @@ class RLHFTrainer(Trainer):
 
     # -- 2. preference pairs and 3. the reward model ---------------------------------------------
 
-    def preference_pairs(self, job: TrainJob, rubric: Rubric | None, seed: int) -> list[prefs.PreferencePair]:
-        return prefs.collect_pairs(job.train, rubric, seed, rubric_pairs=self.opts.rubric_pairs,
-                                   preferences=self.opts.preferences)
+    def preference_pairs(
+        self, job: TrainJob, rubric: Rubric | None, seed: int
+    ) -> list[prefs.PreferencePair]:
+        return prefs.collect_pairs(
+            job.train,
+            rubric,
+            seed,
+            rubric_pairs=self.opts.rubric_pairs,
+            preferences=self.opts.preferences,
+        )
 
     def reward_model(
-        self, job: TrainJob, train: list[prefs.PreferencePair], held_out: list[prefs.PreferencePair], seed: int
+        self,
+        job: TrainJob,
+        train: list[prefs.PreferencePair],
+        held_out: list[prefs.PreferencePair],
+        seed: int,
     ) -> tuple[Any, dict[str, Any]]:
         from kinject_plugins.trainers.ppo.reward_model import (
             RewardModelConfig,
@@ -185,26 +209,39 @@ class RLHFTrainer(Trainer):
         if job.resume and (loaded := load_reward_model(out, base, settings.max_length)) is not None:
             return loaded
         config = RewardModelConfig(
-            **settings.model_dump(exclude={"base"}), base=base, lora_alpha=2 * settings.lora_r, seed=seed,
-            report_to=resolve_report_to([]), show_progress=job.context.show_progress,
+            **settings.model_dump(exclude={"base"}),
+            base=base,
+            lora_alpha=2 * settings.lora_r,
+            seed=seed,
+            report_to=resolve_report_to([]),
+            show_progress=job.context.show_progress,
         )
         return train_reward_model(train, held_out, config, out)
 
     # -- 4. reinforcement learning and 5. the result ---------------------------------------------
 
     def reinforce(
-        self, job: TrainJob, start_model: Path, scorer: Any, rubric: Rubric | None,
-        pairs: list[prefs.PreferencePair], seed: int,
+        self,
+        job: TrainJob,
+        start_model: Path,
+        scorer: Any,
+        rubric: Rubric | None,
+        pairs: list[prefs.PreferencePair],
+        seed: int,
     ) -> dict[str, Any]:
         from kinject_plugins.trainers.ppo.policy import PolicyScore, load_policy, measure
 
         o = self.opts
         prompts = prefs.policy_prompts(job.train, pairs)
         if not prompts:
-            raise ConfigError("no prompts to train the policy on: rlhf needs qa or preference records", source=SOURCE)
+            raise ConfigError(
+                "no prompts to train the policy on: rlhf needs qa or preference records",
+                source=SOURCE,
+            )
         adapter = o.policy
-        policy, tokenizer = load_policy(start_model, adapter.lora_r, adapter.lora_alpha,
-                                        adapter.target_modules)
+        policy, tokenizer = load_policy(
+            start_model, adapter.lora_r, adapter.lora_alpha, adapter.target_modules
+        )
         score = PolicyScore(scorer, rubric, o.rubric_weight)
         eval_prompts = self.eval_prompts(job.context)
         before = measure(policy, tokenizer, eval_prompts, score, o.rl.max_new_tokens)
@@ -213,8 +250,12 @@ class RLHFTrainer(Trainer):
         else:
             stats = self.run_grpo(job, policy, tokenizer, prompts, score, seed)
         after = measure(policy, tokenizer, eval_prompts, score, o.rl.max_new_tokens)
-        metrics: dict[str, Any] = {"rl_algorithm": o.rl_algorithm, "policy_prompts": len(prompts),
-                                   "eval_prompts": len(eval_prompts), **stats}
+        metrics: dict[str, Any] = {
+            "rl_algorithm": o.rl_algorithm,
+            "policy_prompts": len(prompts),
+            "eval_prompts": len(eval_prompts),
+            **stats,
+        }
         for key in before:
             metrics[f"{key}_before"], metrics[f"{key}_after"] = before[key], after[key]
         return metrics
@@ -224,30 +265,60 @@ class RLHFTrainer(Trainer):
         from kinject.evaluation import format_prompt
 
         items = context.eval_items[: self.opts.eval_prompts]
-        return [prefs.PolicyPrompt(format_prompt(i.question), i.question, i.reference) for i in items]
+        return [
+            prefs.PolicyPrompt(format_prompt(i.question), i.question, i.reference) for i in items
+        ]
 
-    def run_ppo(self, job: TrainJob, policy: Any, tokenizer: Any, prompts: list[prefs.PolicyPrompt],
-                score: Any, seed: int) -> dict[str, Any]:
+    def run_ppo(
+        self,
+        job: TrainJob,
+        policy: Any,
+        tokenizer: Any,
+        prompts: list[prefs.PolicyPrompt],
+        score: Any,
+        seed: int,
+    ) -> dict[str, Any]:
         from kinject_plugins.trainers.ppo.ppo_loop import PPOConfig, PPOLoop
 
         config = PPOConfig(**self.opts.ppo.model_dump(), seed=seed)
         out = job.output_dir / "ppo"
-        loop = PPOLoop(policy, tokenizer, prompts, score, config, out, tensorboard_dir=job.output_dir / "tensorboard")
+        loop = PPOLoop(
+            policy,
+            tokenizer,
+            prompts,
+            score,
+            config,
+            out,
+            tensorboard_dir=job.output_dir / "tensorboard",
+        )
         history = loop.run(resume=job.resume)
         loop.save_final(job.output_dir / "final")
         return ppo_summary(history, loop.start_step)
 
-    def run_grpo(self, job: TrainJob, policy: Any, tokenizer: Any, prompts: list[prefs.PolicyPrompt],
-                 score: Any, seed: int) -> dict[str, Any]:
+    def run_grpo(
+        self,
+        job: TrainJob,
+        policy: Any,
+        tokenizer: Any,
+        prompts: list[prefs.PolicyPrompt],
+        score: Any,
+        seed: int,
+    ) -> dict[str, Any]:
         from kinject_plugins.trainers.ppo.grpo import GRPORunConfig, grpo_summary, run_grpo
         from kinject_plugins.trainers.sft import prepare_checkpoint_dir, resolve_report_to
 
         o = self.opts
-        settings = GRPORunConfig(**o.grpo.model_dump(), seed=seed, report_to=resolve_report_to(None),
-                                 show_progress=job.context.show_progress)
+        settings = GRPORunConfig(
+            **o.grpo.model_dump(),
+            seed=seed,
+            report_to=resolve_report_to(None),
+            show_progress=job.context.show_progress,
+        )
         out = job.output_dir / "grpo"
         resume_from = prepare_checkpoint_dir(out / "checkpoints", job.resume)
-        history = run_grpo(policy, tokenizer, prompts, score, o.rubric_weight, settings, out, resume_from)
+        history = run_grpo(
+            policy, tokenizer, prompts, score, o.rubric_weight, settings, out, resume_from
+        )
         final = job.output_dir / "final"
         policy.save_pretrained(str(final), selected_adapters=["default"])
         tokenizer.save_pretrained(final)
@@ -272,7 +343,10 @@ def ppo_summary(history: list[dict[str, float]], resumed_from: int) -> dict[str,
     def mean(rows: list[dict[str, float]], key: str) -> float:
         return round(sum(r[key] for r in rows) / len(rows), 4)
 
-    out: dict[str, Any] = {"ppo_steps": int(history[-1]["step"]), "ppo_resumed_from_step": resumed_from}
+    out: dict[str, Any] = {
+        "ppo_steps": int(history[-1]["step"]),
+        "ppo_resumed_from_step": resumed_from,
+    }
     for key in ("score", "reward", "kl", "entropy", "clip_fraction"):
         out[f"ppo_{key}_first"], out[f"ppo_{key}_last"] = mean(first, key), mean(last, key)
     out["ppo_kl_max"] = round(max(h["kl"] for h in history), 4)

@@ -18,7 +18,8 @@ def decoder_layers(model: Any) -> Any:
     layers = getattr(inner, "layers", None)
     if layers is None:
         raise ConfigError(
-            f"cannot drop layers of {type(model).__name__}: no model.layers list; name a student model instead",
+            f"cannot drop layers of {type(model).__name__}: no model.layers list; name a student "
+            "model instead",
             source="trainer distill",
         )
     return layers
@@ -81,8 +82,12 @@ def generation_speed(model: Any, tokenizer: Any, new_tokens: int, repeats: int =
     model.eval()
     device = next(model.parameters()).device
     inputs = tokenizer(SPEED_PROMPT, return_tensors="pt").to(device)
-    settings = {"max_new_tokens": new_tokens, "min_new_tokens": new_tokens, "do_sample": False,
-                "pad_token_id": tokenizer.pad_token_id}
+    settings = {
+        "max_new_tokens": new_tokens,
+        "min_new_tokens": new_tokens,
+        "do_sample": False,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     best = float("inf")
     with torch.no_grad():
         model.generate(**inputs, **{**settings, "max_new_tokens": 2, "min_new_tokens": 2})

@@ -28,13 +28,20 @@ def reward_functions(score: PolicyScore, rubric_weight: float) -> tuple[list[Any
     """TRL reward callables (named ``reward_model`` and ``rubric``) and their weights."""
 
     def prompts_of(kwargs: dict[str, Any], n: int) -> list[PolicyPrompt]:
-        return [PolicyPrompt(kwargs["prompt_text"][i], kwargs["question"][i], kwargs["reference"][i]) for i in range(n)]
+        return [
+            PolicyPrompt(kwargs["prompt_text"][i], kwargs["question"][i], kwargs["reference"][i])
+            for i in range(n)
+        ]
 
     def reward_model(prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
-        return score.reward_model(prompts_of(kwargs, len(completions)), [first_line(c) for c in completions])
+        return score.reward_model(
+            prompts_of(kwargs, len(completions)), [first_line(c) for c in completions]
+        )
 
     def rubric(prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
-        return score.rubric_scores(prompts_of(kwargs, len(completions)), [first_line(c) for c in completions])
+        return score.rubric_scores(
+            prompts_of(kwargs, len(completions)), [first_line(c) for c in completions]
+        )
 
     funcs: list[Any] = [reward_model]
     weights = [1.0]
@@ -49,8 +56,14 @@ def first_line(text: str) -> str:
 
 
 def run_grpo(
-    policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt], score: PolicyScore, rubric_weight: float,
-    settings: GRPORunConfig, out_dir: Path, resume_from: Path | None,
+    policy: Any,
+    tokenizer: Any,
+    prompts: Sequence[PolicyPrompt],
+    score: PolicyScore,
+    rubric_weight: float,
+    settings: GRPORunConfig,
+    out_dir: Path,
+    resume_from: Path | None,
 ) -> list[dict[str, float]]:
     """Train ``policy`` (a PEFT model) in place; return TRL's log history."""
     from datasets import Dataset
@@ -61,13 +74,22 @@ def run_grpo(
     from kinject_plugins.trainers.sft import tensorboard_dir
 
     funcs, weights = reward_functions(score, rubric_weight)
-    rows = {"prompt": [p.prompt for p in prompts], "prompt_text": [p.prompt for p in prompts],
-            "question": [p.question for p in prompts], "reference": [p.reference for p in prompts]}
+    rows = {
+        "prompt": [p.prompt for p in prompts],
+        "prompt_text": [p.prompt for p in prompts],
+        "question": [p.question for p in prompts],
+        "reference": [p.reference for p in prompts],
+    }
     tokenizer.padding_side = "left"
     with tensorboard_dir(out_dir / "tensorboard"):
-        trainer = GRPOTrainer(model=policy, reward_funcs=funcs, args=grpo_config(settings, weights, out_dir),
-                              train_dataset=Dataset.from_dict(rows), processing_class=tokenizer,
-                              callbacks=[MarkCompleteCallback()])
+        trainer = GRPOTrainer(
+            model=policy,
+            reward_funcs=funcs,
+            args=grpo_config(settings, weights, out_dir),
+            train_dataset=Dataset.from_dict(rows),
+            processing_class=tokenizer,
+            callbacks=[MarkCompleteCallback()],
+        )
     attach_progress(trainer, "training (grpo)", enabled=settings.show_progress)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     return list(trainer.state.log_history)
@@ -119,5 +141,8 @@ def grpo_summary(history: list[dict[str, float]]) -> dict[str, float]:
         values = [float(h[key]) for h in steps if key in h]
         if values:
             name = key.split("/")[0]
-            out[f"grpo_{name}_first"], out[f"grpo_{name}_last"] = round(values[0], 4), round(values[-1], 4)
+            out[f"grpo_{name}_first"], out[f"grpo_{name}_last"] = (
+                round(values[0], 4),
+                round(values[-1], 4),
+            )
     return out

@@ -22,10 +22,16 @@ MERGED_MARKER = "kinject-merged-from.json"
 
 
 def merged_sft_model(base: Path, adapter: Path, out_dir: Path) -> Path:
-    """``base`` with ``adapter`` merged in, saved to ``out_dir`` once (reused when already there)."""
+    """``base`` with ``adapter`` merged in, saved to ``out_dir`` once (reused when already
+    there).
+    """
     marker = out_dir / MERGED_MARKER
     # the adapter's weights, not only its path: a retrained adapter in the same folder is new
-    source = {"base": str(base), "adapter": str(adapter.resolve()), "weights": _adapter_digest(adapter)}
+    source = {
+        "base": str(base),
+        "adapter": str(adapter.resolve()),
+        "weights": _adapter_digest(adapter),
+    }
     if marker.is_file() and json.loads(marker.read_text()) == source:
         return out_dir
     from kinject.components import TrainResult
@@ -52,22 +58,31 @@ def _adapter_digest(adapter: Path) -> str:
     return digest.hexdigest()
 
 
-def load_policy(start: Path, lora_r: int, lora_alpha: int, target_modules: list[str] | str) -> tuple[Any, Any]:
+def load_policy(
+    start: Path, lora_r: int, lora_alpha: int, target_modules: list[str] | str
+) -> tuple[Any, Any]:
     """``start`` (the SFT model) with a fresh, zero-initialised LoRA adapter to train."""
     from peft import LoraConfig, get_peft_model
 
     from kinject.models import load_causal_lm
 
     model, tokenizer = load_causal_lm(start)
-    config = LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=0.0, target_modules=target_modules,
-                        task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=0.0,
+        target_modules=target_modules,
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, config), tokenizer
 
 
 class PolicyScore:
     """The reward of an answer: reward-model score plus ``rubric_weight`` × rubric score."""
 
-    def __init__(self, scorer: RewardScorer | None, rubric: Rubric | None, rubric_weight: float) -> None:
+    def __init__(
+        self, scorer: RewardScorer | None, rubric: Rubric | None, rubric_weight: float
+    ) -> None:
         self.scorer, self.rubric, self.rubric_weight = scorer, rubric, rubric_weight
 
     def reward_model(self, prompts: Sequence[PolicyPrompt], answers: Sequence[str]) -> list[float]:
@@ -78,7 +93,10 @@ class PolicyScore:
     def rubric_scores(self, prompts: Sequence[PolicyPrompt], answers: Sequence[str]) -> list[float]:
         if self.rubric is None:
             return [0.0] * len(answers)
-        return [self.rubric.score(p.question, a, p.reference).total for p, a in zip(prompts, answers, strict=True)]
+        return [
+            self.rubric.score(p.question, a, p.reference).total
+            for p, a in zip(prompts, answers, strict=True)
+        ]
 
     def __call__(self, prompts: Sequence[PolicyPrompt], answers: Sequence[str]) -> list[float]:
         scores = self.reward_model(prompts, answers)
@@ -88,7 +106,9 @@ class PolicyScore:
         return scores
 
 
-def greedy_answers(policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt], max_new_tokens: int) -> list[str]:
+def greedy_answers(
+    policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt], max_new_tokens: int
+) -> list[str]:
     """The policy's greedy answer line to each prompt, in batches of 8."""
     from kinject.evaluation import EvalModel
     from kinject_plugins.evaluators.generation import generate_greedy
@@ -96,12 +116,18 @@ def greedy_answers(policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt],
     handle = EvalModel(model=policy, tokenizer=tokenizer, label="rlhf")
     answers: list[str] = []
     for start in range(0, len(prompts), 8):
-        answers += generate_greedy(handle, [p.prompt for p in prompts[start : start + 8]], max_new_tokens)
+        answers += generate_greedy(
+            handle, [p.prompt for p in prompts[start : start + 8]], max_new_tokens
+        )
     return answers
 
 
 def measure(
-    policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt], score: PolicyScore, max_new_tokens: int
+    policy: Any,
+    tokenizer: Any,
+    prompts: Sequence[PolicyPrompt],
+    score: PolicyScore,
+    max_new_tokens: int,
 ) -> dict[str, float]:
     """Mean reward-model score and rubric score of the greedy answers to ``prompts``."""
     if not prompts:

@@ -51,8 +51,14 @@ class PPOLoop:
     """PPO on a PEFT policy; ``run()`` returns the per-step log."""
 
     def __init__(
-        self, policy: Any, tokenizer: Any, prompts: Sequence[PolicyPrompt], score_fn: ScoreFn,
-        config: PPOConfig, out_dir: Path, tensorboard_dir: Path | None = None,
+        self,
+        policy: Any,
+        tokenizer: Any,
+        prompts: Sequence[PolicyPrompt],
+        score_fn: ScoreFn,
+        config: PPOConfig,
+        out_dir: Path,
+        tensorboard_dir: Path | None = None,
     ) -> None:
         if not prompts:
             raise ValueError("PPO needs at least one prompt")
@@ -62,12 +68,15 @@ class PPOLoop:
         self.device = next(policy.parameters()).device
         self.value_head = ValueHead(policy.config.hidden_size).to(self.device)
         self.stop_ids = torch.tensor(stop_token_ids(tokenizer), device=self.device)
-        params = [p for p in policy.parameters() if p.requires_grad] + list(self.value_head.parameters())
+        params = [p for p in policy.parameters() if p.requires_grad] + list(
+            self.value_head.parameters()
+        )
         self.optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: 1.0)
         self.kl_ctl: pm.AdaptiveKLController | pm.FixedKLController = (
             pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon)
-            if config.adaptive_kl else pm.FixedKLController(config.kl_coef)
+            if config.adaptive_kl
+            else pm.FixedKLController(config.kl_coef)
         )
         self.history: list[dict[str, float]] = []
         self.start_step = 0
@@ -100,9 +109,17 @@ class PPOLoop:
         """One rollout batch and its PPO epochs; returns the step's statistics."""
         started = time.perf_counter()
         prompts = self.prompts_for(step)
-        batch = sample_responses(self.policy, self.tokenizer, [p.prompt for p in prompts], self.stop_ids,
-                                 self.config.max_new_tokens, self.config.temperature)
-        scores = torch.tensor(self.score_fn(prompts, batch.texts), dtype=torch.float32, device=self.device)
+        batch = sample_responses(
+            self.policy,
+            self.tokenizer,
+            [p.prompt for p in prompts],
+            self.stop_ids,
+            self.config.max_new_tokens,
+            self.config.temperature,
+        )
+        scores = torch.tensor(
+            self.score_fn(prompts, batch.texts), dtype=torch.float32, device=self.device
+        )
         with torch.no_grad():
             old = score_tokens(self.policy, batch, self.config.temperature, self.value_head)
             with self.policy.disable_adapter():
@@ -113,9 +130,13 @@ class PPOLoop:
         if self.config.whiten_rewards:
             rewards = pm.masked_whiten(rewards, mask, shift_mean=False)
         assert old.values is not None
-        advantages, returns = pm.gae_advantages(rewards, old.values, mask, self.config.gamma, self.config.lam)
+        advantages, returns = pm.gae_advantages(
+            rewards, old.values, mask, self.config.gamma, self.config.lam
+        )
         advantages = pm.masked_whiten(advantages, mask)
-        train_stats = self.train_minibatches(step, batch, old.logprobs, old.values, advantages, returns)
+        train_stats = self.train_minibatches(
+            step, batch, old.logprobs, old.values, advantages, returns
+        )
         seq_kl = kl.sum(dim=1).mean().item()
         stats = {
             "step": float(step + 1),
@@ -136,11 +157,20 @@ class PPOLoop:
         """The prompts of one step: a seeded draw that depends only on the seed and the step."""
         rng = random.Random(self.config.seed * 1_000_003 + step)
         n = self.config.rollout_batch
-        return rng.sample(self.prompts, n) if n <= len(self.prompts) else rng.choices(self.prompts, k=n)
+        return (
+            rng.sample(self.prompts, n)
+            if n <= len(self.prompts)
+            else rng.choices(self.prompts, k=n)
+        )
 
     def train_minibatches(
-        self, step: int, batch: Batch, old_logprobs: torch.Tensor, old_values: torch.Tensor,
-        advantages: torch.Tensor, returns: torch.Tensor,
+        self,
+        step: int,
+        batch: Batch,
+        old_logprobs: torch.Tensor,
+        old_values: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
     ) -> dict[str, float]:
         """``ppo_epochs`` shuffled passes of minibatch updates; the mean of their statistics."""
         c = self.config
@@ -154,10 +184,13 @@ class PPOLoop:
                 part = batch.rows(rows)
                 new = score_tokens(self.policy, part, c.temperature, self.value_head)
                 mask = part.response_mask.float()
-                policy = pm.clipped_policy_loss(new.logprobs, old_logprobs[rows], advantages[rows], mask, c.clip_range)
+                policy = pm.clipped_policy_loss(
+                    new.logprobs, old_logprobs[rows], advantages[rows], mask, c.clip_range
+                )
                 assert new.values is not None
                 value_loss, value_clip = pm.clipped_value_loss(
-                    new.values, old_values[rows], returns[rows], mask, c.value_clip_range)
+                    new.values, old_values[rows], returns[rows], mask, c.value_clip_range
+                )
                 entropy = pm.masked_mean(new.entropy, mask)
                 loss = policy.loss + c.vf_coef * value_loss - c.entropy_coef * entropy
                 self.optimizer.zero_grad(set_to_none=True)
@@ -166,9 +199,13 @@ class PPOLoop:
                 torch.nn.utils.clip_grad_norm_(params, c.max_grad_norm)
                 self.optimizer.step()
                 self.scheduler.step()
-                for key, value in (("policy_loss", policy.loss.item()), ("value_loss", value_loss.item()),
-                                   ("clip_fraction", policy.clip_fraction.item()), ("approx_kl", policy.approx_kl.item()),
-                                   ("value_clip_fraction", value_clip.item())):
+                for key, value in (
+                    ("policy_loss", policy.loss.item()),
+                    ("value_loss", value_loss.item()),
+                    ("clip_fraction", policy.clip_fraction.item()),
+                    ("approx_kl", policy.approx_kl.item()),
+                    ("value_clip_fraction", value_clip.item()),
+                ):
                     sums[key] = sums.get(key, 0.0) + value
                 updates += 1
         return {key: value / max(updates, 1) for key, value in sums.items()}
@@ -205,13 +242,23 @@ class PPOLoop:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         self.policy.save_pretrained(str(staging))
-        save_file({k: v.contiguous() for k, v in self.value_head.state_dict().items()}, str(staging / VALUE_HEAD_FILE))
+        save_file(
+            {k: v.contiguous() for k, v in self.value_head.state_dict().items()},
+            str(staging / VALUE_HEAD_FILE),
+        )
         torch.save(self.optimizer.state_dict(), staging / "optimizer.pt")
         torch.save(self.scheduler.state_dict(), staging / "scheduler.pt")
-        rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        rng = {
+            "cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
         torch.save(rng, staging / "rng_state.pth")
-        state = {"global_step": step, "kl_coef": self.kl_ctl.value, "config": self.config.model_dump(),
-                 "log_history": self.history}
+        state = {
+            "global_step": step,
+            "kl_coef": self.kl_ctl.value,
+            "config": self.config.model_dump(),
+            "log_history": self.history,
+        }
         (staging / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         mark_complete(staging, step)
         shutil.rmtree(final, ignore_errors=True)
@@ -240,14 +287,19 @@ class PPOLoop:
         log.info("resuming PPO from %s (step %d)", path, self.start_step)
 
     def save_final(self, final: Path) -> Path:
-        """The trained adapter (plus tokenizer and value head) in ``final``, via a staging folder."""
+        """The trained adapter (plus tokenizer and value head) in ``final``, via a staging
+        folder.
+        """
         from safetensors.torch import save_file
 
         staging = final.with_name(final.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         self.policy.save_pretrained(str(staging))
         self.tokenizer.save_pretrained(staging)
-        save_file({k: v.contiguous() for k, v in self.value_head.state_dict().items()}, str(staging / VALUE_HEAD_FILE))
+        save_file(
+            {k: v.contiguous() for k, v in self.value_head.state_dict().items()},
+            str(staging / VALUE_HEAD_FILE),
+        )
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
         return final

@@ -30,7 +30,9 @@ def masked_var(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return squares / (count - 1).clamp(min=1)
 
 
-def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+def masked_whiten(
+    values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True
+) -> torch.Tensor:
     """Normalise ``values`` to unit variance (and zero mean unless ``shift_mean`` is False).
 
     Rewards are whitened without shifting the mean, so a good rollout stays positive;
@@ -43,7 +45,9 @@ def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = T
     return whitened * mask
 
 
-def kl_estimate(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
+def kl_estimate(
+    logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1"
+) -> torch.Tensor:
     """Per-token estimate of KL(policy ‖ reference) from the sampled tokens' log-probabilities.
 
     ``k1`` is log p − log q (unbiased, can be negative per token); ``k3`` is (q/p − 1) − log(q/p)
@@ -59,11 +63,17 @@ def kl_estimate(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: s
         return diff.abs()
     if estimator == "mse":
         return 0.5 * diff**2
-    raise ValueError(f"unknown KL estimator {estimator!r}; expected one of {', '.join(KL_ESTIMATORS)}")
+    raise ValueError(
+        f"unknown KL estimator {estimator!r}; expected one of {', '.join(KL_ESTIMATORS)}"
+    )
 
 
-def token_rewards(scores: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, kl_coef: float) -> torch.Tensor:
-    """Per-token rewards: −β·KL on every response token, plus the sequence's score on its last one."""
+def token_rewards(
+    scores: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, kl_coef: float
+) -> torch.Tensor:
+    """Per-token rewards: −β·KL on every response token, plus the sequence's score on its last
+    one.
+    """
     rewards = -kl_coef * kl * mask
     last = (mask.sum(dim=1).long() - 1).clamp(min=0)
     rows = torch.arange(rewards.shape[0], device=rewards.device)
@@ -72,7 +82,11 @@ def token_rewards(scores: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, kl
 
 
 def gae_advantages(
-    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    gamma: float = 1.0,
+    lam: float = 0.95,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimates and returns (advantages + values).
 
@@ -103,7 +117,11 @@ class PolicyLoss:
 
 
 def clipped_policy_loss(
-    logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, clip_range: float
+    logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    clip_range: float,
 ) -> PolicyLoss:
     """PPO's clipped surrogate: mean of max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε)), ρ = π/π_old.
 
@@ -121,9 +139,15 @@ def clipped_policy_loss(
 
 
 def clipped_value_loss(
-    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, clip_range: float
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    clip_range: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """½·mean(max((V − R)², (V_clip − R)²)), V_clip = V_old + clip(V − V_old, ±ε); and the clip fraction."""
+    """½·mean(max((V − R)², (V_clip − R)²)), V_clip = V_old + clip(V − V_old, ±ε); and the clip
+    fraction.
+    """
     clipped_values = old_values + torch.clamp(values - old_values, -clip_range, clip_range)
     unclipped_loss = (values - returns) ** 2
     clipped_loss = (clipped_values - returns) ** 2
@@ -144,7 +168,8 @@ def logprobs_from_logits(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Te
 
 
 class AdaptiveKLController:
-    """Ziegler et al.'s β schedule: push the measured KL towards ``target`` over ``horizon`` samples.
+    """Ziegler et al.'s β schedule: push the measured KL towards ``target`` over ``horizon``
+    samples.
 
     β ← β·(1 + clip(KL/target − 1, −0.2, 0.2)·n/horizon), where n is the samples in the batch.
     """

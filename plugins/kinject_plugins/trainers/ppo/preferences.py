@@ -35,7 +35,8 @@ class PreferencePair:
     prompt: str
     chosen: str
     rejected: str
-    #: where it came from: ``negatives``, ``rubric:confusion``, ``rubric:number``, ``rubric:citation``, ``file``
+    # : where it came from: ``negatives``, ``rubric:confusion``, ``rubric:number``,
+    # ``rubric:citation``, ``file``
     origin: str = ""
 
     @property
@@ -53,7 +54,9 @@ class PolicyPrompt:
 
 
 def question_of(prompt: str) -> str:
-    """The question inside a ``format_prompt`` prompt (the prompt itself when it has another form)."""
+    """The question inside a ``format_prompt`` prompt (the prompt itself when it has another
+    form).
+    """
     match = _QUESTION.search(prompt)
     return match.group(1) if match else prompt.strip()
 
@@ -68,28 +71,43 @@ def pairs_from_records(records: Iterable[Record]) -> Iterator[PreferencePair]:
     for record in records:
         if record.kind != "preference":
             continue
-        prompt, chosen, rejected = (str(record.meta.get(k, "")).strip() for k in ("prompt", "chosen", "rejected"))
+        prompt, chosen, rejected = (
+            str(record.meta.get(k, "")).strip() for k in ("prompt", "chosen", "rejected")
+        )
         if prompt and chosen and rejected and chosen != rejected:
-            yield PreferencePair(prompt, as_completion(chosen), as_completion(rejected), "negatives")
+            yield PreferencePair(
+                prompt, as_completion(chosen), as_completion(rejected), "negatives"
+            )
 
 
 def qa_items(records: Iterable[Record]) -> Iterator[tuple[str, str]]:
     """(question, answer) of every complete QA record."""
     for record in records:
         if record.kind == "qa":
-            question, answer = str(record.meta.get("question", "")).strip(), str(record.meta.get("answer", "")).strip()
+            question, answer = (
+                str(record.meta.get("question", "")).strip(),
+                str(record.meta.get("answer", "")).strip(),
+            )
             if question and answer:
                 yield question, answer
 
 
-def pairs_from_rubric(records: Iterable[Record], rubric: Rubric, seed: int) -> Iterator[PreferencePair]:
+def pairs_from_rubric(
+    records: Iterable[Record], rubric: Rubric, seed: int
+) -> Iterator[PreferencePair]:
     """Reference answers (chosen) against copies that break a rubric rule (rejected)."""
     rng = random.Random(seed)
     for question, answer in qa_items(records):
         base = rubric.score(question, answer, answer).total
         for origin, broken in rule_breakers(answer, rubric, rng):
-            if broken.strip() and broken != answer and rubric.score(question, broken, answer).total < base:
-                yield PreferencePair(format_prompt(question), as_completion(answer), as_completion(broken), origin)
+            if (
+                broken.strip()
+                and broken != answer
+                and rubric.score(question, broken, answer).total < base
+            ):
+                yield PreferencePair(
+                    format_prompt(question), as_completion(answer), as_completion(broken), origin
+                )
 
 
 def rule_breakers(answer: str, rubric: Rubric, rng: random.Random) -> Iterator[tuple[str, str]]:
@@ -108,13 +126,17 @@ def rule_breakers(answer: str, rubric: Rubric, rng: random.Random) -> Iterator[t
         yield "rubric:number", changed
     for criterion in rubric.criteria:
         if criterion.check == "pattern":
-            dropped = re.sub(r"\s{2,}", " ", re.sub(str(criterion.params["regex"]), "", answer)).strip(" ,;")
+            dropped = re.sub(
+                r"\s{2,}", " ", re.sub(str(criterion.params["regex"]), "", answer)
+            ).strip(" ,;")
             if dropped != answer:
                 yield "rubric:citation", dropped
 
 
 def read_pairs_file(path: Path, source: str = "trainer rlhf") -> list[PreferencePair]:
-    """Pairs from a JSONL file; a bad line is an :class:`InputError` naming the file and the line."""
+    """Pairs from a JSONL file; a bad line is an :class:`InputError` naming the file and the
+    line.
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"preferences file {path} does not exist", source=source)
@@ -132,22 +154,42 @@ def _pair_from_line(line: str, lineno: int, path: Path) -> PreferencePair:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InputError("bad_preferences", f"line {lineno}: not JSON ({exc.msg})", str(path)) from exc
+        raise InputError(
+            "bad_preferences", f"line {lineno}: not JSON ({exc.msg})", str(path)
+        ) from exc
     if not isinstance(data, dict):
         raise InputError("bad_preferences", f"line {lineno}: expected an object", str(path))
     prompt = str(data.get("prompt") or "").strip()
     if not prompt and data.get("question"):
         prompt = format_prompt(str(data["question"]).strip())
-    chosen, rejected = str(data.get("chosen") or "").strip(), str(data.get("rejected") or "").strip()
-    missing = [name for name, value in (("prompt or question", prompt), ("chosen", chosen), ("rejected", rejected)) if not value]
+    chosen, rejected = (
+        str(data.get("chosen") or "").strip(),
+        str(data.get("rejected") or "").strip(),
+    )
+    missing = [
+        name
+        for name, value in (
+            ("prompt or question", prompt),
+            ("chosen", chosen),
+            ("rejected", rejected),
+        )
+        if not value
+    ]
     if missing:
-        raise InputError("bad_preferences", f"line {lineno}: missing {', '.join(missing)}", str(path))
+        raise InputError(
+            "bad_preferences", f"line {lineno}: missing {', '.join(missing)}", str(path)
+        )
     return PreferencePair(prompt, as_completion(chosen), as_completion(rejected), "file")
 
 
 def collect_pairs(
-    records: Iterable[Record], rubric: Rubric | None, seed: int, *, rubric_pairs: bool = True,
-    preferences: Path | None = None, source: str = "trainer rlhf",
+    records: Iterable[Record],
+    rubric: Rubric | None,
+    seed: int,
+    *,
+    rubric_pairs: bool = True,
+    preferences: Path | None = None,
+    source: str = "trainer rlhf",
 ) -> list[PreferencePair]:
     """Every pair of the three sources, without repeats: ``preference`` records, the rubric's
     pairs (when ``rubric_pairs`` and there is a rubric) and the ``preferences`` file."""
@@ -186,7 +228,9 @@ def split_by_prompt(
     return [p for p in pairs if p.prompt not in held], [p for p in pairs if p.prompt in held]
 
 
-def policy_prompts(records: Iterable[Record], pairs: Iterable[PreferencePair] = ()) -> list[PolicyPrompt]:
+def policy_prompts(
+    records: Iterable[Record], pairs: Iterable[PreferencePair] = ()
+) -> list[PolicyPrompt]:
     """Rollout prompts: every QA question (its answer as reference), then preference prompts
     whose question no QA record asks (their chosen answer as reference)."""
     out: dict[str, PolicyPrompt] = {}

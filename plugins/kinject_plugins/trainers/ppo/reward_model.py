@@ -47,19 +47,28 @@ class RewardScorer:
         self.tokenizer = tokenizer
         self.max_length = max_length
 
-    def score(self, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 16) -> list[float]:
+    def score(
+        self, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 16
+    ) -> list[float]:
         """Scores of ``prompt + completion`` (eos appended, as in training)."""
         import torch
 
         eos = self.tokenizer.eos_token or ""
-        texts = [p + c if c.endswith(eos) else p + c + eos for p, c in zip(prompts, completions, strict=True)]
+        texts = [
+            p + c if c.endswith(eos) else p + c + eos
+            for p, c in zip(prompts, completions, strict=True)
+        ]
         device = next(self.model.parameters()).device
         out: list[float] = []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
                 batch = self.tokenizer(
-                    texts[start : start + batch_size], padding=True, truncation=True,
-                    max_length=self.max_length, return_tensors="pt", padding_side="right",
+                    texts[start : start + batch_size],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                    padding_side="right",
                 ).to(device)
                 out.extend(self.model(**batch).logits[:, 0].float().tolist())
         return out
@@ -85,7 +94,9 @@ def load_backbone(base: Path) -> tuple[Any, Any]:
         )
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot load a reward model backbone ({first})", source=str(base)) from exc
+        raise ConfigError(
+            f"cannot load a reward model backbone ({first})", source=str(base)
+        ) from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -93,7 +104,10 @@ def load_backbone(base: Path) -> tuple[Any, Any]:
 
 
 def train_reward_model(
-    train: Sequence[PreferencePair], held_out: Sequence[PreferencePair], config: RewardModelConfig, out_dir: Path
+    train: Sequence[PreferencePair],
+    held_out: Sequence[PreferencePair],
+    config: RewardModelConfig,
+    out_dir: Path,
 ) -> tuple[RewardScorer, dict[str, Any]]:
     """Train on ``train``, save to ``out_dir/final``, and report pairwise accuracies."""
     from datasets import Dataset
@@ -104,17 +118,24 @@ def train_reward_model(
 
     if not train:
         raise ConfigError(
-            "no preference pairs to train the reward model: add the negatives augmenter, a domain rubric, "
+            "no preference pairs to train the reward model: add the negatives augmenter, a domain "
+            "rubric, "
             "or the preferences option (a JSONL file)",
             source="trainer rlhf",
         )
     set_seed(config.seed)
     model, tokenizer = load_backbone(config.base)
-    rows = {"prompt": [p.prompt for p in train], "chosen": [p.chosen for p in train],
-            "rejected": [p.rejected for p in train]}
+    rows = {
+        "prompt": [p.prompt for p in train],
+        "chosen": [p.chosen for p in train],
+        "rejected": [p.rejected for p in train],
+    }
     trainer = RewardTrainer(
-        model=model, args=_reward_config(config, out_dir), train_dataset=Dataset.from_dict(rows),
-        processing_class=tokenizer, peft_config=_peft_config(config),
+        model=model,
+        args=_reward_config(config, out_dir),
+        train_dataset=Dataset.from_dict(rows),
+        processing_class=tokenizer,
+        peft_config=_peft_config(config),
     )
     attach_progress(trainer, "training (reward model)", enabled=config.show_progress)
     output = trainer.train()
@@ -132,11 +153,15 @@ def train_reward_model(
         "rm_accuracy": scorer.pairwise_accuracy(held_out),
         "rm_train_time_s": round(float(output.metrics.get("train_runtime", 0.0)), 2),
     }
-    (out_dir / RESULT_FILE).write_text(json.dumps({"method": config.method, "metrics": metrics}, indent=2))
+    (out_dir / RESULT_FILE).write_text(
+        json.dumps({"method": config.method, "metrics": metrics}, indent=2)
+    )
     return scorer, metrics
 
 
-def load_reward_model(out_dir: Path, base: Path, max_length: int = 512) -> tuple[RewardScorer, dict[str, Any]] | None:
+def load_reward_model(
+    out_dir: Path, base: Path, max_length: int = 512
+) -> tuple[RewardScorer, dict[str, Any]] | None:
     """A reward model finished by an earlier (interrupted) run, or None."""
     result, final = out_dir / RESULT_FILE, out_dir / "final"
     if not (result.is_file() and final.is_dir()):
@@ -158,8 +183,13 @@ def _peft_config(config: RewardModelConfig) -> Any:
     from peft import LoraConfig
 
     # SEQ_CLS makes PEFT train and save the new score head along with the adapter.
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
-                      target_modules="all-linear", task_type="SEQ_CLS")
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=0.0,
+        target_modules="all-linear",
+        task_type="SEQ_CLS",
+    )
 
 
 def _reward_config(config: RewardModelConfig, out_dir: Path) -> Any:

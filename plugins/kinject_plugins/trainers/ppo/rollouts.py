@@ -43,8 +43,13 @@ class Batch:
     texts: list[str]
 
     def rows(self, index: torch.Tensor) -> Batch:
-        return Batch(self.query[index], self.query_mask[index], self.response[index], self.response_mask[index],
-                     [self.texts[i] for i in index.tolist()])
+        return Batch(
+            self.query[index],
+            self.query_mask[index],
+            self.response[index],
+            self.response_mask[index],
+            [self.texts[i] for i in index.tolist()],
+        )
 
 
 @dataclass
@@ -66,7 +71,9 @@ def stop_token_ids(tokenizer: Any) -> list[int]:
     return sorted(ids)
 
 
-def encode_prompts(tokenizer: Any, prompts: Sequence[str], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_prompts(
+    tokenizer: Any, prompts: Sequence[str], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded prompt ids and attention mask (special tokens as in ``sft`` training)."""
     encoded = [list(tokenizer(p, add_special_tokens=True)["input_ids"]) for p in prompts]
     width = max(len(ids) for ids in encoded)
@@ -100,19 +107,31 @@ def response_mask(response: torch.Tensor, stop_ids: torch.Tensor) -> torch.Tenso
 
 
 def sample_responses(
-    model: Any, tokenizer: Any, prompts: Sequence[str], stop_ids: torch.Tensor, max_new_tokens: int,
-    temperature: float = 1.0, greedy: bool = False,
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    stop_ids: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    greedy: bool = False,
 ) -> Batch:
     """Sample (or greedily decode) one response per prompt."""
     device = next(model.parameters()).device
     query, query_mask = encode_prompts(tokenizer, prompts, device)
-    sampling: dict[str, Any] = {"do_sample": False} if greedy else {
-        "do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+    sampling: dict[str, Any] = (
+        {"do_sample": False}
+        if greedy
+        else {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+    )
     with torch.no_grad():
         out = model.generate(
-            input_ids=query, attention_mask=query_mask, max_new_tokens=max_new_tokens,
+            input_ids=query,
+            attention_mask=query_mask,
+            max_new_tokens=max_new_tokens,
             stopping_criteria=[_AllStopped(stop_ids, query.shape[1])],
-            pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id
+            if tokenizer.pad_token_id is not None
+            else tokenizer.eos_token_id,
             **sampling,
         )
     response = out[:, query.shape[1] :]
@@ -132,9 +151,16 @@ def score_tokens(
     attention = torch.cat([batch.query_mask, batch.response_mask], dim=1)
     # Positions count real tokens only, as generate() did with the left padding.
     positions = (attention.cumsum(dim=1) - 1).clamp(min=0)
-    out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                output_hidden_states=value_head is not None, use_cache=False)
+    out = model(
+        input_ids=input_ids,
+        attention_mask=attention,
+        position_ids=positions,
+        output_hidden_states=value_head is not None,
+        use_cache=False,
+    )
     start, end = batch.query.shape[1] - 1, input_ids.shape[1] - 1
     logits = out.logits[:, start:end].float() / temperature
     values = value_head(out.hidden_states[-1][:, start:end]) if value_head is not None else None
-    return TokenScores(logprobs_from_logits(logits, batch.response), entropy_from_logits(logits), values)
+    return TokenScores(
+        logprobs_from_logits(logits, batch.response), entropy_from_logits(logits), values
+    )

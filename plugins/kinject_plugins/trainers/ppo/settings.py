@@ -106,13 +106,36 @@ FLAT_KEYS: dict[str, tuple[str, ...]] = {
     "lora_r": ("policy.lora_r",),
     "lora_alpha": ("policy.lora_alpha",),
     "target_modules": ("policy.target_modules",),
-    **{key: (f"ppo.{key}", f"grpo.{key}") for key in (
-        "steps", "max_new_tokens", "temperature", "learning_rate", "clip_range", "kl_coef",
-        "save_steps")},
-    **{key: (f"ppo.{key}",) for key in (
-        "rollout_batch", "minibatch_size", "value_clip_range", "vf_coef", "entropy_coef", "gamma",
-        "lam", "adaptive_kl", "kl_target", "kl_horizon", "kl_estimator", "whiten_rewards",
-        "max_grad_norm")},
+    **{
+        key: (f"ppo.{key}", f"grpo.{key}")
+        for key in (
+            "steps",
+            "max_new_tokens",
+            "temperature",
+            "learning_rate",
+            "clip_range",
+            "kl_coef",
+            "save_steps",
+        )
+    },
+    **{
+        key: (f"ppo.{key}",)
+        for key in (
+            "rollout_batch",
+            "minibatch_size",
+            "value_clip_range",
+            "vf_coef",
+            "entropy_coef",
+            "gamma",
+            "lam",
+            "adaptive_kl",
+            "kl_target",
+            "kl_horizon",
+            "kl_estimator",
+            "whiten_rewards",
+            "max_grad_norm",
+        )
+    },
     "ppo_epochs": ("ppo.ppo_epochs", "grpo.iterations"),
     "num_generations": ("grpo.num_generations",),
 }
