@@ -32,7 +32,8 @@ _ARTICLE_HEADING = re.compile(
     re.MULTILINE | re.IGNORECASE,
 )
 _ZH_HEADING = re.compile(
-    rf"^{_MARKUP}(?P<label>第(?P<num>\d+|[{ZH_NUMERAL_CHARS}]+)条)(?:\*\*|__)?(?P<rest>$|[ \t　].*$)",
+    rf"^{_MARKUP}(?P<label>第(?P<num>\d+|[{ZH_NUMERAL_CHARS}]+)条)(?:\*\*|__)?(?P<rest>$|[ "
+    r"\t　].*$)",
     re.MULTILINE,
 )
 _CHAPTER_HEADING = re.compile(

@@ -70,7 +70,10 @@ def test_options_title_and_preamble() -> None:
 
 
 def test_chinese_articles() -> None:
-    text = "# 合同法\n\n第八十六条 定金不得超过百分之二十。\n\n第八十七条 收受定金的一方不履行的，应当双倍返还定金。\n"
+    text = (
+        "# 合同法\n\n第八十六条 定金不得超过百分之二十。\n\n第八十七条 "
+        "收受定金的一方不履行的，应当双倍返还定金。\n"
+    )
     records = _split(text)
     assert [r.meta["article"] for r in records] == ["86", "87"]
     assert [r.meta["article_label"] for r in records] == ["第八十六条", "第八十七条"]

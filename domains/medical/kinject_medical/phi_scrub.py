@@ -43,7 +43,8 @@ PHI_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "MRN",
         r"\b(?:MRN|medical record (?:number|no\.?)|hospital (?:number|no\.?)|patient ID|"
-        rf"NHS (?:number|no\.?)){_SEP}(?P<pii>(?:[A-Z]{{1,4}}-?)?(?:\d{{3}} \d{{3}} \d{{4}}|\d[\d-]{{3,14}}\d))",
+        rf"NHS (?:number|no\.?)){_SEP}(?P<pii>(?:[A-Z]{{1,4}}-?)?(?:\d{{3}} \d{{3}} "
+        rf"\d{{4}}|\d[\d-]{{3,14}}\d))",
         flags=_I,
     ),
     PiiPattern("MRN", rf"(?:病历号|住院号|门诊号){_SEP}(?P<pii>[A-Z0-9-]{{4,}})", flags=_I),

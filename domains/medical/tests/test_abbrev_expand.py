@@ -65,7 +65,8 @@ def test_exclude_option() -> None:
 def test_terms_option_reads_another_list(tmp_path: Path) -> None:
     path = tmp_path / "terms.yaml"
     path.write_text(
-        "terms:\n- {term: OD, definition: x, meta: {category: abbreviation, expansion: right eye}}\n",
+        "terms:\n- {term: OD, definition: x, meta: {category: abbreviation, expansion: right "
+        "eye}}\n",
         encoding="utf-8",
     )
     expander = AbbreviationExpander(terms=str(path))
@@ -78,7 +79,8 @@ def test_terms_option_reads_another_list(tmp_path: Path) -> None:
 def test_setup_prefers_the_run_domain_terms(run_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "terms.yaml"
     path.write_text(
-        "terms:\n- {term: npo, definition: x, meta: {category: abbreviation, expansion: fasting}}\n",
+        "terms:\n- {term: npo, definition: x, meta: {category: abbreviation, expansion: "
+        "fasting}}\n",
         encoding="utf-8",
     )
     run_context.domain = DomainPack("x", "0", "", tmp_path, tmp_path / "e.jsonl", terms=path)
