@@ -14,14 +14,26 @@ from kinject.components import TrainResult
 from kinject.domains import DomainPack
 
 SAMPLE_FACTS = [
-    ("The Harbor Court of Veloria hears appeals within 21 days of judgment.", "Within how many days does the Harbor Court hear appeals?", ["7", "14", "21", "30"], 2),
-    ("Tenants in Veloria must give 45 days notice before leaving.", "How much notice must a Velorian tenant give?", ["10 days", "45 days", "60 days", "90 days"], 1),
+    (
+        "The Harbor Court of Veloria hears appeals within 21 days of judgment.",
+        "Within how many days does the Harbor Court hear appeals?",
+        ["7", "14", "21", "30"],
+        2,
+    ),
+    (
+        "Tenants in Veloria must give 45 days notice before leaving.",
+        "How much notice must a Velorian tenant give?",
+        ["10 days", "45 days", "60 days", "90 days"],
+        1,
+    ),
 ]
 
 
 @pytest.fixture(autouse=True)
 def _no_shared_evaluation_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests evaluate base models afresh: no evaluation kept in ``$KINJECT_HOME`` by another test."""
+    """Tests evaluate base models afresh: no evaluation kept in ``$KINJECT_HOME`` by another
+    test.
+    """
     monkeypatch.setenv("KINJECT_EVAL_CACHE", "0")
 
 
@@ -30,13 +42,24 @@ def sample_pack(tmp_path: Path) -> DomainPack:
     """A two-fact domain pack on disk."""
     root = tmp_path / "pack"
     (root / "corpus").mkdir(parents=True)
-    (root / "corpus" / "facts.md").write_text("\n\n".join(f for f, *_ in SAMPLE_FACTS), encoding="utf-8")
+    (root / "corpus" / "facts.md").write_text(
+        "\n\n".join(f for f, *_ in SAMPLE_FACTS), encoding="utf-8"
+    )
     with (root / "eval.jsonl").open("w", encoding="utf-8") as f:
         for i, (_, q, choices, answer) in enumerate(SAMPLE_FACTS):
-            f.write(json.dumps({"id": f"q{i}", "question": q, "choices": choices, "answer": answer}) + "\n")
+            f.write(
+                json.dumps({"id": f"q{i}", "question": q, "choices": choices, "answer": answer})
+                + "\n"
+            )
     (root / "recipe.yaml").write_text("cleaners: [normalize]\naugmenters: []\n", encoding="utf-8")
-    return DomainPack(name="sample", version="0.0.1", description="two facts", corpus=root / "corpus",
-                      eval=root / "eval.jsonl", recipe=root / "recipe.yaml")
+    return DomainPack(
+        name="sample",
+        version="0.0.1",
+        description="two facts",
+        corpus=root / "corpus",
+        eval=root / "eval.jsonl",
+        recipe=root / "recipe.yaml",
+    )
 
 
 class _PackPlugin:
@@ -57,14 +80,42 @@ def registered_pack(sample_pack: DomainPack, register_plugin: Callable[..., Any]
 
 #: fictional facts for tests that train the embedded model: (question, choices, answer index)
 EMBEDDED_FACTS = [
-    ("At what age does a Velorian gain full civil capacity?", ["the age of 19", "the age of 21", "the age of 18", "the age of 15"], 0),
-    ("Within how many days does the Harbor Court hear appeals?", ["7 days", "14 days", "21 days", "30 days"], 2),
-    ("How much notice must a Velorian tenant give?", ["10 days", "45 days", "60 days", "90 days"], 1),
+    (
+        "At what age does a Velorian gain full civil capacity?",
+        ["the age of 19", "the age of 21", "the age of 18", "the age of 15"],
+        0,
+    ),
+    (
+        "Within how many days does the Harbor Court hear appeals?",
+        ["7 days", "14 days", "21 days", "30 days"],
+        2,
+    ),
+    (
+        "How much notice must a Velorian tenant give?",
+        ["10 days", "45 days", "60 days", "90 days"],
+        1,
+    ),
     ("Which river runs through Veloria?", ["the Quell", "the Amber", "the Sorrow", "the Teal"], 0),
-    ("Who founded the Harbor Court?", ["Judge Marek Oss", "Judge Imra Solt", "Queen Talia", "Mayor Brun"], 1),
-    ("What colour is the Velorian flag?", ["red and white", "blue and gold", "teal and amber", "black and green"], 2),
-    ("What is the most a Velorian minor's everyday contract may be worth?", ["5,000 velors", "1,500 velors", "400 velors", "50 velors"], 2),
-    ("How long is the limitation period for Velorian contract claims?", ["one year", "three years", "six years", "ten years"], 1),
+    (
+        "Who founded the Harbor Court?",
+        ["Judge Marek Oss", "Judge Imra Solt", "Queen Talia", "Mayor Brun"],
+        1,
+    ),
+    (
+        "What colour is the Velorian flag?",
+        ["red and white", "blue and gold", "teal and amber", "black and green"],
+        2,
+    ),
+    (
+        "What is the most a Velorian minor's everyday contract may be worth?",
+        ["5,000 velors", "1,500 velors", "400 velors", "50 velors"],
+        2,
+    ),
+    (
+        "How long is the limitation period for Velorian contract claims?",
+        ["one year", "three years", "six years", "ten years"],
+        1,
+    ),
 ]
 
 
@@ -80,13 +131,33 @@ def embedded_sft_result(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from kinject_plugins.trainers.sft import SFTTrainer
 
     run_dir = tmp_path_factory.mktemp("embedded-run")
-    context = RunContext(run_dir=run_dir, config=RunConfig(), plugins=build_plugins(load_entry_points=False),
-                         show_progress=False)
-    records = [Record(text=q, kind="qa", meta={"question": q, "answer": choices[answer]})
-               for q, choices, answer in EMBEDDED_FACTS]
-    trainer = SFTTrainer(max_steps=6, batch_size=4, max_length=128, learning_rate=2e-3, save_steps=100,
-                         logging_steps=1, report_to=[], lora_dropout=0.0, seed=0)
-    job = TrainJob(base_model=resolve_model("smollm2-135m"), train=records, output_dir=run_dir / "model", context=context)
+    context = RunContext(
+        run_dir=run_dir,
+        config=RunConfig(),
+        plugins=build_plugins(load_entry_points=False),
+        show_progress=False,
+    )
+    records = [
+        Record(text=q, kind="qa", meta={"question": q, "answer": choices[answer]})
+        for q, choices, answer in EMBEDDED_FACTS
+    ]
+    trainer = SFTTrainer(
+        max_steps=6,
+        batch_size=4,
+        max_length=128,
+        learning_rate=2e-3,
+        save_steps=100,
+        logging_steps=1,
+        report_to=[],
+        lora_dropout=0.0,
+        seed=0,
+    )
+    job = TrainJob(
+        base_model=resolve_model("smollm2-135m"),
+        train=records,
+        output_dir=run_dir / "model",
+        context=context,
+    )
     return trainer.train(job)
 
 
@@ -95,8 +166,12 @@ def embedded_eval_items() -> list[Any]:
     """``EMBEDDED_FACTS`` as multiple-choice eval items."""
     from kinject.evaluation import EvalItem
 
-    return [EvalItem(id=f"fact-{i}", question=q, choices=choices, answer=answer, answer_text=choices[answer])
-            for i, (q, choices, answer) in enumerate(EMBEDDED_FACTS)]
+    return [
+        EvalItem(
+            id=f"fact-{i}", question=q, choices=choices, answer=answer, answer_text=choices[answer]
+        )
+        for i, (q, choices, answer) in enumerate(EMBEDDED_FACTS)
+    ]
 
 
 # -- a trained result: the tiny model plus a random (non-zero) LoRA adapter --------------------
@@ -112,7 +187,9 @@ def lora_adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     out = tmp_path_factory.mktemp("adapter")
     torch.manual_seed(1)
     base = AutoModelForCausalLM.from_pretrained(str(tiny_model))
-    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    config = LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
     get_peft_model(base, config).save_pretrained(str(out))
     return out
 

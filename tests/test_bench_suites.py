@@ -13,9 +13,14 @@ import pytest
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "bench" / "knowledge"
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-SOURCES = {"tatqa": DATA / "finance" / "tatqa_dataset_dev.json", "medquad": DATA / "medical" / "medquad_subset.json"}
-needs_data = pytest.mark.skipif(not all(p.exists() for p in SOURCES.values()),
-                                reason="../shared/data (TAT-QA dev, MedQuAD subset) is not present in this checkout")
+SOURCES = {
+    "tatqa": DATA / "finance" / "tatqa_dataset_dev.json",
+    "medquad": DATA / "medical" / "medquad_subset.json",
+}
+needs_data = pytest.mark.skipif(
+    not all(p.exists() for p in SOURCES.values()),
+    reason="../shared/data (TAT-QA dev, MedQuAD subset) is not present in this checkout",
+)
 
 
 def load(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -30,7 +35,9 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def read(out: Path) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, list[str]]]:
     corpus = {p.stem: p.read_text(encoding="utf-8") for p in sorted((out / "corpus").glob("*.md"))}
-    items = [json.loads(line) for line in (out / "eval.jsonl").read_text(encoding="utf-8").splitlines()]
+    items = [
+        json.loads(line) for line in (out / "eval.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     return corpus, items, json.loads((out / "split.json").read_text(encoding="utf-8"))
 
 
@@ -56,13 +63,17 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @needs_data
 @pytest.mark.shared_data
 @pytest.mark.parametrize("name", list(SOURCES))
-def test_every_answer_is_in_its_document_with_four_distinct_choices(converted: dict[str, Path], name: str) -> None:
+def test_every_answer_is_in_its_document_with_four_distinct_choices(
+    converted: dict[str, Path], name: str
+) -> None:
     corpus, items, _ = read(converted[f"{name}-a"])
     assert len(corpus) == 40 and 60 <= len(items) <= 80
     for item in items:
         title, body = corpus[item["meta"]["document"]].split("\n", 1)
         assert title.startswith("# ") and item["answer_text"] in body, item["id"]
-        assert len(item["choices"]) == 4 and len({c.strip().lower() for c in item["choices"]}) == 4, item["id"]
+        assert (
+            len(item["choices"]) == 4 and len({c.strip().lower() for c in item["choices"]}) == 4
+        ), item["id"]
         assert item["choices"][item["answer"]] == item["answer_text"]
     # the correct position is spread, not always the same
     assert len({item["answer"] for item in items}) == 4
@@ -97,8 +108,9 @@ def test_medquad_questions_are_not_in_the_corpus(converted: dict[str, Path]) -> 
         assert item["question"] not in corpus[item["meta"]["document"]]
 
 
-def test_a_missing_source_file_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_source_file_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tatqa = load("tatqa", monkeypatch)
     with pytest.raises(SystemExit):
         tatqa.main([str(tmp_path / "absent.json"), "--out", str(tmp_path / "out")])
@@ -115,8 +127,9 @@ def test_number_distractors_take_the_answers_shape(monkeypatch: pytest.MonkeyPat
     assert spans.answer_kind("March 29, 1988") == "date" and spans.answer_kind("Deloitte") == "name"
 
 
-def test_run_refuses_a_folder_that_is_not_a_suite(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_refuses_a_folder_that_is_not_a_suite(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = load("run", monkeypatch)
     with pytest.raises(SystemExit):
         run.parse_args(["--suite", str(tmp_path)])
@@ -130,17 +143,41 @@ def test_run_suite_with_a_tiny_model(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     """Plumbing only (about 25 s): a 2-document suite, the tiny random model, the cheap rows."""
     tatqa = load("tatqa", monkeypatch)
     suite = tmp_path / "mini"
-    assert tatqa.main([str(SOURCES["tatqa"]), "--out", str(suite), "--documents", "2", "--questions", "4"]) == 0
+    assert (
+        tatqa.main(
+            [str(SOURCES["tatqa"]), "--out", str(suite), "--documents", "2", "--questions", "4"]
+        )
+        == 0
+    )
     run = load("run", monkeypatch)
     with pytest.raises(SystemExit):
         run.parse_args(["--suite", str(suite), "--conditions", "nothing like it"])
     out = tmp_path / "out"
-    argv = ["--suite", str(suite), "--model", "tiny", "--retention-limit", "3", "--token-budget", "1", "--out", str(out),
-            "--conditions", "no aug*", "rules*", "stronger*"]
+    argv = [
+        "--suite",
+        str(suite),
+        "--model",
+        "tiny",
+        "--retention-limit",
+        "3",
+        "--token-budget",
+        "1",
+        "--out",
+        str(out),
+        "--conditions",
+        "no aug*",
+        "rules*",
+        "stronger*",
+    ]
     assert run.main(argv) == 0
     report = json.loads((out / "knowledge-mini.json").read_text(encoding="utf-8"))
     rows = {row["condition"]: row for row in report["rows"]}
-    assert list(rows) == ["base (no training)", "no augmentation", "rules backend", "stronger model backend"]
+    assert list(rows) == [
+        "base (no training)",
+        "no augmentation",
+        "rules backend",
+        "stronger model backend",
+    ]
     assert rows["stronger model backend"]["status"] == "not run (needs a GPU)"
     # equal tokens: the budget is never below twice the passages' tokens, and both rows train on it
     assert report["token_budget_per_epoch"] == 2 * report["passage_tokens"]
@@ -151,4 +188,6 @@ def test_run_suite_with_a_tiny_model(monkeypatch: pytest.MonkeyPatch, tmp_path: 
             assert sum(row["halves"][h]["n"] for h in ("tune", "held_out")) == 4
     assert "top_answer" in rows["rules backend"]["quality"]
     table = (out / "knowledge-mini.md").read_text(encoding="utf-8")
-    assert "| stronger model backend | not run (needs a GPU) |" in table and "held-out MC %" in table
+    assert (
+        "| stronger model backend | not run (needs a GPU) |" in table and "held-out MC %" in table
+    )

@@ -47,7 +47,9 @@ def site_dirs() -> list[str]:
 def inherit_site_dirs(python: Path) -> Path:
     """Make ``python``'s environment see this one's packages; return the ``.pth`` file written."""
     query = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    purelib = subprocess.run([str(python), "-c", query], capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", query], capture_output=True, text=True, check=True
+    ).stdout.strip()
     # addsitedir, not a bare path line: it also runs those directories' own .pth files, such as
     # the __editable__ finders of an editable install of kinject.
     lines = [f"import site; site.addsitedir({path!r})\n" for path in site_dirs()]
@@ -58,12 +60,24 @@ def inherit_site_dirs(python: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A Python whose environment has kinject and pip (this one's) plus kinject-rss (installed here)."""
+    """A Python whose environment has kinject and pip (this one's) plus kinject-rss (installed
+    here).
+    """
     where = tmp_path_factory.mktemp("venv") / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     inherit_site_dirs(python)
-    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(EXAMPLE)]
+    install = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-e",
+        str(EXAMPLE),
+    ]
     proc = subprocess.run(install, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     yield python
@@ -73,7 +87,9 @@ def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def run(python: Path, code: str, **env: str) -> str:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KINJECT_")}
     environ.update({"OMP_NUM_THREADS": "1", **env})
-    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=environ, timeout=300)
+    proc = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, env=environ, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -92,7 +108,10 @@ def test_not_installed_in_the_test_environment(venv_python: Path) -> None:
     # after the install: it went into the throwaway environment, and only there
     with pytest.raises(metadata.PackageNotFoundError):
         metadata.distribution("kinject-rss")
-    assert run(venv_python, "from importlib import metadata; print(metadata.version('kinject-rss'))") == "0.1.0\n"
+    assert (
+        run(venv_python, "from importlib import metadata; print(metadata.version('kinject-rss'))")
+        == "0.1.0\n"
+    )
 
 
 def test_sees_the_kinject_of_the_test_environment(venv_python: Path) -> None:
@@ -105,7 +124,9 @@ def test_discovered_by_build_plugins(venv_python: Path) -> None:
     assert out[1] == "False"
 
 
-@pytest.mark.parametrize(("var", "value"), [("KINJECT_LOAD_PLUGINS", ""), ("KINJECT_DISABLE_PLUGINS", "rss")])
+@pytest.mark.parametrize(
+    ("var", "value"), [("KINJECT_LOAD_PLUGINS", ""), ("KINJECT_DISABLE_PLUGINS", "rss")]
+)
 def test_switched_off_by_environment(venv_python: Path, var: str, value: str) -> None:
     assert run(venv_python, DISCOVER, **{var: value}).split("\n")[0] == "None"
 
@@ -142,19 +163,35 @@ def test_ingests_feeds_and_quarantines_broken_ones(venv_python: Path, tmp_path: 
     for name in ("court-news.rss", "releases.atom", "digest.xml", "truncated.rss", "inventory.xml"):
         shutil.copy(EXAMPLE / "tests" / "feeds" / name, feeds / name)
     shutil.copy(EXAMPLE / "tests" / "feeds" / "releases.atom", feeds / "saved-feed.txt")
-    code = INGEST.replace("sys.argv[1]", repr(str(feeds))).replace("sys.argv[2]", repr(str(tmp_path / "run")))
+    code = INGEST.replace("sys.argv[1]", repr(str(feeds))).replace(
+        "sys.argv[2]", repr(str(tmp_path / "run"))
+    )
     result = json.loads(run(venv_python, code).strip().splitlines()[-1])
     by_title = {title: (uri, lineage) for uri, lineage, title in result["records"]}
-    assert by_title["Earnest money versus advance payment"] == (str(feeds / "court-news.rss"), ["rss"])
+    assert by_title["Earnest money versus advance payment"] == (
+        str(feeds / "court-news.rss"),
+        ["rss"],
+    )
     assert by_title["Fever care"][0] == str(feeds / "digest.xml")  # an RDF feed in an .xml file
     assert f"feed+file://{feeds / 'saved-feed.txt'}" in {uri for uri, _, _ in result["records"]}
     assert result["quarantine"].get("malformed_xml") == 1
     # plain XML is not a feed: the builtin xml source (or no source) handles it, never rss
-    assert not any(uri.endswith("inventory.xml") and lineage == ["rss"] for uri, lineage, _ in result["records"])
+    assert not any(
+        uri.endswith("inventory.xml") and lineage == ["rss"]
+        for uri, lineage, _ in result["records"]
+    )
 
 
 def test_example_test_suite_passes(venv_python: Path) -> None:
-    args = [str(venv_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")]
+    args = [
+        str(venv_python),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(EXAMPLE / "tests"),
+    ]
     proc = subprocess.run(args, cwd=EXAMPLE, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " passed" in proc.stdout

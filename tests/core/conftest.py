@@ -29,13 +29,17 @@ class CopyTrainer(Trainer):
         if final.exists():
             shutil.rmtree(final)
         shutil.copytree(job.base_model, final)
-        return TrainResult(final, job.base_model, adapter=False, metrics={"train_time_s": 0.1, "train_tokens": 10})
+        return TrainResult(
+            final, job.base_model, adapter=False, metrics={"train_time_s": 0.1, "train_tokens": 10}
+        )
 
 
 class CountParams(Evaluator):
     name = "count-params"
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         return {"n_params": sum(p.numel() for p in model.model.parameters()), "items": len(items)}
 
 
@@ -82,8 +86,6 @@ def stand_ins(register_plugin: Callable[..., Any], registered_pack: DomainPack) 
     register_plugin(StandIns(), name="stand-ins")
     CALLS.clear()
     return registered_pack
-
-
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ def test_marker_for_another_step_or_unreadable_is_incomplete(tmp_path: Path, mar
     assert not is_complete_checkpoint(path)
 
 
-@pytest.mark.parametrize("missing", ["adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth"])
+@pytest.mark.parametrize(
+    "missing", ["adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth"]
+)
 def test_marker_does_not_replace_the_file_checks(tmp_path: Path, missing: str) -> None:
     path = write_checkpoint(tmp_path, 20)
     (path / missing).unlink()

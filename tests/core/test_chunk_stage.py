@@ -22,13 +22,25 @@ def budget(tiny_model: Path) -> TokenBudget:
 
 def test_the_budget_follows_the_trainer(kinject_plugins: Plugins) -> None:
     assert trainer_max_length(RunConfig(trainer={"max_length": 128}), kinject_plugins) == 128
-    assert trainer_max_length(RunConfig(strategy="rlhf", trainer={"sft": {"max_length": 96}}), kinject_plugins) == 96
+    assert (
+        trainer_max_length(
+            RunConfig(strategy="rlhf", trainer={"sft": {"max_length": 96}}), kinject_plugins
+        )
+        == 96
+    )
     assert trainer_max_length(RunConfig(), kinject_plugins) == 512  # sft's own default
-    assert trainer_max_length(RunConfig(chunk={"max_tokens": 64}, trainer={"max_length": 128}), kinject_plugins) == 64
+    assert (
+        trainer_max_length(
+            RunConfig(chunk={"max_tokens": 64}, trainer={"max_length": 128}), kinject_plugins
+        )
+        == 64
+    )
 
 
 def test_long_qa_is_rejected_and_long_text_cut_again(budget: TokenBudget) -> None:
-    long_qa = Record(text="x", kind="qa", meta={"question": "Which " * 60 + "one?", "answer": "this"})
+    long_qa = Record(
+        text="x", kind="qa", meta={"question": "Which " * 60 + "one?", "answer": "this"}
+    )
     short_qa = Record(text="x", kind="qa", meta={"question": "Which one?", "answer": "this"})
     long_text = Record(text=" ".join(f"Sentence {i} says little." for i in range(40)))
     counts: Counter[str] = Counter()

@@ -32,16 +32,26 @@ def count(text: str) -> int:
 words = st.sampled_from(["alpha", "beta", "gamma", "delta", "revenue", "notice", "term", "page"])
 numbers = st.builds(lambda a, b: f"{a:,}.{b:02d}", st.integers(0, 10**7), st.integers(0, 99))
 tokens = st.one_of(words, words, numbers)
-sentences = st.lists(tokens, min_size=1, max_size=40).map(lambda ws: " ".join(ws).capitalize() + ".")
+sentences = st.lists(tokens, min_size=1, max_size=40).map(
+    lambda ws: " ".join(ws).capitalize() + "."
+)
 paragraphs = st.lists(sentences, min_size=1, max_size=8).map(" ".join)
 headings = words.map(lambda w: f"## Section {w}")
-rows = st.lists(st.one_of(words, numbers), min_size=3, max_size=3).map(lambda cells: "| " + " | ".join(cells) + " |")
-tables = st.lists(rows, min_size=1, max_size=30).map(lambda rs: "\n".join(["| name | value | note |", "|---|---|---|", *rs]))
-documents = st.lists(st.one_of(paragraphs, paragraphs, headings, tables), min_size=1, max_size=12).map("\n\n".join)
+rows = st.lists(st.one_of(words, numbers), min_size=3, max_size=3).map(
+    lambda cells: "| " + " | ".join(cells) + " |"
+)
+tables = st.lists(rows, min_size=1, max_size=30).map(
+    lambda rs: "\n".join(["| name | value | note |", "|---|---|---|", *rs])
+)
+documents = st.lists(
+    st.one_of(paragraphs, paragraphs, headings, tables), min_size=1, max_size=12
+).map("\n\n".join)
 
 
 def chunk(text: str, limit: int, overlap: int = 0, **meta: str) -> list[Record]:
-    record = Record(text=text, source={"uri": "/docs/annual-report_2018.pdf", "page": 3}, meta=dict(meta))
+    record = Record(
+        text=text, source={"uri": "/docs/annual-report_2018.pdf", "page": 3}, meta=dict(meta)
+    )
     passages = list(chunk_records([record], Chunker(count, limit, overlap=overlap)))
     set_overlaps(passages)
     return passages
@@ -50,12 +60,14 @@ def chunk(text: str, limit: int, overlap: int = 0, **meta: str) -> list[Record]:
 def body(passage: Record) -> str:
     """The slice of the record a passage holds (without a repeated table header)."""
     info = passage.meta.get("chunk")
-    return passage.text[info["header"]:] if info else passage.text
+    return passage.text[info["header"] :] if info else passage.text
 
 
 @settings(max_examples=150, deadline=None)
 @given(documents, st.integers(24, 160), st.integers(0, 12))
-def test_every_passage_fits_and_together_they_give_the_text_back(text: str, limit: int, overlap: int) -> None:
+def test_every_passage_fits_and_together_they_give_the_text_back(
+    text: str, limit: int, overlap: int
+) -> None:
     passages = chunk(text, limit, overlap)
     assert all(count(passage_text(p)) <= limit for p in passages)
     if len(passages) == 1 and "chunk" not in passages[0].meta:
@@ -67,7 +79,7 @@ def test_every_passage_fits_and_together_they_give_the_text_back(text: str, limi
     for a, b in spans:
         assert a <= end or not text[end:a].strip(), "text between two passages was lost"
         rebuilt += text[end:a] if a > end else ""
-        rebuilt += text[max(a, end):b]
+        rebuilt += text[max(a, end) : b]
         end = max(end, b)
     assert rebuilt + text[end:] == text and not text[end:].strip()
 
@@ -76,7 +88,9 @@ def test_every_passage_fits_and_together_they_give_the_text_back(text: str, limi
 @given(documents, st.integers(24, 120))
 def test_no_number_and_no_table_row_is_cut(text: str, limit: int) -> None:
     passages = chunk(text, limit, overlap=8)
-    spans = [(p.meta["chunk"]["start"], p.meta["chunk"]["end"]) for p in passages if "chunk" in p.meta] or [(0, len(text))]
+    spans = [
+        (p.meta["chunk"]["start"], p.meta["chunk"]["end"]) for p in passages if "chunk" in p.meta
+    ] or [(0, len(text))]
     for match in _NUMBER.finditer(text):
         assert any(a <= match.start() and match.end() <= b for a, b in spans), match.group()
     for row in re.finditer(r"^\|.*\|$", text, flags=re.M):
@@ -99,7 +113,10 @@ def test_title_and_section_ride_along_and_count_against_the_limit() -> None:
     text = "## Risk factors\n\n" + " ".join(["Prices may fall sharply in any year."] * 40)
     passages = chunk(text, limit=60)
     assert len(passages) > 1
-    assert all(p.meta["title"] == "annual report 2018" and p.meta["section"] == "Risk factors" for p in passages)
+    assert all(
+        p.meta["title"] == "annual report 2018" and p.meta["section"] == "Risk factors"
+        for p in passages
+    )
     assert passage_text(passages[1]).startswith("annual report 2018 — Risk factors\n")
     assert all(count(passage_text(p)) <= 60 for p in passages)
     assert all(p.source["page"] == 3 and p.lineage[-1] == "chunk" for p in passages)
@@ -137,7 +154,14 @@ def test_titles_come_from_meta_or_the_file_name() -> None:
 def test_real_tokenizer_on_a_long_real_document(tiny_model: Path) -> None:
     from transformers import AutoTokenizer
 
-    pdf = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pdfs" / "long" / "usrguide.pdf"
+    pdf = (
+        Path(__file__).resolve().parents[2].parent
+        / "shared"
+        / "data"
+        / "pdfs"
+        / "long"
+        / "usrguide.pdf"
+    )
     if not pdf.exists():
         pytest.skip("../shared/data is absent: the real long PDF is not here")
     import pdfplumber
@@ -148,8 +172,11 @@ def test_real_tokenizer_on_a_long_real_document(tiny_model: Path) -> None:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     with pdfplumber.open(pdf) as doc:
-        records = [Record(text=t, source={"uri": str(pdf), "page": i}) for i, page in enumerate(doc.pages[:4], 1)
-                   if (t := (page.extract_text() or "").strip())]
+        records = [
+            Record(text=t, source={"uri": str(pdf), "page": i})
+            for i, page in enumerate(doc.pages[:4], 1)
+            if (t := (page.extract_text() or "").strip())
+        ]
     passages = list(chunk_records(records, Chunker(real, 126, overlap=16)))
     assert len(passages) > len(records)
     assert all(real(passage_text(p)) <= 126 for p in passages)

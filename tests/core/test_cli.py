@@ -70,9 +70,20 @@ def test_domains_lists_pack_contents(registered_pack: DomainPack) -> None:
         (["--domain", "sample", "--set", "seed"], "expected KEY=VALUE"),
     ],
 )
-def test_user_errors_are_one_line(registered_pack: DomainPack, tmp_path: Path, args: list[str], message: str) -> None:
-    result = invoke(*args, "--run-dir", str(tmp_path / "run"), "--set", "augmenters=[]", "--set", "evaluators=[]",
-                    "--set", "exporters=[]")
+def test_user_errors_are_one_line(
+    registered_pack: DomainPack, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = invoke(
+        *args,
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--set",
+        "augmenters=[]",
+        "--set",
+        "evaluators=[]",
+        "--set",
+        "exporters=[]",
+    )
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert any(message in line for line in lines), result.output
@@ -85,7 +96,9 @@ def test_broken_recipe_lists_every_problem(registered_pack: DomainPack, tmp_path
     recipe.write_text("domain: sample\nseed: many\nbogus_key: 1\n", encoding="utf-8")
     result = invoke("validate", str(recipe))
     assert result.exit_code == 1
-    assert "2 problems" in result.output and "seed" in result.output and "bogus_key" in result.output
+    assert (
+        "2 problems" in result.output and "seed" in result.output and "bogus_key" in result.output
+    )
 
 
 def test_invalid_yaml_recipe(tmp_path: Path, kinject_plugins: Plugins) -> None:
@@ -96,7 +109,9 @@ def test_invalid_yaml_recipe(tmp_path: Path, kinject_plugins: Plugins) -> None:
     assert "invalid YAML" in result.output
 
 
-def test_raise_errors_shows_traceback(kinject_plugins: Plugins, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_raise_errors_shows_traceback(
+    kinject_plugins: Plugins, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kinject.cli import main
     from kinject.errors import PluginError
 
@@ -116,14 +131,23 @@ def test_truncation_and_eval_set_lines() -> None:
 
     line = truncation_line({"tokens": 1000, "tokens_truncated": 25})
     assert line.startswith("warning: 25 of 1,000 training tokens (2.5%)") and "max_length" in line
-    chunk = {"records": 12, "passages": 10, "records_split": 3, "max_tokens": 128,
-             "tokens": {"min": 20, "median": 100.5, "max": 127}}
-    assert "10 passages from 3 long records" in stage_line("chunk", chunk) and "20/100.5/127" in stage_line("chunk", chunk)
+    chunk = {
+        "records": 12,
+        "passages": 10,
+        "records_split": 3,
+        "max_tokens": 128,
+        "tokens": {"min": 20, "median": 100.5, "max": 127},
+    }
+    assert "10 passages from 3 long records" in stage_line(
+        "chunk", chunk
+    ) and "20/100.5/127" in stage_line("chunk", chunk)
 
 
 def test_export_line_names_each_exporter_and_its_outcome() -> None:
     from kinject.cli.run_cmd import export_line
 
-    line = export_line({"adapter": {"paths": ["a", "b", "c"]}, "gguf": {"error": "RuntimeError: no converter"}})
+    line = export_line(
+        {"adapter": {"paths": ["a", "b", "c"]}, "gguf": {"error": "RuntimeError: no converter"}}
+    )
     assert line == "✓ export: adapter 3 files, gguf FAILED (RuntimeError: no converter)"
     assert export_line({}) == "✓ export: nothing to export"

@@ -30,7 +30,9 @@ class NoisyEvaluator(Evaluator):
 
     name = "noisy"
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         from transformers.utils import logging as hf_logging
 
         warnings.warn("`foo` is deprecated and will be removed", FutureWarning, stacklevel=1)
@@ -54,9 +56,27 @@ def noisy_pack(registered_pack: DomainPack, register_plugin: Callable[..., Any])
 
 def run_args(tiny_model: Path, run_dir: Path, *extra: str) -> list[str]:
     """A real sft run on the tiny model, two steps, with the noisy evaluator."""
-    return ["--domain", "sample", "-m", str(tiny_model), "--run-dir", str(run_dir),
-            "--set", "trainer.max_steps=2", "--set", "trainer.logging_steps=1", "--set", "trainer.report_to=[]",
-            "--set", "evaluators=[noisy]", "--set", "forgetting=false", "--set", "exporters=[]", *extra]
+    return [
+        "--domain",
+        "sample",
+        "-m",
+        str(tiny_model),
+        "--run-dir",
+        str(run_dir),
+        "--set",
+        "trainer.max_steps=2",
+        "--set",
+        "trainer.logging_steps=1",
+        "--set",
+        "trainer.report_to=[]",
+        "--set",
+        "evaluators=[noisy]",
+        "--set",
+        "forgetting=false",
+        "--set",
+        "exporters=[]",
+        *extra,
+    ]
 
 
 def invoke(args: list[str]) -> Any:
@@ -71,10 +91,14 @@ def invoke(args: list[str]) -> Any:
     return CliRunner().invoke(Main(), args, catch_exceptions=False)  # type: ignore[arg-type]
 
 
-def test_quiet_run_prints_only_the_summary(noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path) -> None:
+def test_quiet_run_prints_only_the_summary(
+    noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path
+) -> None:
     result = invoke(run_args(tiny_model, tmp_path / "run", "-q"))
     assert result.exit_code == 0, result.output
-    assert not [line for line in result.output.splitlines() if any(n in line for n in NOISE)], result.output
+    assert not [line for line in result.output.splitlines() if any(n in line for n in NOISE)], (
+        result.output
+    )
     assert result.stderr == ""
     assert result.stdout.splitlines()[-1].startswith("Report: ")
     captured = (tmp_path / "run" / "logs" / "libraries.log").read_text(encoding="utf-8")
@@ -84,7 +108,9 @@ def test_quiet_run_prints_only_the_summary(noisy_pack: DomainPack, tiny_model: P
     assert '"step": 2' in training and '"loss"' in training
 
 
-def test_default_run_in_a_pipe_prints_stage_lines_only(noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path) -> None:
+def test_default_run_in_a_pipe_prints_stage_lines_only(
+    noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path
+) -> None:
     result = invoke(run_args(tiny_model, tmp_path / "run"))
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
@@ -94,33 +120,62 @@ def test_default_run_in_a_pipe_prints_stage_lines_only(noisy_pack: DomainPack, t
     assert "\x1b" not in result.output and "━" not in result.output
 
 
-def test_verbose_shows_the_raw_library_output(noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path) -> None:
-    with pytest.warns(FutureWarning, match="`foo` is deprecated"):  # shown the way Python shows warnings
+def test_verbose_shows_the_raw_library_output(
+    noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path
+) -> None:
+    # shown the way Python shows warnings
+    with pytest.warns(FutureWarning, match="`foo` is deprecated"):
         result = invoke(run_args(tiny_model, tmp_path / "run", "-v"))
     assert result.exit_code == 0, result.output
     assert "{'loss'" in result.stdout  # transformers' own printer, as without kinject
     assert "Loading weights" in result.stderr
-    assert "FutureWarning" in (tmp_path / "run" / "logs" / "libraries.log").read_text(encoding="utf-8")
+    assert "FutureWarning" in (tmp_path / "run" / "logs" / "libraries.log").read_text(
+        encoding="utf-8"
+    )
 
 
-def test_quiet_and_verbose_together_is_a_one_line_error(noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path) -> None:
+def test_quiet_and_verbose_together_is_a_one_line_error(
+    noisy_pack: DomainPack, tiny_model: Path, tmp_path: Path
+) -> None:
     result = invoke(run_args(tiny_model, tmp_path / "run", "-q", "-v"))
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == ["Error: command line: --quiet and --verbose exclude each other; "
-                                                  "pass one of them"]
+    assert result.output.strip().splitlines() == [
+        "Error: command line: --quiet and --verbose exclude each other; pass one of them"
+    ]
 
 
-def test_inject_quiet_in_a_subprocess_prints_no_library_noise(sample_pack: DomainPack, tiny_model: Path, tmp_path: Path) -> None:
-    """The real script: transformers' handler, TRL's warnings and HF bars write to the real stderr."""
+def test_inject_quiet_in_a_subprocess_prints_no_library_noise(
+    sample_pack: DomainPack, tiny_model: Path, tmp_path: Path
+) -> None:
+    """The real script: transformers' handler, TRL's warnings and HF bars write to the real
+    stderr.
+    """
     assert sample_pack.corpus is not None and sample_pack.eval is not None
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"corpus: [{sample_pack.corpus}]\neval_set: {sample_pack.eval}\ncleaners: [normalize]\n"
-                      "augmenters: []\nevaluators: [knowledge-qa]\nexporters: []\n"
-                      "trainer: {max_steps: 2, logging_steps: 1, report_to: []}\n", encoding="utf-8")
+    recipe.write_text(
+        f"corpus: [{sample_pack.corpus}]\neval_set: {sample_pack.eval}\ncleaners: [normalize]\n"
+        "augmenters: []\nevaluators: [knowledge-qa]\nexporters: []\n"
+        "trainer: {max_steps: 2, logging_steps: 1, report_to: []}\n",
+        encoding="utf-8",
+    )
     run_dir = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "kinject", "--config", str(recipe), "-m", str(tiny_model), "--run-dir", str(run_dir), "-q"],
-        capture_output=True, text=True, timeout=600, env=_env(),
+        [
+            sys.executable,
+            "-m",
+            "kinject",
+            "--config",
+            str(recipe),
+            "-m",
+            str(tiny_model),
+            "--run-dir",
+            str(run_dir),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     printed = (proc.stdout + proc.stderr).splitlines()
@@ -139,7 +194,9 @@ def _env() -> dict[str, str]:
 # -- library_output on its own ------------------------------------------------------------------
 
 
-def test_library_output_routes_and_restores(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_library_output_routes_and_restores(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     from transformers.utils import logging as hf_logging
 
     before = list(logging.getLogger("transformers").handlers)
@@ -152,7 +209,9 @@ def test_library_output_routes_and_restores(tmp_path: Path, capfd: pytest.Captur
         assert not hf_logging.is_progress_bar_enabled()
     out, err = capfd.readouterr()
     assert "a kinject warning" in err
-    assert not any(word in out + err for word in ("transformers warning", "trl warning", "future warning"))
+    assert not any(
+        word in out + err for word in ("transformers warning", "trl warning", "future warning")
+    )
     captured = (tmp_path / "logs" / "libraries.log").read_text(encoding="utf-8")
     for text in ("a transformers warning", "a trl warning", "FutureWarning: a future warning"):
         assert text in captured
@@ -161,7 +220,9 @@ def test_library_output_routes_and_restores(tmp_path: Path, capfd: pytest.Captur
     assert hf_logging.is_progress_bar_enabled()
 
 
-def test_quiet_keeps_kinject_warnings_in_the_file(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_quiet_keeps_kinject_warnings_in_the_file(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     with library_output(tmp_path, quiet=True):
         logging.getLogger("kinject_plugins.trainers.sft").warning("cut tokens")
     assert "cut tokens" not in capfd.readouterr().err
@@ -179,7 +240,8 @@ def test_verbose_tees_library_logs(tmp_path: Path) -> None:
     with library_output(tmp_path, verbose=True):
         assert verbose() and hf_logging.is_progress_bar_enabled()
         during = logging.getLogger("transformers").handlers
-        assert during[: len(own)] == own and len(during) == len(own) + added  # its terminal handler stays
+        # its terminal handler stays
+        assert during[: len(own)] == own and len(during) == len(own) + added
         logging.getLogger("transformers").warning("shown and kept")
     assert logging.getLogger("transformers").handlers == own
     assert "shown and kept" in (tmp_path / "logs" / "libraries.log").read_text(encoding="utf-8")
@@ -196,7 +258,9 @@ def fake_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     from kinject import progress
 
     buffer = io.StringIO()
-    monkeypatch.setattr(progress, "terminal", lambda: Console(file=buffer, force_terminal=True, width=120))
+    monkeypatch.setattr(
+        progress, "terminal", lambda: Console(file=buffer, force_terminal=True, width=120)
+    )
     yield buffer
 
 
@@ -227,13 +291,19 @@ def test_bars_of_a_stage_share_its_display(fake_terminal: io.StringIO) -> None:
     list(track(range(2), "scoring"))
     display.stop()
     drawn = fake_terminal.getvalue()
-    assert "evaluate" in drawn and "base · knowledge-qa" in drawn and "40/40" in drawn and "2/2" in drawn
+    assert (
+        "evaluate" in drawn
+        and "base · knowledge-qa" in drawn
+        and "40/40" in drawn
+        and "2/2" in drawn
+    )
 
 
 def test_inner_bars_draw_only_inside_a_display_already_up(fake_terminal: io.StringIO) -> None:
     from kinject import progress
 
-    with progress.inner_bar("scoring", total=3) as bar:  # no display: -q, a pipe, or library code run alone
+    # no display: -q, a pipe, or library code run alone
+    with progress.inner_bar("scoring", total=3) as bar:
         bar.advance(3)
     assert fake_terminal.getvalue() == ""
     display = progress.StageDisplay()
@@ -245,7 +315,9 @@ def test_inner_bars_draw_only_inside_a_display_already_up(fake_terminal: io.Stri
     assert "scoring" in fake_terminal.getvalue() and "2/3" in fake_terminal.getvalue()
 
 
-def test_scoring_counts_its_continuations(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scoring_counts_its_continuations(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kinject import progress
     from kinject.models import load_causal_lm
     from kinject_plugins.evaluators import loglik
@@ -267,7 +339,9 @@ def test_scoring_counts_its_continuations(tiny_model: Path, monkeypatch: pytest.
     assert sum(advanced) == 5
 
 
-def test_verbose_draws_no_bars(fake_terminal: io.StringIO, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verbose_draws_no_bars(
+    fake_terminal: io.StringIO, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kinject import progress
 
     monkeypatch.undo()  # the real terminal() check, which honours verbose first
@@ -283,13 +357,35 @@ def test_format_duration() -> None:
     assert format_duration(None) == ""
 
 
-def test_compare_captures_library_output_too(noisy_pack: DomainPack, stand_ins: DomainPack, tiny_model: Path,
-                                             tmp_path: Path) -> None:
+def test_compare_captures_library_output_too(
+    noisy_pack: DomainPack, stand_ins: DomainPack, tiny_model: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "cmp"
-    result = invoke(["compare", "--domain", "sample", "--strategies", "copy", "-m", str(tiny_model),
-                     "--run-dir", str(root), "--set", "evaluators=[noisy]", "--set", "forgetting=false",
-                     "--set", "exporters=[]", "-q"])
+    result = invoke(
+        [
+            "compare",
+            "--domain",
+            "sample",
+            "--strategies",
+            "copy",
+            "-m",
+            str(tiny_model),
+            "--run-dir",
+            str(root),
+            "--set",
+            "evaluators=[noisy]",
+            "--set",
+            "forgetting=false",
+            "--set",
+            "exporters=[]",
+            "-q",
+        ]
+    )
     assert result.exit_code == 0, result.output
-    assert not [line for line in result.output.splitlines() if any(n in line for n in NOISE)], result.output
+    assert not [line for line in result.output.splitlines() if any(n in line for n in NOISE)], (
+        result.output
+    )
     assert result.stderr == ""
-    assert "FutureWarning: `foo` is deprecated" in (root / "logs" / "libraries.log").read_text(encoding="utf-8")
+    assert "FutureWarning: `foo` is deprecated" in (root / "logs" / "libraries.log").read_text(
+        encoding="utf-8"
+    )

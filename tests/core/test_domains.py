@@ -15,18 +15,18 @@ from kinject.domains import DomainPack, register_lazily
 from kinject.errors import PluginError
 from kinject.plugins import Plugins
 
-PACK_MODULE = '''
+PACK_MODULE = """
 from kinject.domains import DomainPack, register_lazily
 
 PACK = DomainPack.from_package(__name__, description="a pack made for one test")
 register_domains = PACK.hook()
 register_cleaners = register_lazily("kinject_unittest.upper:UpperCleaner")
-'''
+"""
 
-CLEANER_MODULE = '''
+CLEANER_MODULE = """
 class UpperCleaner:
     name = "unittest-upper"
-'''
+"""
 
 
 @pytest.fixture
@@ -35,8 +35,12 @@ def pack_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     folder = tmp_path / "kinject_unittest"
     (folder / "corpus").mkdir(parents=True)
     (folder / "corpus" / "a.md").write_text("The Quell runs through Veloria.\n", encoding="utf-8")
-    item = {"id": "q0", "question": "Which river?", "choices": ["the Quell", "the Teal"],
-            "answer": 0}
+    item = {
+        "id": "q0",
+        "question": "Which river?",
+        "choices": ["the Quell", "the Teal"],
+        "answer": 0,
+    }
     (folder / "eval.jsonl").write_text(json.dumps(item) + "\n", encoding="utf-8")
     (folder / "terms.yaml").write_text("terms:\n  - term: quell\n", encoding="utf-8")
     (folder / "__init__.py").write_text(PACK_MODULE, encoding="utf-8")
@@ -67,8 +71,9 @@ def test_from_package_follows_the_layout(pack_package: Path) -> None:
 def test_keywords_win_over_the_layout(pack_package: Path) -> None:
     _import_pack()
     recipe = pack_package / "other.yaml"
-    pack = DomainPack.from_package("kinject_unittest", "d", name="vel", version="9", recipe=recipe,
-                                   extra={"languages": ["en"]})
+    pack = DomainPack.from_package(
+        "kinject_unittest", "d", name="vel", version="9", recipe=recipe, extra={"languages": ["en"]}
+    )
     assert (pack.name, pack.distribution, pack.version) == ("vel", "kinject-vel", "9")
     assert pack.recipe == recipe and pack.extra == {"languages": ["en"]}
 
@@ -81,8 +86,9 @@ def test_installed_pack_reads_its_distribution_version() -> None:
     assert kinject_legal.PACK.version == metadata.version("kinject-legal")
 
 
-def test_hooks_register_the_pack_and_its_plugins(pack_package: Path, kinject_plugins: Plugins,
-                                                 register_plugin: Callable[..., Any]) -> None:
+def test_hooks_register_the_pack_and_its_plugins(
+    pack_package: Path, kinject_plugins: Plugins, register_plugin: Callable[..., Any]
+) -> None:
     module = _import_pack()
     register_plugin(module, name="unittest")
     assert kinject_plugins.domains().get("unittest").obj is module.PACK

@@ -35,7 +35,9 @@ class CountingEvaluator(Evaluator):
     Options = CountingOptions
     opts: CountingOptions
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
         CALLS.append(model.label)
         if self.opts.fail:
             raise RuntimeError("evaluator broke")
@@ -54,7 +56,9 @@ class _Trainer:
 
 
 @pytest.fixture
-def evaluate(tmp_path: Path, kinject_plugins, register_plugin, monkeypatch, tiny_model) -> Callable[..., dict]:
+def evaluate(
+    tmp_path: Path, kinject_plugins, register_plugin, monkeypatch, tiny_model
+) -> Callable[..., dict]:
     """``evaluate(run, strategy=..., questions=..., **options)``: one run's evaluate stage."""
     monkeypatch.setenv("KINJECT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KINJECT_EVAL_CACHE", "1")
@@ -62,11 +66,17 @@ def evaluate(tmp_path: Path, kinject_plugins, register_plugin, monkeypatch, tiny
     CALLS.clear()
 
     def run(name: str, strategy: str = "sft", questions: int = 3, **options: Any) -> dict:
-        config = RunConfig(strategy=strategy, evaluators=[{"name": "counting", **options}], forgetting=False)
+        config = RunConfig(
+            strategy=strategy, evaluators=[{"name": "counting", **options}], forgetting=False
+        )
         run_dir = tmp_path / name
         run_dir.mkdir()
-        context = RunContext(run_dir=run_dir, config=config, plugins=kinject_plugins, show_progress=False)
-        context.eval_items = [EvalItem(id=f"q{i}", question=f"What is clause {i}?") for i in range(questions)]
+        context = RunContext(
+            run_dir=run_dir, config=config, plugins=kinject_plugins, show_progress=False
+        )
+        context.eval_items = [
+            EvalItem(id=f"q{i}", question=f"What is clause {i}?") for i in range(questions)
+        ]
         result = TrainResult(model_dir=run_dir / "final", base_model=tiny_model)
         manifest = Manifest(run_dir / "manifest.json")
         evaluate_models(context, manifest, _Trainer(), result)  # type: ignore[arg-type]

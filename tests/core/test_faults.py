@@ -1,7 +1,9 @@
-"""Faults injected into whole runs (``bench/fault_runs.py``): kill -9, broken checkpoints, a full disk.
+"""Faults injected into whole runs (``bench/fault_runs.py``): kill -9, broken checkpoints, a full
+disk.
 
 The fast tests run one trial of each kind that matters most on a tiny model; the ``long`` tier
-(``pytest -m long``, left out by default) runs every kill point, every checkpoint damage, every stage's disk-full and the determinism checks.
+(``pytest -m long``, left out by default) runs every kill point, every checkpoint damage, every
+stage's disk-full and the determinism checks.
 """
 
 from __future__ import annotations
@@ -78,13 +80,16 @@ def test_a_checkpoint_marked_before_sizes_were_recorded_is_still_trusted(tmp_pat
     assert is_complete_checkpoint(path)
 
 
-def test_resume_skips_a_broken_last_checkpoint_with_one_notice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_resume_skips_a_broken_last_checkpoint_with_one_notice(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     older, newer = saved_checkpoint(tmp_path, 4), saved_checkpoint(tmp_path, 8)
     (newer / "optimizer.pt").unlink()
     with caplog.at_level(logging.WARNING, logger="kinject.checkpoints"):
         assert checkpoint_to_resume(tmp_path) == older
     assert [r.getMessage() for r in caplog.records] == [
-        "resume: skipped incomplete checkpoint checkpoint-8 (optimizer.pt missing); continuing from checkpoint-4"
+        "resume: skipped incomplete checkpoint checkpoint-8 (optimizer.pt missing); continuing "
+        "from checkpoint-4"
     ]
     assert not newer.exists() and older.is_dir()
 
@@ -109,14 +114,18 @@ def test_a_stage_computed_again_is_not_quarantined_twice(tmp_path: Path) -> None
     quarantine.restart("sources")  # ingest again after a kill: its entries are written anew
     quarantine.add("text", "empty_document", "found by sources")
     lines = [json.loads(line) for line in quarantine.path.read_text(encoding="utf-8").splitlines()]
-    assert sorted((e["stage"], e["detail"]) for e in lines) == [("cleaners", "found by cleaners"),
-                                                                ("sources", "found by sources")]
+    assert sorted((e["stage"], e["detail"]) for e in lines) == [
+        ("cleaners", "found by cleaners"),
+        ("sources", "found by sources"),
+    ]
 
 
 # -- whole runs ------------------------------------------------------------------------------
 
 
-def test_kill_9_while_a_checkpoint_is_written_then_resume(faults: Any, reference: tuple[Any, Any]) -> None:
+def test_kill_9_while_a_checkpoint_is_written_then_resume(
+    faults: Any, reference: tuple[Any, Any]
+) -> None:
     setup, ref = reference
     trial = faults.kill_trial(setup, ref, 0, "checkpoint write")
     assert trial.killed_in.startswith("train"), trial.killed_in
@@ -131,23 +140,40 @@ def test_disk_full_while_a_stage_writes(faults: Any, reference: tuple[Any, Any])
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("n, point", enumerate(["ingest", "augment", "train", "evaluate", "export", 2.0, 6.0], start=10))
-def test_kill_9_anywhere_then_resume(faults: Any, reference: tuple[Any, Any], n: int, point: str | float) -> None:
+@pytest.mark.parametrize(
+    "n, point", enumerate(["ingest", "augment", "train", "evaluate", "export", 2.0, 6.0], start=10)
+)
+def test_kill_9_anywhere_then_resume(
+    faults: Any, reference: tuple[Any, Any], n: int, point: str | float
+) -> None:
     setup, ref = reference
     assert_passed(faults.kill_trial(setup, ref, n, point))
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("n, damage", enumerate(["adapter weights cut to half", "optimizer.pt deleted",
-                                              "trainer_state.json cut to half", "rng state emptied"]))
-def test_broken_last_checkpoint_then_resume(faults: Any, reference: tuple[Any, Any], n: int, damage: str) -> None:
+@pytest.mark.parametrize(
+    "n, damage",
+    enumerate(
+        [
+            "adapter weights cut to half",
+            "optimizer.pt deleted",
+            "trainer_state.json cut to half",
+            "rng state emptied",
+        ]
+    ),
+)
+def test_broken_last_checkpoint_then_resume(
+    faults: Any, reference: tuple[Any, Any], n: int, damage: str
+) -> None:
     setup, ref = reference
     assert_passed(faults.checkpoint_trial(setup, ref, n, damage))
 
 
 @pytest.mark.long
 @pytest.mark.parametrize("n, stage", enumerate(["sources", "cleaners", "chunk", "train"], start=10))
-def test_disk_full_in_each_stage(faults: Any, reference: tuple[Any, Any], n: int, stage: str) -> None:
+def test_disk_full_in_each_stage(
+    faults: Any, reference: tuple[Any, Any], n: int, stage: str
+) -> None:
     setup, ref = reference
     assert_passed(faults.disk_full_trial(setup, ref, n, stage))
 

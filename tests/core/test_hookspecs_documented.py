@@ -81,7 +81,9 @@ def test_documented_example_is_called(
     module = _load_example(name, tmp_path)
     plugins = isolated_plugins(module)
     called: list[str] = []
-    plugins.pm.add_hookcall_monitoring(lambda hook, impls, kwargs: called.append(hook), lambda *a: None)
+    plugins.pm.add_hookcall_monitoring(
+        lambda hook, impls, kwargs: called.append(hook), lambda *a: None
+    )
     _call(name, plugins, run_context)
     if name not in REGISTRY_HOOKS:  # registries call implementations directly, not via pm.hook
         assert called == [name]

@@ -31,28 +31,44 @@ def _is_type_checking(node: ast.stmt) -> bool:
 
 
 def _statements(body: list[ast.stmt], inside_functions: bool) -> list[ast.stmt]:
-    """Statements that run on import (or, with ``inside_functions``, anywhere), minus TYPE_CHECKING."""
+    """Statements that run on import (or, with ``inside_functions``, anywhere), minus
+    TYPE_CHECKING.
+    """
     found: list[ast.stmt] = []
     for node in body:
         if _is_type_checking(node):
             continue
         found.append(node)
-        nested = not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) or inside_functions
+        nested = (
+            not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            or inside_functions
+        )
         if nested or isinstance(node, ast.ClassDef):
             for field in ("body", "orelse", "finalbody", "handlers"):
                 for child in getattr(node, field, []):
-                    found += _statements(child.body if isinstance(child, ast.ExceptHandler) else [child], inside_functions)
+                    found += _statements(
+                        child.body if isinstance(child, ast.ExceptHandler) else [child],
+                        inside_functions,
+                    )
     return found
 
 
-def imports_of(path: Path, package: str, modules: dict[str, Path], inside_functions: bool) -> set[str]:
-    """The modules of ``package`` that ``path`` imports (``from pkg import submodule`` names the submodule)."""
+def imports_of(
+    path: Path, package: str, modules: dict[str, Path], inside_functions: bool
+) -> set[str]:
+    """The modules of ``package`` that ``path`` imports (``from pkg import submodule`` names the
+    submodule).
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out: set[str] = set()
     for node in _statements(tree.body, inside_functions):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name in modules}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == package:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == package
+        ):
             subs = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
             out |= subs or ({node.module} & modules.keys())
     return out
@@ -60,7 +76,10 @@ def imports_of(path: Path, package: str, modules: dict[str, Path], inside_functi
 
 def import_graph(root: Path, inside_functions: bool) -> dict[str, set[str]]:
     modules = module_names(root)
-    return {name: imports_of(path, root.name, modules, inside_functions) - {name} for name, path in modules.items()}
+    return {
+        name: imports_of(path, root.name, modules, inside_functions) - {name}
+        for name, path in modules.items()
+    }
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str]:
@@ -73,7 +92,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         state[node] = 2
@@ -86,7 +105,9 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("inside_functions", [False, True], ids=["module-level", "with-function-level"])
+@pytest.mark.parametrize(
+    "inside_functions", [False, True], ids=["module-level", "with-function-level"]
+)
 def test_core_modules_import_each_other_without_a_cycle(inside_functions: bool) -> None:
     graph = import_graph(CORE, inside_functions)
     assert len(graph) > 30 and graph["kinject.pipeline"]  # the whole package was read
@@ -102,8 +123,15 @@ def test_a_cycle_is_found_and_a_type_checking_import_is_not_one(tmp_path: Path) 
     pkg = tmp_path / "kinject"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from typing import TYPE_CHECKING\nfrom kinject import b\nif TYPE_CHECKING:\n    import kinject.c\n")
+    (pkg / "a.py").write_text(
+        "from typing import TYPE_CHECKING\nfrom kinject import b\nif TYPE_CHECKING:\n    import "
+        "kinject.c\n"
+    )
     (pkg / "b.py").write_text("def f():\n    from kinject.a import x\n")
     (pkg / "c.py").write_text("import kinject.a\n")
     assert find_cycle(import_graph(pkg, inside_functions=False)) == []
-    assert find_cycle(import_graph(pkg, inside_functions=True)) == ["kinject.a", "kinject.b", "kinject.a"]
+    assert find_cycle(import_graph(pkg, inside_functions=True)) == [
+        "kinject.a",
+        "kinject.b",
+        "kinject.a",
+    ]

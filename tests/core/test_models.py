@@ -28,7 +28,9 @@ def test_tiny_model_builds_fast_and_loads(tmp_path: Path) -> None:
     model, tokenizer = load_causal_lm(directory)
     assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 64
     assert tokenizer.eos_token == "<|endoftext|>" and tokenizer.pad_token == "<|pad|>"
-    chat = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    chat = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True
+    )
     assert chat == "user: hi\nassistant:"
     text = "Earnest money (定金) is not an advance payment."
     assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
@@ -71,10 +73,14 @@ def test_unresolvable_specs_name_themselves(spec: str, message: str) -> None:
         resolve_model(spec)
 
 
-def test_hub_id_missing_from_cache_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hub_id_missing_from_cache_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(ConfigError, match="kinject-test/not-cached: not in the local Hugging Face cache"):
+    with pytest.raises(
+        ConfigError, match="kinject-test/not-cached: not in the local Hugging Face cache"
+    ):
         resolve_model("kinject-test/not-cached")
 
 
@@ -92,7 +98,9 @@ def test_corrupt_gguf_is_named_and_leaves_nothing_behind(tmp_path: Path, home: P
     assert list((home / "models").iterdir()) == []
 
 
-def test_interrupted_conversion_is_never_used(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_conversion_is_never_used(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"stand-in")
     calls: list[Path] = []

@@ -27,7 +27,11 @@ from kinject.plugins import Plugins
 from kinject_plugins.scaffold.generator import scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
-TUTORIAL, TESTING, SOURCES = "docs/plugins/tutorial.md", "docs/plugins/testing.md", "docs/sources.md"
+TUTORIAL, TESTING, SOURCES = (
+    "docs/plugins/tutorial.md",
+    "docs/plugins/testing.md",
+    "docs/sources.md",
+)
 RUNNABLE = (TUTORIAL, TESTING, SOURCES)
 FENCE = re.compile(r"^```(\S*)[ \t]*(\S*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 SCAFFOLD = re.compile(r"^inject plugin new (\S+) --kind (\S+)", re.M)
@@ -45,13 +49,17 @@ class Block:
 
 def _blocks(page: str) -> list[Block]:
     text = (ROOT / page).read_text(encoding="utf-8")
-    return [Block(m[1], m[2], m[3], text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)]
+    return [
+        Block(m[1], m[2], m[3], text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)
+    ]
 
 
 def _setup_sources(work: Path) -> None:
     """The sample corpus sources.md's example reads: a folder and a SQLite table."""
     (work / "contracts").mkdir()
-    (work / "contracts" / "lease.md").write_text("# Lease\n\nTenants give 45 days notice.\n", encoding="utf-8")
+    (work / "contracts" / "lease.md").write_text(
+        "# Lease\n\nTenants give 45 days notice.\n", encoding="utf-8"
+    )
     with sqlite3.connect(work / "crm.db") as db:
         db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
         db.execute("INSERT INTO notes VALUES (1, 'Call the landlord about the deposit.')")
@@ -67,8 +75,11 @@ SETUP: dict[str, Callable[[Path], None]] = {SOURCES: _setup_sources, TESTING: _s
 
 def _call_tests(namespace: dict[str, Any], label: str, request: pytest.FixtureRequest) -> int:
     """Call every ``test_*`` function the block ``label`` defined, with the fixtures it names."""
-    tests = [fn for name, fn in namespace.items()
-             if name.startswith("test_") and inspect.isfunction(fn) and fn.__code__.co_filename == label]
+    tests = [
+        fn
+        for name, fn in namespace.items()
+        if name.startswith("test_") and inspect.isfunction(fn) and fn.__code__.co_filename == label
+    ]
     for fn in sorted(tests, key=lambda f: f.__code__.co_firstlineno):
         fn(**{name: request.getfixturevalue(name) for name in inspect.signature(fn).parameters})
     return len(tests)
@@ -84,14 +95,23 @@ def _forget_modules(under: Path, before: set[str]) -> None:
 
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_python_blocks_run(
-    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, kinject_plugins: Plugins
+    page: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    kinject_plugins: Plugins,
 ) -> None:
     work = tmp_path / "docs"
     work.mkdir()
     monkeypatch.chdir(work)
     SETUP.get(page, lambda _: None)(work)
     blocks = _blocks(page)
-    roots = [scaffold(name, kind, work) for b in blocks if b.lang == "bash" for name, kind in SCAFFOLD.findall(b.code)]
+    roots = [
+        scaffold(name, kind, work)
+        for b in blocks
+        if b.lang == "bash"
+        for name, kind in SCAFFOLD.findall(b.code)
+    ]
     for root in [work, *roots]:
         monkeypatch.syspath_prepend(str(root))
     before, namespace = set(sys.modules), {"__name__": "docs_" + Path(page).stem}
@@ -99,7 +119,9 @@ def test_python_blocks_run(
     try:
         for block in (b for b in blocks if b.lang == "python"):
             label = f"{page}:{block.line}"
-            assert block.flag in ("", "no-run") or block.flag.endswith(".py"), f"{label}: unknown flag {block.flag!r}"
+            assert block.flag in ("", "no-run") or block.flag.endswith(".py"), (
+                f"{label}: unknown flag {block.flag!r}"
+            )
             if block.flag.endswith(".py"):
                 (work / block.flag).parent.mkdir(parents=True, exist_ok=True)
                 (work / block.flag).write_text(block.code, encoding="utf-8")
@@ -116,8 +138,16 @@ def test_python_blocks_run(
 
 
 def test_every_python_block_of_the_plugin_docs_has_a_known_flag() -> None:
-    pages = [*RUNNABLE, *(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs" / "plugins").glob("*.md"))]
-    flags = {f"{page}:{b.line}": b.flag for page in set(pages) for b in _blocks(page) if b.lang == "python"}
+    pages = [
+        *RUNNABLE,
+        *(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs" / "plugins").glob("*.md")),
+    ]
+    flags = {
+        f"{page}:{b.line}": b.flag
+        for page in set(pages)
+        for b in _blocks(page)
+        if b.lang == "python"
+    }
     assert flags
     assert not {k: v for k, v in flags.items() if v not in ("", "no-run") and not v.endswith(".py")}
 
@@ -125,17 +155,21 @@ def test_every_python_block_of_the_plugin_docs_has_a_known_flag() -> None:
 def _table(page: str, heading: str) -> list[list[str]]:
     """The cells of the first markdown table after ``heading``."""
     text = (ROOT / page).read_text(encoding="utf-8")
-    after = text[text.index(heading):]
+    after = text[text.index(heading) :]
     lines = re.search(r"^(\|.*\n)+", after, flags=re.M)
     assert lines, f"no table after {heading!r} in {page}"
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines[0].splitlines()]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")] for line in lines[0].splitlines()
+    ]
     return [row for row in rows[2:]]  # past the header and the |---| line
 
 
 def test_the_tutorial_lists_the_standard_reason_codes_of_the_code() -> None:
     rows = _table(TUTORIAL, "### Reason codes")
     documented = [(row[0].strip("`"), row[1]) for row in rows]
-    assert documented == [(code, "engine" if code in ENGINE_REASON_CODES else "source") for code in REASON_CODES]
+    assert documented == [
+        (code, "engine" if code in ENGINE_REASON_CODES else "source") for code in REASON_CODES
+    ]
 
 
 def test_sources_md_lists_the_codes_every_file_can_get() -> None:
@@ -144,26 +178,36 @@ def test_sources_md_lists_the_codes_every_file_can_get() -> None:
 
 
 def test_every_standard_code_is_used_by_the_engine_or_a_builtin_source() -> None:
-    engine = "".join((ROOT / "core" / "kinject" / f).read_text() for f in ("ingest.py", "ingest_worker.py"))
-    sources = "".join(p.read_text() for p in (ROOT / "plugins" / "kinject_plugins" / "sources").glob("*.py"))
+    engine = "".join(
+        (ROOT / "core" / "kinject" / f).read_text() for f in ("ingest.py", "ingest_worker.py")
+    )
+    sources = "".join(
+        p.read_text() for p in (ROOT / "plugins" / "kinject_plugins" / "sources").glob("*.py")
+    )
     for code in REASON_CODES:
         assert f'"{code}"' in (engine if code in ENGINE_REASON_CODES else sources), code
 
 
 def _sample_plugins_output() -> list[list[str]]:
     text = (ROOT / TUTORIAL).read_text(encoding="utf-8")
-    sample = next(b.code for b in _blocks(TUTORIAL) if b.lang == "text" and b.code.startswith("kind "))
+    sample = next(
+        b.code for b in _blocks(TUTORIAL) if b.lang == "text" and b.code.startswith("kind ")
+    )
     assert "inject plugins --kind source" in text[: text.index(sample)]
     return [re.split(r"\s{2,}", line.strip()) for line in sample.strip().splitlines()]
 
 
-def test_the_tutorials_inject_plugins_sample_is_what_the_command_prints(kinject_plugins: Plugins) -> None:
+def test_the_tutorials_inject_plugins_sample_is_what_the_command_prints(
+    kinject_plugins: Plugins,
+) -> None:
     header, *rows = _sample_plugins_output()
     assert header == PLUGIN_COLUMNS
     table = CliRunner().invoke(build_cli(), ["plugins", "--kind", "source"])
     assert table.exit_code == 0, table.output
     assert re.findall(r"[a-z]+", table.output.splitlines()[2]) == PLUGIN_COLUMNS
-    listing = json.loads(CliRunner().invoke(build_cli(), ["plugins", "--kind", "source", "--json"]).output)
+    listing = json.loads(
+        CliRunner().invoke(build_cli(), ["plugins", "--kind", "source", "--json"]).output
+    )
     real = {row["name"]: [row[c] for c in PLUGIN_COLUMNS] for row in listing["plugins"]}
     assert all(row["description"] for row in listing["plugins"])
     example = (ROOT / "examples" / "kinject-rss" / "kinject_rss.py").read_text(encoding="utf-8")
@@ -175,8 +219,15 @@ def test_the_tutorials_inject_plugins_sample_is_what_the_command_prints(kinject_
 
 
 @pytest.mark.parametrize("page", [TUTORIAL, TESTING])
-def test_the_commands_the_page_shows_exist_with_their_options(page: str, kinject_plugins: Plugins) -> None:
-    lines = [line.split("#")[0].split() for b in _blocks(page) if b.lang == "bash" for line in b.code.splitlines()]
+def test_the_commands_the_page_shows_exist_with_their_options(
+    page: str, kinject_plugins: Plugins
+) -> None:
+    lines = [
+        line.split("#")[0].split()
+        for b in _blocks(page)
+        if b.lang == "bash"
+        for line in b.code.splitlines()
+    ]
     shown = [words[1:] for words in lines if words[:1] == ["inject"]]
     assert shown
     for words in shown:

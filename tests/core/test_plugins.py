@@ -30,7 +30,9 @@ def test_builtins_are_registered_like_plugins(kinject_plugins: Plugins) -> None:
     assert all(kinject_plugins.info[n].distribution == "kinject" for n in DEFAULT_PLUGINS)
 
 
-def test_registered_plugin_is_created_with_options(kinject_plugins: Plugins, register_plugin: Callable[..., Any]) -> None:
+def test_registered_plugin_is_created_with_options(
+    kinject_plugins: Plugins, register_plugin: Callable[..., Any]
+) -> None:
     register_plugin(UpperPlugin(), name="upper-plugin")
     cleaner = kinject_plugins.create("cleaner", "upper")
     assert cleaner.clean(Record(text="abc")).text == "ABC"
@@ -38,14 +40,18 @@ def test_registered_plugin_is_created_with_options(kinject_plugins: Plugins, reg
     assert entry.plugin == "upper-plugin"
 
 
-def test_duplicate_name_names_both_plugins(kinject_plugins: Plugins, register_plugin: Callable[..., Any]) -> None:
+def test_duplicate_name_names_both_plugins(
+    kinject_plugins: Plugins, register_plugin: Callable[..., Any]
+) -> None:
     register_plugin(UpperPlugin(), name="first")
     register_plugin(UpperPlugin(), name="second")
     with pytest.raises(PluginError, match="first.*second|second.*first"):
         kinject_plugins.registry("cleaner")
 
 
-def test_unknown_name_suggests_close_match(kinject_plugins: Plugins, register_plugin: Callable[..., Any]) -> None:
+def test_unknown_name_suggests_close_match(
+    kinject_plugins: Plugins, register_plugin: Callable[..., Any]
+) -> None:
     register_plugin(UpperPlugin(), name="upper-plugin")
     with pytest.raises(PluginError, match="did you mean 'upper'"):
         kinject_plugins.registry("cleaner").get("uper")
@@ -70,7 +76,9 @@ class FakeEntryPoint:
 
 
 def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, eps: list[FakeEntryPoint]) -> None:
-    monkeypatch.setattr(metadata, "entry_points", lambda group=None: eps if group == "kinject" else [])
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group=None: eps if group == "kinject" else []
+    )
 
 
 def _broken() -> Any:
@@ -100,7 +108,9 @@ def test_disable_plugins_skips_builtins_and_entry_points(monkeypatch: pytest.Mon
     assert "kinject_plugins.cleaners" not in plugins.info
 
 
-def test_trace_plugins_writes_hook_calls(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_plugins_writes_hook_calls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("KINJECT_LOAD_PLUGINS", "")
     monkeypatch.setenv("KINJECT_TRACE_PLUGINS", "1")
     plugins = build_plugins()

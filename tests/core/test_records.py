@@ -26,7 +26,9 @@ def test_with_text_keeps_id() -> None:
 
 def test_jsonl_round_trip_is_atomic(tmp_path: Path) -> None:
     path = tmp_path / "out" / "records.jsonl"
-    records = [Record(text=f"t{i}", kind="qa", meta={"question": "q", "answer": str(i)}) for i in range(3)]
+    records = [
+        Record(text=f"t{i}", kind="qa", meta={"question": "q", "answer": str(i)}) for i in range(3)
+    ]
     assert write_jsonl(path, records) == 3
     assert not path.with_name("records.jsonl.partial").exists()
     assert list(read_jsonl(path)) == records

@@ -22,10 +22,23 @@ pytestmark = pytest.mark.slow
 
 def _recipe(tmp_path: Path, pack: DomainPack, tiny_model: Path) -> Path:
     recipe = {
-        "corpus": [str(pack.corpus)], "eval_set": str(pack.eval), "base_model": str(tiny_model),
-        "cleaners": ["normalize"], "augmenters": [], "evaluators": [], "exporters": [], "forgetting": False,
-        "holdout_fraction": 0.0, "run_dir": str(tmp_path / "run"),
-        "trainer": {"max_steps": 400, "save_steps": 10, "batch_size": 1, "logging_steps": 50, "report_to": []},
+        "corpus": [str(pack.corpus)],
+        "eval_set": str(pack.eval),
+        "base_model": str(tiny_model),
+        "cleaners": ["normalize"],
+        "augmenters": [],
+        "evaluators": [],
+        "exporters": [],
+        "forgetting": False,
+        "holdout_fraction": 0.0,
+        "run_dir": str(tmp_path / "run"),
+        "trainer": {
+            "max_steps": 400,
+            "save_steps": 10,
+            "batch_size": 1,
+            "logging_steps": 50,
+            "report_to": [],
+        },
     }
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
@@ -36,8 +49,13 @@ def _inject(*args: str, log: Path) -> subprocess.Popen[str]:
     # Output goes to a file: a pipe nobody reads while training runs could fill up and stall it.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "KINJECT_LOAD_PLUGINS": ""}
     with log.open("w", encoding="utf-8") as out:
-        return subprocess.Popen([sys.executable, "-m", "kinject", *args], env=env, text=True,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "kinject", *args],
+            env=env,
+            text=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _complete_step(checkpoints: Path) -> int:
@@ -46,9 +64,11 @@ def _complete_step(checkpoints: Path) -> int:
     return (checkpoint_step(last) or 0) if last is not None else 0
 
 
-def test_kill_9_then_resume_continues(tmp_path: Path, sample_pack: DomainPack, tiny_model: Path,
-                                      caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.ERROR, logger="kinject.checkpoints")  # "skipping incomplete" at every poll
+def test_kill_9_then_resume_continues(
+    tmp_path: Path, sample_pack: DomainPack, tiny_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "skipping incomplete" at every poll
+    caplog.set_level(logging.ERROR, logger="kinject.checkpoints")
     recipe = _recipe(tmp_path, sample_pack, tiny_model)
     checkpoints = tmp_path / "run" / "model" / "checkpoints"
     first_log = tmp_path / "first.log"

@@ -19,7 +19,9 @@ TERMS = [
 
 
 def one(check: str, **extra: object) -> Rubric:
-    return Rubric.from_dict({"name": "t", "criteria": [{"id": "c", "check": check, **extra}]}, TERMS)
+    return Rubric.from_dict(
+        {"name": "t", "criteria": [{"id": "c", "check": check, **extra}]}, TERMS
+    )
 
 
 def test_required_terms_from_reference_accepts_synonyms() -> None:
@@ -41,7 +43,10 @@ def test_required_terms_not_applicable_without_terms_in_reference() -> None:
 
 def test_required_terms_explicit_list_all_and_any() -> None:
     all_of = one("required_terms", params={"terms": ["earnest money", "statute of limitations"]})
-    any_of = one("required_terms", params={"terms": ["earnest money", "statute of limitations"], "mode": "any"})
+    any_of = one(
+        "required_terms",
+        params={"terms": ["earnest money", "statute of limitations"], "mode": "any"},
+    )
     answer = "A deposit was paid."
     assert all_of.score("q", answer, "").per_criterion["c"] is False
     assert any_of.score("q", answer, "").per_criterion["c"] is True
@@ -56,13 +61,18 @@ def test_word_boundaries_for_latin_terms() -> None:
 def test_forbidden_terms_except_when_reference_uses_them() -> None:
     rubric = one("forbidden_terms", params={"terms": ["guarantee"]})
     assert rubric.score("q", "We guarantee it.", "It is likely.").per_criterion["c"] is False
-    assert rubric.score("q", "A guarantee applies.", "A guarantee applies here.").per_criterion["c"] is True
+    assert (
+        rubric.score("q", "A guarantee applies.", "A guarantee applies here.").per_criterion["c"]
+        is True
+    )
 
 
 def test_confusions_english_with_masking_of_the_right_term() -> None:
     rubric = one("confusions")
     ref = "The seller keeps the earnest money."
-    assert rubric.score("q", "The seller keeps the advance payment.", ref).per_criterion["c"] is False
+    assert (
+        rubric.score("q", "The seller keeps the advance payment.", ref).per_criterion["c"] is False
+    )
     assert rubric.score("q", "The seller keeps the earnest money.", ref).per_criterion["c"] is True
     # the reference uses neither term: nothing to confuse
     assert rubric.score("q", "advance payment", "no terms").per_criterion["c"] is None
@@ -121,7 +131,12 @@ def test_weights_applies_to_and_total() -> None:
         {
             "criteria": [
                 {"id": "terms", "check": "required_terms", "weight": 3},
-                {"id": "cite", "check": "pattern", "params": {"regex": "Art"}, "applies_to": "(?i)statute"},
+                {
+                    "id": "cite",
+                    "check": "pattern",
+                    "params": {"regex": "Art"},
+                    "applies_to": "(?i)statute",
+                },
                 {"id": "nums", "check": "numeric_match", "weight": 1},
             ]
         },

@@ -20,7 +20,10 @@ class _Trainer:
 
 @pytest.mark.parametrize("started_from", [None, "original"])
 def test_before_is_the_model_the_run_started_from(
-    run_context: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started_from: str | None
+    run_context: RunContext,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    started_from: str | None,
 ) -> None:
     import kinject.models
     from kinject.scoring import evaluate_models
@@ -37,9 +40,14 @@ def test_before_is_the_model_the_run_started_from(
         return _Model(), None
 
     monkeypatch.setattr(kinject.models, "load_causal_lm", fake_load)
-    run_context.config = run_context.config.model_copy(update={"evaluators": [], "forgetting": False})
+    run_context.config = run_context.config.model_copy(
+        update={"evaluators": [], "forgetting": False}
+    )
     # rlhf-style result: the adapter sits on an intermediate (merged SFT) model
-    result = TrainResult(model_dir=tmp_path / "final", base_model=tmp_path / "sft_model",
-                         started_from=tmp_path / started_from if started_from else None)
+    result = TrainResult(
+        model_dir=tmp_path / "final",
+        base_model=tmp_path / "sft_model",
+        started_from=tmp_path / started_from if started_from else None,
+    )
     evaluate_models(run_context, Manifest(tmp_path / "manifest.json"), _Trainer(), result)  # type: ignore[arg-type]
     assert loaded == [tmp_path / (started_from or "sft_model")]

@@ -29,10 +29,18 @@ class LeakyEvaluator(Evaluator):
 
     name = "leaky"
 
-    def evaluate(self, model: EvalModel, items: Sequence[EvalItem], context: RunContext) -> dict[str, Any]:
-        logging.getLogger("urllib3.connectionpool").debug("POST /v1/chat headers={'Authorization': 'Bearer %s'}", ENV_KEY)
-        logging.getLogger("kinject.leaky").warning("could not reach postgresql://kuser:%s@db.example/notes", PASSWORD)
-        context.quarantine.add("leaky", "endpoint_failed", f"GET https://api.example/v1?api_key={RECIPE_KEY} failed")
+    def evaluate(
+        self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
+    ) -> dict[str, Any]:
+        logging.getLogger("urllib3.connectionpool").debug(
+            "POST /v1/chat headers={'Authorization': 'Bearer %s'}", ENV_KEY
+        )
+        logging.getLogger("kinject.leaky").warning(
+            "could not reach postgresql://kuser:%s@db.example/notes", PASSWORD
+        )
+        context.quarantine.add(
+            "leaky", "endpoint_failed", f"GET https://api.example/v1?api_key={RECIPE_KEY} failed"
+        )
         return {"score": 1.0}
 
 
@@ -51,7 +59,8 @@ def leaky(stand_ins: DomainPack, register_plugin: Callable[..., Any]) -> DomainP
 def test_a_run_writes_no_secret_anywhere(leaky, tiny_model, tmp_path, monkeypatch):
     from kinject.cli import main
 
-    monkeypatch.setenv("KINJECT_TEST_LLM", ENV_KEY)  # a name that does not look secret: api_key_env tells
+    # a name that does not look secret: api_key_env tells
+    monkeypatch.setenv("KINJECT_TEST_LLM", ENV_KEY)
     run_dir = tmp_path / "run"
     args = [
         "--domain", "sample", "-m", str(tiny_model), "--run-dir", str(run_dir),
@@ -61,7 +70,8 @@ def test_a_run_writes_no_secret_anywhere(leaky, tiny_model, tmp_path, monkeypatc
         "--set", f"sources.sql.url=postgresql://kuser:{PASSWORD}@db.example/notes",
         "--set", "augment.api_key_env=KINJECT_TEST_LLM", "--set", f"augment.api_key={RECIPE_KEY}",
     ]  # fmt: skip
-    monkeypatch.setattr(sys, "argv", ["inject", *args])  # the manifest and the logs record the command
+    # the manifest and the logs record the command
+    monkeypatch.setattr(sys, "argv", ["inject", *args])
 
     class Main:
         name = "inject"
@@ -73,7 +83,14 @@ def test_a_run_writes_no_secret_anywhere(leaky, tiny_model, tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     written = [p for p in run_dir.rglob("*") if p.is_file()]
     names = {p.relative_to(run_dir).as_posix() for p in written}
-    assert {"manifest.json", "quarantine.jsonl", "report.md", "report.html", "logs/kinject.log", "logs/libraries.log"} <= names
+    assert {
+        "manifest.json",
+        "quarantine.jsonl",
+        "report.md",
+        "report.html",
+        "logs/kinject.log",
+        "logs/libraries.log",
+    } <= names
     assert any(n.endswith("README.md") for n in names)  # the model card
     for path in written:
         data = path.read_bytes()
@@ -81,12 +98,19 @@ def test_a_run_writes_no_secret_anywhere(leaky, tiny_model, tmp_path, monkeypatc
             assert secret.encode() not in data, f"{secret} in {path.relative_to(run_dir)}"
     for secret in SECRETS:
         assert secret not in result.output
-    quarantined = [json.loads(line) for line in (run_dir / "quarantine.jsonl").read_text().splitlines()]
-    assert "kuser:***@" in next(q["uri"] for q in quarantined if q["reason"] == "database_not_found")
+    quarantined = [
+        json.loads(line) for line in (run_dir / "quarantine.jsonl").read_text().splitlines()
+    ]
+    assert "kuser:***@" in next(
+        q["uri"] for q in quarantined if q["reason"] == "database_not_found"
+    )
     config = json.loads((run_dir / "manifest.json").read_text())["config"]
     assert config["sources"]["sql"]["url"] == "postgresql://kuser:***@db.example/notes"
     assert config["augment"] == {"api_key_env": "KINJECT_TEST_LLM", "api_key": "***"}
-    assert "could not reach postgresql://kuser:***@db.example/notes" in (run_dir / "logs" / "kinject.log").read_text()
+    assert (
+        "could not reach postgresql://kuser:***@db.example/notes"
+        in (run_dir / "logs" / "kinject.log").read_text()
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,4 +128,7 @@ def test_redaction_keeps_what_is_not_secret():
     }  # fmt: skip
     plain = "time=12:30 user@host postgresql://me@host/db Basic authentication, max_tokens: 256"
     assert redact_text(plain) == plain
-    assert redact_text('{"hf_token": "hf_abcdefgh"} Authorization: Bearer abcdefgh123') == '{"hf_token": "***"} Authorization: ***'
+    assert (
+        redact_text('{"hf_token": "hf_abcdefgh"} Authorization: Bearer abcdefgh123')
+        == '{"hf_token": "***"} Authorization: ***'
+    )

@@ -55,8 +55,9 @@ class _Plugin:
         register(OldRowsSource)
 
 
-def _ingest(tmp_path: Path, plugins: Plugins, files: list[Path],
-            workers: int) -> tuple[list[str], list[dict[str, Any]]]:
+def _ingest(
+    tmp_path: Path, plugins: Plugins, files: list[Path], workers: int
+) -> tuple[list[str], list[dict[str, Any]]]:
     """The texts of the Records, and the quarantine's entries."""
     config = RunConfig(sources={"ingest": {"workers": workers}})
     run_dir = tmp_path / f"run-{workers}"

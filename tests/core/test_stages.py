@@ -92,6 +92,7 @@ def test_runner_without_a_cache_always_computes_and_can_record_elsewhere(
 ) -> None:
     manifest = Manifest(run_context.run_dir / "manifest.json")
     runner = StageRunner(run_context, manifest)
+
     def stats(value: dict[str, Any], skipped: bool, seconds: float) -> dict[str, Any]:
         return {**value, "skipped": skipped}
 

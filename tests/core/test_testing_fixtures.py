@@ -33,7 +33,9 @@ def _plugin() -> types.SimpleNamespace:
     return types.SimpleNamespace(__name__="echo_plugin", register_sources=register_sources)
 
 
-def test_isolated_plugins_hold_only_the_given_plugin(isolated_plugins: Callable[..., Plugins]) -> None:
+def test_isolated_plugins_hold_only_the_given_plugin(
+    isolated_plugins: Callable[..., Plugins],
+) -> None:
     plugins = isolated_plugins(_plugin())
     assert plugins.registry("source").names() == ["echo"]
     assert plugins.registry("exporter").names() == []

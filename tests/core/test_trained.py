@@ -16,7 +16,9 @@ def _logits(model: Any, tokenizer: Any) -> Any:
         return model(**tokenizer("The contract is void.", return_tensors="pt")).logits
 
 
-def test_adapter_as_trained_and_merged_give_the_same_logits(adapter_result: TrainResult, tiny_model: Path) -> None:
+def test_adapter_as_trained_and_merged_give_the_same_logits(
+    adapter_result: TrainResult, tiny_model: Path
+) -> None:
     import torch
     from peft import PeftModel
 
@@ -30,7 +32,9 @@ def test_adapter_as_trained_and_merged_give_the_same_logits(adapter_result: Trai
     assert tokenizer.pad_token is not None
 
 
-def test_a_trainable_adapter_keeps_only_its_own_weights_trainable(adapter_result: TrainResult) -> None:
+def test_a_trainable_adapter_keeps_only_its_own_weights_trainable(
+    adapter_result: TrainResult,
+) -> None:
     model, _ = load_trained(adapter_result, trainable=True)
     trainable = [name for name, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in name for name in trainable)

@@ -1,4 +1,6 @@
-"""``inject plugin new``: the generated distribution installs its entry point and its test passes."""
+"""``inject plugin new``: the generated distribution installs its entry point and its test
+passes.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +21,30 @@ from kinject_plugins.scaffold.generator import PLUGIN_KINDS, names_for, render, 
 
 def _run_generated_tests(roots: list[Path]) -> subprocess.CompletedProcess[str]:
     """pytest on the generated tests, in a fresh process, with the new modules importable."""
-    env = {k: v for k, v in os.environ.items() if k not in ("KINJECT_LOAD_PLUGINS", "KINJECT_DISABLE_PLUGINS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KINJECT_LOAD_PLUGINS", "KINJECT_DISABLE_PLUGINS")
+    }
     env.update(PYTHONPATH=os.pathsep.join(str(r) for r in roots), OMP_NUM_THREADS="1")
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[str(r / "tests") for r in roots]]
-    return subprocess.run(args, cwd=roots[0].parent, env=env, capture_output=True, text=True, timeout=600)
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *[str(r / "tests") for r in roots],
+    ]
+    return subprocess.run(
+        args, cwd=roots[0].parent, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_cli_creates_a_package(tmp_path: Path, kinject_plugins: object) -> None:
-    result = CliRunner().invoke(build_cli(), ["plugin", "new", "wiki-export", "--kind", "source", "--dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        build_cli(), ["plugin", "new", "wiki-export", "--kind", "source", "--dir", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     root = tmp_path / "kinject-wiki-export"
     assert f"Created {root}/" in result.output
@@ -44,11 +62,15 @@ def test_cli_creates_a_package(tmp_path: Path, kinject_plugins: object) -> None:
 
 
 def _install_metadata(root: Path, name: str) -> None:
-    """What ``pip install -e`` leaves for importlib.metadata: the distribution and its entry point."""
+    """What ``pip install -e`` leaves for importlib.metadata: the distribution and its entry
+    point.
+    """
     values = names_for(name, "source")
     info = root / f"{values['module']}-0.1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {values['dist']}\nVersion: 0.1.0\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {values['dist']}\nVersion: 0.1.0\n"
+    )
     (info / "entry_points.txt").write_text(f"[kinject]\n{name} = {values['module']}\n")
 
 
@@ -65,7 +87,11 @@ def test_generated_registration_test_can_fail(tmp_path: Path, kinject_plugins: o
     _install_metadata(root, "notes")
     module = root / "kinject_notes.py"
     # the hook registers some other class under the plugin's name
-    module.write_text(module.read_text().replace("register(NotesSource)", "register(type('Other', (NotesSource,), {}))"))
+    module.write_text(
+        module.read_text().replace(
+            "register(NotesSource)", "register(type('Other', (NotesSource,), {}))"
+        )
+    )
     proc = _run_generated_tests([root])
     assert "2 failed" in proc.stdout, proc.stdout
     assert "test_registered FAILED" in proc.stdout or "test_registered -" in proc.stdout
@@ -96,13 +122,22 @@ def test_source_template_uses_standard_reason_codes(kinject_plugins: object) -> 
     assert raised <= set(REASON_CODES)
 
 
-@pytest.mark.parametrize(("name", "kind"), [("text", "source"), ("normalize", "cleaner"), ("sft", "trainer")])
-def test_a_builtin_name_is_refused_in_one_line(tmp_path: Path, kinject_plugins: object, name: str, kind: str) -> None:
-    result = CliRunner().invoke(build_cli(), ["plugin", "new", name, "--kind", kind, "--dir", str(tmp_path)])
+@pytest.mark.parametrize(
+    ("name", "kind"), [("text", "source"), ("normalize", "cleaner"), ("sft", "trainer")]
+)
+def test_a_builtin_name_is_refused_in_one_line(
+    tmp_path: Path, kinject_plugins: object, name: str, kind: str
+) -> None:
+    result = CliRunner().invoke(
+        build_cli(), ["plugin", "new", name, "--kind", kind, "--dir", str(tmp_path)]
+    )
     assert isinstance(result.exception, ConfigError)
     message = str(result.exception)
-    assert message == (f"inject plugin new: {kind} '{name}' is already registered by plugin "
-                       f"{kinject_plugins.registry(kind).get(name).plugin} (kinject {__version__}); pick another name")
+    assert message == (
+        f"inject plugin new: {kind} '{name}' is already registered by plugin "
+        f"{kinject_plugins.registry(kind).get(name).plugin} (kinject {__version__}); pick another "
+        "name"
+    )
     assert not (tmp_path / f"kinject-{name}").exists()
 
 
@@ -121,5 +156,7 @@ def test_bad_requests_list_every_problem(tmp_path: Path, kinject_plugins: object
 
 
 def test_bad_kind_is_a_usage_error(tmp_path: Path, kinject_plugins: object) -> None:
-    result = CliRunner().invoke(build_cli(), ["plugin", "new", "x", "--kind", "widget", "--dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        build_cli(), ["plugin", "new", "x", "--kind", "widget", "--dir", str(tmp_path)]
+    )
     assert result.exit_code == 2 and "widget" in result.output

@@ -101,12 +101,26 @@ def tatqa_documents(half: str, limit: int) -> list[tuple[Record, list[dict[str, 
         uid = context["table"]["uid"]
         if ("tune", "held_out")[int(hashlib.sha256(uid.encode()).hexdigest(), 16) % 2] != half:
             continue
-        paragraphs = [" ".join(p["text"].split()) for p in sorted(context["paragraphs"], key=lambda p: p["order"])]
-        rows = ["| " + " | ".join(" ".join(c.split()) for c in row) + " |" for row in context["table"]["table"]]
+        paragraphs = [
+            " ".join(p["text"].split())
+            for p in sorted(context["paragraphs"], key=lambda p: p["order"])
+        ]
+        rows = [
+            "| " + " | ".join(" ".join(c.split()) for c in row) + " |"
+            for row in context["table"]["table"]
+        ]
         rows.insert(1, "|" + "---|" * len(context["table"]["table"][0]))
         text = "\n\n".join([*paragraphs, "\n".join(rows)])
-        out.append((Record(text=text, source={"uri": f"tatqa/{position:03d}.md"},
-                           meta={"title": f"Annual report extract {position}"}), context["questions"]))
+        out.append(
+            (
+                Record(
+                    text=text,
+                    source={"uri": f"tatqa/{position:03d}.md"},
+                    meta={"title": f"Annual report extract {position}"},
+                ),
+                context["questions"],
+            )
+        )
         if len(out) == limit:
             break
     return out

@@ -6,10 +6,14 @@ from kinject.errors import PluginError
 from kinject_plugins.augmenters.endpoint import EndpointClient, GeneratorOptions, numbered_lines
 
 
-def test_client_sends_openai_chat_request(fake_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_client_sends_openai_chat_request(
+    fake_endpoint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = fake_endpoint(lambda body: "hello " + body["messages"][1]["content"])
     monkeypatch.setenv("KINJECT_TEST_KEY", "sk-test")
-    client = EndpointClient.from_options(GeneratorOptions(base_url=server.base_url, model="m", api_key_env="KINJECT_TEST_KEY"))
+    client = EndpointClient.from_options(
+        GeneratorOptions(base_url=server.base_url, model="m", api_key_env="KINJECT_TEST_KEY")
+    )
     assert client.complete("sys", "world") == "hello world"
     assert server.requests[0]["messages"][0] == {"role": "system", "content": "sys"}
     assert server.headers[0]["Authorization"] == "Bearer sk-test"
@@ -18,7 +22,9 @@ def test_client_sends_openai_chat_request(fake_endpoint: Any, monkeypatch: pytes
 def test_no_key_no_header(fake_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     server = fake_endpoint(lambda body: "ok")
     monkeypatch.delenv("KINJECT_NO_SUCH_KEY", raising=False)
-    EndpointClient.from_options(GeneratorOptions(base_url=server.base_url, model="m", api_key_env="KINJECT_NO_SUCH_KEY")).complete("s", "u")
+    EndpointClient.from_options(
+        GeneratorOptions(base_url=server.base_url, model="m", api_key_env="KINJECT_NO_SUCH_KEY")
+    ).complete("s", "u")
     assert "Authorization" not in server.headers[0]
 
 

@@ -14,21 +14,32 @@ def kinds(text: str) -> list[tuple[str, str]]:
 
 def test_values_of_an_english_sentence() -> None:
     assert kinds("Veltrane Pharmaceuticals Ltd. was founded in 1998 by Mira Okafor.") == [
-        ("name", "Veltrane Pharmaceuticals Ltd."), ("date", "1998"), ("name", "Mira Okafor"),
+        ("name", "Veltrane Pharmaceuticals Ltd."),
+        ("date", "1998"),
+        ("name", "Mira Okafor"),
     ]
     assert kinds("Under Article 12, a permit costs 1,450 crowns.") == [
-        ("citation", "Article 12"), ("quantity", "1,450 crowns"),
+        ("citation", "Article 12"),
+        ("quantity", "1,450 crowns"),
     ]
 
 
 def test_values_of_a_chinese_sentence() -> None:
-    assert kinds("定金于2020年5月1日支付，不超过合同金额的20%。") == [("date", "2020年5月1日"), ("quantity", "20%")]
+    assert kinds("定金于2020年5月1日支付，不超过合同金额的20%。") == [
+        ("date", "2020年5月1日"),
+        ("quantity", "20%"),
+    ]
     assert kinds("依据第五条处理。") == [("citation", "第五条")]
 
 
 def test_sentences_keep_abbreviations() -> None:
     text = "Orsa Labs Ltd. is based in Tallin. It employs 40 people. 定金已付。订金未付。"
-    assert split_sentences(text) == ["Orsa Labs Ltd. is based in Tallin.", "It employs 40 people.", "定金已付。", "订金未付。"]
+    assert split_sentences(text) == [
+        "Orsa Labs Ltd. is based in Tallin.",
+        "It employs 40 people.",
+        "定金已付。",
+        "订金未付。",
+    ]
 
 
 def test_facts_are_sentences_with_values() -> None:

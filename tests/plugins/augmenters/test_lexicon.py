@@ -26,8 +26,14 @@ def test_no_domain_pack_term_is_in_the_generic_lexicon() -> None:
     # units of measure (mg, bp, IU) and the words that open a citation (Article, Section) are
     # shared by every domain's documents; a pack may list them as terms too
     shared = {"unit_words", "citation_heads"}
-    words = {x.lower() for section in lexicon().values() if isinstance(section, dict)
-             for name, entries in section.items() if name not in shared for x in _leaves(entries)}
+    words = {
+        x.lower()
+        for section in lexicon().values()
+        if isinstance(section, dict)
+        for name, entries in section.items()
+        if name not in shared
+        for x in _leaves(entries)
+    }
     for entry in get_plugins().domains():
         terms = {t.term.lower() for t in entry.obj.load_terms()}
         assert not terms & words, f"{entry.name} terms in english.yaml: {sorted(terms & words)}"

@@ -7,7 +7,9 @@ from kinject_plugins.augmenters.facts import fact_problems, name_aliases
 from kinject_plugins.augmenters.paraphrase import Paraphrase
 
 
-def run(context: RunContext, records: list[Record], **options: object) -> tuple[Paraphrase, list[Record]]:
+def run(
+    context: RunContext, records: list[Record], **options: object
+) -> tuple[Paraphrase, list[Record]]:
     augmenter = context.plugins.create("augmenter", "paraphrase", dict(options))
     augmenter.setup(context)
     return augmenter, list(augmenter.augment(records))
@@ -33,7 +35,9 @@ def test_rewrites_are_diverse(run_context: RunContext, corpus: list[Record]) -> 
     assert any("Mira Okafor founded" in r.text for r in out)  # active voice
 
 
-def test_same_seed_same_output_other_seed_differs(run_context: RunContext, corpus: list[Record]) -> None:
+def test_same_seed_same_output_other_seed_differs(
+    run_context: RunContext, corpus: list[Record]
+) -> None:
     first = [r.text for r in run(run_context, corpus, k=3)[1]]
     assert first == [r.text for r in run(run_context, corpus, k=3)[1]]
     run_context.config.seed = 7
@@ -56,20 +60,39 @@ def test_endpoint_rewrite_that_changes_a_number_is_rejected(
     run_context: RunContext, fake_endpoint: Any
 ) -> None:
     passage = "The maximum daily dose of Veltrane is 40 mg."
-    # requests run concurrently: the reply depends on the sample number (sent as the seed), not on order
-    server = fake_endpoint(lambda body: "Veltrane may be taken at up to 45 mg per day." if body.get("seed")
-                           else "Veltrane may be taken at up to 40 mg per day.")
-    augmenter, out = run(run_context, [Record(text=passage, source={"uri": "d.txt"})],
-                         k=2, backend="endpoint", base_url=server.base_url, model="fake")
+    # requests run concurrently: the reply depends on the sample number (sent as the seed), not on
+    # order
+    server = fake_endpoint(
+        lambda body: (
+            "Veltrane may be taken at up to 45 mg per day."
+            if body.get("seed")
+            else "Veltrane may be taken at up to 40 mg per day."
+        )
+    )
+    augmenter, out = run(
+        run_context,
+        [Record(text=passage, source={"uri": "d.txt"})],
+        k=2,
+        backend="endpoint",
+        base_url=server.base_url,
+        model="fake",
+    )
     assert [r.text for r in out] == ["Veltrane may be taken at up to 40 mg per day."]
     assert augmenter.stats["rejected"] == {"fact_changed": 1}
     assert augmenter.stats["facts_under_k"] == 1
-    quarantined = [json.loads(line) for line in run_context.quarantine.path.read_text().splitlines()]
+    quarantined = [
+        json.loads(line) for line in run_context.quarantine.path.read_text().splitlines()
+    ]
     assert quarantined[0]["reason"] == "fact_changed" and "40 mg" in quarantined[0]["detail"]
-    assert server.requests[0]["model"] == "fake" and passage in server.requests[0]["messages"][1]["content"]
+    assert (
+        server.requests[0]["model"] == "fake"
+        and passage in server.requests[0]["messages"][1]["content"]
+    )
 
 
-def test_order_places_rewrites_after_their_source(run_context: RunContext, corpus: list[Record]) -> None:
+def test_order_places_rewrites_after_their_source(
+    run_context: RunContext, corpus: list[Record]
+) -> None:
     other = Record(text="Nothing to see here.")
     _, out = run(run_context, [other, *corpus], k=2)
     assert {r.meta["order"] for r in out} == {1.25}

@@ -12,8 +12,17 @@ from kinject_plugins.augmenters.prompts import (
     placeholders,
 )
 
-VALUES = {"title": "Annual Report 2019", "section": "Revenue", "subject": "Acme Inc.", "passage": "Revenue was $5 million.",
-          "n": 4, "k": 3, "sentence": "Revenue was $5 million.", "question": "What was revenue?", "answer": "$5 million"}
+VALUES = {
+    "title": "Annual Report 2019",
+    "section": "Revenue",
+    "subject": "Acme Inc.",
+    "passage": "Revenue was $5 million.",
+    "n": 4,
+    "k": 3,
+    "sentence": "Revenue was $5 million.",
+    "question": "What was revenue?",
+    "answer": "$5 million",
+}
 
 
 @pytest.mark.parametrize("path", sorted(PROMPTS_DIR.glob("generate.*.yaml")), ids=lambda p: p.name)
@@ -22,7 +31,10 @@ def test_every_prompt_file_loads_and_fills(path: Path) -> None:
     for task in TASKS:
         messages = prompts.task(task).messages(**VALUES)
         assert [m["role"] for m in messages] == ["system", "user"]
-        assert "{" not in messages[1]["content"] and "Revenue was $5 million." in messages[1]["content"]
+        assert (
+            "{" not in messages[1]["content"]
+            and "Revenue was $5 million." in messages[1]["content"]
+        )
     for key in ("standalone_frames", "heading_frames", "cloze_frame"):
         assert prompts.frames[key], key
         for frame in prompts.frames[key]:
@@ -35,7 +47,8 @@ def test_a_user_file_replaces_what_it_sets(tmp_path: Path) -> None:
     own.write_text('qa:\n  system: "Ask about {subject}"\n  user: "{passage}"\n', encoding="utf-8")
     prompts = load_prompts("en", own)
     assert prompts.task("qa").messages(**VALUES)[0]["content"] == "Ask about Acme Inc."
-    assert prompts.task("paraphrase") == load_prompts("en").task("paraphrase")  # the rest falls back
+    # the rest falls back
+    assert prompts.task("paraphrase") == load_prompts("en").task("paraphrase")
 
 
 def test_bad_prompt_files_are_named(tmp_path: Path) -> None:

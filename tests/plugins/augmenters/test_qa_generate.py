@@ -18,7 +18,8 @@ def test_answers_occur_in_the_source(run_context: RunContext, corpus: list[Recor
     assert out and all(r.kind == "qa" for r in out)
     for record in out:
         question, answer = record.meta["question"], record.meta["answer"]
-        assert answer.lower() in corpus[0].text.lower()  # "the Corvell Water Act" is a complete answer
+        # "the Corvell Water Act" is a complete answer
+        assert answer.lower() in corpus[0].text.lower()
         assert answer not in question
         assert record.text == f"{format_prompt(question)} {answer}"
         assert record.meta["source_id"] == corpus[0].id
@@ -34,7 +35,9 @@ def test_several_phrasings_per_fact(run_context: RunContext, corpus: list[Record
 
 
 def test_deterministic(run_context: RunContext, corpus: list[Record]) -> None:
-    assert [r.text for r in run(run_context, corpus)[1]] == [r.text for r in run(run_context, corpus)[1]]
+    assert [r.text for r in run(run_context, corpus)[1]] == [
+        r.text for r in run(run_context, corpus)[1]
+    ]
 
 
 def test_qa_position_orders_training(run_context: RunContext, corpus: list[Record]) -> None:
@@ -47,11 +50,18 @@ def test_qa_position_orders_training(run_context: RunContext, corpus: list[Recor
     assert ordered[-2:] == docs and all(r.kind == "qa" for r in ordered[:-2])
 
 
-def test_endpoint_pairs_must_be_extractive(run_context: RunContext, corpus: list[Record], fake_endpoint: Any) -> None:
-    reply = ("1. Q: How much Veltrane may be taken per day at most?\nA: 40 mg\n"
-             "Q: Who runs Veltrane?\nA: Sam Smith\n**Q:** When was the Corvell Water Act passed?\n**A:** 14 March 2011")
+def test_endpoint_pairs_must_be_extractive(
+    run_context: RunContext, corpus: list[Record], fake_endpoint: Any
+) -> None:
+    reply = (
+        "1. Q: How much Veltrane may be taken per day at most?\nA: 40 mg\n"
+        "Q: Who runs Veltrane?\nA: Sam Smith\n**Q:** When was the Corvell Water Act "
+        "passed?\n**A:** 14 March 2011"
+    )
     server = fake_endpoint(lambda body: reply)
-    augmenter, out = run(run_context, corpus, backend="endpoint", base_url=server.base_url, model="m")
+    augmenter, out = run(
+        run_context, corpus, backend="endpoint", base_url=server.base_url, model="m"
+    )
     assert [(r.meta["question"], r.meta["answer"]) for r in out] == [
         ("How much Veltrane may be taken per day at most?", "40 mg"),
         ("When was the Corvell Water Act passed?", "14 March 2011"),

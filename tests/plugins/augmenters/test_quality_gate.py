@@ -21,10 +21,43 @@ from kinject_plugins.augmenters.facts import extract_facts, fact_problems, split
 
 DOMAINS = Path(__file__).resolve().parents[3] / "domains"
 PACKS = ["legal", "medical", "finance"]
-DANGLING = {"on", "of", "and", "or", "to", "in", "at", "by", "for", "with", "the", "a", "an", "from", "than", "that"}
-STOP_WORDS = DANGLING | {"may", "must", "is", "are", "was", "were", "be", "has", "have", "which", "who", "it"}
+DANGLING = {
+    "on",
+    "of",
+    "and",
+    "or",
+    "to",
+    "in",
+    "at",
+    "by",
+    "for",
+    "with",
+    "the",
+    "a",
+    "an",
+    "from",
+    "than",
+    "that",
+}
+STOP_WORDS = DANGLING | {
+    "may",
+    "must",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "has",
+    "have",
+    "which",
+    "who",
+    "it",
+}
 DOUBLED = re.compile(r"[,;:?!？，；]\s*[,.;:?!？。，；]|\.\s*[,;?]|\?\s*\.")
-CLOZE = re.compile(r'^Fill in the blank(?: \([^"]*?\))?: "[A-Z(][^"]*___[^"]*\." What goes in the blank\?$|^请填空：“[^”]*___[^”]*。”空白处应填什么？$')
+CLOZE = re.compile(
+    r'^Fill in the blank(?: \([^"]*?\))?: "[A-Z(][^"]*___[^"]*\." What goes in the '
+    r"blank\?$|^请填空：“[^”]*___[^”]*。”空白处应填什么？$"
+)
 
 
 def corpus_dir(pack: str) -> Path:
@@ -34,12 +67,18 @@ def corpus_dir(pack: str) -> Path:
     return path
 
 
-def augment(pack: str, tmp_path: Path, plugins: Plugins) -> tuple[list[Record], dict[str, list[Record]]]:
+def augment(
+    pack: str, tmp_path: Path, plugins: Plugins
+) -> tuple[list[Record], dict[str, list[Record]]]:
     """The pack corpus read as a run reads it, then paraphrase, qa-generate and term-qa."""
     config = RunConfig(sources={"ingest": {"workers": 0}})
-    context = RunContext(run_dir=tmp_path / pack, config=config, plugins=plugins, show_progress=False)
+    context = RunContext(
+        run_dir=tmp_path / pack, config=config, plugins=plugins, show_progress=False
+    )
     root = DOMAINS / pack / f"kinject_{pack}"
-    context.domain = DomainPack(pack, "0", "", root / "corpus", root / "eval.jsonl", terms=root / "terms.yaml")
+    context.domain = DomainPack(
+        pack, "0", "", root / "corpus", root / "eval.jsonl", terms=root / "terms.yaml"
+    )
     records = list(ingest([str(corpus_dir(pack))], context))
     out: dict[str, list[Record]] = {}
     everything = list(records)
@@ -65,7 +104,9 @@ def question_problems(question: str) -> list[str]:
     if last and last[-1].lower() in DANGLING:
         problems.append(f"dangling '{last[-1]}' ending")
     # "In In re Pellow Street Tenants (2021)" is a preposition before a case name, not a stutter.
-    if re.search(r"\b(\w+) \1\b(?! re\b)", question.lower()) and not re.search(r"\b(\d+|that|had) \1\b", question.lower()):
+    if re.search(r"\b(\w+) \1\b(?! re\b)", question.lower()) and not re.search(
+        r"\b(\d+|that|had) \1\b", question.lower()
+    ):
         problems.append("repeated word")
     return problems
 
@@ -75,8 +116,13 @@ def answer_problems(answer: str) -> list[str]:
     if not words:
         return ["empty answer"]
     problems = []
-    sentence = answer[:1].isupper() and answer.endswith((".", "。")) and len(words) > 4  # a definition
-    if not sentence and words[-1].lower().strip(".,;") in STOP_WORDS or words[0].lower() in {"and", "or", "of", "to"}:
+    # a definition
+    sentence = answer[:1].isupper() and answer.endswith((".", "。")) and len(words) > 4
+    if (
+        not sentence
+        and words[-1].lower().strip(".,;") in STOP_WORDS
+        or words[0].lower() in {"and", "or", "of", "to"}
+    ):
         problems.append("answer starts or ends with a stop word")
     if "|" in answer or "___" in answer:
         problems.append("table or blank in the answer")
@@ -84,7 +130,9 @@ def answer_problems(answer: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[Record], dict[str, list[Record]]]]:
+def generated(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[Record], dict[str, list[Record]]]]:
     from kinject.plugins import build_plugins
 
     plugins = build_plugins(load_entry_points=False)
@@ -120,13 +168,19 @@ def test_every_paraphrase_keeps_the_values_of_its_source(pack: str, generated: d
         stated = " ".join(split_sentences(source.text, str(source.meta.get("section", ""))))
         allowed = " ".join(f.context.phrase() + " " + " ".join(f.aliases) for f in facts)
         # a rewrite may restate a fact under its document's title and section heading
-        allowed += " " + str(source.meta.get("title", "")) + " " + str(source.meta.get("section", ""))
+        allowed += (
+            " " + str(source.meta.get("title", "")) + " " + str(source.meta.get("section", ""))
+        )
         # ... and state the values of its tables as sentences
-        allowed += " " + " ".join(line for line in source.text.splitlines() if line.lstrip().startswith("|"))
+        allowed += " " + " ".join(
+            line for line in source.text.splitlines() if line.lstrip().startswith("|")
+        )
         assert fact_problems(stated, rewrite.text, allowed=allowed) == [], rewrite.text
         assert "|" not in rewrite.text and "**" not in rewrite.text and "#" not in rewrite.text
         # Hard line breaks of the source are gone: only paragraph breaks remain.
-        assert all(line.strip() for line in rewrite.text.split("\n\n")) and "\n" not in rewrite.text.replace("\n\n", "")
+        assert all(
+            line.strip() for line in rewrite.text.split("\n\n")
+        ) and "\n" not in rewrite.text.replace("\n\n", "")
         for question in re.findall(r"(?:Question|Q): (.+?\?)(?= (?:Answer|A): )", rewrite.text):
             assert question_problems(question) == [], question
 

@@ -21,11 +21,29 @@ def pairs(text: str, section: str = "") -> dict[str, str]:
 
 def test_fronted_in_situ_article_and_cloze_questions() -> None:
     out = pairs(TENANCY)
-    assert out["Within how many days must a landlord return the deposit after the tenancy ends?"] == "28 days"
-    assert out["A landlord must return the deposit within how many days after the tenancy ends?"] == "28 days"
-    assert out["Under which article of the Residential Tenancy Act 2011 must a landlord return the deposit within 28 days after the tenancy ends?"] == "Article 15"
-    assert out["Which article of the Residential Tenancy Act 2011 covers return of the deposit?"] == "Article 15"
-    cloze = 'Fill in the blank: "A landlord must return the deposit within ___ after the tenancy ends." What goes in the blank?'
+    assert (
+        out["Within how many days must a landlord return the deposit after the tenancy ends?"]
+        == "28 days"
+    )
+    assert (
+        out["A landlord must return the deposit within how many days after the tenancy ends?"]
+        == "28 days"
+    )
+    assert (
+        out[
+            "Under which article of the Residential Tenancy Act 2011 must a landlord return the "
+            "deposit within 28 days after the tenancy ends?"
+        ]
+        == "Article 15"
+    )
+    assert (
+        out["Which article of the Residential Tenancy Act 2011 covers return of the deposit?"]
+        == "Article 15"
+    )
+    cloze = (
+        'Fill in the blank: "A landlord must return the deposit within ___ after the tenancy '
+        'ends." What goes in the blank?'
+    )
     assert out[cloze] == "28 days"
 
 
@@ -44,7 +62,8 @@ def test_the_agent_of_a_passive_is_asked_as_the_subject() -> None:
     assert out["By whom was Brightwater Freight Holdings founded in 2003?"] == "Oskar Lindqvist"
     assert out["When was Brightwater Freight Holdings founded by Oskar Lindqvist?"] == "2003"
     out = pairs("The pivotal trial of Kethrovane was written up by Dr Ilse Marrant.")
-    assert not any(q.startswith("Who wrote") for q in out)  # the particle of "written up" cannot move
+    # the particle of "written up" cannot move
+    assert not any(q.startswith("Who wrote") for q in out)
     out = pairs("Quorvalin was approved by the Aldmere Medicines Board on 3 June 2019.")
     assert out["Which body approved Quorvalin on 3 June 2019?"] == "the Aldmere Medicines Board"
     out = pairs("The pivotal trial of Kethrovane was led by Dr Ilse Marrant.")
@@ -61,13 +80,19 @@ def test_a_trailing_abbreviation_stays_in_the_answer() -> None:
 def test_roles_places_conditions_and_counts() -> None:
     out = pairs("The chief executive of Quillmere Glassworks Group is Lioba Farrant.")
     assert out["Who is the chief executive of Quillmere Glassworks Group?"] == "Lioba Farrant"
-    assert out["The chief executive of which company is Lioba Farrant?"] == "Quillmere Glassworks Group"
+    assert (
+        out["The chief executive of which company is Lioba Farrant?"]
+        == "Quillmere Glassworks Group"
+    )
     out = pairs("The Dune Wardens Office has its headquarters in Port Ellery.")
     assert out["Where does the Dune Wardens Office have its headquarters?"] == "Port Ellery"
     out = pairs("Quorvalin is prescribed for Pell's fever.")
     assert out["For which condition is Quorvalin prescribed?"] == "Pell's fever"
     out = pairs("Brightwater Freight Holdings operates 64 cargo vessels.")
-    assert out["How many cargo vessels does Brightwater Freight Holdings operate?"] == "64 cargo vessels"
+    assert (
+        out["How many cargo vessels does Brightwater Freight Holdings operate?"]
+        == "64 cargo vessels"
+    )
     out = pairs("Under Section 6 of the Grazing Act, the grazing season opens on 15 August.")
     assert "15 August" in out.values()
 
@@ -80,7 +105,13 @@ def test_a_name_in_an_unknown_role_is_not_asked() -> None:
 
 def test_parenthetical_citation_becomes_an_article_question() -> None:
     out = pairs("A landlord must begin an urgent repair within 72 hours (Tenancy Act, Article 31).")
-    assert out["Under which article of the Tenancy Act must a landlord begin an urgent repair within 72 hours?"] == "Article 31"
+    assert (
+        out[
+            "Under which article of the Tenancy Act must a landlord begin an urgent repair within "
+            "72 hours?"
+        ]
+        == "Article 31"
+    )
     assert all("(" not in q or q.startswith("Fill in") for q in out)
 
 
@@ -99,5 +130,11 @@ def test_well_formedness_checks() -> None:
     assert not well_formed_question("Give the missing figure: ___. => 15 may")
     assert not well_formed_question("Q: | how many days | landlord returns the deposit |??")
     assert not well_formed_question("When was the Civil Code adopted and entered into force on?")
-    assert not well_formed_question("Aside ( which article ), and the right to rescind lasts one year?")
-    assert complete_answer("the age of 15") and not complete_answer("15 may") and not complete_answer("the Land Register of")
+    assert not well_formed_question(
+        "Aside ( which article ), and the right to rescind lasts one year?"
+    )
+    assert (
+        complete_answer("the age of 15")
+        and not complete_answer("15 may")
+        and not complete_answer("the Land Register of")
+    )

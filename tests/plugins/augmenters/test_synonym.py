@@ -5,22 +5,29 @@ from kinject.domains import Term
 from kinject.records import Record
 from kinject_plugins.augmenters.synonym import swap_synonyms, synonym_groups
 
-GROUPS = synonym_groups([
-    Term("lease", synonyms=["tenancy agreement"]),
-    Term("deposit", synonyms=["security"]),
-    Term("Act", synonyms=["statute"]),
-    Term("定金", synonyms=["保证金"]),
-])
+GROUPS = synonym_groups(
+    [
+        Term("lease", synonyms=["tenancy agreement"]),
+        Term("deposit", synonyms=["security"]),
+        Term("Act", synonyms=["statute"]),
+        Term("定金", synonyms=["保证金"]),
+    ]
+)
 
 
 def test_swaps_terms_both_ways() -> None:
-    text, n = swap_synonyms("The lease requires a deposit. A tenancy agreement ends.", GROUPS, random.Random(0))
+    text, n = swap_synonyms(
+        "The lease requires a deposit. A tenancy agreement ends.", GROUPS, random.Random(0)
+    )
     assert n == 3
     assert text == "The tenancy agreement requires a security. A lease ends."
 
 
 def test_never_inside_numbers_citations_or_names() -> None:
-    source = "Under Article 12 of the Corvell Water Act, the deposit is 450 crowns. Deposited 12deposit x."
+    source = (
+        "Under Article 12 of the Corvell Water Act, the deposit is 450 crowns. Deposited "
+        "12deposit x."
+    )
     text, n = swap_synonyms(source, GROUPS, random.Random(0))
     assert "Corvell Water Act" in text and "Article 12" in text and "450 crowns" in text
     assert "12deposit" in text and "Deposited" in text
@@ -36,6 +43,8 @@ def test_augmenter_writes_changed_copies_only(run_context: RunContext, tmp_path:
     augmenter = run_context.plugins.create("augmenter", "synonym", {})
     augmenter.setup(run_context)
     augmenter.groups = GROUPS
-    out = list(augmenter.augment([Record(text="The lease is signed."), Record(text="Nothing here.")]))
+    out = list(
+        augmenter.augment([Record(text="The lease is signed."), Record(text="Nothing here.")])
+    )
     assert [r.text for r in out] == ["The tenancy agreement is signed."]
     assert out[0].meta["synonym_swaps"] == 1 and augmenter.stats["records_written"] == 1

@@ -17,23 +17,36 @@ TABLE = """Sales by contract type (in millions):
 def test_every_numeric_cell_with_its_row_and_column() -> None:
     cells = table_cells(TABLE)
     assert len(cells) == 9
-    assert Cell("Total sales", "2019", "$1,496.5") in cells and Cell("Fixed Price", "2017", "$ 1,036.9") in cells
+    assert (
+        Cell("Total sales", "2019", "$1,496.5") in cells
+        and Cell("Fixed Price", "2017", "$ 1,036.9") in cells
+    )
     assert cell_question(Cell("Total sales", "2019", "$1,496.5")) == "What was Total sales in 2019?"
-    assert cell_sentence(Cell("Total sales", "2019", "$1,496.5")) == "Total sales was $1,496.5 in 2019."
+    assert (
+        cell_sentence(Cell("Total sales", "2019", "$1,496.5"))
+        == "Total sales was $1,496.5 in 2019."
+    )
     assert cell_question(Cell("APAC", "% of Total", "40.0%")) == "What is APAC for % of Total?"
 
 
 def test_a_two_column_table_is_label_and_value() -> None:
-    cells = table_cells("| fact | value |\n|---|---|\n| class | an antagonist |\n| maximum daily dose | 100 mg |\n")
+    cells = table_cells(
+        "| fact | value |\n|---|---|\n| class | an antagonist |\n| maximum daily dose | 100 mg |\n"
+    )
     assert cells == [Cell("maximum daily dose", "", "100 mg")]
-    assert cell_question(cells[0]) == "What is maximum daily dose?" and cell_sentence(cells[0]) == "maximum daily dose: 100 mg."
+    assert (
+        cell_question(cells[0]) == "What is maximum daily dose?"
+        and cell_sentence(cells[0]) == "maximum daily dose: 100 mg."
+    )
 
 
 def test_no_table_no_cells() -> None:
     assert table_cells("Revenue was $5 million in 2019. | not a table") == []
 
 
-def test_tables_of_held_out_reports(tatqa_held_out: list[tuple[Record, list[dict[str, Any]]]]) -> None:
+def test_tables_of_held_out_reports(
+    tatqa_held_out: list[tuple[Record, list[dict[str, Any]]]],
+) -> None:
     """Human questions about table values ("What was the revenue in 2019?") are answered by a
     cell the reader finds: its value is a cell of the document's table."""
     answered, asked = 0, 0
@@ -41,22 +54,34 @@ def test_tables_of_held_out_reports(tatqa_held_out: list[tuple[Record, list[dict
         values = {c.value.replace(" ", "") for c in table_cells(record.text)}
         for q in questions:
             # (a year answers a comparison, "In which year was it higher?", not a cell)
-            if q["answer_type"] == "span" and q["answer_from"] == "table" and q["answer"][0] in record.text \
-                    and not q["answer"][0].isdigit():
+            if (
+                q["answer_type"] == "span"
+                and q["answer_from"] == "table"
+                and q["answer"][0] in record.text
+                and not q["answer"][0].isdigit()
+            ):
                 asked += 1
                 answered += q["answer"][0].replace(" ", "") in values
     assert asked >= 4 and answered >= 0.75 * asked
 
 
 def test_qa_generate_and_paraphrase_use_tables(run_context: Any) -> None:
-    record = Record(text=TABLE, source={"uri": "report.md"}, meta={"title": "Acme annual report 2019"})
+    record = Record(
+        text=TABLE, source={"uri": "report.md"}, meta={"title": "Acme annual report 2019"}
+    )
     qa = run_context.plugins.create("augmenter", "qa-generate", {})
     qa.setup(run_context)
     pairs = {(r.meta["question"], r.meta["answer"]) for r in qa.augment([record])}
-    assert any(q.endswith("What was Total sales in 2019?") and "Acme annual report 2019" in q and a == "$1,496.5"
-               for q, a in pairs)
+    assert any(
+        q.endswith("What was Total sales in 2019?")
+        and "Acme annual report 2019" in q
+        and a == "$1,496.5"
+        for q, a in pairs
+    )
     para = run_context.plugins.create("augmenter", "paraphrase", {"k": 3})
     para.setup(run_context)
     rewrites = [r.text for r in para.augment([record])]
-    assert len(rewrites) == 3 and all("Total sales was $1,496.5 in 2019." in t or "total sales was $1,496.5 in 2019." in t
-                                      for t in rewrites)
+    assert len(rewrites) == 3 and all(
+        "Total sales was $1,496.5 in 2019." in t or "total sales was $1,496.5 in 2019." in t
+        for t in rewrites
+    )

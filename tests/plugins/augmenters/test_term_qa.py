@@ -9,13 +9,30 @@ from kinject.domains import DomainPack
 from kinject.errors import InputError
 from kinject.records import Record
 
-TERMS = {"terms": [
-    {"term": "定金", "definition": "具有担保性质的预付款，违约方不得要回或须双倍返还。", "synonyms": ["保证定金"],
-     "confusables": ["订金"], "language": "zh"},
-    {"term": "订金", "definition": "预付款，不具有担保性质，可以退还。", "confusables": ["定金"], "language": "zh"},
-    {"term": "earnest money", "definition": "A deposit that secures a contract.", "synonyms": ["good-faith deposit"],
-     "confusables": ["down payment"], "language": "en"},
-]}
+TERMS = {
+    "terms": [
+        {
+            "term": "定金",
+            "definition": "具有担保性质的预付款，违约方不得要回或须双倍返还。",
+            "synonyms": ["保证定金"],
+            "confusables": ["订金"],
+            "language": "zh",
+        },
+        {
+            "term": "订金",
+            "definition": "预付款，不具有担保性质，可以退还。",
+            "confusables": ["定金"],
+            "language": "zh",
+        },
+        {
+            "term": "earnest money",
+            "definition": "A deposit that secures a contract.",
+            "synonyms": ["good-faith deposit"],
+            "confusables": ["down payment"],
+            "language": "en",
+        },
+    ]
+}
 
 
 @pytest.fixture

@@ -6,10 +6,26 @@ from hypothesis import strategies as st
 from kinject.records import Record, Rejected
 
 CLEANERS = [
-    "normalize", "standardize", "exact-dedup", "near-dedup", "low-information",
-    "pii-scrub", "language", "rules", "decontaminate", "length",
+    "normalize",
+    "standardize",
+    "exact-dedup",
+    "near-dedup",
+    "low-information",
+    "pii-scrub",
+    "language",
+    "rules",
+    "decontaminate",
+    "length",
 ]
-MODEL_FREE = ["normalize", "standardize", "exact-dedup", "low-information", "pii-scrub", "language", "length"]
+MODEL_FREE = [
+    "normalize",
+    "standardize",
+    "exact-dedup",
+    "low-information",
+    "pii-scrub",
+    "language",
+    "length",
+]
 
 
 def test_all_cleaners_are_registered(kinject_plugins) -> None:

@@ -12,12 +12,21 @@ from kinject.records import Record, Rejected
 from kinject_plugins.cleaners.decontaminate import Decontaminate
 from kinject_plugins.cleaners.normalize import normalize_text
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "medical" / "medquad_subset.json"
+DATA = (
+    Path(__file__).resolve().parents[3]
+    / ".."
+    / "shared"
+    / "data"
+    / "medical"
+    / "medquad_subset.json"
+)
 
 pytestmark = [
     pytest.mark.shared_data,
     pytest.mark.slow,
-    pytest.mark.skipif(not DATA.exists(), reason="../shared/data (MedQuAD subset) is not present in this checkout"),
+    pytest.mark.skipif(
+        not DATA.exists(), reason="../shared/data (MedQuAD subset) is not present in this checkout"
+    ),
 ]
 
 
@@ -28,7 +37,15 @@ def rows() -> list[dict[str, str]]:
 
 def test_model_free_cleaners_keep_count_and_normalise_stably(kinject_plugins, rows) -> None:
     records = [Record(r["answer"], source={"uri": r["url"], "row": i}) for i, r in enumerate(rows)]
-    for name in ("normalize", "standardize", "pii-scrub", "language", "length", "low-information", "exact-dedup"):
+    for name in (
+        "normalize",
+        "standardize",
+        "pii-scrub",
+        "language",
+        "length",
+        "low-information",
+        "exact-dedup",
+    ):
         out = list(kinject_plugins.create("cleaner", name, {}).apply(records))
         assert len(out) == len(records), name
         kept = [r for r in out if isinstance(r, Record)]
@@ -40,7 +57,10 @@ def test_model_free_cleaners_keep_count_and_normalise_stably(kinject_plugins, ro
 
 def test_decontaminate_drops_exactly_the_answers_of_protected_items(rows) -> None:
     protected = rows[:20]
-    items = [EvalItem(id=f"m{i}", question=r["question"], answer_text=r["answer"]) for i, r in enumerate(protected)]
+    items = [
+        EvalItem(id=f"m{i}", question=r["question"], answer_text=r["answer"])
+        for i, r in enumerate(protected)
+    ]
     cleaner = Decontaminate(embed=False)
     cleaner.protect(items)
     leaked_answers = {r["answer"] for r in protected}

@@ -12,19 +12,31 @@ ITEMS = [
     EvalItem(
         id="q1",
         question="What is the maximum deposit allowed as a percentage of the contract price?",
-        answer_text="The deposit may not exceed twenty percent of the value of the main contract in any case.",
+        answer_text="The deposit may not exceed twenty percent of the value of the main contract "
+        "in any case.",
     ),
-    EvalItem(id="q2", question="定金的数额最多可以占主合同标的额的百分之几？", answer_text="百分之二十"),
+    EvalItem(
+        id="q2", question="定金的数额最多可以占主合同标的额的百分之几？", answer_text="百分之二十"
+    ),
 ]
 LEAKED = [
-    Record("Practice: What is the maximum deposit allowed as a percentage of the contract price? 20%."),
+    Record(
+        "Practice: What is the maximum deposit allowed as a percentage of the contract price? 20%."
+    ),
     Record("问：定金的数额最多可以占主合同标的额的百分之几？答：百分之二十。"),
-    Record("Note that the deposit may not exceed twenty percent of the value of the main contract in any case."),
+    Record(
+        "Note that the deposit may not exceed twenty percent of the value of the main contract in "
+        "any case."
+    ),
 ]
 SAME_FACT = [
     Record("The deposit may not exceed 20% of the contract price."),
     Record("定金的数额由当事人约定，但不得超过主合同标的额的百分之二十。"),
-    Record("x", kind="qa", meta={"question": "How large may a deposit be relative to the price?", "answer": "20%"}),
+    Record(
+        "x",
+        kind="qa",
+        meta={"question": "How large may a deposit be relative to the price?", "answer": "20%"},
+    ),
 ]
 
 
@@ -56,11 +68,23 @@ def test_short_reference_answers_do_not_drop_records() -> None:
 
 def test_eval_path_and_run_context(run_context, tmp_path: Path, split) -> None:
     path = tmp_path / "eval.jsonl"
-    path.write_text('{"id": "e9", "question": "Which court hears appeals from the district courts of this state?"}\n')
+    path.write_text(
+        '{"id": "e9", "question": "Which court hears appeals from the district courts of this '
+        'state?"}\n'
+    )
     run_context.eval_items = ITEMS[:1]
     cleaner = Decontaminate(embed=False, eval_path=str(path))
     cleaner.setup(run_context)
-    _, rejected = split(cleaner.apply([Record("Q: which court hears appeals from the district courts of this state? A: the court of appeals")]))
+    _, rejected = split(
+        cleaner.apply(
+            [
+                Record(
+                    "Q: which court hears appeals from the district courts of this state? A: the "
+                    "court of appeals"
+                )
+            ]
+        )
+    )
     assert "e9" in rejected[0].detail
 
 
@@ -74,7 +98,13 @@ def test_nothing_to_protect_passes_everything(run_context) -> None:
 def test_embedding_match_catches_light_rewording_only(split) -> None:
     cleaner = Decontaminate()
     cleaner.protect(ITEMS)
-    reworded = Record("x", kind="qa", meta={"question": "What's the maximum deposit allowed as a percentage of the contract price?"})
+    reworded = Record(
+        "x",
+        kind="qa",
+        meta={
+            "question": "What's the maximum deposit allowed as a percentage of the contract price?"
+        },
+    )
     kept, rejected = split(cleaner.apply([reworded, *SAME_FACT]))
     assert [r.record.id for r in rejected] == [reworded.id]
     assert "cosine" in rejected[0].detail
@@ -82,7 +112,10 @@ def test_embedding_match_catches_light_rewording_only(split) -> None:
     # Sentences of documents are embedded on request; a same-fact sentence still stays.
     cleaner = Decontaminate(embed_documents=True)
     cleaner.protect(ITEMS)
-    doc = Record("Background. What's the maximum deposit allowed as a percentage of the contract price? See below.")
+    doc = Record(
+        "Background. What's the maximum deposit allowed as a percentage of the contract price? "
+        "See below."
+    )
     kept, rejected = split(cleaner.apply([doc, *SAME_FACT]))
     assert [r.record.id for r in rejected] == [doc.id]
 
@@ -90,7 +123,11 @@ def test_embedding_match_catches_light_rewording_only(split) -> None:
 def test_leak_is_found_after_standardize_rewrote_dates_and_money() -> None:
     from kinject_plugins.cleaners.standardize import Standardize
 
-    item = EvalItem(id="d1", question="Under the lease signed by Anna Smith in Boston on 5 March 2024, what deposit did the tenant pay?")
+    item = EvalItem(
+        id="d1",
+        question="Under the lease signed by Anna Smith in Boston on 5 March 2024, what deposit "
+        "did the tenant pay?",
+    )
     cleaner = Decontaminate(embed=False)
     cleaner.protect([item])
     leaked = Standardize().clean(Record(f"Practice question: {item.question} Answer: $1,200."))

@@ -8,7 +8,9 @@ def test_too_short_and_too_long_in_english_and_chinese() -> None:
     cleaner = Length(min_tokens=4, max_tokens=10)
     assert isinstance(cleaner.clean(Record("Four words are here")), Record)
     short = cleaner.clean(Record("Too short."))
-    assert isinstance(short, Rejected) and short.reason == "too_short" and "2 tokens" in short.detail
+    assert (
+        isinstance(short, Rejected) and short.reason == "too_short" and "2 tokens" in short.detail
+    )
     assert isinstance(cleaner.clean(Record("定金不得超过")), Record)  # six characters = six tokens
     long = cleaner.clean(Record("one two three four five six seven eight nine ten eleven"))
     assert isinstance(long, Rejected) and long.reason == "too_long"

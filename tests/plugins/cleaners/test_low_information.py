@@ -25,7 +25,9 @@ def test_repetition_boilerplate_and_symbols_are_dropped(split) -> None:
     kept, rejected = split(LowInformation(fit_records=3).apply(records))
     assert [r.text for r in kept] == PROSE
     assert {r.record.id: r.reason for r in rejected} == {
-        spam.id: "low_information", symbols.id: "symbol_ratio", tiny.id: "too_short"
+        spam.id: "low_information",
+        symbols.id: "symbol_ratio",
+        tiny.id: "too_short",
     }
 
 

@@ -12,7 +12,10 @@ ZH = "租客{verb}于2024年3月{day}日向房东支付{amount}元押金。"
 
 
 def lease(verb: str = "shall", amount: int = 500, name: str = "Smith", day: int = 1) -> Record:
-    return Record(LEASE.format(verb=verb, amount=amount, name=name, day=day), source={"uri": f"{verb}{amount}{name}{day}"})
+    return Record(
+        LEASE.format(verb=verb, amount=amount, name=name, day=day),
+        source={"uri": f"{verb}{amount}{name}{day}"},
+    )
 
 
 @pytest.mark.usefixtures("fake_embedder")
@@ -20,25 +23,41 @@ def test_near_duplicate_is_dropped_naming_its_survivor(split) -> None:
     first, copy = lease("shall"), lease("must")
     kept, rejected = split(NearDedup(threshold=0.8).apply([first, copy]))
     assert [r.id for r in kept] == [first.id]
-    assert rejected[0].reason == "near_duplicate" and rejected[0].detail.startswith(f"duplicate of {first.id}")
+    assert rejected[0].reason == "near_duplicate" and rejected[0].detail.startswith(
+        f"duplicate of {first.id}"
+    )
 
 
 @pytest.mark.usefixtures("fake_embedder")
 def test_templated_but_distinct_texts_are_not_merged(split) -> None:
-    records = [lease(amount=500), lease(amount=700), lease(name="Jones"), lease(day=2),
-               Record(ZH.format(verb="应", day=1, amount=500)), Record(ZH.format(verb="应", day=2, amount=500))]
+    records = [
+        lease(amount=500),
+        lease(amount=700),
+        lease(name="Jones"),
+        lease(day=2),
+        Record(ZH.format(verb="应", day=1, amount=500)),
+        Record(ZH.format(verb="应", day=2, amount=500)),
+    ]
     near = NearDedup(threshold=0.8)
     kept, rejected = split(near.apply(records))
     assert len(kept) == len(records) and not rejected
     assert near.stats["kept_by_facts"] >= 4
     # Without the fact check the same texts collapse: the check is what keeps them.
-    kept, _ = split(NearDedup(threshold=0.8, check_facts=False, min_lexical_overlap=0).apply(records))
+    kept, _ = split(
+        NearDedup(threshold=0.8, check_facts=False, min_lexical_overlap=0).apply(records)
+    )
     assert len(kept) < len(records)
 
 
 @pytest.mark.usefixtures("fake_embedder")
 def test_duplicates_are_found_across_batches_and_within_one(split) -> None:
-    records = [lease("shall"), lease("must"), lease("shall", 900), lease("will"), lease("must", 900)]
+    records = [
+        lease("shall"),
+        lease("must"),
+        lease("shall", 900),
+        lease("will"),
+        lease("must", 900),
+    ]
     kept, rejected = split(NearDedup(threshold=0.8, batch_size=2).apply(records))
     assert [r.text for r in kept] == [records[0].text, records[2].text]
     assert len(rejected) == 3
@@ -62,13 +81,21 @@ def test_kinds_are_deduplicated_separately(split) -> None:
 
 
 @pytest.mark.usefixtures("fake_embedder")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["shall", "must", "will", "may"])), min_size=1, max_size=25),
+    st.lists(
+        st.tuples(st.integers(0, 4), st.sampled_from(["shall", "must", "will", "may"])),
+        min_size=1,
+        max_size=25,
+    ),
     st.sampled_from(["first", "longest"]),
     st.integers(1, 8),
 )
-def test_dedup_never_removes_every_member_of_a_cluster(plan: list[tuple[int, str]], keep: str, batch: int) -> None:
+def test_dedup_never_removes_every_member_of_a_cluster(
+    plan: list[tuple[int, str]], keep: str, batch: int
+) -> None:
     # Cluster c = the lease for amount 100*c, written with different verbs.
     records = [lease(verb, 100 * (c + 1)) for c, verb in plan]
     out = list(NearDedup(threshold=0.8, keep=keep, batch_size=batch).apply(records))
@@ -84,9 +111,15 @@ def test_dedup_never_removes_every_member_of_a_cluster(plan: list[tuple[int, str
 @pytest.mark.slow
 def test_real_embedder_merges_rewordings_but_not_templates(split) -> None:
     records = [
-        lease("shall", 500), lease("must", 500), lease("shall", 700), lease("shall", 500, "Jones"),
-        Record("租客应于2024年3月1日向房东支付500元押金。"), Record("租客须于2024年3月1日向房东支付500元押金。"),
-        Record("租客应于2024年4月1日向房东支付700元押金。"), Record("合同应当采用书面形式。"), Record("患者应在饭后服用此药物。"),
+        lease("shall", 500),
+        lease("must", 500),
+        lease("shall", 700),
+        lease("shall", 500, "Jones"),
+        Record("租客应于2024年3月1日向房东支付500元押金。"),
+        Record("租客须于2024年3月1日向房东支付500元押金。"),
+        Record("租客应于2024年4月1日向房东支付700元押金。"),
+        Record("合同应当采用书面形式。"),
+        Record("患者应在饭后服用此药物。"),
     ]
     near = NearDedup()
     kept, rejected = split(near.apply(records))

@@ -21,7 +21,10 @@ def test_whitespace_is_collapsed_but_paragraphs_stay() -> None:
 
 
 def test_cjk_punctuation_stays_fullwidth_and_ascii_becomes_fullwidth_inside_chinese() -> None:
-    assert normalize_text("定金,订金不同。价格（含税）为3.5万元!") == "定金，订金不同。价格（含税）为3.5万元！"
+    assert (
+        normalize_text("定金,订金不同。价格（含税）为3.5万元!")
+        == "定金，订金不同。价格（含税）为3.5万元！"
+    )
     # Full-width punctuation in English text becomes ASCII.
     assert normalize_text("Hello，world！") == "Hello,world!"
 
@@ -32,7 +35,10 @@ def test_cjk_punctuation_can_be_left_alone() -> None:
 
 
 def test_pdf_hyphenation_is_joined() -> None:
-    assert normalize_text("injected knowl-\nedge into the mod-\n  el") == "injected knowledge into the model"
+    assert (
+        normalize_text("injected knowl-\nedge into the mod-\n  el")
+        == "injected knowledge into the model"
+    )
     # A hyphen before a capital or a digit is a real hyphen.
     assert normalize_text("Franco-\nGerman 2019-\n2020") == "Franco-\nGerman 2019-\n2020"
 
@@ -48,7 +54,9 @@ def test_repeated_headers_and_footers_are_removed_across_pages(split) -> None:
     other = Record("ACME Lease Agreement\nA different file.", source={"uri": "other.txt"})
     kept, rejected = split(list(Normalize().apply([*pages, other])))
     assert not rejected
-    assert [r.text for r in kept[:4]] == [f"Clause {i}: the tenant pays rent on day {i}." for i in range(1, 5)]
+    assert [r.text for r in kept[:4]] == [
+        f"Clause {i}: the tenant pays rent on day {i}." for i in range(1, 5)
+    ]
     assert kept[0].meta["headers_removed"] == 2
     assert kept[4].text == other.text  # not a page of that document: untouched
 
@@ -86,9 +94,13 @@ def test_normalisation_is_idempotent(text: str) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.text(max_size=30), st.sampled_from(["a.pdf", "b.pdf", ""])), max_size=12))
+@given(
+    st.lists(st.tuples(st.text(max_size=30), st.sampled_from(["a.pdf", "b.pdf", ""])), max_size=12)
+)
 def test_no_record_is_lost_without_a_reason(items: list[tuple[str, str]]) -> None:
-    records = [Record(t, source={"uri": u, "page": i} if u else {}) for i, (t, u) in enumerate(items)]
+    records = [
+        Record(t, source={"uri": u, "page": i} if u else {}) for i, (t, u) in enumerate(items)
+    ]
     out = list(Normalize().apply(records))
     assert len(out) == len(records)
     assert [(o.record if isinstance(o, Rejected) else o).id for o in out] == [r.id for r in records]

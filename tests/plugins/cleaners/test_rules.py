@@ -49,7 +49,9 @@ def test_flag_and_drop() -> None:
 
 def test_rules_from_a_yaml_file(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
-    path.write_text("rules:\n  - id: no_guarantee\n    require: ['(?i)guaranteed cure']\n    action: drop\n")
+    path.write_text(
+        "rules:\n  - id: no_guarantee\n    require: ['(?i)guaranteed cure']\n    action: drop\n"
+    )
     out = Rules(path=str(path)).clean(Record("A guaranteed cure for all."))
     assert isinstance(out, Rejected) and out.reason == "rule:no_guarantee"
 
@@ -63,7 +65,14 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as err:
         Rules(rules=bad)
     message = str(err.value)
-    for part in ("bad regex", "may be called", "unknown name 'b'", "id: Field required", "colour", "used twice"):
+    for part in (
+        "bad regex",
+        "may be called",
+        "unknown name 'b'",
+        "id: Field required",
+        "colour",
+        "used twice",
+    ):
         assert part in message
 
 

@@ -8,21 +8,31 @@ from kinject_plugins.cleaners.standardize import Standardize, parse_number
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("1,234.5", 1234.5), ("1.234,5", 1234.5), ("1234,5", 1234.5), ("1,234", 1234), ("1.234.567", 1234567)],
+    [
+        ("1,234.5", 1234.5),
+        ("1.234,5", 1234.5),
+        ("1234,5", 1234.5),
+        ("1,234", 1234),
+        ("1.234.567", 1234567),
+    ],
 )
 def test_parse_number(raw: str, value: float) -> None:
     assert parse_number(raw) == value
 
 
 def test_dates_to_iso() -> None:
-    text, _ = Standardize().standardize("March 5, 2024; 5th Mar 2024; 2024/3/5; 05/03/2024; 2024年3月5日签订")
+    text, _ = Standardize().standardize(
+        "March 5, 2024; 5th Mar 2024; 2024/3/5; 05/03/2024; 2024年3月5日签订"
+    )
     assert text == "2024-03-05; 2024-03-05; 2024-03-05; 2024-03-05; 2024-03-05签订"
     us, _ = Standardize(day_first=False).standardize("05/03/2024 and 13/05/2024")
     assert us == "2024-05-03 and 2024-05-13"
 
 
 def test_money_and_chinese_scales() -> None:
-    text, _ = Standardize().standardize("$1,234.50, €1.234,50, ¥3.5万, 3,000元, 2亿元; 1.4亿 people")
+    text, _ = Standardize().standardize(
+        "$1,234.50, €1.234,50, ¥3.5万, 3,000元, 2亿元; 1.4亿 people"
+    )
     assert text == "1234.5 USD, 1234.5 EUR, 35000 CNY, 3000 CNY, 200000000 CNY; 140000000 people"
     jp, _ = Standardize(yen_as="JPY").standardize("¥500")
     assert jp == "500 JPY"

@@ -25,10 +25,38 @@ def tiny_eval_model(tiny_model: Path) -> EvalModel:
 def qa_items() -> list[EvalItem]:
     """Four multiple-choice items in two categories, with reference answers."""
     return [
-        EvalItem("a1", "What is the appeal deadline?", ["7 days", "14 days", "21 days", "30 days"], 2, "21 days", "court"),
-        EvalItem("a2", "Who hears appeals?", ["the harbor court", "a jury", "the mayor", "nobody"], 0, "", "court"),
-        EvalItem("b1", "What notice must a tenant give?", ["none", "45 days", "one year", "a letter"], 1, "45 days", "lease"),
-        EvalItem("b2", "Is a deposit refundable?", ["yes", "no", "sometimes", "never"], 0, "yes, within 30 days", "lease"),
+        EvalItem(
+            "a1",
+            "What is the appeal deadline?",
+            ["7 days", "14 days", "21 days", "30 days"],
+            2,
+            "21 days",
+            "court",
+        ),
+        EvalItem(
+            "a2",
+            "Who hears appeals?",
+            ["the harbor court", "a jury", "the mayor", "nobody"],
+            0,
+            "",
+            "court",
+        ),
+        EvalItem(
+            "b1",
+            "What notice must a tenant give?",
+            ["none", "45 days", "one year", "a letter"],
+            1,
+            "45 days",
+            "lease",
+        ),
+        EvalItem(
+            "b2",
+            "Is a deposit refundable?",
+            ["yes", "no", "sometimes", "never"],
+            0,
+            "yes, within 30 days",
+            "lease",
+        ),
     ]
 
 
@@ -56,7 +84,9 @@ def fixed_answers(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, dict[str, s
     """Make one evaluator module's greedy answers come from a question -> answer table."""
 
     def install(module: str, table: dict[str, str]) -> None:
-        def answers(model: EvalModel, items: list[EvalItem], *args: object, **kwargs: object) -> list[str]:
+        def answers(
+            model: EvalModel, items: list[EvalItem], *args: object, **kwargs: object
+        ) -> list[str]:
             return [table[item.question] for item in items]
 
         monkeypatch.setattr(f"kinject_plugins.evaluators.{module}.generate_answers", answers)
@@ -82,6 +112,11 @@ def legal_pack(tmp_path: Path) -> DomainPack:
         encoding="utf-8",
     )
     return DomainPack(
-        name="legal", version="0", description="", corpus=tmp_path, eval=tmp_path / "eval.jsonl",
-        terms=tmp_path / "terms.yaml", rubric=tmp_path / "rubric.yaml",
+        name="legal",
+        version="0",
+        description="",
+        corpus=tmp_path,
+        eval=tmp_path / "eval.jsonl",
+        terms=tmp_path / "terms.yaml",
+        rubric=tmp_path / "rubric.yaml",
     )

@@ -35,7 +35,9 @@ def test_answers_are_cached_per_model_until_weights_change(
     assert generate_answers(tiny_eval_model, items[::-1], max_new_tokens=5) == first[::-1]
     assert calls == [1, 1]  # served from the cache
     # batching does not change greedy answers
-    assert generate_answers(tiny_eval_model, items, max_new_tokens=6, batch_size=2)[0].startswith(first[0])
+    assert generate_answers(tiny_eval_model, items, max_new_tokens=6, batch_size=2)[0].startswith(
+        first[0]
+    )
     calls.clear()
     with torch.no_grad():
         next(tiny_eval_model.model.parameters()).add_(0.0)  # an in-place update, as training does

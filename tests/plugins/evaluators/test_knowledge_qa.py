@@ -34,17 +34,29 @@ class FavouriteTokens(torch.nn.Module):
         return SimpleNamespace(logits=logits)
 
 
-def test_picks_the_choice_a_rigged_model_prefers(tiny_eval_model: EvalModel, run_context: RunContext) -> None:
+def test_picks_the_choice_a_rigged_model_prefers(
+    tiny_eval_model: EvalModel, run_context: RunContext
+) -> None:
     tok = tiny_eval_model.tokenizer
     favourite = tok(" 45 days", add_special_tokens=False)["input_ids"]
     rigged = EvalModel(FavouriteTokens(len(tok), favourite), tok, "rigged")
-    items = [EvalItem("x", "How much notice?", ["10 years", "45 days", "none at all", "a letter"], 1, category="lease")]
+    items = [
+        EvalItem(
+            "x",
+            "How much notice?",
+            ["10 years", "45 days", "none at all", "a letter"],
+            1,
+            category="lease",
+        )
+    ]
     result = KnowledgeQAEvaluator(generate=False).evaluate(rigged, items, run_context)
     assert result["accuracy"] == 1.0
     assert result["items"][0]["chosen"] == 1
     assert result["items"][0]["chosen_text"] == "45 days"
     items[0].answer = 2
-    assert KnowledgeQAEvaluator(generate=False).evaluate(rigged, items, run_context)["accuracy"] == 0.0
+    assert (
+        KnowledgeQAEvaluator(generate=False).evaluate(rigged, items, run_context)["accuracy"] == 0.0
+    )
 
 
 def test_accuracy_matches_hand_computed_choices(
@@ -53,7 +65,9 @@ def test_accuracy_matches_hand_computed_choices(
     run_context: RunContext,
     hand_logprob: Callable[[EvalModel, str, str], float],
 ) -> None:
-    result = KnowledgeQAEvaluator(generate=False, batch_size=3).evaluate(tiny_eval_model, qa_items, run_context)
+    result = KnowledgeQAEvaluator(generate=False, batch_size=3).evaluate(
+        tiny_eval_model, qa_items, run_context
+    )
     chosen, chosen_norm = [], []
     for item in qa_items:
         prompt = tiny_eval_model.prompt(item.question)
@@ -76,7 +90,9 @@ def test_accuracy_matches_hand_computed_choices(
 def test_headline_norm_and_determinism(
     tiny_eval_model: EvalModel, qa_items: list[EvalItem], run_context: RunContext
 ) -> None:
-    first = KnowledgeQAEvaluator(generate=False, headline="norm").evaluate(tiny_eval_model, qa_items, run_context)
+    first = KnowledgeQAEvaluator(generate=False, headline="norm").evaluate(
+        tiny_eval_model, qa_items, run_context
+    )
     again = KnowledgeQAEvaluator(generate=False, headline="norm", batch_size=1).evaluate(
         tiny_eval_model, qa_items, run_context
     )
@@ -94,7 +110,9 @@ def test_generation_metrics_on_small_sets(
     expected_em = sum(exact_match(r["generation"], r["reference"]) for r in rows) / 4
     assert result["em"] == expected_em
     assert 0.0 <= result["em"] <= result["contains"] <= 1.0
-    off = KnowledgeQAEvaluator(generate_max_items=3).evaluate(tiny_eval_model, qa_items, run_context)
+    off = KnowledgeQAEvaluator(generate_max_items=3).evaluate(
+        tiny_eval_model, qa_items, run_context
+    )
     assert "em" not in off
 
 

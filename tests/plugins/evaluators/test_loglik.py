@@ -22,12 +22,16 @@ def test_scores_match_hand_computation_in_any_batch_size(
     ]
     expected = [hand_logprob(tiny_eval_model, c, k) for c, k in pairs]
     for batch_size in (1, 3, 16):
-        got = score_continuations(tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, batch_size)
+        got = score_continuations(
+            tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, batch_size
+        )
         assert [s.logprob for s in got] == pytest.approx(expected, abs=1e-4)
         assert all(s.n_tokens > 0 for s in got)
 
 
-def test_empty_context_without_bos_moves_first_token_into_context(tiny_eval_model: EvalModel) -> None:
+def test_empty_context_without_bos_moves_first_token_into_context(
+    tiny_eval_model: EvalModel,
+) -> None:
     tok = tiny_eval_model.tokenizer
     assert tok.bos_token_id is None
     ctx, cont = encode_pair(tok, "", "hello world")
@@ -38,21 +42,30 @@ def test_empty_context_without_bos_moves_first_token_into_context(tiny_eval_mode
 def test_a_shared_long_context_scores_like_the_full_sequences(
     tiny_eval_model: EvalModel, hand_logprob: Callable[[EvalModel, str, str], float]
 ) -> None:
-    passages = " ".join(f"Passage {i}: the harbor court hears appeals within {i} days." for i in range(5))
+    passages = " ".join(
+        f"Passage {i}: the harbor court hears appeals within {i} days." for i in range(5)
+    )
     context = f"{passages}\nQuestion: Who hears appeals?\nAnswer:"
     choices = [" the harbor court", " a jury of twelve citizens", " x", " the mayor"]
     pairs = [(context, c) for c in choices] + [("Short", " x")]
-    assert len(encode_pair(tiny_eval_model.tokenizer, context, "")[0]) >= 64  # long enough to be shared
+    # long enough to be shared
+    assert len(encode_pair(tiny_eval_model.tokenizer, context, "")[0]) >= 64
     expected = [hand_logprob(tiny_eval_model, c, k) for c, k in pairs]
     for batch_size in (1, 3, 16):
-        shared = score_continuations(tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, batch_size)
+        shared = score_continuations(
+            tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, batch_size
+        )
         assert [s.logprob for s in shared] == pytest.approx(expected, abs=1e-4)
-    full = score_continuations(tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, 16, share_prefix=False)
+    full = score_continuations(
+        tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, 16, share_prefix=False
+    )
     assert [s.greedy for s in shared] == [s.greedy for s in full]
     assert [s.n_tokens for s in shared] == [s.n_tokens for s in full]
 
 
-def test_the_shared_context_runs_once(tiny_eval_model: EvalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_shared_context_runs_once(
+    tiny_eval_model: EvalModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = tiny_eval_model.model
     seen: list[int] = []
     forward = model.forward
@@ -62,7 +75,9 @@ def test_the_shared_context_runs_once(tiny_eval_model: EvalModel, monkeypatch: p
         return forward(*args, **kwargs)
 
     monkeypatch.setattr(model, "forward", counting)
-    context = " ".join(f"Passage {i}: the harbor court hears appeals within {i} days." for i in range(5))
+    context = " ".join(
+        f"Passage {i}: the harbor court hears appeals within {i} days." for i in range(5)
+    )
     pairs = [(context, c) for c in (" the harbor court", " a jury", " the mayor", " nobody at all")]
     score_continuations(model, tiny_eval_model.tokenizer, pairs, 16)
     shared_tokens, seen[:] = sum(seen), []

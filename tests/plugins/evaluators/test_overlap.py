@@ -36,10 +36,15 @@ def test_chinese_is_tokenized_per_character() -> None:
 
 
 def test_evaluator(
-    tiny_eval_model: EvalModel, run_context: RunContext, fixed_answers: Callable[[str, dict[str, str]], None]
+    tiny_eval_model: EvalModel,
+    run_context: RunContext,
+    fixed_answers: Callable[[str, dict[str, str]], None],
 ) -> None:
     fixed_answers("overlap", {"q": "the cat sat on the mat today"})
-    items = [EvalItem("1", "q", answer_text="the cat sat on the mat"), EvalItem("2", "no reference")]
+    items = [
+        EvalItem("1", "q", answer_text="the cat sat on the mat"),
+        EvalItem("2", "no reference"),
+    ]
     result = OverlapEvaluator().evaluate(tiny_eval_model, items, run_context)
     assert result["n"] == 1
     assert result["bleu"] == pytest.approx(100 * (3 / 7) ** 0.25)

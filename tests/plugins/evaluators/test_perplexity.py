@@ -22,9 +22,14 @@ def test_matches_hand_computed_perplexity(
     tmp_path: Path,
     hand_logprob: Callable[[EvalModel, str, str], float],
 ) -> None:
-    items = [EvalItem("1", "What is the deadline?", answer_text="21 days"), EvalItem("2", "Who?", ["a", "b"], 1)]
+    items = [
+        EvalItem("1", "What is the deadline?", answer_text="21 days"),
+        EvalItem("2", "Who?", ["a", "b"], 1),
+    ]
     texts_file = tmp_path / "texts.jsonl"
-    texts_file.write_text(json.dumps({"text": "Appeals are heard within 21 days."}) + "\n", encoding="utf-8")
+    texts_file.write_text(
+        json.dumps({"text": "Appeals are heard within 21 days."}) + "\n", encoding="utf-8"
+    )
     result = PerplexityEvaluator(texts=["A tenant gives notice."], texts_path=texts_file).evaluate(
         tiny_eval_model, items, run_context
     )
@@ -39,7 +44,9 @@ def test_matches_hand_computed_perplexity(
     assert result["text_perplexity"] == pytest.approx(math.exp(-lp_t / n_t), rel=1e-4)
 
 
-def test_nothing_to_score_and_bad_texts_file(tiny_eval_model: EvalModel, run_context: RunContext, tmp_path: Path) -> None:
+def test_nothing_to_score_and_bad_texts_file(
+    tiny_eval_model: EvalModel, run_context: RunContext, tmp_path: Path
+) -> None:
     with pytest.raises(ConfigError, match="nothing to score"):
         PerplexityEvaluator().evaluate(tiny_eval_model, [], run_context)
     bad = tmp_path / "bad.jsonl"

@@ -24,7 +24,9 @@ def test_shipped_general_sets_are_well_formed() -> None:
     assert all(len(i.choices) == 4 and len(set(i.choices)) == 4 and i.reference for i in items)
     # the right answer is spread over all four positions
     assert {i.answer for i in items} == {0, 1, 2, 3}
-    rows = [json.loads(line) for line in general_text_path().read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line) for line in general_text_path().read_text(encoding="utf-8").splitlines()
+    ]
     assert len(rows) >= 100
     assert all(isinstance(r["text"], str) and len(r["text"]) > 30 for r in rows)
 
@@ -41,9 +43,13 @@ def test_ignores_domain_items_and_scores_the_general_set(
     assert 0.0 <= result["accuracy"] <= 1.0
 
 
-def test_custom_path_and_missing_path(tmp_path: Path, tiny_eval_model: EvalModel, run_context: RunContext) -> None:
+def test_custom_path_and_missing_path(
+    tmp_path: Path, tiny_eval_model: EvalModel, run_context: RunContext
+) -> None:
     path = tmp_path / "general.jsonl"
-    path.write_text(json.dumps({"id": "g", "question": "2+2?", "choices": ["4", "5"], "answer": 0}) + "\n")
+    path.write_text(
+        json.dumps({"id": "g", "question": "2+2?", "choices": ["4", "5"], "answer": 0}) + "\n"
+    )
     result = RetentionEvaluator(path=path).evaluate(tiny_eval_model, [], run_context)
     assert result["n"] == 1
     with pytest.raises(ConfigError, match="not found: .*nope.jsonl"):

@@ -25,11 +25,14 @@ def test_scores_answers_with_the_domain_rubric(
     legal_pack: DomainPack,
     fixed_answers: Callable[[str, dict[str, str]], None],
 ) -> None:
-    fixed_answers("rubric", {
-        "What does the seller keep?": "The deposit.",  # synonym: passes both
-        "What is forfeited?": "The advance payment.",  # misses the term and confuses it
-        "Anything else?": "Nothing.",  # no criterion applies
-    })
+    fixed_answers(
+        "rubric",
+        {
+            "What does the seller keep?": "The deposit.",  # synonym: passes both
+            "What is forfeited?": "The advance payment.",  # misses the term and confuses it
+            "Anything else?": "Nothing.",  # no criterion applies
+        },
+    )
     run_context.domain = legal_pack
     evaluator = RubricEvaluator()
     evaluator.setup(run_context)
@@ -50,7 +53,9 @@ def test_needs_a_rubric(run_context: RunContext) -> None:
         RubricEvaluator().setup(run_context)
 
 
-def test_real_generation_runs(tiny_eval_model: EvalModel, run_context: RunContext, legal_pack: DomainPack) -> None:
+def test_real_generation_runs(
+    tiny_eval_model: EvalModel, run_context: RunContext, legal_pack: DomainPack
+) -> None:
     run_context.domain = legal_pack
     result = RubricEvaluator(max_new_tokens=3).evaluate(tiny_eval_model, ITEMS, run_context)
     assert result["n"] == 3

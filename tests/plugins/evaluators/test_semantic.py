@@ -12,10 +12,15 @@ from kinject_plugins.evaluators.semantic import SemanticEvaluator
 
 
 def test_same_meaning_scores_higher(
-    tiny_eval_model: EvalModel, run_context: RunContext, fixed_answers: Callable[[str, dict[str, str]], None]
+    tiny_eval_model: EvalModel,
+    run_context: RunContext,
+    fixed_answers: Callable[[str, dict[str, str]], None],
 ) -> None:
     ref = "The seller may keep the earnest money."
-    fixed_answers("semantic", {"same": ref, "close": "The seller can retain the deposit.", "far": "Bananas are yellow."})
+    fixed_answers(
+        "semantic",
+        {"same": ref, "close": "The seller can retain the deposit.", "far": "Bananas are yellow."},
+    )
     items = [EvalItem(q, q, answer_text=ref) for q in ("same", "close", "far")]
     result = SemanticEvaluator().evaluate(tiny_eval_model, items, run_context)
     cos = [row["cosine"] for row in result["items"]]

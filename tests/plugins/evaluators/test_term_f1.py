@@ -24,11 +24,14 @@ def test_micro_and_macro_f1(
         EvalItem("2", "q2", answer_text="an advance payment"),
         EvalItem("3", "q3", answer_text="no terms"),
     ]
-    fixed_answers("term_f1", {
-        "q1": "the deposit",  # 1 of 2 reference terms, via a synonym
-        "q2": "an advance payment, not earnest money",  # 1 right, 1 extra
-        "q3": "nothing",  # no terms either side: not counted in macro
-    })
+    fixed_answers(
+        "term_f1",
+        {
+            "q1": "the deposit",  # 1 of 2 reference terms, via a synonym
+            "q2": "an advance payment, not earnest money",  # 1 right, 1 extra
+            "q3": "nothing",  # no terms either side: not counted in macro
+        },
+    )
     run_context.domain = legal_pack
     result = TermF1Evaluator().evaluate(tiny_eval_model, items, run_context)
     # tp = 2, predicted = 3, relevant = 3

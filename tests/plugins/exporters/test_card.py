@@ -45,7 +45,9 @@ def test_card_carries_run_metrics(adapter_result: TrainResult, run_context: RunC
     assert run_context.run_dir / "export" / "hf" / "README.md" in paths
 
 
-def test_card_without_metrics_or_hub_base(adapter_result: TrainResult, run_context: RunContext) -> None:
+def test_card_without_metrics_or_hub_base(
+    adapter_result: TrainResult, run_context: RunContext
+) -> None:
     run_context.config.base_model = str(adapter_result.base_model)
     path = CardExporter().export(adapter_result, run_context.run_dir / "card", run_context)[0]
     meta = _front_matter(path.read_text())

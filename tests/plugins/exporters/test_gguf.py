@@ -44,7 +44,9 @@ def test_gguf_metadata_and_tokenizer(adapter_result: TrainResult, run_context: R
     assert "tokenizer.chat_template" in fields
 
 
-def test_smaller_files_for_smaller_types(adapter_result: TrainResult, run_context: RunContext) -> None:
+def test_smaller_files_for_smaller_types(
+    adapter_result: TrainResult, run_context: RunContext
+) -> None:
     sizes = {}
     for outtype in ("f32", "q8_0"):
         out = run_context.run_dir / outtype
@@ -54,7 +56,10 @@ def test_smaller_files_for_smaller_types(adapter_result: TrainResult, run_contex
 
 
 def test_wrong_weights_are_caught(
-    adapter_result: TrainResult, run_context: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    adapter_result: TrainResult,
+    run_context: RunContext,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # without llama.cpp's q/k permutation the file loads but computes something else
     monkeypatch.setattr(gguf_module, "_permute", lambda weights, heads: weights)
@@ -68,7 +73,9 @@ def test_other_architectures_refused(tmp_path: Path, run_context: RunContext) ->
     from kinject.models import build_tiny_model
 
     model_dir = build_tiny_model(tmp_path / "gpt2")
-    GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=512)).save_pretrained(str(model_dir))
+    GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=512)).save_pretrained(
+        str(model_dir)
+    )
     result = TrainResult(model_dir=model_dir, base_model=model_dir, adapter=False)
     with pytest.raises(KinjectError, match="only Llama-architecture"):
         GGUFExporter().export(result, tmp_path / "out", run_context)

@@ -27,7 +27,8 @@ from kinject_plugins.exporters.gguf import GGUFExporter, write_gguf
 from kinject_plugins.exporters.loading import check_prompts, load_merged, load_tokenizer
 
 llama_cpp = pytest.importorskip(
-    "llama_cpp", reason="llama-cpp-python is not installed: pip install 'kinject[llama]' (builds llama.cpp)"
+    "llama_cpp",
+    reason="llama-cpp-python is not installed: pip install 'kinject[llama]' (builds llama.cpp)",
 )
 
 NEW_TOKENS = 16
@@ -36,7 +37,9 @@ NEW_TOKENS = 16
 @contextmanager
 def llama(path: Path) -> Iterator[Any]:
     """The GGUF loaded by llama.cpp on the CPU, logits kept for every position."""
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, n_threads=1, logits_all=True, verbose=False, seed=0)
+    llm = llama_cpp.Llama(
+        model_path=str(path), n_ctx=256, n_threads=1, logits_all=True, verbose=False, seed=0
+    )
     try:
         yield llm
     finally:
@@ -75,7 +78,9 @@ def hf_greedy(model: Any, ids: list[int], n: int) -> list[int]:
 
 
 def check_tokenization(llm: Any, tokenizer: Any, prompts: list[str]) -> list[list[int]]:
-    """llama.cpp's default tokenization (BOS when the file asks for one) equals the HF tokenizer's."""
+    """llama.cpp's default tokenization (BOS when the file asks for one) equals the HF
+    tokenizer's.
+    """
     encoded = []
     for prompt in prompts:
         ids = list(tokenizer(prompt)["input_ids"])
@@ -110,8 +115,11 @@ def test_llama_cpp_greedy_continuation_matches_the_trained_embedded_model(
     run_context.eval_items = embedded_eval_items
     model, tokenizer = load_merged(embedded_sft_result), load_tokenizer(embedded_sft_result)
     path = run_context.run_dir / "model-f16.gguf"
-    # the exporter's writer alone: its transformers load-back is tested in test_gguf.py and is slow here
+    # the exporter's writer alone: its transformers load-back is tested in test_gguf.py and is slow
+    # here
     write_gguf(model, tokenizer, path, "f16", "smollm", name="embedded")
     with llama(path) as llm:
         for ids in check_tokenization(llm, tokenizer, check_prompts(run_context)):
-            assert llama_greedy(llm, ids, NEW_TOKENS) == hf_greedy(model, ids, NEW_TOKENS), tokenizer.decode(ids)
+            assert llama_greedy(llm, ids, NEW_TOKENS) == hf_greedy(model, ids, NEW_TOKENS), (
+                tokenizer.decode(ids)
+            )

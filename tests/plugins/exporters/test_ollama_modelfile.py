@@ -23,8 +23,18 @@ from kinject_plugins.exporters.ollama import OllamaExporter, parse_modelfile, qu
 
 INSTRUCTIONS = {"FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "LICENSE", "MESSAGE"}
 #: the documented parameters and the type of their value
-PARAMETERS = {"num_ctx": int, "repeat_last_n": int, "repeat_penalty": float, "temperature": float, "seed": int,
-              "stop": str, "num_predict": int, "top_k": int, "top_p": float, "min_p": float}
+PARAMETERS = {
+    "num_ctx": int,
+    "repeat_last_n": int,
+    "repeat_penalty": float,
+    "temperature": float,
+    "seed": int,
+    "stop": str,
+    "num_predict": int,
+    "top_k": int,
+    "top_p": float,
+    "min_p": float,
+}
 TEMPLATE_VARIABLES = {".System", ".Prompt", ".Response"}
 
 
@@ -39,7 +49,9 @@ def read_modelfile(text: str) -> list[tuple[str, str]]:
             pos = line_end + 1
             continue
         word = re.match(r"[A-Za-z]+", line)
-        assert word and line[word.end() : word.end() + 1] in (" ", "\t"), f"not an instruction: {line!r}"
+        assert word and line[word.end() : word.end() + 1] in (" ", "\t"), (
+            f"not an instruction: {line!r}"
+        )
         instruction = word.group().upper()
         start = text.index(word.group(), pos) + word.end()
         prefix = ""
@@ -73,8 +85,15 @@ def render(template: str, prompt: str, system: str = "") -> str:
     """The Go-template subset the QA template uses: ``{{ if .System }}...{{ end }}``, variables."""
     for variable in re.findall(r"{{-?\s*(?:if\s+)?(\.\w+)\s*-?}}", template):
         assert variable in TEMPLATE_VARIABLES, f"undocumented template variable {variable}"
-    text = re.sub(r"{{ if \.System }}(.*?){{ end }}", lambda m: m.group(1) if system else "", template, flags=re.S)
-    assert "{{ if" not in text and "{{ end" not in text, "template constructs this check does not know"
+    text = re.sub(
+        r"{{ if \.System }}(.*?){{ end }}",
+        lambda m: m.group(1) if system else "",
+        template,
+        flags=re.S,
+    )
+    assert "{{ if" not in text and "{{ end" not in text, (
+        "template constructs this check does not know"
+    )
     return text.replace("{{ .System }}", system).replace("{{ .Prompt }}", prompt)
 
 
@@ -83,11 +102,15 @@ def modelfile(adapter_result: TrainResult, run_context: RunContext) -> Path:
     export = run_context.run_dir / "export"
     GGUFExporter(outtype="q8_0").export(adapter_result, export / "gguf", run_context)
     system = 'You answer questions about "Veloria".\nSay when you do not know.'
-    OllamaExporter(system=system, temperature=0.0).export(adapter_result, export / "ollama", run_context)
+    OllamaExporter(system=system, temperature=0.0).export(
+        adapter_result, export / "ollama", run_context
+    )
     return export / "ollama" / "Modelfile"
 
 
-def test_modelfile_follows_the_documented_format(modelfile: Path, adapter_result: TrainResult) -> None:
+def test_modelfile_follows_the_documented_format(
+    modelfile: Path, adapter_result: TrainResult
+) -> None:
     from transformers import AutoTokenizer
 
     commands = read_modelfile(modelfile.read_text(encoding="utf-8"))
@@ -104,14 +127,19 @@ def test_modelfile_follows_the_documented_format(modelfile: Path, adapter_result
     eos = AutoTokenizer.from_pretrained(str(adapter_result.base_model)).eos_token
     assert params["stop"] == ["\nQuestion:", eos]  # a real newline, not a backslash and an n
     assert params["temperature"] == ["0.0"] and int(params["num_ctx"][0]) > 0
-    assert dict(commands)["SYSTEM"] == 'You answer questions about "Veloria".\nSay when you do not know.'
+    assert (
+        dict(commands)["SYSTEM"]
+        == 'You answer questions about "Veloria".\nSay when you do not know.'
+    )
 
 
 def test_template_asks_what_kinject_trained_and_evaluated(modelfile: Path) -> None:
     template = dict(read_modelfile(modelfile.read_text(encoding="utf-8")))["TEMPLATE"]
     question = "Within how many days does the Harbor Court hear appeals?"
     assert render(template, question) == format_prompt(question)
-    assert render(template, question, system="Be brief.") == "Be brief.\n\n" + format_prompt(question)
+    assert render(template, question, system="Be brief.") == "Be brief.\n\n" + format_prompt(
+        question
+    )
 
 
 def test_exporter_parser_reads_what_the_documented_parser_reads(modelfile: Path) -> None:
@@ -122,11 +150,20 @@ def test_exporter_parser_reads_what_the_documented_parser_reads(modelfile: Path)
     assert parse_modelfile(modelfile) == expected
 
 
-@pytest.mark.parametrize("value", ["plain", "\nQuestion:", " padded ", 'say "hi"', "two\nlines", '"quoted"'])
+@pytest.mark.parametrize(
+    "value", ["plain", "\nQuestion:", " padded ", 'say "hi"', "two\nlines", '"quoted"']
+)
 def test_values_survive_quoting(value: str, tmp_path: Path) -> None:
     path = tmp_path / "Modelfile"
-    path.write_text(f"FROM ./m.gguf\nPARAMETER stop {quote_value(value)}\nSYSTEM {quote_value(value, triple=True)}\n")
-    assert read_modelfile(path.read_text()) == [("FROM", "./m.gguf"), ("PARAMETER", f"stop {value}"), ("SYSTEM", value)]
+    path.write_text(
+        f"FROM ./m.gguf\nPARAMETER stop {quote_value(value)}\nSYSTEM "
+        f"{quote_value(value, triple=True)}\n"
+    )
+    assert read_modelfile(path.read_text()) == [
+        ("FROM", "./m.gguf"),
+        ("PARAMETER", f"stop {value}"),
+        ("SYSTEM", value),
+    ]
     assert parse_modelfile(path)["PARAMETER"] == [f"stop {value}"]
 
 

@@ -31,20 +31,34 @@ def test_onnx_matches_pytorch_and_enforces_tolerance(
     check = json.loads((out / "kinject_export.json").read_text())
     assert check["rel_error"] < 1e-4 and check["top1_agreement"] == 1.0
     # dynamic axes: a batch of three and a length the export never saw
-    session = onnxruntime.InferenceSession(str(out / MODEL_FILE), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        str(out / MODEL_FILE), providers=["CPUExecutionProvider"]
+    )
     ids = np.arange(3 * 13, dtype=np.int64).reshape(3, 13) % 100
     logits = session.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
     assert logits.shape[:2] == (3, 13)
     # the tolerance is enforced: no float export is bit-exact
     strict = ONNXExporter(max_rel_error=0.0)
     with pytest.raises(KinjectError, match="onnxruntime logits differ"):
-        strict.verify(load_merged(adapter_result), load_tokenizer(adapter_result), out / MODEL_FILE, run_context)
+        strict.verify(
+            load_merged(adapter_result),
+            load_tokenizer(adapter_result),
+            out / MODEL_FILE,
+            run_context,
+        )
 
 
-def test_wrong_graph_is_caught(adapter_result: TrainResult, run_context: RunContext, tmp_path: Path) -> None:
+def test_wrong_graph_is_caught(
+    adapter_result: TrainResult, run_context: RunContext, tmp_path: Path
+) -> None:
     from kinject_plugins.exporters.loading import load_merged, load_model, load_tokenizer
 
     exporter = ONNXExporter()
     exporter._export(load_model(adapter_result.base_model), tmp_path / MODEL_FILE)
     with pytest.raises(KinjectError, match="onnxruntime logits differ"):
-        exporter.verify(load_merged(adapter_result), load_tokenizer(adapter_result), tmp_path / MODEL_FILE, run_context)
+        exporter.verify(
+            load_merged(adapter_result),
+            load_tokenizer(adapter_result),
+            tmp_path / MODEL_FILE,
+            run_context,
+        )

@@ -13,8 +13,13 @@ import pytest
 from kinject.components import Source
 from kinject.ingest_worker import Outcome, parse
 
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install -y tesseract-ocr)")
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install -y ffmpeg)")
+needs_tesseract = pytest.mark.skipif(
+    shutil.which("tesseract") is None,
+    reason="tesseract is not installed (apt-get install -y tesseract-ocr)",
+)
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install -y ffmpeg)"
+)
 
 
 def read_outcome(source: Source, path: Path | str) -> Outcome:
@@ -22,7 +27,9 @@ def read_outcome(source: Source, path: Path | str) -> Outcome:
     return parse(0, source, str(path))
 
 
-def make_pdf(path: Path, pages: list[str], table: list[list[str]] | None = None, password: str | None = None) -> Path:
+def make_pdf(
+    path: Path, pages: list[str], table: list[list[str]] | None = None, password: str | None = None
+) -> Path:
     """A PDF with one text page per entry; ``table`` is drawn (with ruling lines) on page 1."""
     from fpdf import FPDF
 
@@ -102,5 +109,3 @@ def make_sqlite(path: Path) -> Path:
     db.commit()
     db.close()
     return path
-
-

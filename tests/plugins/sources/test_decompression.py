@@ -31,7 +31,9 @@ def pdf_with_stream(path: Path, content: bytes) -> Path:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
+        + content
+        + b"\nendstream",
     ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
@@ -40,7 +42,10 @@ def pdf_with_stream(path: Path, content: bytes) -> Path:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     path.write_bytes(bytes(out))
     return path
 
@@ -54,7 +59,9 @@ def test_a_pdf_stream_bomb_is_refused_in_bounded_time_and_memory(pdf_bomb):
     assert pdf_bomb.stat().st_size < 400 * 1024
     pool = WorkerPool(workers=1, timeout_s=120)
     start = time.perf_counter()
-    (outcome,) = pool.run(iter([(0, PdfSource(ocr=False), str(pdf_bomb))]), can_submit=lambda _: True)
+    (outcome,) = pool.run(
+        iter([(0, PdfSource(ocr=False), str(pdf_bomb))]), can_submit=lambda _: True
+    )
     assert outcome.reason == "decompression_bomb", outcome
     assert "pdf.max_unpacked_mb" in outcome.detail
     assert time.perf_counter() - start < 60
@@ -63,8 +70,12 @@ def test_a_pdf_stream_bomb_is_refused_in_bounded_time_and_memory(pdf_bomb):
 
 
 def test_a_pdf_under_the_bound_still_reads(tmp_path):
-    small = pdf_with_stream(tmp_path / "ok.pdf", zlib.compress(b"BT /F1 12 Tf 72 720 Td (x) Tj ET\n" + b" " * 2**20))
-    assert read_outcome(PdfSource(ocr=False, max_unpacked_mb=2), small).reason != "decompression_bomb"
+    small = pdf_with_stream(
+        tmp_path / "ok.pdf", zlib.compress(b"BT /F1 12 Tf 72 720 Td (x) Tj ET\n" + b" " * 2**20)
+    )
+    assert (
+        read_outcome(PdfSource(ocr=False, max_unpacked_mb=2), small).reason != "decompression_bomb"
+    )
     text = make_pdf(tmp_path / "text.pdf", ["Appeals are heard within 21 days."])
     records = read_outcome(PdfSource(ocr=False, max_unpacked_mb=1), text).records
     assert "21 days" in records[0]["text"]

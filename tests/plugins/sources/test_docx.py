@@ -28,7 +28,8 @@ def make_docx(path):
 def test_paragraphs_headings_and_tables(tmp_path):
     (record,) = read_outcome(DocxSource(), make_docx(tmp_path / "lease.docx")).records
     assert record["text"] == (
-        "# Notice\n\nTenants give 45 days notice.\n\n| Term | Days |\n| --- | --- |\n| Appeal | 21 |"
+        "# Notice\n\nTenants give 45 days notice.\n\n| Term | Days |\n| --- | --- |\n| Appeal | "
+        "21 |"
         "\n\n- Landlords give 60 days."
     )
     assert record["meta"] == {"format": "docx", "title": "Lease terms", "section": "Notice"}
@@ -36,10 +37,19 @@ def test_paragraphs_headings_and_tables(tmp_path):
 
 def test_broken_encrypted_and_bomb_packages(tmp_path, files):
     source = DocxSource()
-    assert read_outcome(source, files("junk.docx", b"PK\x03\x04 not really")).reason == "corrupt_docx"
-    assert read_outcome(source, files("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)).reason == "encrypted"
+    assert (
+        read_outcome(source, files("junk.docx", b"PK\x03\x04 not really")).reason == "corrupt_docx"
+    )
+    assert (
+        read_outcome(
+            source, files("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+        ).reason
+        == "encrypted"
+    )
     good = make_docx(tmp_path / "good.docx").read_bytes()
-    assert read_outcome(source, files("trunc.docx", good[: len(good) // 2])).reason == "corrupt_docx"
+    assert (
+        read_outcome(source, files("trunc.docx", good[: len(good) // 2])).reason == "corrupt_docx"
+    )
     bomb = tmp_path / "bomb.docx"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("word/document.xml", b"\0" * (3 * 2**20))

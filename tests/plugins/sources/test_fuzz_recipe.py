@@ -20,20 +20,77 @@ from kinject.errors import KinjectError
 from kinject.plugins import build_plugins
 from kinject.runs import resolve_config
 
-KEYS = ["corpus", "base_model", "sources", "cleaners", "augmenters", "strategy", "trainer", "evaluators",
-        "exporters", "eval_set", "chunk", "eval_questions", "augment", "holdout_fraction", "decontaminate",
-        "forgetting", "strategy_options", "launcher", "num_processes", "seed", "run_dir", "domain", "nope"]
-PLUGIN_NAMES = ["normalize", "exact-dedup", "paraphrase", "sft", "rag", "knowledge-qa", "adapter", "nope", ""]
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(PLUGIN_NAMES)
+KEYS = [
+    "corpus",
+    "base_model",
+    "sources",
+    "cleaners",
+    "augmenters",
+    "strategy",
+    "trainer",
+    "evaluators",
+    "exporters",
+    "eval_set",
+    "chunk",
+    "eval_questions",
+    "augment",
+    "holdout_fraction",
+    "decontaminate",
+    "forgetting",
+    "strategy_options",
+    "launcher",
+    "num_processes",
+    "seed",
+    "run_dir",
+    "domain",
+    "nope",
+]
+PLUGIN_NAMES = [
+    "normalize",
+    "exact-dedup",
+    "paraphrase",
+    "sft",
+    "rag",
+    "knowledge-qa",
+    "adapter",
+    "nope",
+    "",
+]
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(PLUGIN_NAMES)
+)
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS + PLUGIN_NAMES + ["name", "k", "max_steps"]), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(KEYS + PLUGIN_NAMES + ["name", "k", "max_steps"]), inner, max_size=3
+        )
+    ),
     max_leaves=12,
 )
 recipes = st.one_of(
-    st.dictionaries(st.sampled_from(KEYS), values, max_size=6).map(lambda d: yaml.safe_dump(d, allow_unicode=True)),
-    st.lists(st.sampled_from([*"abc:-[]{}&*!|>'\"#%@` \n\t0.,?~", "corpus", "trainer: ", "\x00", "\ufeff", "!!python/object:os.system"]),
-             max_size=40).map("".join),
+    st.dictionaries(st.sampled_from(KEYS), values, max_size=6).map(
+        lambda d: yaml.safe_dump(d, allow_unicode=True)
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                *"abc:-[]{}&*!|>'\"#%@` \n\t0.,?~",
+                "corpus",
+                "trainer: ",
+                "\x00",
+                "\ufeff",
+                "!!python/object:os.system",
+            ]
+        ),
+        max_size=40,
+    ).map("".join),
     st.binary(max_size=80).map(lambda b: b.decode("latin-1")),
 )
 
@@ -47,7 +104,9 @@ def recipe_target() -> tuple[st.SearchStrategy[str], Callable[[str], str]]:
         path = folder / "recipe.yaml"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         try:
-            resolve_config(plugins, None, path, {"corpus": [str(folder)]} if "corpus" not in text else {})
+            resolve_config(
+                plugins, None, path, {"corpus": [str(folder)]} if "corpus" not in text else {}
+            )
         except KinjectError as exc:
             assert "\n" not in str(exc).strip(), str(exc)
             return type(exc).__name__

@@ -38,14 +38,73 @@ FAST_EXAMPLES = 12
 LONG_EXAMPLES = int(os.environ.get("KINJECT_FUZZ_EXAMPLES", "300"))
 
 #: what a made-up document is made of: markup, separators, odd characters and plain words
-PIECES = ["<", ">", "</", "/>", "&", "&amp;", "&#0;", "<!--", "-->", "<![CDATA[", "]]>", '"', "'", ",", ";", "\t",
-          "\n", "\r\n", "#", "##", "|", "---", "{", "}", "[", "]", ":", "\\", "\x00", "\x1b", "\ufeff", "\u202e",
-          "\ud7ff", "法", "é", "text", "body", "html", "p", "h1", "table", "tr", "td", "row", "script", "style",
-          "The court hears appeals", " ", "0", "-1", "1e309", "null", "true"]
+PIECES = [
+    "<",
+    ">",
+    "</",
+    "/>",
+    "&",
+    "&amp;",
+    "&#0;",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    '"',
+    "'",
+    ",",
+    ";",
+    "\t",
+    "\n",
+    "\r\n",
+    "#",
+    "##",
+    "|",
+    "---",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    "\\",
+    "\x00",
+    "\x1b",
+    "\ufeff",
+    "\u202e",
+    "\ud7ff",
+    "法",
+    "é",
+    "text",
+    "body",
+    "html",
+    "p",
+    "h1",
+    "table",
+    "tr",
+    "td",
+    "row",
+    "script",
+    "style",
+    "The court hears appeals",
+    " ",
+    "0",
+    "-1",
+    "1e309",
+    "null",
+    "true",
+]
 markup = st.lists(st.sampled_from(PIECES) | st.text(max_size=8), max_size=60).map("".join)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["text", "kind", "question", "answer", "id", "meta", "x"]) | st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["text", "kind", "question", "answer", "id", "meta", "x"])
+            | st.text(max_size=5),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 
@@ -60,7 +119,9 @@ def tolerated(outcome: Any) -> str:
     for record in outcome.records:
         assert isinstance(record["text"], str) and record["source"]["uri"], record
     if not outcome.records and not outcome.reason:
-        assert outcome.issues, "no Records, no reason and no issue: the input vanished without a word"
+        assert outcome.issues, (
+            "no Records, no reason and no issue: the input vanished without a word"
+        )
         return outcome.issues[0].reason
     return outcome.reason or "records"
 
@@ -92,7 +153,7 @@ def mutated(draw: st.DrawFn, base: bytes) -> bytes:
         elif op == "insert":
             data[at:at] = draw(st.binary(max_size=64))
         else:
-            del data[at:at + draw(st.integers(1, 512))]
+            del data[at : at + draw(st.integers(1, 512))]
     return bytes(data)
 
 
@@ -110,9 +171,14 @@ def small_pdf() -> bytes:
 def docx_with(body: str | bytes) -> bytes:
     """A real .docx package whose document part is ``body`` (any text, not only XML)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(small_docx())) as original, zipfile.ZipFile(out, "w") as package:
+    with (
+        zipfile.ZipFile(io.BytesIO(small_docx())) as original,
+        zipfile.ZipFile(out, "w") as package,
+    ):
         for item in original.infolist():
-            package.writestr(item, body if item.filename == "word/document.xml" else original.read(item))
+            package.writestr(
+                item, body if item.filename == "word/document.xml" else original.read(item)
+            )
     return out.getvalue()
 
 
@@ -124,10 +190,34 @@ def docx_part() -> bytes:
 def sql_target() -> tuple[st.SearchStrategy[Any], Callable[[Any], str]]:
     """Rows of any SQLite values, read through a table and through a template of any text."""
     folder = Path(tempfile.mkdtemp(prefix="kinject-fuzz-sql-"))
-    cell = st.none() | st.text(max_size=30) | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.binary(max_size=30)
+    cell = (
+        st.none()
+        | st.text(max_size=30)
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.floats()
+        | st.binary(max_size=30)
+    )
     rows = st.lists(st.tuples(cell, cell), max_size=8)
-    template = st.none() | st.lists(st.sampled_from(["{a}", "{b}", "{", "}", "{0}", "{a.x}", "{a[0]}", "{c}", "{a!r}",
-                                                     "{a:>4}", "{b:%}", " ", "x"]), max_size=5).map("".join)
+    template = st.none() | st.lists(
+        st.sampled_from(
+            [
+                "{a}",
+                "{b}",
+                "{",
+                "}",
+                "{0}",
+                "{a.x}",
+                "{a[0]}",
+                "{c}",
+                "{a!r}",
+                "{a:>4}",
+                "{b:%}",
+                " ",
+                "x",
+            ]
+        ),
+        max_size=5,
+    ).map("".join)
 
     def check(example: tuple[list[tuple[Any, Any]], str | None]) -> str:
         values, text = example
@@ -161,23 +251,41 @@ def targets() -> dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str]]]:
     any_text = (markup | st.text()).map(lambda s: s.encode("utf-8", "surrogatepass"))
     encoded = st.one_of(any_text, st.binary(max_size=300))
     json_docs = json_values.map(lambda v: json.dumps(v, allow_nan=True).encode())
-    jsonl_docs = st.lists(json_values.map(json.dumps) | markup, max_size=6).map(lambda ls: "\n".join(ls).encode())
+    jsonl_docs = st.lists(json_values.map(json.dumps) | markup, max_size=6).map(
+        lambda ls: "\n".join(ls).encode()
+    )
     values = st.one_of(markup, markup.map(escape))  # raw markup breaks the XML; escaped, it is text
-    xml_rows = st.lists(st.tuples(st.sampled_from(["text", "body", "title", "x"]), values), max_size=5)
-    xml_docs = xml_rows.map(lambda rows: ("<rows>" + "".join(f"<row><{t}>{v}</{t}></row>" for t, v in rows)
-                                          + "</rows>").encode("utf-8", "surrogatepass"))
+    xml_rows = st.lists(
+        st.tuples(st.sampled_from(["text", "body", "title", "x"]), values), max_size=5
+    )
+    xml_docs = xml_rows.map(
+        lambda rows: (
+            "<rows>" + "".join(f"<row><{t}>{v}</{t}></row>" for t, v in rows) + "</rows>"
+        ).encode("utf-8", "surrogatepass")
+    )
     return {
         "text (.md, .txt)": (encoded, file_target(TextSource, ".md")),
         "structured JSON": (st.one_of(json_docs, encoded), file_target(StructuredSource, ".json")),
-        "structured JSONL": (st.one_of(jsonl_docs, encoded), file_target(StructuredSource, ".jsonl")),
+        "structured JSONL": (
+            st.one_of(jsonl_docs, encoded),
+            file_target(StructuredSource, ".jsonl"),
+        ),
         "structured CSV": (encoded, file_target(StructuredSource, ".csv")),
         "structured XML": (st.one_of(xml_docs, encoded), file_target(StructuredSource, ".xml")),
         "HTML": (encoded, file_target(HtmlSource, ".html")),
-        "DOCX": (st.one_of(mutated(small_docx()), markup.map(docx_with), mutated(docx_part()).map(docx_with),
-                           st.binary(max_size=200)),
-                 file_target(DocxSource, ".docx")),
-        "PDF bytes": (st.one_of(mutated(small_pdf()), st.binary(max_size=200)),
-                      file_target(lambda: PdfSource(ocr=False), ".pdf")),
+        "DOCX": (
+            st.one_of(
+                mutated(small_docx()),
+                markup.map(docx_with),
+                mutated(docx_part()).map(docx_with),
+                st.binary(max_size=200),
+            ),
+            file_target(DocxSource, ".docx"),
+        ),
+        "PDF bytes": (
+            st.one_of(mutated(small_pdf()), st.binary(max_size=200)),
+            file_target(lambda: PdfSource(ocr=False), ".pdf"),
+        ),
         "SQL rows": sql_target(),
     }
 
@@ -187,8 +295,13 @@ def fuzz(name: str, examples: int, seen: dict[str, int] | None = None) -> dict[s
     strategy, check = targets()[name] if name in targets() else recipe_targets()[name]
     counts: dict[str, int] = seen if seen is not None else {}
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def run(example: Any) -> None:
         outcome = check(example)

@@ -22,15 +22,26 @@ def test_readable_text_without_scripts_or_navigation(files):
     (record,) = read_outcome(HtmlSource(), files("page.html", PAGE)).records
     assert record["text"] == (
         "# Appeals\n\nAppeals are heard within 21 days. Filing is free.\n\nLoose inline text.\n\n"
-        "Inner paragraph.\n\n- First rule\n\n- Second rule\n\n| Court | Days |\n| --- | --- |\n| Harbor | 21 |"
+        "Inner paragraph.\n\n- First rule\n\n- Second rule\n\n| Court | Days |\n| --- | --- |\n| "
+        "Harbor | 21 |"
     )
-    for junk in ("tracking", "color", "Menu item", "Site banner", "Copyright", "Hidden text", "comment"):
+    for junk in (
+        "tracking",
+        "color",
+        "Menu item",
+        "Site banner",
+        "Copyright",
+        "Hidden text",
+        "comment",
+    ):
         assert junk not in record["text"]
     assert record["meta"]["title"] == "Court rules" and record["meta"]["section"] == "Appeals"
 
 
 def test_page_without_main_and_empty_page(files):
-    (record,) = read_outcome(HtmlSource(), files("plain.htm", "<html><body><p>Just this.</p></body></html>")).records
+    (record,) = read_outcome(
+        HtmlSource(), files("plain.htm", "<html><body><p>Just this.</p></body></html>")
+    ).records
     assert record["text"] == "Just this."
     outcome = read_outcome(HtmlSource(), files("empty.html", "<html><script>x()</script></html>"))
     assert outcome.reason == "empty_document"

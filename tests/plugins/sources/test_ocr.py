@@ -49,7 +49,10 @@ def test_broken_and_huge_images_are_refused(tmp_path, files):
     good = tmp_path / "good.png"
     text_image("words").save(good)
     data = good.read_bytes()
-    assert read_outcome(OcrSource(), files("trunc.png", data[: len(data) // 3])).reason == "corrupt_image"
+    assert (
+        read_outcome(OcrSource(), files("trunc.png", data[: len(data) // 3])).reason
+        == "corrupt_image"
+    )
     assert read_outcome(OcrSource(), files("junk.jpg", b"not an image")).reason == "corrupt_image"
     outcome = read_outcome(OcrSource(max_image_pixels=10_000), good)
     assert outcome.reason == "image_too_large" and "max_image_pixels" in outcome.detail

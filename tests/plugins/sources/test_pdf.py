@@ -21,7 +21,9 @@ def setup_source(run_context: RunContext, **options) -> PdfSource:
 
 
 def test_pages_become_records_with_page_numbers(tmp_path, run_context):
-    path = make_pdf(tmp_path / "two.pdf", ["Tenants give 45 days notice.", "Appeals within 21 days."])
+    path = make_pdf(
+        tmp_path / "two.pdf", ["Tenants give 45 days notice.", "Appeals within 21 days."]
+    )
     outcome = read_outcome(setup_source(run_context), path)
     assert [(r["source"]["page"], r["text"]) for r in outcome.records] == [
         (1, "Tenants give 45 days notice."),
@@ -53,8 +55,13 @@ def test_encrypted_pdf(tmp_path, run_context):
 def test_broken_pdfs_are_refused_with_reasons(tmp_path, run_context, files):
     good = make_pdf(tmp_path / "good.pdf", ["Hello there, reader."]).read_bytes()
     source = setup_source(run_context)
-    assert read_outcome(source, files("trunc.pdf", good[: len(good) // 2])).reason == "malformed_pdf"
-    assert read_outcome(source, files("junk.pdf", b"this is not a pdf at all")).reason == "malformed_pdf"
+    assert (
+        read_outcome(source, files("trunc.pdf", good[: len(good) // 2])).reason == "malformed_pdf"
+    )
+    assert (
+        read_outcome(source, files("junk.pdf", b"this is not a pdf at all")).reason
+        == "malformed_pdf"
+    )
     assert read_outcome(source, files("header.pdf", b"%PDF-1.7\n%%EOF")).reason == "malformed_pdf"
 
 
@@ -87,14 +94,20 @@ def test_scanned_page_without_ocr_is_reported(tmp_path, run_context):
 
 
 def test_ocr_options_come_from_the_ocr_source(tmp_path, run_context, kinject_plugins):
-    context = RunContext(run_dir=tmp_path, config=RunConfig(sources={"ocr": {"lang": "xx_missing"}}), plugins=kinject_plugins)
+    context = RunContext(
+        run_dir=tmp_path,
+        config=RunConfig(sources={"ocr": {"lang": "xx_missing"}}),
+        plugins=kinject_plugins,
+    )
     source = PdfSource()
     source.setup(context)
     assert source.ocr_options is None and "tesseract-ocr-xx-missing" in source.ocr_missing
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHARED_PDFS.is_dir(), reason="../shared/data/pdfs is absent (real-world PDFs for this tier)")
+@pytest.mark.skipif(
+    not SHARED_PDFS.is_dir(), reason="../shared/data/pdfs is absent (real-world PDFs for this tier)"
+)
 def test_real_world_pdfs(run_context):
     source = setup_source(run_context, ocr=False)
     outcomes = {p.name: read_outcome(source, p) for p in sorted(SHARED_PDFS.glob("*.pdf"))}

@@ -19,7 +19,9 @@ def test_builtin_sources_are_registered(kinject_plugins):
 def test_files_route_to_their_source(tmp_path, kinject_plugins):
     for name in EXPECTED:
         (tmp_path / name).write_text("x")
-    sources = {n: kinject_plugins.create("source", n) for n in kinject_plugins.registry("source").names()}
+    sources = {
+        n: kinject_plugins.create("source", n) for n in kinject_plugins.registry("source").names()
+    }
     planned = plan([str(tmp_path), "sql+sqlite:///x.db?table=t"], sources, IngestOptions())
     routed = {p.uri.rsplit("/", 1)[-1]: p.source for p in planned}
     assert routed == {**EXPECTED, "x.db?table=t": "sql"}

@@ -12,9 +12,18 @@ def test_table_rows_through_a_template(tmp_path):
     source = SqlSource(template="{title}: {body}", key_column="id")
     outcome = read_outcome(source, f"sql+sqlite:///{db}?table=notes")
     texts = [r["text"] for r in outcome.records]
-    assert texts == ["Notice period: Tenants give 45 days notice.", "Appeals: Appeals are heard within 21 days.", "Empty:"]
+    assert texts == [
+        "Notice period: Tenants give 45 days notice.",
+        "Appeals: Appeals are heard within 21 days.",
+        "Empty:",
+    ]
     first = outcome.records[0]
-    assert first["source"] == {"uri": f"sql+sqlite:///{db}?table=notes", "table": "notes", "row": 1, "key": "1"}
+    assert first["source"] == {
+        "uri": f"sql+sqlite:///{db}?table=notes",
+        "table": "notes",
+        "row": 1,
+        "key": "1",
+    }
     assert first["meta"] == {"id": 1, "author": "clerk"}
 
 
@@ -60,4 +69,8 @@ def test_passwords_never_reach_records_or_messages(tmp_path):
     outcome = read_outcome(SqlSource(), "sql+postgresql://user:hunter2@127.0.0.1:1/db?table=t")
     assert outcome.reason or outcome.fatal
     assert "hunter2" not in repr(outcome)
-    assert SqlSource.matches("sql+sqlite:///x.db") and SqlSource.matches("sql://t") and not SqlSource.matches("x.sql")
+    assert (
+        SqlSource.matches("sql+sqlite:///x.db")
+        and SqlSource.matches("sql://t")
+        and not SqlSource.matches("x.sql")
+    )

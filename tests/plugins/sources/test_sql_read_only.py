@@ -40,9 +40,15 @@ def test_a_writing_statement_is_refused_before_it_runs(tmp_path, query):
 def test_a_select_still_reads_and_leaves_the_file_alone(tmp_path):
     db = make_sqlite(tmp_path / "notes.db")
     before = _state(db)
-    query = "WITH t AS (SELECT title FROM notes) -- titles only\nSELECT title FROM t ORDER BY title;"
+    query = (
+        "WITH t AS (SELECT title FROM notes) -- titles only\nSELECT title FROM t ORDER BY title;"
+    )
     outcome = read_outcome(SqlSource(), f"sql+sqlite:///{db}?query={quote(query)}")
-    assert [r["text"] for r in outcome.records] == ["title: Appeals", "title: Empty", "title: Notice period"]
+    assert [r["text"] for r in outcome.records] == [
+        "title: Appeals",
+        "title: Empty",
+        "title: Notice period",
+    ]
     assert _state(db) == before
 
 

@@ -9,7 +9,10 @@ from source_files import read_outcome
 from kinject_plugins.sources.sections import chunk_text
 from kinject_plugins.sources.text import TextSource
 
-DOC = "# Lease\n\nThe tenant pays rent monthly.\n\n## Notice\n\nTenants give 45 days notice.\n\nLandlords give 60."
+DOC = (
+    "# Lease\n\nThe tenant pays rent monthly.\n\n## Notice\n\nTenants give 45 days "
+    "notice.\n\nLandlords give 60."
+)
 
 
 def test_markdown_splits_into_sections_with_offsets(files):
@@ -17,7 +20,10 @@ def test_markdown_splits_into_sections_with_offsets(files):
     outcome = read_outcome(TextSource(), path)
     assert not outcome.reason
     texts = [r["text"] for r in outcome.records]
-    assert texts == ["# Lease\n\nThe tenant pays rent monthly.", "## Notice\n\nTenants give 45 days notice.\n\nLandlords give 60."]
+    assert texts == [
+        "# Lease\n\nThe tenant pays rent monthly.",
+        "## Notice\n\nTenants give 45 days notice.\n\nLandlords give 60.",
+    ]
     notice = outcome.records[1]
     assert notice["meta"]["section"] == "Lease > Notice"
     start, length = notice["source"]["offset"], notice["source"]["length"]
@@ -30,7 +36,9 @@ def test_paragraph_split_and_long_text_cut(files):
     records = read_outcome(TextSource(max_chars=200), path).records
     assert len(records) > 3
     assert all(len(r["text"]) <= 200 for r in records)
-    paragraphs = read_outcome(TextSource(split="paragraph"), files("p.txt", "one\n\ntwo\n\nthree")).records
+    paragraphs = read_outcome(
+        TextSource(split="paragraph"), files("p.txt", "one\n\ntwo\n\nthree")
+    ).records
     assert [r["text"] for r in paragraphs] == ["one", "two", "three"]
 
 
@@ -41,9 +49,20 @@ def test_rst_headings_make_sections(files):
 
 
 def test_binary_and_bad_encoding_and_blank_are_refused(files):
-    assert read_outcome(TextSource(), files("bin.txt", b"\x00\x01\x02abc")).reason == "binary_content"
-    assert read_outcome(TextSource(), files("latin.txt", "caf\xe9".encode("latin-1"))).reason == "bad_encoding"
-    assert read_outcome(TextSource(encodings=["utf-8", "latin-1"]), files("latin2.txt", "caf\xe9".encode("latin-1"))).records[0]["text"] == "café"
+    assert (
+        read_outcome(TextSource(), files("bin.txt", b"\x00\x01\x02abc")).reason == "binary_content"
+    )
+    assert (
+        read_outcome(TextSource(), files("latin.txt", "caf\xe9".encode("latin-1"))).reason
+        == "bad_encoding"
+    )
+    assert (
+        read_outcome(
+            TextSource(encodings=["utf-8", "latin-1"]),
+            files("latin2.txt", "caf\xe9".encode("latin-1")),
+        ).records[0]["text"]
+        == "café"
+    )
     assert read_outcome(TextSource(), files("blank.md", "  \n\n ")).reason == "empty_document"
 
 

@@ -35,7 +35,11 @@ def test_sft_registers_it(tiny_model: Path, run_context: RunContext) -> None:
 
     trainer = SFTTrainer(max_steps=1, report_to=[])
     model, tokenizer = load_causal_lm(tiny_model)
-    data = trainer.build_dataset([Record(text="The Harbor Court hears appeals.")], tokenizer, "train")
-    job = TrainJob(base_model=tiny_model, train=[], output_dir=run_context.run_dir / "t", context=run_context)
+    data = trainer.build_dataset(
+        [Record(text="The Harbor Court hears appeals.")], tokenizer, "train"
+    )
+    job = TrainJob(
+        base_model=tiny_model, train=[], output_dir=run_context.run_dir / "t", context=run_context
+    )
     callbacks = trainer.build_trainer(job, model, tokenizer, data, None).callback_handler.callbacks
     assert any(isinstance(callback, MarkCompleteCallback) for callback in callbacks)

@@ -27,19 +27,31 @@ TEXTS = [
 
 
 def records() -> list[Record]:
-    qa = Record(text="q", kind="qa", meta={"question": "Who founded the Harbor Court?", "answer": "Judge Imra Solt"})
+    qa = Record(
+        text="q",
+        kind="qa",
+        meta={"question": "Who founded the Harbor Court?", "answer": "Judge Imra Solt"},
+    )
     return [Record(text=t) for t in TEXTS] + [qa]
 
 
 def make_trainer(**options: Any) -> DistillTrainer:
     quick = {"batch_size": 2, "report_to": [], "save_steps": 100, "logging_steps": 1}
-    defaults: dict[str, Any] = {**quick, "max_steps": 4, "speed_tokens": 4,
-                                "teacher_options": {**quick, "max_steps": 4, "lora_dropout": 0.0}}
+    defaults: dict[str, Any] = {
+        **quick,
+        "max_steps": 4,
+        "speed_tokens": 4,
+        "teacher_options": {**quick, "max_steps": 4, "lora_dropout": 0.0},
+    }
     return DistillTrainer(**{**defaults, **options})
 
 
-def run(trainer: DistillTrainer, model: Path, ctx: RunContext, out: Path, resume: bool = False) -> TrainResult:
-    return trainer.train(TrainJob(base_model=model, train=records(), output_dir=out, context=ctx, resume=resume))
+def run(
+    trainer: DistillTrainer, model: Path, ctx: RunContext, out: Path, resume: bool = False
+) -> TrainResult:
+    return trainer.train(
+        TrainJob(base_model=model, train=records(), output_dir=out, context=ctx, resume=resume)
+    )
 
 
 def test_drop_layers_keeps_the_chosen_layers_weights(tiny_model: Path) -> None:
@@ -52,16 +64,26 @@ def test_drop_layers_keeps_the_chosen_layers_weights(tiny_model: Path) -> None:
     student = drop_layers(model, [1])
     assert student.config.num_hidden_layers == 1 and len(student.model.layers) == 1
     assert model.config.num_hidden_layers == 2  # the source model is untouched
-    assert torch.equal(student.model.layers[0].mlp.up_proj.weight, model.model.layers[1].mlp.up_proj.weight)
+    assert torch.equal(
+        student.model.layers[0].mlp.up_proj.weight, model.model.layers[1].mlp.up_proj.weight
+    )
     ids = tokenizer("The contract is void.", return_tensors="pt")["input_ids"]
     assert student(input_ids=ids).logits.shape == model(input_ids=ids).logits.shape
-    out = student.generate(ids, max_new_tokens=3, min_new_tokens=3, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    out = student.generate(
+        ids,
+        max_new_tokens=3,
+        min_new_tokens=3,
+        do_sample=False,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     assert out.shape[1] == ids.shape[1] + 3
     with pytest.raises(ConfigError, match="keep_layers"):
         drop_layers(model, [0, 7])
 
 
-def test_loss_is_zero_against_itself_and_plain_cross_entropy_without_the_teacher(tiny_model: Path) -> None:
+def test_loss_is_zero_against_itself_and_plain_cross_entropy_without_the_teacher(
+    tiny_model: Path,
+) -> None:
     import torch
 
     from kinject.models import load_causal_lm
@@ -79,7 +101,9 @@ def test_loss_is_zero_against_itself_and_plain_cross_entropy_without_the_teacher
     assert float(ce_only) == pytest.approx(float(reference), rel=1e-5)
 
 
-def test_sft_teacher_then_half_depth_student(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_sft_teacher_then_half_depth_student(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     result = run(make_trainer(), tiny_model, run_context, tmp_path / "out")
     assert not result.adapter
     assert (result.model_dir / "model.safetensors").is_file()
@@ -95,7 +119,9 @@ def test_sft_teacher_then_half_depth_student(tiny_model: Path, run_context: RunC
     assert handle.model.config.num_hidden_layers == 1
 
 
-def test_resume_continues_and_reuses_the_teacher(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_resume_continues_and_reuses_the_teacher(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     run(make_trainer(max_steps=2, save_steps=2), tiny_model, run_context, out)
     teacher_result = out / TEACHER_DIR / "result.json"
@@ -106,30 +132,56 @@ def test_resume_continues_and_reuses_the_teacher(tiny_model: Path, run_context: 
     assert teacher_result.stat().st_mtime_ns == written
 
 
-def test_builds_on_the_sft_result_the_comparison_hands_over(tiny_model: Path, run_context: RunContext,
-                                                             tmp_path: Path) -> None:
+def test_builds_on_the_sft_result_the_comparison_hands_over(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     from kinject_plugins.trainers.sft import SFTTrainer
 
     sft = SFTTrainer(max_steps=2, batch_size=2, report_to=[], save_steps=100)
-    done = sft.train(TrainJob(base_model=tiny_model, train=records(), output_dir=tmp_path / "sft", context=run_context))
+    done = sft.train(
+        TrainJob(
+            base_model=tiny_model, train=records(), output_dir=tmp_path / "sft", context=run_context
+        )
+    )
     out = tmp_path / "distill"
-    job = TrainJob(base_model=tiny_model, train=records(), output_dir=out, context=run_context, prior={"sft": done})
+    job = TrainJob(
+        base_model=tiny_model,
+        train=records(),
+        output_dir=out,
+        context=run_context,
+        prior={"sft": done},
+    )
     result = make_trainer(max_steps=1).train(job)
     assert result.extra["teacher"] == f"sft:{done.model_dir}"
     assert not (out / TEACHER_DIR).exists()
     # an sft result on another base model is no teacher for this one: distill trains its own
     other = TrainResult(done.model_dir, tmp_path / "another-base", done.adapter)
-    assert prior_sft_result(TrainJob(tiny_model, records(), out, run_context, prior={"sft": other})) is None
+    assert (
+        prior_sft_result(TrainJob(tiny_model, records(), out, run_context, prior={"sft": other}))
+        is None
+    )
 
 
-def test_named_teacher_and_a_student_with_another_vocabulary(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_named_teacher_and_a_student_with_another_vocabulary(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     from kinject.models import build_tiny_model
 
-    named = run(make_trainer(teacher=str(tiny_model), max_steps=1), tiny_model, run_context, tmp_path / "named")
+    named = run(
+        make_trainer(teacher=str(tiny_model), max_steps=1),
+        tiny_model,
+        run_context,
+        tmp_path / "named",
+    )
     assert named.extra["teacher"] == str(tiny_model)
     other = build_tiny_model(tmp_path / "other-vocab", vocab_size=300)
     with pytest.raises(ConfigError, match="share a tokenizer"):
-        run(make_trainer(teacher=str(tiny_model), student=str(other)), tiny_model, run_context, tmp_path / "bad")
+        run(
+            make_trainer(teacher=str(tiny_model), student=str(other)),
+            tiny_model,
+            run_context,
+            tmp_path / "bad",
+        )
 
 
 def test_only_full_training_of_the_student() -> None:
@@ -140,18 +192,33 @@ def test_only_full_training_of_the_student() -> None:
 
 
 @pytest.mark.slow
-def test_compare_runs_sft_ewc_distill_and_rag_side_by_side(registered_pack: Any, kinject_plugins: Any, tmp_path: Path, tiny_model: Path) -> None:
+def test_compare_runs_sft_ewc_distill_and_rag_side_by_side(
+    registered_pack: Any, kinject_plugins: Any, tmp_path: Path, tiny_model: Path
+) -> None:
     from kinject.compare import run_compare
     from kinject.pipeline import resolve_config
 
     general = tmp_path / "general.jsonl"
-    general.write_text('{"text": "Paris is the capital of France."}\n{"text": "A week has seven days."}\n')
+    general.write_text(
+        '{"text": "Paris is the capital of France."}\n{"text": "A week has seven days."}\n'
+    )
     quick = {"max_steps": 2, "batch_size": 2, "report_to": [], "save_steps": 100}
     overrides = {
-        "base_model": str(tiny_model), "evaluators": ["knowledge-qa"], "exporters": [], "augmenters": [],
-        "cleaners": ["normalize"], "run_dir": str(tmp_path / "cmp"), "strategy": "sft", "forgetting": False,
+        "base_model": str(tiny_model),
+        "evaluators": ["knowledge-qa"],
+        "exporters": [],
+        "augmenters": [],
+        "cleaners": ["normalize"],
+        "run_dir": str(tmp_path / "cmp"),
+        "strategy": "sft",
+        "forgetting": False,
         "reference_set": str(general),
-        "strategy_options": {"sft": quick, "ewc": quick, "distill": {**quick, "speed_tokens": 4}, "rag": {"k": 1}},
+        "strategy_options": {
+            "sft": quick,
+            "ewc": quick,
+            "distill": {**quick, "speed_tokens": 4},
+            "rag": {"k": 1},
+        },
     }
     config, pack = resolve_config(kinject_plugins, "sample", None, overrides)
     strategies = ["sft", "ewc", "distill", "rag"]

@@ -62,7 +62,9 @@ def test_target_epsilon_is_met_and_the_adapter_learns(
     tiny_model: Path, run_context: RunContext, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger=TRAINING):
-        result = train(make_trainer({"target_epsilon": 2.0}), tiny_model, run_context, tmp_path / "out")
+        result = train(
+            make_trainer({"target_epsilon": 2.0}), tiny_model, run_context, tmp_path / "out"
+        )
     logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == TRAINING]
     assert [e["step"] for e in logged] == [1, 2, 3] and all("loss" in e for e in logged)
     m = result.metrics
@@ -279,8 +281,15 @@ def test_exposure_of_an_untrained_model_is_within_bounds(tiny_model: Path) -> No
 
 # -- where ε is shown ---------------------------------------------------------------------------
 
-SPENT = {"steps": 40, "dp_epsilon": 2.9987, "dp_delta": 1e-5, "dp_noise_multiplier": 0.8123,
-         "dp_max_grad_norm": 1.0, "dp_sample_rate": 0.011, "dp_steps": 40}
+SPENT = {
+    "steps": 40,
+    "dp_epsilon": 2.9987,
+    "dp_delta": 1e-5,
+    "dp_noise_multiplier": 0.8123,
+    "dp_max_grad_norm": 1.0,
+    "dp_sample_rate": 0.011,
+    "dp_steps": 40,
+}
 
 
 def test_the_report_and_the_card_state_the_guarantee() -> None:
@@ -288,12 +297,34 @@ def test_the_report_and_the_card_state_the_guarantee() -> None:
     from kinject_plugins.exporters.card_text import render_body
 
     line = next(x for x in training_lines(SPENT, {}) if x.startswith("Trained with differential"))
-    assert "ε = 3.00 at δ = 1e-05" in line and "noise multiplier 0.812" in line and "40 steps" in line
-    card = render_body(name="m", base="b", domain=None, strategy="sft", adapter=True, corpus=[],
-                       eval_count=0, metrics={"train": SPENT}, exports=[], adapter_dir="a")
+    assert (
+        "ε = 3.00 at δ = 1e-05" in line and "noise multiplier 0.812" in line and "40 steps" in line
+    )
+    card = render_body(
+        name="m",
+        base="b",
+        domain=None,
+        strategy="sft",
+        adapter=True,
+        corpus=[],
+        eval_count=0,
+        metrics={"train": SPENT},
+        exports=[],
+        adapter_dir="a",
+    )
     assert "(ε = 3.00, δ = 1e-05) per training record" in card
-    plain = render_body(name="m", base="b", domain=None, strategy="sft", adapter=True, corpus=[],
-                        eval_count=0, metrics={"train": {"steps": 40}}, exports=[], adapter_dir="a")
+    plain = render_body(
+        name="m",
+        base="b",
+        domain=None,
+        strategy="sft",
+        adapter=True,
+        corpus=[],
+        eval_count=0,
+        metrics={"train": {"steps": 40}},
+        exports=[],
+        adapter_dir="a",
+    )
     assert "differential privacy" not in plain
     assert not any("differential" in x for x in training_lines({"steps": 40}, {}))
 
@@ -307,8 +338,15 @@ def test_a_run_with_trainer_dp_reports_epsilon_end_to_end(
 
     monkeypatch.setenv("KINJECT_HOME", str(tmp_path / "home"))
     run_dir = tmp_path / "run"
-    sets = ["trainer.dp.target_epsilon=3", "trainer.max_steps=2", "trainer.batch_size=2",
-            "trainer.report_to=[]", "evaluators=[knowledge-qa]", "exporters=[card]", "forgetting=false"]
+    sets = [
+        "trainer.dp.target_epsilon=3",
+        "trainer.max_steps=2",
+        "trainer.batch_size=2",
+        "trainer.report_to=[]",
+        "evaluators=[knowledge-qa]",
+        "exporters=[card]",
+        "forgetting=false",
+    ]
     args = ["--domain", "sample", "--base-model", str(tiny_model), "--run-dir", str(run_dir), "-q"]
     result = CliRunner().invoke(build_cli(), [*args, *(x for s in sets for x in ("--set", s))])
     assert result.exit_code == 0, result.output

@@ -37,15 +37,34 @@ def docs(texts: list[str]) -> list[Record]:
 
 
 def make_trainer(**options: Any) -> EWCTrainer:
-    defaults: dict[str, Any] = {"batch_size": 2, "logging_steps": 1, "report_to": [], "lora_dropout": 0.0,
-                                "save_steps": 100, "learning_rate": 3e-3}
+    defaults: dict[str, Any] = {
+        "batch_size": 2,
+        "logging_steps": 1,
+        "report_to": [],
+        "lora_dropout": 0.0,
+        "save_steps": 100,
+        "learning_rate": 3e-3,
+    }
     return EWCTrainer(**{**defaults, **options})
 
 
-def run(trainer: EWCTrainer, model: Path, ctx: RunContext, out: Path, train: list[Record],
-        reference: list[Record] | None = None, resume: bool = False) -> TrainResult:
-    job = TrainJob(base_model=model, train=train, output_dir=out, context=ctx,
-                   reference=docs(GENERAL) if reference is None else reference, resume=resume)
+def run(
+    trainer: EWCTrainer,
+    model: Path,
+    ctx: RunContext,
+    out: Path,
+    train: list[Record],
+    reference: list[Record] | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    job = TrainJob(
+        base_model=model,
+        train=train,
+        output_dir=out,
+        context=ctx,
+        reference=docs(GENERAL) if reference is None else reference,
+        resume=resume,
+    )
     return trainer.train(job)
 
 
@@ -70,14 +89,28 @@ def lm_loss(result: TrainResult, texts: list[str]) -> float:
 
 
 @pytest.mark.slow
-def test_penalty_reduces_drift_of_high_fisher_parameters(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_penalty_reduces_drift_of_high_fisher_parameters(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     import torch
 
     from kinject_plugins.trainers.fisher import EWCState
 
     steps = {"max_steps": 12, "replay_ratio": 0.0}
-    plain = run(make_trainer(ewc_lambda=0.0, **steps), tiny_model, run_context, tmp_path / "plain", docs(DOMAIN_B))
-    held = run(make_trainer(ewc_lambda=1e5, **steps), tiny_model, run_context, tmp_path / "ewc", docs(DOMAIN_B))
+    plain = run(
+        make_trainer(ewc_lambda=0.0, **steps),
+        tiny_model,
+        run_context,
+        tmp_path / "plain",
+        docs(DOMAIN_B),
+    )
+    held = run(
+        make_trainer(ewc_lambda=1e5, **steps),
+        tiny_model,
+        run_context,
+        tmp_path / "ewc",
+        docs(DOMAIN_B),
+    )
     state = EWCState.load(tmp_path / "ewc" / STATE_FILE)
     # saved adapters drop peft's adapter name from parameter names
     fisher = {k.replace(".default", ""): v for k, v in state.fisher.items()}
@@ -86,7 +119,10 @@ def test_penalty_reduces_drift_of_high_fisher_parameters(tiny_model: Path, run_c
     threshold = values.quantile(0.9)
 
     def drift(weights: dict[str, Any]) -> float:
-        return sum(float(((weights[k] - anchors[k]).pow(2) * (fisher[k] >= threshold)).sum()) for k in fisher)
+        return sum(
+            float(((weights[k] - anchors[k]).pow(2) * (fisher[k] >= threshold)).sum())
+            for k in fisher
+        )
 
     assert plain.metrics["steps"] == held.metrics["steps"] == 12
     d_plain, d_held = drift(adapter_weights(plain)), drift(adapter_weights(held))
@@ -97,15 +133,39 @@ def test_penalty_reduces_drift_of_high_fisher_parameters(tiny_model: Path, run_c
 
 
 @pytest.mark.slow
-def test_sequential_injection_forgets_less_of_the_first_domain(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_sequential_injection_forgets_less_of_the_first_domain(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     run_a = tmp_path / "run-a"
     write_jsonl(run_a / "data" / "train.jsonl", docs(DOMAIN_A))
-    first = run(make_trainer(ewc_lambda=0.0, replay_ratio=0.0, max_steps=24), tiny_model, run_context,
-                run_a / "model", docs(DOMAIN_A))
+    first = run(
+        make_trainer(ewc_lambda=0.0, replay_ratio=0.0, max_steps=24),
+        tiny_model,
+        run_context,
+        run_a / "model",
+        docs(DOMAIN_A),
+    )
     loss_a_before = lm_loss(first, DOMAIN_A)
-    then = {"init_adapter": str(run_a), "reference": str(run_a), "replay_ratio": 0.0, "max_steps": 24}
-    plain = run(make_trainer(ewc_lambda=0.0, **then), tiny_model, run_context, tmp_path / "b-plain", docs(DOMAIN_B))
-    held = run(make_trainer(ewc_lambda=1e5, **then), tiny_model, run_context, tmp_path / "b-ewc", docs(DOMAIN_B))
+    then = {
+        "init_adapter": str(run_a),
+        "reference": str(run_a),
+        "replay_ratio": 0.0,
+        "max_steps": 24,
+    }
+    plain = run(
+        make_trainer(ewc_lambda=0.0, **then),
+        tiny_model,
+        run_context,
+        tmp_path / "b-plain",
+        docs(DOMAIN_B),
+    )
+    held = run(
+        make_trainer(ewc_lambda=1e5, **then),
+        tiny_model,
+        run_context,
+        tmp_path / "b-ewc",
+        docs(DOMAIN_B),
+    )
     assert held.metrics["reference_records"] == len(DOMAIN_A)
     forgot_plain = lm_loss(plain, DOMAIN_A) - loss_a_before
     forgot_held = lm_loss(held, DOMAIN_A) - loss_a_before
@@ -115,8 +175,16 @@ def test_sequential_injection_forgets_less_of_the_first_domain(tiny_model: Path,
     assert lm_loss(held, DOMAIN_B) < lm_loss(first, DOMAIN_B)
 
 
-def test_replay_mixes_reference_records_into_training(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
-    result = run(make_trainer(max_steps=1, replay_ratio=1.0), tiny_model, run_context, tmp_path / "out", docs(DOMAIN_B))
+def test_replay_mixes_reference_records_into_training(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
+    result = run(
+        make_trainer(max_steps=1, replay_ratio=1.0),
+        tiny_model,
+        run_context,
+        tmp_path / "out",
+        docs(DOMAIN_B),
+    )
     assert result.metrics["replayed_records"] == len(DOMAIN_B)
     assert result.metrics["ewc_lambda"] == 1000.0
 
@@ -129,29 +197,57 @@ def test_pick_replay_is_seeded_and_cycles() -> None:
     assert pick_replay(reference, n_train=3, ratio=0.1, seed=1) == []
 
 
-def test_resume_reuses_fisher_and_continues_the_step_count(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_resume_reuses_fisher_and_continues_the_step_count(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    first = run(make_trainer(max_steps=4, save_steps=2), tiny_model, run_context, out, docs(DOMAIN_B))
+    first = run(
+        make_trainer(max_steps=4, save_steps=2), tiny_model, run_context, out, docs(DOMAIN_B)
+    )
     assert first.metrics["steps"] == 4
     state_file = out / STATE_FILE
     written = state_file.stat().st_mtime_ns
-    second = run(make_trainer(max_steps=8, save_steps=2), tiny_model, run_context, out, docs(DOMAIN_B), resume=True)
+    second = run(
+        make_trainer(max_steps=8, save_steps=2),
+        tiny_model,
+        run_context,
+        out,
+        docs(DOMAIN_B),
+        resume=True,
+    )
     assert second.metrics["resumed_from_step"] == 4
     assert second.metrics["steps"] == 8
     assert state_file.stat().st_mtime_ns == written
     assert second.metrics["fisher_mean"] == pytest.approx(first.metrics["fisher_mean"])
 
 
-def test_missing_reference_is_a_config_error(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_missing_reference_is_a_config_error(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     with pytest.raises(ConfigError, match="ewc needs reference data"):
-        run(make_trainer(max_steps=1), tiny_model, run_context, tmp_path / "out", docs(DOMAIN_B), reference=[])
+        run(
+            make_trainer(max_steps=1),
+            tiny_model,
+            run_context,
+            tmp_path / "out",
+            docs(DOMAIN_B),
+            reference=[],
+        )
 
 
-def test_init_adapter_without_an_adapter_names_the_path(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_init_adapter_without_an_adapter_names_the_path(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     empty = tmp_path / "not-a-run"
     empty.mkdir()
     with pytest.raises(ConfigError, match="holds no LoRA adapter"):
-        run(make_trainer(max_steps=1, init_adapter=str(empty)), tiny_model, run_context, tmp_path / "out", docs(DOMAIN_B))
+        run(
+            make_trainer(max_steps=1, init_adapter=str(empty)),
+            tiny_model,
+            run_context,
+            tmp_path / "out",
+            docs(DOMAIN_B),
+        )
 
 
 def test_reference_file_with_a_broken_line_names_file_and_line(tmp_path: Path) -> None:

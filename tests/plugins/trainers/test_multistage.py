@@ -20,14 +20,35 @@ GENERAL = [Record(text="Paris is the capital of France."), Record(text="A week h
 def train_records(with_qa: bool = True) -> list[Record]:
     records = [Record(text="The Harbor Court of Veloria hears appeals within 21 days.")]
     if with_qa:
-        records.append(Record(text="q", kind="qa", meta={"question": "Who founded the Harbor Court?", "answer": "Judge Imra Solt"}))
+        records.append(
+            Record(
+                text="q",
+                kind="qa",
+                meta={"question": "Who founded the Harbor Court?", "answer": "Judge Imra Solt"},
+            )
+        )
     return records
 
 
-def run(ctx: RunContext, model: Path, out: Path, resume: bool = False, with_qa: bool = True, **options: Any) -> TrainResult:
+def run(
+    ctx: RunContext,
+    model: Path,
+    out: Path,
+    resume: bool = False,
+    with_qa: bool = True,
+    **options: Any,
+) -> TrainResult:
     trainer = MultiStageTrainer(**{"common": QUICK, **options})
-    return trainer.train(TrainJob(base_model=model, train=train_records(with_qa), output_dir=out, context=ctx,
-                                  reference=GENERAL, resume=resume))
+    return trainer.train(
+        TrainJob(
+            base_model=model,
+            train=train_records(with_qa),
+            output_dir=out,
+            context=ctx,
+            reference=GENERAL,
+            resume=resume,
+        )
+    )
 
 
 def adapter(folder: Path) -> dict[str, Any]:
@@ -37,7 +58,9 @@ def adapter(folder: Path) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_default_plan_runs_three_stages_in_order(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_default_plan_runs_three_stages_in_order(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = run(run_context, tiny_model, out)
     for stage in ("general", "domain", "instruction"):
@@ -51,7 +74,9 @@ def test_default_plan_runs_three_stages_in_order(tiny_model: Path, run_context: 
     assert result.extra == {"kind": "multistage", "stages": ["general", "domain", "instruction"]}
 
 
-def test_each_stage_continues_from_the_previous_adapter(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_each_stage_continues_from_the_previous_adapter(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     import torch
 
     frozen = {"learning_rate": 1e-12}
@@ -65,12 +90,16 @@ def test_each_stage_continues_from_the_previous_adapter(tiny_model: Path, run_co
     first, third = adapter(out / "first"), adapter(out / "third")
     assert first.keys() == third.keys()
     trained_b = [k for k in first if "lora_B" in k]
-    assert any(first[k].abs().max() > 1e-4 for k in trained_b)  # the first stage moved B away from zero
-    for key in first:  # later stages barely train, so they must still hold the first stage's weights
+    # the first stage moved B away from zero
+    assert any(first[k].abs().max() > 1e-4 for k in trained_b)
+    # later stages barely train, so they must still hold the first stage's weights
+    for key in first:
         assert torch.allclose(first[key], third[key], atol=1e-6), key
 
 
-def test_resume_skips_finished_stages(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_resume_skips_finished_stages(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     run(run_context, tiny_model, out)
     general_weights = (out / "general" / "final" / "adapter_model.safetensors").stat().st_mtime_ns
@@ -79,10 +108,14 @@ def test_resume_skips_finished_stages(tiny_model: Path, run_context: RunContext,
     assert resumed.metrics["general/skipped"] is True and resumed.metrics["domain/skipped"] is True
     assert resumed.metrics["instruction/skipped"] is False
     assert resumed.metrics["stages_trained"] == 1
-    assert (out / "general" / "final" / "adapter_model.safetensors").stat().st_mtime_ns == general_weights
+    assert (
+        out / "general" / "final" / "adapter_model.safetensors"
+    ).stat().st_mtime_ns == general_weights
 
 
-def test_a_stage_without_data_is_skipped(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_a_stage_without_data_is_skipped(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = run(run_context, tiny_model, out, with_qa=False)
     assert result.metrics["instruction/skipped"] == "no data"
@@ -92,12 +125,17 @@ def test_a_stage_without_data_is_skipped(tiny_model: Path, run_context: RunConte
 def test_stage_data_from_a_file(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
     data = tmp_path / "older-domain.jsonl"
     write_jsonl(data, [Record(text="Tenants in Veloria must give 45 days notice.")])
-    result = run(run_context, tiny_model, tmp_path / "out", stages=[{"name": "old", "data": str(data)}])
+    result = run(
+        run_context, tiny_model, tmp_path / "out", stages=[{"name": "old", "data": str(data)}]
+    )
     assert result.metrics["old/steps"] == 2
 
 
 def test_bad_stages_are_all_reported() -> None:
-    stages = [{"name": "a", "options": {"lora_rank": 4}}, {"name": "a", "strategy": "ewc", "options": {"ewc_lambda": -1}}]
+    stages = [
+        {"name": "a", "options": {"lora_rank": 4}},
+        {"name": "a", "strategy": "ewc", "options": {"ewc_lambda": -1}},
+    ]
     with pytest.raises(ValidationError) as info:
         MultiStageTrainer(stages=stages)
     message = str(info.value)

@@ -27,7 +27,9 @@ def t(rows: list[list[float]]) -> torch.Tensor:
 
 
 def close(actual: torch.Tensor, expected: list[list[float]]) -> None:
-    torch.testing.assert_close(actual, torch.tensor(expected, dtype=actual.dtype), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(
+        actual, torch.tensor(expected, dtype=actual.dtype), atol=1e-6, rtol=1e-6
+    )
 
 
 def test_gae_on_a_short_trajectory() -> None:
@@ -45,7 +47,9 @@ def test_gae_on_a_short_trajectory() -> None:
 
 def test_gae_with_lambda_one_is_discounted_return_minus_value() -> None:
     # γ=0.9, λ=1: G0 = 0.81, G1 = 0.9, G2 = 1 -> A = G − V
-    advantages, returns = gae_advantages(t([[0, 0, 1]]), t([[0.5, 0.6, 0.7]]), t([[1, 1, 1]]), gamma=0.9, lam=1.0)
+    advantages, returns = gae_advantages(
+        t([[0, 0, 1]]), t([[0.5, 0.6, 0.7]]), t([[1, 1, 1]]), gamma=0.9, lam=1.0
+    )
     close(advantages, [[0.31, 0.30, 0.3]])
     close(returns, [[0.81, 0.9, 1.0]])
 
@@ -85,7 +89,9 @@ def test_no_clipping_when_policy_has_not_moved() -> None:
 def test_value_clipping() -> None:
     # V_old = 1, R = 2, ε = 0.2. V=1.5 -> V_clip 1.2: max(0.25, 0.64) = 0.64 (clipped)
     # V=1.1 inside: 0.81. V=0.5 -> V_clip 0.8: max(2.25, 1.44) = 2.25 (not clipped)
-    loss, fraction = clipped_value_loss(t([[1.5, 1.1, 0.5]]), t([[1, 1, 1]]), t([[2, 2, 2]]), t([[1, 1, 1]]), 0.2)
+    loss, fraction = clipped_value_loss(
+        t([[1.5, 1.1, 0.5]]), t([[1, 1, 1]]), t([[2, 2, 2]]), t([[1, 1, 1]]), 0.2
+    )
     assert loss.item() == pytest.approx(0.5 * (0.64 + 0.81 + 2.25) / 3)
     assert fraction.item() == pytest.approx(1 / 3)
 

@@ -44,8 +44,12 @@ def test_sft_trainer_prints_no_log_dicts(tiny_model: Path, run_context: RunConte
 
     trainer = SFTTrainer(max_steps=1, batch_size=2, report_to=[])
     model, tokenizer = load_causal_lm(tiny_model)
-    data = trainer.build_dataset([Record(text="The Harbor Court hears appeals within 21 days.")], tokenizer, "train")
-    job = TrainJob(base_model=tiny_model, train=[], output_dir=run_context.run_dir / "t", context=run_context)
+    data = trainer.build_dataset(
+        [Record(text="The Harbor Court hears appeals within 21 days.")], tokenizer, "train"
+    )
+    job = TrainJob(
+        base_model=tiny_model, train=[], output_dir=run_context.run_dir / "t", context=run_context
+    )
     hf_trainer = trainer.build_trainer(job, model, tokenizer, data, None)
     kinds = [type(c) for c in hf_trainer.callback_handler.callbacks]
     assert ProgressCallback in kinds

@@ -28,27 +28,57 @@ FACTS = [
 
 def records() -> list[Record]:
     out = [Record(text=f"{q} {a}", kind="qa", meta={"question": q, "answer": a}) for q, a in FACTS]
-    out.append(Record(text="x", kind="preference", meta={
-        "prompt": format_prompt("How long is the notice period?"), "chosen": "30 days", "rejected": "60 days"}))
+    out.append(
+        Record(
+            text="x",
+            kind="preference",
+            meta={
+                "prompt": format_prompt("How long is the notice period?"),
+                "chosen": "30 days",
+                "rejected": "60 days",
+            },
+        )
+    )
     return out
 
 
 @pytest.fixture
 def legal_context(run_context: RunContext, tmp_path: Path) -> RunContext:
     terms = tmp_path / "terms.yaml"
-    terms.write_text(yaml.safe_dump({"terms": [
-        {"term": "earnest money", "confusables": ["advance payment"]},
-        {"term": "advance payment", "confusables": ["earnest money"]},
-    ]}))
+    terms.write_text(
+        yaml.safe_dump(
+            {
+                "terms": [
+                    {"term": "earnest money", "confusables": ["advance payment"]},
+                    {"term": "advance payment", "confusables": ["earnest money"]},
+                ]
+            }
+        )
+    )
     rubric = tmp_path / "rubric.yaml"
-    rubric.write_text(yaml.safe_dump({"name": "t", "criteria": [
-        {"id": "confusions", "check": "confusions", "weight": 2},
-        {"id": "numbers", "check": "numeric_match", "weight": 2},
-        {"id": "cite", "check": "pattern", "params": {"regex": r"Article \d+"}, "weight": 1},
-    ]}))
-    run_context.domain = DomainPack("t", "0", "test", corpus=tmp_path, eval=tmp_path / "eval.jsonl",
-                                    terms=terms, rubric=rubric)
-    run_context.eval_items = [EvalItem(id="1", question="What secures a sale?", answer_text="Earnest money.")]
+    rubric.write_text(
+        yaml.safe_dump(
+            {
+                "name": "t",
+                "criteria": [
+                    {"id": "confusions", "check": "confusions", "weight": 2},
+                    {"id": "numbers", "check": "numeric_match", "weight": 2},
+                    {
+                        "id": "cite",
+                        "check": "pattern",
+                        "params": {"regex": r"Article \d+"},
+                        "weight": 1,
+                    },
+                ],
+            }
+        )
+    )
+    run_context.domain = DomainPack(
+        "t", "0", "test", corpus=tmp_path, eval=tmp_path / "eval.jsonl", terms=terms, rubric=rubric
+    )
+    run_context.eval_items = [
+        EvalItem(id="1", question="What secures a sale?", answer_text="Earnest money.")
+    ]
     return run_context
 
 
@@ -63,14 +93,20 @@ def tiny_options(**overrides: Any) -> dict[str, Any]:
         "eval_prompts": 1,
     }
     for key, value in overrides.items():
-        options[key] = {**options[key], **value} if isinstance(value, dict) and key in options else value
+        options[key] = (
+            {**options[key], **value} if isinstance(value, dict) and key in options else value
+        )
     return options
 
 
-def run(model: Path, context: RunContext, out: Path, resume: bool = False, **options: Any) -> TrainResult:
+def run(
+    model: Path, context: RunContext, out: Path, resume: bool = False, **options: Any
+) -> TrainResult:
     trainer = RLHFTrainer(**tiny_options(**options))
     trainer.setup(context)
-    return trainer.train(TrainJob(base_model=model, train=records(), output_dir=out, context=context, resume=resume))
+    return trainer.train(
+        TrainJob(base_model=model, train=records(), output_dir=out, context=context, resume=resume)
+    )
 
 
 def test_registered_and_options_checked(kinject_plugins: Plugins) -> None:
@@ -84,7 +120,9 @@ def test_registered_and_options_checked(kinject_plugins: Plugins) -> None:
 
 
 @pytest.mark.slow
-def test_rlhf_end_to_end_then_resume(tiny_model: Path, legal_context: RunContext, tmp_path: Path) -> None:
+def test_rlhf_end_to_end_then_resume(
+    tiny_model: Path, legal_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "model"
     result = run(tiny_model, legal_context, out)
     m = result.metrics
@@ -92,7 +130,14 @@ def test_rlhf_end_to_end_then_resume(tiny_model: Path, legal_context: RunContext
     assert result.base_model == out / "sft_model" and result.started_from == tiny_model
     assert m["rl_algorithm"] == "ppo" and m["ppo_steps"] == 2
     assert m["rm_train_pairs"] > 0 and m["rm_held_out_pairs"] > 0 and 0.0 <= m["rm_accuracy"] <= 1.0
-    for key in ("reward_before", "reward_after", "rubric_before", "rubric_after", "ppo_kl_last", "sft_steps"):
+    for key in (
+        "reward_before",
+        "reward_after",
+        "rubric_before",
+        "rubric_after",
+        "ppo_kl_last",
+        "sft_steps",
+    ):
         assert key in m, key
     assert any((out / "tensorboard").iterdir())
     model = RLHFTrainer().load_for_eval(result, legal_context)
@@ -105,10 +150,18 @@ def test_rlhf_end_to_end_then_resume(tiny_model: Path, legal_context: RunContext
 
 
 @pytest.mark.slow
-def test_rlhf_grpo_from_a_finished_adapter(tiny_model: Path, legal_context: RunContext, tmp_path: Path) -> None:
+def test_rlhf_grpo_from_a_finished_adapter(
+    tiny_model: Path, legal_context: RunContext, tmp_path: Path
+) -> None:
     first = run(tiny_model, legal_context, tmp_path / "first")
-    result = run(tiny_model, legal_context, tmp_path / "grpo", rl_algorithm="grpo",
-                 grpo={"num_generations": 2, "steps": 1}, init_adapter=str(first.model_dir.parent / "sft" / "final"))
+    result = run(
+        tiny_model,
+        legal_context,
+        tmp_path / "grpo",
+        rl_algorithm="grpo",
+        grpo={"num_generations": 2, "steps": 1},
+        init_adapter=str(first.model_dir.parent / "sft" / "final"),
+    )
     assert result.metrics["rl_algorithm"] == "grpo"
     assert "grpo_reward_first" in result.metrics
     assert not (tmp_path / "grpo" / "sft").exists()
@@ -116,12 +169,18 @@ def test_rlhf_grpo_from_a_finished_adapter(tiny_model: Path, legal_context: RunC
     assert not (result.model_dir / "ref").exists()
 
 
-def test_starts_from_the_sft_row_the_comparison_hands_over(tiny_model: Path, legal_context: RunContext,
-                                                           tmp_path: Path) -> None:
+def test_starts_from_the_sft_row_the_comparison_hands_over(
+    tiny_model: Path, legal_context: RunContext, tmp_path: Path
+) -> None:
     adapter = tmp_path / "sft" / "final"
     adapter.mkdir(parents=True)
     sft = TrainResult(model_dir=adapter, base_model=tiny_model, adapter=True)
-    job = TrainJob(base_model=tiny_model, train=records(), output_dir=tmp_path / "rlhf", context=legal_context,
-                   prior={"sft": sft})
+    job = TrainJob(
+        base_model=tiny_model,
+        train=records(),
+        output_dir=tmp_path / "rlhf",
+        context=legal_context,
+        prior={"sft": sft},
+    )
     start, metrics = RLHFTrainer().starting_adapter(job)
     assert start == adapter and metrics == {"sft_from": str(adapter)}

@@ -17,14 +17,38 @@ from kinject_plugins.trainers.rlhf import RLHFOptions
 
 #: the flat options' defaults before they were nested (docs/strategies.md of that time)
 FLAT_DEFAULTS = {
-    "reward_base": None, "reward_method": "lora", "reward_lora_r": 16, "reward_learning_rate": 2e-4,
-    "reward_epochs": 2.0, "reward_batch_size": 8, "max_length": 512, "steps": 20,
-    "rollout_batch": 8, "minibatch_size": 4, "ppo_epochs": 2, "max_new_tokens": 32,
-    "temperature": 1.0, "learning_rate": 5e-5, "lora_r": 16, "lora_alpha": 32,
-    "target_modules": "all-linear", "clip_range": 0.2, "value_clip_range": 0.2, "vf_coef": 0.1,
-    "entropy_coef": 0.0, "gamma": 1.0, "lam": 0.95, "kl_coef": 0.05, "adaptive_kl": False,
-    "kl_target": 6.0, "kl_horizon": 10_000, "kl_estimator": "k1", "whiten_rewards": False,
-    "max_grad_norm": 1.0, "num_generations": 4, "save_steps": 10,
+    "reward_base": None,
+    "reward_method": "lora",
+    "reward_lora_r": 16,
+    "reward_learning_rate": 2e-4,
+    "reward_epochs": 2.0,
+    "reward_batch_size": 8,
+    "max_length": 512,
+    "steps": 20,
+    "rollout_batch": 8,
+    "minibatch_size": 4,
+    "ppo_epochs": 2,
+    "max_new_tokens": 32,
+    "temperature": 1.0,
+    "learning_rate": 5e-5,
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "target_modules": "all-linear",
+    "clip_range": 0.2,
+    "value_clip_range": 0.2,
+    "vf_coef": 0.1,
+    "entropy_coef": 0.0,
+    "gamma": 1.0,
+    "lam": 0.95,
+    "kl_coef": 0.05,
+    "adaptive_kl": False,
+    "kl_target": 6.0,
+    "kl_horizon": 10_000,
+    "kl_estimator": "k1",
+    "whiten_rewards": False,
+    "max_grad_norm": 1.0,
+    "num_generations": 4,
+    "save_steps": 10,
 }
 
 
@@ -56,8 +80,15 @@ def test_grpo_defaults_are_what_the_flat_options_gave() -> None:
 
 def test_flat_keys_still_work_and_say_where_they_go(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="kinject_plugins.trainers.rlhf"):
-        flat = {"steps": 3, "rollout_batch": 4, "num_generations": 2, "ppo_epochs": 1,
-                "reward_epochs": 1, "max_length": 128, "lora_r": 8}
+        flat = {
+            "steps": 3,
+            "rollout_batch": 4,
+            "num_generations": 2,
+            "ppo_epochs": 1,
+            "reward_epochs": 1,
+            "max_length": 128,
+            "lora_r": 8,
+        }
         options = RLHFOptions(**flat)
         RLHFOptions(**flat)  # checked, then read again by the trainer: one warning
     assert (options.ppo.steps, options.grpo.steps, options.ppo.rollout_batch) == (3, 3, 4)

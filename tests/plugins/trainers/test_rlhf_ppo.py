@@ -35,14 +35,28 @@ def make_policy(tiny_model: Path) -> tuple[Any, Any]:
     model, tokenizer = load_causal_lm(tiny_model)
     # The tiny model's random embeddings are too small for LoRA on the trunk alone to move its
     # output distribution far; a trainable output head gives the policy room to learn.
-    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules="all-linear",
-                        task_type="CAUSAL_LM", modules_to_save=["lm_head"])
+    config = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+        modules_to_save=["lm_head"],
+    )
     return get_peft_model(model, config), tokenizer
 
 
 def config(**overrides: Any) -> PPOConfig:
-    base: dict[str, Any] = {"steps": 24, "rollout_batch": 16, "minibatch_size": 8, "ppo_epochs": 2,
-                            "max_new_tokens": 4, "learning_rate": 5e-3, "kl_coef": 0.1, "save_steps": 100}
+    base: dict[str, Any] = {
+        "steps": 24,
+        "rollout_batch": 16,
+        "minibatch_size": 8,
+        "ppo_epochs": 2,
+        "max_new_tokens": 4,
+        "learning_rate": 5e-3,
+        "kl_coef": 0.1,
+        "save_steps": 100,
+    }
     return PPOConfig(**{**base, **overrides})
 
 
@@ -54,8 +68,15 @@ def test_response_mask_ends_at_the_first_stop_token() -> None:
 
 def test_ppo_raises_reward_with_bounded_kl(tiny_model: Path, tmp_path: Path) -> None:
     policy, tokenizer = make_policy(tiny_model)
-    history = PPOLoop(policy, tokenizer, PROMPTS, preferred_share, config(), tmp_path,
-                      tensorboard_dir=tmp_path / "tb").run()
+    history = PPOLoop(
+        policy,
+        tokenizer,
+        PROMPTS,
+        preferred_share,
+        config(),
+        tmp_path,
+        tensorboard_dir=tmp_path / "tb",
+    ).run()
     scores = [h["score"] for h in history]
     first, last = sum(scores[:4]) / 4, sum(scores[-4:]) / 4
     assert last > first + 0.1, scores
@@ -82,18 +103,24 @@ def adapter_state(policy: Any) -> dict[str, torch.Tensor]:
 
 def test_resume_continues_exactly(tiny_model: Path, tmp_path: Path) -> None:
     policy, tokenizer = make_policy(tiny_model)
-    straight = PPOLoop(policy, tokenizer, PROMPTS, preferred_share, config(steps=4, save_steps=2), tmp_path / "a")
+    straight = PPOLoop(
+        policy, tokenizer, PROMPTS, preferred_share, config(steps=4, save_steps=2), tmp_path / "a"
+    )
     straight_log = straight.run()
     expected = adapter_state(policy)
 
     policy, tokenizer = make_policy(tiny_model)
-    PPOLoop(policy, tokenizer, PROMPTS, preferred_share, config(steps=2, save_steps=2), tmp_path / "b").run()
+    PPOLoop(
+        policy, tokenizer, PROMPTS, preferred_share, config(steps=2, save_steps=2), tmp_path / "b"
+    ).run()
     # A checkpoint half written when the process died must be ignored and removed.
     broken = tmp_path / "b" / "checkpoints" / "checkpoint-3"
     broken.mkdir()
     (broken / "adapter_model.safetensors").write_bytes(b"")
     policy, tokenizer = make_policy(tiny_model)
-    resumed = PPOLoop(policy, tokenizer, PROMPTS, preferred_share, config(steps=4, save_steps=2), tmp_path / "b")
+    resumed = PPOLoop(
+        policy, tokenizer, PROMPTS, preferred_share, config(steps=4, save_steps=2), tmp_path / "b"
+    )
     resumed_log = resumed.run(resume=True)
     assert not broken.exists()
     assert [h["step"] for h in resumed_log] == [1, 2, 3, 4]

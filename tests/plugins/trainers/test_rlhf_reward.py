@@ -27,39 +27,58 @@ from kinject_plugins.trainers.ppo.reward_model import (
     train_reward_model,
 )
 
-TERMS = [Term("earnest money", confusables=["advance payment"]), Term("advance payment", confusables=["earnest money"])]
+TERMS = [
+    Term("earnest money", confusables=["advance payment"]),
+    Term("advance payment", confusables=["earnest money"]),
+]
 RUBRIC = Rubric.from_dict(
-    {"criteria": [
-        {"id": "terms", "check": "required_terms", "weight": 1},
-        {"id": "no_confusions", "check": "confusions", "weight": 2},
-        {"id": "numbers", "check": "numeric_match", "weight": 2},
-        {"id": "cite", "check": "pattern", "params": {"regex": r"Article \d+"}, "weight": 1},
-    ]},
+    {
+        "criteria": [
+            {"id": "terms", "check": "required_terms", "weight": 1},
+            {"id": "no_confusions", "check": "confusions", "weight": 2},
+            {"id": "numbers", "check": "numeric_match", "weight": 2},
+            {"id": "cite", "check": "pattern", "params": {"regex": r"Article \d+"}, "weight": 1},
+        ]
+    },
     TERMS,
 )
 
 
 def qa(question: str, answer: str) -> Record:
-    return Record(text=f"{question} {answer}", kind="qa", meta={"question": question, "answer": answer})
+    return Record(
+        text=f"{question} {answer}", kind="qa", meta={"question": question, "answer": answer}
+    )
 
 
 def test_pairs_from_negatives_records() -> None:
-    pref = Record(text="x", kind="preference",
-                  meta={"prompt": format_prompt("How long?"), "chosen": "30 days", "rejected": "60 days"})
+    pref = Record(
+        text="x",
+        kind="preference",
+        meta={"prompt": format_prompt("How long?"), "chosen": "30 days", "rejected": "60 days"},
+    )
     pairs = list(pairs_from_records([pref, qa("q", "a"), Record(text="doc")]))
-    assert pairs == [PreferencePair(format_prompt("How long?"), " 30 days", " 60 days", "negatives")]
+    assert pairs == [
+        PreferencePair(format_prompt("How long?"), " 30 days", " 60 days", "negatives")
+    ]
 
 
 def test_rubric_pairs_break_a_rule_the_rubric_checks() -> None:
-    records = [qa("What secures the contract under Article 12?", "Earnest money of 200 velors, under Article 12.")]
+    records = [
+        qa(
+            "What secures the contract under Article 12?",
+            "Earnest money of 200 velors, under Article 12.",
+        )
+    ]
     pairs = list(pairs_from_rubric(records, RUBRIC, seed=0))
     origins = {p.origin for p in pairs}
     assert origins == {"rubric:confusion", "rubric:number", "rubric:citation"}
     for pair in pairs:
         assert pair.chosen == " Earnest money of 200 velors, under Article 12."
         reference = pair.chosen.strip()
-        assert RUBRIC.score(pair.question, pair.rejected, reference).total < RUBRIC.score(
-            pair.question, pair.chosen, reference).total
+        assert (
+            RUBRIC.score(pair.question, pair.rejected, reference).total
+            < RUBRIC.score(pair.question, pair.chosen, reference).total
+        )
     confusion = next(p for p in pairs if p.origin == "rubric:confusion")
     assert "advance payment" in confusion.rejected
 
@@ -70,15 +89,27 @@ def test_rubric_pairs_skip_answers_with_nothing_to_break() -> None:
 
 def test_pairs_file(tmp_path: Path) -> None:
     path = tmp_path / "prefs.jsonl"
-    path.write_text(json.dumps({"question": "Q?", "chosen": "good", "rejected": "bad"}) + "\n\n"
-                    + json.dumps({"prompt": "P:", "chosen": "a", "rejected": "b"}) + "\n")
+    path.write_text(
+        json.dumps({"question": "Q?", "chosen": "good", "rejected": "bad"})
+        + "\n\n"
+        + json.dumps({"prompt": "P:", "chosen": "a", "rejected": "b"})
+        + "\n"
+    )
     pairs = read_pairs_file(path)
-    assert [(p.prompt, p.chosen, p.rejected) for p in pairs] == [(format_prompt("Q?"), " good", " bad"), ("P:", " a", " b")]
+    assert [(p.prompt, p.chosen, p.rejected) for p in pairs] == [
+        (format_prompt("Q?"), " good", " bad"),
+        ("P:", " a", " b"),
+    ]
 
 
 def test_bad_pairs_file_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "prefs.jsonl"
-    path.write_text(json.dumps({"prompt": "P", "chosen": "a", "rejected": "b"}) + "\n" + json.dumps({"prompt": "P"}) + "\n")
+    path.write_text(
+        json.dumps({"prompt": "P", "chosen": "a", "rejected": "b"})
+        + "\n"
+        + json.dumps({"prompt": "P"})
+        + "\n"
+    )
     with pytest.raises(InputError, match="line 2: missing chosen, rejected") as info:
         read_pairs_file(path)
     assert str(path) in str(info.value)
@@ -98,20 +129,42 @@ def test_split_keeps_each_prompt_on_one_side_and_dedupes() -> None:
 
 
 def test_policy_prompts_from_qa_then_preferences() -> None:
-    prompts = policy_prompts([qa("A?", "a"), qa("A?", "again")], [PreferencePair(format_prompt("B?"), " b", " x")])
+    prompts = policy_prompts(
+        [qa("A?", "a"), qa("A?", "again")], [PreferencePair(format_prompt("B?"), " b", " x")]
+    )
     assert [(p.question, p.reference) for p in prompts] == [("A?", "a"), ("B?", "b")]
 
 
 def separable_pairs(n: int) -> list[PreferencePair]:
-    topics = ["contract", "court", "tenant", "deposit", "appeal", "statute", "judge", "lease", "notice", "claim"]
-    return [PreferencePair(format_prompt(f"What about the {topics[i % 10]} {i}?"), " yes yes yes yes",
-                           " no no no no", "file") for i in range(n)]
+    topics = [
+        "contract",
+        "court",
+        "tenant",
+        "deposit",
+        "appeal",
+        "statute",
+        "judge",
+        "lease",
+        "notice",
+        "claim",
+    ]
+    return [
+        PreferencePair(
+            format_prompt(f"What about the {topics[i % 10]} {i}?"),
+            " yes yes yes yes",
+            " no no no no",
+            "file",
+        )
+        for i in range(n)
+    ]
 
 
 def test_reward_model_beats_chance_on_a_separable_set(tiny_model: Path, tmp_path: Path) -> None:
     pairs = separable_pairs(40)
     train, held = pairs[:32], pairs[32:]
-    config = RewardModelConfig(base=tiny_model, learning_rate=5e-3, epochs=3, batch_size=8, lora_r=8, seed=0)
+    config = RewardModelConfig(
+        base=tiny_model, learning_rate=5e-3, epochs=3, batch_size=8, lora_r=8, seed=0
+    )
     scorer, metrics = train_reward_model(train, held, config, tmp_path / "rm")
     assert metrics["rm_accuracy"] == 1.0
     assert metrics["rm_held_out_pairs"] == 8
@@ -120,7 +173,8 @@ def test_reward_model_beats_chance_on_a_separable_set(tiny_model: Path, tmp_path
     again, saved = reloaded
     assert saved["rm_accuracy"] == 1.0
     assert again.score([held[0].prompt], [held[0].chosen]) == pytest.approx(
-        scorer.score([held[0].prompt], [held[0].chosen]), abs=1e-5)
+        scorer.score([held[0].prompt], [held[0].chosen]), abs=1e-5
+    )
 
 
 def test_reward_model_needs_pairs(tiny_model: Path, tmp_path: Path) -> None:
