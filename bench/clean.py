@@ -74,13 +74,21 @@ def measure(fn: Callable[[], Any], n: int) -> tuple[Any, dict[str, Any]]:
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     # CPU seconds (all threads) next to wall time: on a shared machine wall time mostly
     # measures the neighbours; docs per CPU-second is the figure that transfers.
-    return out, {"seconds": seconds, "docs_per_s": n / seconds if seconds else float("inf"),
-                 "cpu_seconds": cpu, "docs_per_cpu_s": n / cpu if cpu else float("inf"),
-                 "peak_rss_mib": mem.peak / 2**20, "rss_rise_mib": mem.rise}
+    return out, {
+        "seconds": seconds,
+        "docs_per_s": n / seconds if seconds else float("inf"),
+        "cpu_seconds": cpu,
+        "docs_per_cpu_s": n / cpu if cpu else float("inf"),
+        "peak_rss_mib": mem.peak / 2**20,
+        "rss_rise_mib": mem.rise,
+    }
 
 
 def score_dedup(
-    records: list[Record], drops: dict[str, str], cluster: dict[str, int], expected: int | None = None
+    records: list[Record],
+    drops: dict[str, str],
+    cluster: dict[str, int],
+    expected: int | None = None,
 ) -> dict[str, float]:
     """Precision/recall of drops against planted clusters.
 
@@ -109,7 +117,9 @@ def survivors(out: Iterable[Record | Rejected]) -> tuple[list[Record], dict[str,
     return kept, drops
 
 
-def minhash_dedup(records: list[Record], threshold: float, num_perm: int, shingle: int) -> dict[str, str]:
+def minhash_dedup(
+    records: list[Record], threshold: float, num_perm: int, shingle: int
+) -> dict[str, str]:
     """First-seen-survives dedup with datasketch MinHash LSH over word ``shingle``-grams."""
     from datasketch import MinHash, MinHashLSH
 
@@ -132,7 +142,9 @@ def minhash_dedup(records: list[Record], threshold: float, num_perm: int, shingl
     return drops
 
 
-def timed_chain(records: list[Record], cleaners: list[Any]) -> tuple[list[Record], dict[str, float], dict[str, int]]:
+def timed_chain(
+    records: list[Record], cleaners: list[Any]
+) -> tuple[list[Record], dict[str, float], dict[str, int]]:
     """Run the cleaners as one streaming chain; exclusive seconds per cleaner, reason counts."""
     inclusive: list[float] = [0.0] * (len(cleaners) + 1)
     reasons: dict[str, int] = {}
@@ -179,14 +191,30 @@ def set_threads(n: int) -> None:
         pass
 
 
-def make_cleaners(plugins: Any, eval_items: list[EvalItem], batch: int, near: bool = True) -> list[Any]:
-    rules = [{"id": "deposit_cap", "extract": {
-        "deposit": r"(?i)deposit of \D{0,3}([\d.,]+)", "price": r"(?i)contract price of \D{0,3}([\d.,]+)"},
-        "when": "deposit > 0.2 * price"}]
+def make_cleaners(
+    plugins: Any, eval_items: list[EvalItem], batch: int, near: bool = True
+) -> list[Any]:
+    rules = [
+        {
+            "id": "deposit_cap",
+            "extract": {
+                "deposit": r"(?i)deposit of \D{0,3}([\d.,]+)",
+                "price": r"(?i)contract price of \D{0,3}([\d.,]+)",
+            },
+            "when": "deposit > 0.2 * price",
+        }
+    ]
     steps: list[tuple[str, dict[str, Any]]] = [
-        ("normalize", {}), ("standardize", {}), ("pii-scrub", {}), ("language", {}), ("length", {}),
-        ("low-information", {}), ("rules", {"rules": rules}), ("exact-dedup", {}),
-        ("near-dedup", {"batch_size": batch}), ("decontaminate", {}),
+        ("normalize", {}),
+        ("standardize", {}),
+        ("pii-scrub", {}),
+        ("language", {}),
+        ("length", {}),
+        ("low-information", {}),
+        ("rules", {"rules": rules}),
+        ("exact-dedup", {}),
+        ("near-dedup", {"batch_size": batch}),
+        ("decontaminate", {}),
     ]
     steps = [s for s in steps if near or s[0] != "near-dedup"]
     cleaners = [plugins.create("cleaner", name, opts) for name, opts in steps]
@@ -206,7 +234,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_embed:
         embed(["warm up the embedder"])  # model load is not part of any cleaner's rate
     plugins = build_plugins(load_entry_points=False)
-    result: dict[str, Any] = {"size": n, "planted": planted, "threads": args.threads, "cleaners": {}}
+    result: dict[str, Any] = {
+        "size": n,
+        "planted": planted,
+        "threads": args.threads,
+        "cleaners": {},
+    }
     print(f"{n} documents, planted {planted}, {args.threads} threads", flush=True)
 
     for cleaner in make_cleaners(plugins, eval_items, args.batch):
@@ -226,7 +259,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["cleaners"][cleaner.name] = stats
         report(cleaner.name, stats, extra)
 
-    near, result["minhash"], result["near_vs_minhash"] = compare_near_dedup(args, plugins, deduped, cluster)
+    near, result["minhash"], result["near_vs_minhash"] = compare_near_dedup(
+        args, plugins, deduped, cluster
+    )
     if near is not None:
         result["cleaners"]["near-dedup"] = near
     if not args.skip_stage:
@@ -247,17 +282,32 @@ def compare_near_dedup(
     if not args.no_embed:
         near = plugins.create("cleaner", "near-dedup", {"batch_size": args.batch})
         out, stats = measure(lambda: list(near.apply(deduped)), len(deduped))
-        stats.update(score_dedup(deduped, survivors(out)[1], cluster), index=near.index_kinds, **near.stats)
-        report("near-dedup", stats, f"P {stats['precision']:.3f} R {stats['recall']:.3f} index {near.index_kinds}")
-    drops, mstats = measure(partial(minhash_dedup, deduped, args.minhash_threshold, 128, 3), len(deduped))
-    mstats.update(score_dedup(deduped, drops, cluster), threshold=args.minhash_threshold, num_perm=128, shingle=3)
+        stats.update(
+            score_dedup(deduped, survivors(out)[1], cluster), index=near.index_kinds, **near.stats
+        )
+        report(
+            "near-dedup",
+            stats,
+            f"P {stats['precision']:.3f} R {stats['recall']:.3f} index {near.index_kinds}",
+        )
+    drops, mstats = measure(
+        partial(minhash_dedup, deduped, args.minhash_threshold, 128, 3), len(deduped)
+    )
+    mstats.update(
+        score_dedup(deduped, drops, cluster),
+        threshold=args.minhash_threshold,
+        num_perm=128,
+        shingle=3,
+    )
     report("minhash-lsh", mstats, f"P {mstats['precision']:.3f} R {mstats['recall']:.3f}")
     ratios = None
     if stats is not None:
         ratios = {
             "time_ratio": stats["seconds"] / mstats["seconds"],
             "cpu_time_ratio": stats["cpu_seconds"] / mstats["cpu_seconds"],
-            "precision_ratio": stats["precision"] / mstats["precision"] if mstats["precision"] else None,
+            "precision_ratio": stats["precision"] / mstats["precision"]
+            if mstats["precision"]
+            else None,
             "recall_ratio": stats["recall"] / mstats["recall"] if mstats["recall"] else None,
         }
         print("near-dedup / minhash: " + json.dumps(ratios))
@@ -266,7 +316,8 @@ def compare_near_dedup(
 
 def report(name: str, stats: dict[str, Any], extra: str = "") -> None:
     print(
-        f"{name:16s} {stats['docs_per_s']:>9.0f} docs/s {stats['docs_per_cpu_s']:>9.0f} docs/cpu-s  "
+        f"{name:16s} {stats['docs_per_s']:>9.0f} docs/s {stats['docs_per_cpu_s']:>9.0f} "
+        "docs/cpu-s  "
         f"peak RSS +{stats['rss_rise_mib']:.0f} MiB  {extra}",
         flush=True,
     )
@@ -275,12 +326,18 @@ def report(name: str, stats: dict[str, Any], extra: str = "") -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000, help="documents (10k, 100k, 1M)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch/faiss threads")
-    parser.add_argument("--batch", type=int, default=256, help="near-dedup batch (records per embedding call)")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="torch/faiss threads"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=256, help="near-dedup batch (records per embedding call)"
+    )
     parser.add_argument("--minhash-threshold", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-stage", action="store_true", help="skip the whole-stage chain run")
-    parser.add_argument("--no-embed", action="store_true", help="leave near-dedup out (MinHash still runs)")
+    parser.add_argument(
+        "--no-embed", action="store_true", help="leave near-dedup out (MinHash still runs)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

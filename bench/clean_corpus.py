@@ -44,27 +44,141 @@ TEMPLATES = {
         "{ccity}分行于{cdate}开业，员工{n}人。",
     ],
 }
-SYNONYMS = [(" shall ", " must "), (" must ", " has to "), (" before ", " no later than "),
-            (" held ", " ruled "), (" should ", " ought to "), (" rose ", " increased "),
-            (" approved ", " agreed "), (" received ", " was given "), ("应于", "须于"), ("支付", "交付")]
+SYNONYMS = [
+    (" shall ", " must "),
+    (" must ", " has to "),
+    (" before ", " no later than "),
+    (" held ", " ruled "),
+    (" should ", " ought to "),
+    (" rose ", " increased "),
+    (" approved ", " agreed "),
+    (" received ", " was given "),
+    ("应于", "须于"),
+    ("支付", "交付"),
+]
 FILLERS = ["In addition, ", "Note that ", "As agreed, ", "For the record, ", "此外，"]
-FIRST = ["Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kate", "Liam", "Mona", "Nils", "Olga", "Pavel", "Rosa", "Sami", "Tara", "Umar"]
-LAST = ["Smith", "Jones", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Moore", "Taylor", "Clark", "Lewis", "Walker", "Hall", "Young", "King", "Wright", "Lopez", "Hill"]
-CITIES = ["Boston", "Denver", "Austin", "Seattle", "Dublin", "Leeds", "Lyon", "Porto", "Turin", "Ghent", "Basel", "Graz", "Oslo", "Malmo", "Tartu", "Riga"]
-COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Wonka", "Tyrell", "Cyberdyne", "Soylent"]
-DRUGS = ["metformin", "lisinopril", "atorvastatin", "amoxicillin", "ibuprofen", "omeprazole", "warfarin", "insulin"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-CN = {"cname": ["张伟", "王芳", "李娜", "刘洋", "陈静"], "ccity": ["北京", "上海", "广州", "成都"],
-      "cdrug": ["阿司匹林", "二甲双胍", "布洛芬"]}
-JUNK = ["Page {n} of {n2}", "Click here to subscribe. " * 8, "---- **** ==== ---- #### ****", "Home | About | Contact | Login"]
+FIRST = [
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Emma",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jonas",
+    "Kate",
+    "Liam",
+    "Mona",
+    "Nils",
+    "Olga",
+    "Pavel",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+]
+LAST = [
+    "Smith",
+    "Jones",
+    "Brown",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Moore",
+    "Taylor",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+    "Wright",
+    "Lopez",
+    "Hill",
+]
+CITIES = [
+    "Boston",
+    "Denver",
+    "Austin",
+    "Seattle",
+    "Dublin",
+    "Leeds",
+    "Lyon",
+    "Porto",
+    "Turin",
+    "Ghent",
+    "Basel",
+    "Graz",
+    "Oslo",
+    "Malmo",
+    "Tartu",
+    "Riga",
+]
+COMPANIES = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+]
+DRUGS = [
+    "metformin",
+    "lisinopril",
+    "atorvastatin",
+    "amoxicillin",
+    "ibuprofen",
+    "omeprazole",
+    "warfarin",
+    "insulin",
+]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+CN = {
+    "cname": ["张伟", "王芳", "李娜", "刘洋", "陈静"],
+    "ccity": ["北京", "上海", "广州", "成都"],
+    "cdrug": ["阿司匹林", "二甲双胍", "布洛芬"],
+}
+JUNK = [
+    "Page {n} of {n2}",
+    "Click here to subscribe. " * 8,
+    "---- **** ==== ---- #### ****",
+    "Home | About | Contact | Login",
+]
 
 
 def _facts(rng: random.Random) -> dict[str, Any]:
     return {
-        "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "amount": rng.randint(100, 99_999),
-        "amount2": rng.randint(100_000, 9_999_999), "n": rng.randint(2, 90), "dose": rng.choice([5, 10, 20, 50, 250, 500]),
-        "date": f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {rng.randint(2015, 2025)}", "city": rng.choice(CITIES),
-        "company": f"{rng.choice(COMPANIES)} {rng.choice(['Ltd', 'Inc', 'Group', 'Holdings'])}", "drug": rng.choice(DRUGS),
+        "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        "amount": rng.randint(100, 99_999),
+        "amount2": rng.randint(100_000, 9_999_999),
+        "n": rng.randint(2, 90),
+        "dose": rng.choice([5, 10, 20, 50, 250, 500]),
+        "date": f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {rng.randint(2015, 2025)}",
+        "city": rng.choice(CITIES),
+        "company": f"{rng.choice(COMPANIES)} {rng.choice(['Ltd', 'Inc', 'Group', 'Holdings'])}",
+        "drug": rng.choice(DRUGS),
         "cdate": f"{rng.randint(2015, 2025)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
         **{k: rng.choice(v) for k, v in CN.items()},
     }
@@ -89,14 +203,24 @@ def reword(sentences: list[str], rng: random.Random) -> str:
                     out[i] = out[i].replace(old, new, 1)
                     break
             else:
-                out[i] = out[i].rstrip(".。") + (", as agreed." if out[i].isascii() else "，经双方同意。")
+                out[i] = out[i].rstrip(".。") + (
+                    ", as agreed." if out[i].isascii() else "，经双方同意。"
+                )
         elif edit == "filler":
             filler = rng.choice(FILLERS[:-1] if out[i].isascii() else FILLERS[-1:])
-            out[i] = filler + (out[i][0].lower() + out[i][1:] if out[i][:1].isupper() and out[i][1:2].islower() else out[i])
+            out[i] = filler + (
+                out[i][0].lower() + out[i][1:]
+                if out[i][:1].isupper() and out[i][1:2].islower()
+                else out[i]
+            )
         elif edit == "order" and len(out) > 1:
             out[0], out[-1] = out[-1], out[0]
         else:
-            out[i] = out[i].replace(" the ", " the  ", 1).rstrip(".") + "!" if out[i].isascii() else out[i] + "！"
+            out[i] = (
+                out[i].replace(" the ", " the  ", 1).rstrip(".") + "!"
+                if out[i].isascii()
+                else out[i] + "！"
+            )
     return " ".join(out)
 
 
@@ -109,9 +233,16 @@ def exact_copy(text: str, rng: random.Random) -> str:
     return text.upper() if text.isascii() else text + " "
 
 
-def build_corpus(size: int, rng: random.Random) -> tuple[list[Record], dict[str, int], list[EvalItem], dict[str, int]]:
+def build_corpus(
+    size: int, rng: random.Random
+) -> tuple[list[Record], dict[str, int], list[EvalItem], dict[str, int]]:
     """``size`` Records, their planted cluster ids, eval items, and what was planted."""
-    n_exact, n_near, n_junk, n_leak = int(size * 0.1), int(size * 0.1), int(size * 0.01), min(10, size // 100)
+    n_exact, n_near, n_junk, n_leak = (
+        int(size * 0.1),
+        int(size * 0.1),
+        int(size * 0.01),
+        min(10, size // 100),
+    )
     n_base = size - n_exact - n_near - n_junk - n_leak
     bases = [base_document(rng) for _ in range(n_base)]
     # Short templated documents can collide by chance (same templates, same city and number):
@@ -122,22 +253,40 @@ def build_corpus(size: int, rng: random.Random) -> tuple[list[Record], dict[str,
     picks = [rng.randrange(n_base) for _ in range(n_exact + n_near)]
     texts += [(exact_copy(" ".join(bases[c]), rng), base_cluster[c]) for c in picks[:n_exact]]
     texts += [(reword(bases[c], rng), base_cluster[c]) for c in picks[n_exact:]]
-    junk = [t.format(n=rng.randint(1, 99), n2=rng.randint(100, 200)) for t in rng.choices(JUNK, k=n_junk)]
-    junk_cluster = {t: n_base + i for i, t in enumerate(dict.fromkeys(junk))}  # same junk text, same cluster
+    junk = [
+        t.format(n=rng.randint(1, 99), n2=rng.randint(100, 200))
+        for t in rng.choices(JUNK, k=n_junk)
+    ]
+    # same junk text, same cluster
+    junk_cluster = {t: n_base + i for i, t in enumerate(dict.fromkeys(junk))}
     texts += [(t, junk_cluster[t]) for t in junk]
     eval_items = []
     for k in range(n_leak):
         f = _facts(rng)
-        question = f"Under the lease signed by {f['name']} in {f['city']} on {f['date']}, what deposit did the tenant pay?"
+        question = (
+            f"Under the lease signed by {f['name']} in {f['city']} on {f['date']}, what "
+            "deposit did the tenant pay?"
+        )
         eval_items.append(EvalItem(id=f"leak{k}", question=question, answer_text=f"${f['amount']}"))
-        texts.append((f"Practice question: {question} Answer: ${f['amount']}.", n_base + len(junk_cluster) + k))
+        texts.append(
+            (
+                f"Practice question: {question} Answer: ${f['amount']}.",
+                n_base + len(junk_cluster) + k,
+            )
+        )
     rng.shuffle(texts)
     records, cluster = [], {}
     for i, (text, c) in enumerate(texts):
         record = Record(text, source={"uri": f"gen://{i}"})
         records.append(record)
         cluster[record.id] = c
-    planted = {"base": n_base, "exact": n_exact, "near": n_near, "junk": n_junk, "contaminated": n_leak,
-               # exact = equal after lower-casing and collapsing whitespace (two rewordings can collide)
-               "exact_drops": len(texts) - len({" ".join(t.lower().split()) for t, _ in texts})}
+    planted = {
+        "base": n_base,
+        "exact": n_exact,
+        "near": n_near,
+        "junk": n_junk,
+        "contaminated": n_leak,
+        # exact = equal after lower-casing and collapsing whitespace (two rewordings can collide)
+        "exact_drops": len(texts) - len({" ".join(t.lower().split()) for t, _ in texts}),
+    }
     return records, cluster, eval_items, planted

@@ -36,7 +36,11 @@ def prompts(limit: int, passages: int) -> tuple[list[Any], dict[str, str]]:
     items: list[Any] = []
     with_context: dict[str, str] = {}
     for domain in sorted(p.name for p in CORPORA.iterdir() if p.is_dir()):
-        paragraphs = [p.strip() for p in (CORPORA / domain / "corpus.md").read_text(encoding="utf-8").split("\n\n") if p.strip()]
+        paragraphs = [
+            p.strip()
+            for p in (CORPORA / domain / "corpus.md").read_text(encoding="utf-8").split("\n\n")
+            if p.strip()
+        ]
         for item in load_eval_items(CORPORA / domain / "eval.jsonl"):
             items.append(item)
             context = "\n\n".join(paragraphs[:passages])
@@ -44,7 +48,9 @@ def prompts(limit: int, passages: int) -> tuple[list[Any], dict[str, str]]:
     return items[:limit], with_context
 
 
-def timed(model: Any, tokenizer: Any, pairs: list[tuple[str, str]], share: bool, batch_size: int) -> tuple[float, list[float]]:
+def timed(
+    model: Any, tokenizer: Any, pairs: list[tuple[str, str]], share: bool, batch_size: int
+) -> tuple[float, list[float]]:
     from kinject_plugins.evaluators.loglik import score_continuations
 
     started = time.perf_counter()
@@ -64,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny", help="tiny (random) or a model alias/path")
     parser.add_argument("--questions", type=int, default=57)
-    parser.add_argument("--passages", type=int, default=3, help="corpus paragraphs in front of each question")
+    parser.add_argument(
+        "--passages", type=int, default=3, help="corpus paragraphs in front of each question"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
@@ -76,17 +84,27 @@ def main(argv: list[str] | None = None) -> int:
     from kinject.evaluation import format_prompt
     from kinject.models import build_tiny_model, load_causal_lm, resolve_model
 
-    path = build_tiny_model(Path(tempfile.mkdtemp()) / "tiny") if args.model == "tiny" else resolve_model(args.model)
+    path = (
+        build_tiny_model(Path(tempfile.mkdtemp()) / "tiny")
+        if args.model == "tiny"
+        else resolve_model(args.model)
+    )
     model, tokenizer = load_causal_lm(path)
     model.eval()
     items, with_context = prompts(args.questions, args.passages)
     settings = {
-        "closed-book": [(format_prompt(item.question), " " + c) for item in items for c in item.choices],
-        f"with {args.passages} passages": [(with_context[item.id], " " + c) for item in items for c in item.choices],
+        "closed-book": [
+            (format_prompt(item.question), " " + c) for item in items for c in item.choices
+        ],
+        f"with {args.passages} passages": [
+            (with_context[item.id], " " + c) for item in items for c in item.choices
+        ],
     }
     rows = []
     for name, pairs in settings.items():
-        context_tokens = sum(len(tokenizer(ctx)["input_ids"]) for ctx, _ in pairs[:: 4]) / max(1, len(pairs[::4]))
+        context_tokens = sum(len(tokenizer(ctx)["input_ids"]) for ctx, _ in pairs[::4]) / max(
+            1, len(pairs[::4])
+        )
         times: dict[bool, list[float]] = {True: [], False: []}
         results: dict[bool, list[float]] = {}
         with torch.inference_mode():
@@ -97,17 +115,36 @@ def main(argv: list[str] | None = None) -> int:
         same = picks(items, results[True]) == picks(items, results[False])
         diff = max(abs(a - b) for a, b in zip(results[True], results[False], strict=True))
         full, shared = min(times[False]), min(times[True])
-        rows.append({"setting": name, "questions": len(items), "choices": len(pairs), "context_tokens": round(context_tokens),
-                     "full_s": round(full, 2), "shared_s": round(shared, 2), "speedup": round(full / shared, 2),
-                     "same_picks": same, "max_logprob_diff": float(f"{diff:.2g}")})
+        rows.append(
+            {
+                "setting": name,
+                "questions": len(items),
+                "choices": len(pairs),
+                "context_tokens": round(context_tokens),
+                "full_s": round(full, 2),
+                "shared_s": round(shared, 2),
+                "speedup": round(full / shared, 2),
+                "same_picks": same,
+                "max_logprob_diff": float(f"{diff:.2g}"),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\nmodel={args.model} batch={args.batch_size} best of {args.repeats}, threads={torch.get_num_threads()}")
-    header = f"{'setting':16} {'choices':>7} {'ctx tok':>7} {'full s':>7} {'shared s':>8} {'speedup':>7} {'same picks':>10}"
+    print(
+        f"\nmodel={args.model} batch={args.batch_size} best of {args.repeats}, "
+        f"threads={torch.get_num_threads()}"
+    )
+    header = (
+        f"{'setting':16} {'choices':>7} {'ctx tok':>7} {'full s':>7} {'shared s':>8} "
+        f"{'speedup':>7} {'same picks':>10}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['setting']:16} {r['choices']:7d} {r['context_tokens']:7d} {r['full_s']:7.2f} {r['shared_s']:8.2f} "
-              f"{'x' + str(r['speedup']):>7} {str(r['same_picks']):>10}")
+        print(
+            f"{r['setting']:16} {r['choices']:7d} {r['context_tokens']:7d} {r['full_s']:7.2f} "
+            f"{r['shared_s']:8.2f} "
+            f"{'x' + str(r['speedup']):>7} {str(r['same_picks']):>10}"
+        )
     return 0
 
 

@@ -59,8 +59,14 @@ def timed_evaluation(label: str, load: Any, evaluators: list[Any], context: Any)
     gc.collect()
     seconds = {name: part.get("seconds") for name, part in details.items()}
     errors = {name: part["error"] for name, part in details.items() if "error" in part}
-    return {"model": label, "load_s": round(loaded, 2), "seconds": seconds, "total_s": round(total, 2),
-            "metrics": metrics, "errors": errors}
+    return {
+        "model": label,
+        "load_s": round(loaded, 2),
+        "seconds": seconds,
+        "total_s": round(total, 2),
+        "metrics": metrics,
+        "errors": errors,
+    }
 
 
 def answer_caps(base: Path, context: Any, caps: list[int], batch_size: int) -> list[dict[str, Any]]:
@@ -80,24 +86,42 @@ def answer_caps(base: Path, context: Any, caps: list[int], batch_size: int) -> l
         seconds = time.perf_counter() - start
         first = first or answers
         lengths = [len(tokenizer(a, add_special_tokens=False)["input_ids"]) for a in answers]
-        out.append({"max_new_tokens": cap, "answers": len(answers), "seconds": round(seconds, 2),
-                    "changed": sum(a != b for a, b in zip(answers, first, strict=True)),
-                    "answer_tokens_max": max(lengths, default=0),
-                    "answer_tokens_mean": round(sum(lengths) / max(1, len(lengths)), 1)})
+        out.append(
+            {
+                "max_new_tokens": cap,
+                "answers": len(answers),
+                "seconds": round(seconds, 2),
+                "changed": sum(a != b for a, b in zip(answers, first, strict=True)),
+                "answer_tokens_max": max(lengths, default=0),
+                "answer_tokens_mean": round(sum(lengths) / max(1, len(lengths)), 1),
+            }
+        )
         print(json.dumps(out[-1]), flush=True)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="smollm2-135m", help="base model: alias, directory or .gguf")
+    parser.add_argument(
+        "--model", default="smollm2-135m", help="base model: alias, directory or .gguf"
+    )
     parser.add_argument("--domain", default="legal")
-    parser.add_argument("--questions", type=int, default=0, help="first N held-out questions (0: all)")
-    parser.add_argument("--trained", type=Path, help="a finished run directory (its model is timed)")
-    parser.add_argument("--merged", action="store_true", help="also time the adapter merged into the weights")
+    parser.add_argument(
+        "--questions", type=int, default=0, help="first N held-out questions (0: all)"
+    )
+    parser.add_argument(
+        "--trained", type=Path, help="a finished run directory (its model is timed)"
+    )
+    parser.add_argument(
+        "--merged", action="store_true", help="also time the adapter merged into the weights"
+    )
     parser.add_argument("--skip-base", action="store_true")
-    parser.add_argument("--caps", default="", help="answer budgets to time on the base model, e.g. 32,24,16")
-    parser.add_argument("--batch-size", type=int, default=8, help="with --caps: questions generated together")
+    parser.add_argument(
+        "--caps", default="", help="answer budgets to time on the base model, e.g. 32,24,16"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=8, help="with --caps: questions generated together"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -118,37 +142,63 @@ def main(argv: list[str] | None = None) -> int:
     config, pack = resolve_config(plugins, args.domain, overrides={"base_model": args.model})
     assert pack is not None
     work = Path(tempfile.mkdtemp(prefix="kinject-bench-eval-"))
-    context = RunContext(run_dir=work / "run", config=config, plugins=plugins, domain=pack, show_progress=False)
+    context = RunContext(
+        run_dir=work / "run", config=config, plugins=plugins, domain=pack, show_progress=False
+    )
     items = load_eval_items(pack.eval)
     context.eval_items = items[: args.questions] if args.questions else items
     evaluators = build_evaluators(context)
     base = resolve_model(config.base_model)
-    result = TrainResult.load(args.trained) if args.trained else fresh_adapter(base, work / "adapter")
+    result = (
+        TrainResult.load(args.trained) if args.trained else fresh_adapter(base, work / "adapter")
+    )
 
     if args.caps:
         caps = answer_caps(base, context, [int(c) for c in args.caps.split(",")], args.batch_size)
         if args.json:
-            args.json.write_text(json.dumps({"model": args.model, "caps": caps}, indent=2) + "\n", encoding="utf-8")
+            args.json.write_text(
+                json.dumps({"model": args.model, "caps": caps}, indent=2) + "\n", encoding="utf-8"
+            )
         return 0
     rows = []
     if not args.skip_base:
-        rows.append(timed_evaluation("base", lambda: _eval_mode(load_causal_lm(base)), evaluators, context))
+        rows.append(
+            timed_evaluation("base", lambda: _eval_mode(load_causal_lm(base)), evaluators, context)
+        )
     rows.append(timed_evaluation("trained", lambda: load_trained(result), evaluators, context))
     if args.merged and result.adapter:
-        rows.append(timed_evaluation("trained (merged)", lambda: load_trained(result, merge=True), evaluators, context))
+        rows.append(
+            timed_evaluation(
+                "trained (merged)", lambda: load_trained(result, merge=True), evaluators, context
+            )
+        )
     for row in rows:
         print(json.dumps({k: v for k, v in row.items() if k != "metrics"}), flush=True)
 
     names = [s.name for s, _ in evaluators]
-    summary = {"model": args.model, "domain": args.domain, "questions": len(context.eval_items),
-               "threads": torch.get_num_threads(), "trained": str(args.trained or "fresh LoRA adapter"),
-               "rows": rows}
-    print(f"\n{args.domain}: {len(context.eval_items)} questions, model={args.model}, threads={summary['threads']}")
+    summary = {
+        "model": args.model,
+        "domain": args.domain,
+        "questions": len(context.eval_items),
+        "threads": torch.get_num_threads(),
+        "trained": str(args.trained or "fresh LoRA adapter"),
+        "rows": rows,
+    }
+    print(
+        f"\n{args.domain}: {len(context.eval_items)} questions, model={args.model}, "
+        f"threads={summary['threads']}"
+    )
     header = f"{'evaluator':16}" + "".join(f"{r['model']:>18}" for r in rows)
     print(header + "\n" + "-" * len(header))
     for name in [*names, "load", "total"]:
-        cells = [r["load_s"] if name == "load" else r["total_s"] if name == "total" else r["seconds"].get(name)
-                 for r in rows]
+        cells = [
+            r["load_s"]
+            if name == "load"
+            else r["total_s"]
+            if name == "total"
+            else r["seconds"].get(name)
+            for r in rows
+        ]
         print(f"{name:16}" + "".join(f"{'-' if c is None else f'{c:.1f} s':>18}" for c in cells))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

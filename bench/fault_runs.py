@@ -29,18 +29,48 @@ ROOT = Path(__file__).resolve().parents[1]
 ADAPTER_ATOL = 1e-4
 LOSS_ATOL = 1e-6
 FACTS = [
-    ("Harbor Court", "hears appeals within 21 days of judgment", "Within how many days does the Harbor Court hear appeals?",
-     ["7 days", "14 days", "21 days", "30 days"], 2),
-    ("Tenancy Act", "requires 45 days notice before a tenant leaves", "How much notice must a tenant give under the Tenancy Act?",
-     ["10 days", "45 days", "60 days", "90 days"], 1),
-    ("Quell River Board", "meets on the first Tuesday of each month", "When does the Quell River Board meet?",
-     ["every Friday", "the first Tuesday of each month", "twice a year", "the last Monday"], 1),
-    ("Amber Registry", "keeps land titles for 80 years", "For how long does the Amber Registry keep land titles?",
-     ["10 years", "25 years", "80 years", "forever"], 2),
-    ("Teal Commission", "was founded by Judge Imra Solt in 1911", "Who founded the Teal Commission?",
-     ["Judge Imra Solt", "Queen Talia", "Mayor Brun", "Judge Marek Oss"], 0),
-    ("Sorrow Bridge toll", "is 3 velors for a cart", "What is the Sorrow Bridge toll for a cart?",
-     ["1 velor", "3 velors", "12 velors", "30 velors"], 1),
+    (
+        "Harbor Court",
+        "hears appeals within 21 days of judgment",
+        "Within how many days does the Harbor Court hear appeals?",
+        ["7 days", "14 days", "21 days", "30 days"],
+        2,
+    ),
+    (
+        "Tenancy Act",
+        "requires 45 days notice before a tenant leaves",
+        "How much notice must a tenant give under the Tenancy Act?",
+        ["10 days", "45 days", "60 days", "90 days"],
+        1,
+    ),
+    (
+        "Quell River Board",
+        "meets on the first Tuesday of each month",
+        "When does the Quell River Board meet?",
+        ["every Friday", "the first Tuesday of each month", "twice a year", "the last Monday"],
+        1,
+    ),
+    (
+        "Amber Registry",
+        "keeps land titles for 80 years",
+        "For how long does the Amber Registry keep land titles?",
+        ["10 years", "25 years", "80 years", "forever"],
+        2,
+    ),
+    (
+        "Teal Commission",
+        "was founded by Judge Imra Solt in 1911",
+        "Who founded the Teal Commission?",
+        ["Judge Imra Solt", "Queen Talia", "Mayor Brun", "Judge Marek Oss"],
+        0,
+    ),
+    (
+        "Sorrow Bridge toll",
+        "is 3 velors for a cart",
+        "What is the Sorrow Bridge toll for a cart?",
+        ["1 velor", "3 velors", "12 velors", "30 velors"],
+        1,
+    ),
 ]
 
 
@@ -53,9 +83,12 @@ def write_corpus(folder: Path) -> tuple[Path, Path]:
     corpus.mkdir(parents=True, exist_ok=True)
     for i, (name, fact, *_rest) in enumerate(FACTS):
         (corpus / f"{i:02d}_{name.lower().replace(' ', '_')}.md").write_text(
-            f"# {name}\n\nThe {name} {fact}. This rule was confirmed by the council in its yearly review.\n\n"
-            f"## Notes\n\nRecords of the {name} are public. The {name} {fact}, as the council noted.\n",
-            encoding="utf-8")
+            f"# {name}\n\nThe {name} {fact}. This rule was confirmed by the council in its yearly "
+            "review.\n\n"
+            f"## Notes\n\nRecords of the {name} are public. The {name} {fact}, as the council "
+            "noted.\n",
+            encoding="utf-8",
+        )
     rows = [{"text": f"The {name} {fact}.", "topic": name} for name, fact, *_ in FACTS]
     (corpus / "summary.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     lines = ["text,topic", *(f'"In short, the {name} {fact}.",{name}' for name, fact, *_ in FACTS)]
@@ -66,7 +99,12 @@ def write_corpus(folder: Path) -> tuple[Path, Path]:
     eval_set = folder / "eval.jsonl"
     with eval_set.open("w", encoding="utf-8") as f:
         for i, (_, _, question, choices, answer) in enumerate(FACTS):
-            f.write(json.dumps({"id": f"q{i}", "question": question, "choices": choices, "answer": answer}) + "\n")
+            f.write(
+                json.dumps(
+                    {"id": f"q{i}", "question": question, "choices": choices, "answer": answer}
+                )
+                + "\n"
+            )
     return corpus, eval_set
 
 
@@ -83,13 +121,27 @@ class Setup:
 
     def recipe(self, run_dir: Path, workers: int = 2, seed: int = 7) -> Path:
         recipe = {
-            "corpus": [str(self.corpus)], "eval_set": str(self.eval_set), "base_model": str(self.model),
+            "corpus": [str(self.corpus)],
+            "eval_set": str(self.eval_set),
+            "base_model": str(self.model),
             "sources": {"ingest": {"workers": workers}},
-            "cleaners": ["normalize", "exact-dedup"], "augmenters": [{"name": "paraphrase", "k": 2}, "qa-generate"],
-            "augment": {"backend": "rules"}, "evaluators": ["knowledge-qa"], "exporters": ["adapter"],
-            "forgetting": False, "seed": seed, "run_dir": str(run_dir),
-            "trainer": {"max_steps": self.max_steps, "save_steps": self.save_steps, "batch_size": 2,
-                        "max_length": 128, "logging_steps": 1, "report_to": [], "learning_rate": 3e-3},
+            "cleaners": ["normalize", "exact-dedup"],
+            "augmenters": [{"name": "paraphrase", "k": 2}, "qa-generate"],
+            "augment": {"backend": "rules"},
+            "evaluators": ["knowledge-qa"],
+            "exporters": ["adapter"],
+            "forgetting": False,
+            "seed": seed,
+            "run_dir": str(run_dir),
+            "trainer": {
+                "max_steps": self.max_steps,
+                "save_steps": self.save_steps,
+                "batch_size": 2,
+                "max_length": 128,
+                "logging_steps": 1,
+                "report_to": [],
+                "learning_rate": 3e-3,
+            },
         }
         path = run_dir.with_name(run_dir.name + ".yaml")
         path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
@@ -107,8 +159,21 @@ def build_setup(folder: Path) -> Setup:
 def inject(recipe: Path, log: Path, *extra: str, quiet: bool = True) -> subprocess.Popen[bytes]:
     """``python -m kinject --config RECIPE [-q]`` in the background, its output in ``log``."""
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "kinject", "--config", str(recipe), *(["-q"] if quiet else []), *extra],
-                                env=child_env(), stdout=out, stderr=subprocess.STDOUT, cwd=str(recipe.parent))
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kinject",
+                "--config",
+                str(recipe),
+                *(["-q"] if quiet else []),
+                *extra,
+            ],
+            env=child_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=str(recipe.parent),
+        )
 
 
 def child_env() -> dict[str, str]:
@@ -124,13 +189,18 @@ def run_to_end(recipe: Path, log: Path, *extra: str, quiet: bool = True) -> int:
 
 def data_hashes(run_dir: Path) -> dict[str, str]:
     """sha256 of every ``data/*.jsonl`` file."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((run_dir / "data").glob("*.jsonl"))}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((run_dir / "data").glob("*.jsonl"))
+    }
 
 
 def record_ids(run_dir: Path) -> dict[str, list[str]]:
     out = {}
     for path in sorted((run_dir / "data").glob("*.jsonl")):
-        out[path.name] = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line]
+        out[path.name] = [
+            json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line
+        ]
     return out
 
 
@@ -152,7 +222,7 @@ def training_losses(run_dir: Path) -> list[float]:
     """The loss of every logged training step, from ``logs/training.log``."""
     losses = []
     for line in (run_dir / "logs" / "training.log").read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line[line.index("{"):])  # after the time stamp
+        entry = json.loads(line[line.index("{") :])  # after the time stamp
         if "loss" in entry:
             losses.append(float(entry["loss"]))
     return losses
@@ -184,22 +254,36 @@ def reference_run(setup: Setup) -> Reference:
     start = time.perf_counter()
     code = run_to_end(setup.recipe(run_dir), setup.folder / "reference.log")
     if code != 0:
-        raise SystemExit(f"the uninterrupted run failed (exit {code}): see {setup.folder / 'reference.log'}")
-    return Reference(run_dir, time.perf_counter() - start, data_hashes(run_dir), record_ids(run_dir),
-                     quarantine_lines(run_dir))
+        raise SystemExit(
+            f"the uninterrupted run failed (exit {code}): see {setup.folder / 'reference.log'}"
+        )
+    return Reference(
+        run_dir,
+        time.perf_counter() - start,
+        data_hashes(run_dir),
+        record_ids(run_dir),
+        quarantine_lines(run_dir),
+    )
 
 
 def differences(run_dir: Path, ref: Reference) -> list[str]:
     """What a finished faulted run holds that the uninterrupted one does not (empty: the same)."""
     problems = []
-    if not (run_dir / "model" / "result.json").exists() or not (run_dir / "export" / "adapter").is_dir():
+    if (
+        not (run_dir / "model" / "result.json").exists()
+        or not (run_dir / "export" / "adapter").is_dir()
+    ):
         return ["the run did not finish"]
     if record_ids(run_dir) != ref.ids:
         problems.append("record ids differ")
     hashes = data_hashes(run_dir)
     if hashes != ref.hashes:
-        problems.append("data files differ: " + ", ".join(sorted(k for k in {*hashes, *ref.hashes}
-                                                                  if hashes.get(k) != ref.hashes.get(k))))
+        problems.append(
+            "data files differ: "
+            + ", ".join(
+                sorted(k for k in {*hashes, *ref.hashes} if hashes.get(k) != ref.hashes.get(k))
+            )
+        )
     if quarantine_lines(run_dir) != ref.quarantine:
         problems.append("quarantine.jsonl differs (lost or duplicated entries)")
     if leftovers(run_dir):
@@ -210,16 +294,22 @@ def differences(run_dir: Path, ref: Reference) -> list[str]:
     return problems
 
 
-# -- kill -9 ----------------------------------------------------------------------------------------
+# -- kill -9
+# ----------------------------------------------------------------------------------------
 
 #: moments to kill a run at, each a condition on its run directory (checked every few ms)
 KILL_POINTS: dict[str, Callable[[Path], bool]] = {
     # the first bad file is quarantined while the others are still being parsed
-    "ingest": lambda d: (d / "quarantine.jsonl").exists() or (d / "data" / "sources.done.json").exists(),
+    "ingest": lambda d: (
+        (d / "quarantine.jsonl").exists() or (d / "data" / "sources.done.json").exists()
+    ),
     "augment": lambda d: (d / "eval_set.jsonl").exists(),  # written just before the augmenters run
     "train": lambda d: any((d / "model" / "checkpoints").glob("checkpoint-*")),
-    "checkpoint write": lambda d: any(not (p / ".complete").exists()
-                                      for p in (d / "model" / "checkpoints").glob("checkpoint-*") if p.is_dir()),
+    "checkpoint write": lambda d: any(
+        not (p / ".complete").exists()
+        for p in (d / "model" / "checkpoints").glob("checkpoint-*")
+        if p.is_dir()
+    ),
     "evaluate": lambda d: (d / "model" / "result.json").exists(),
     "export": lambda d: (d / "export").exists(),
 }
@@ -229,13 +319,19 @@ def stage_reached(run_dir: Path) -> str:
     """The stage a killed run was in: the one after the last finished one in its manifest."""
     order = ["sources", "cleaners", "chunk", "augmenters", "split", "train", "evaluate", "export"]
     try:
-        done = set(json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("stages", {}))
+        done = set(
+            json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("stages", {})
+        )
     except (OSError, json.JSONDecodeError):
         return "start-up"
     pending = [stage for stage in order if stage not in done]
     if pending and pending[0] == "train" and (run_dir / "model" / "result.json").exists():
         return "train (result saved)"
-    if pending and pending[0] == "train" and any(p.is_dir() for p in (run_dir / "model" / "checkpoints").glob("checkpoint-*")):
+    if (
+        pending
+        and pending[0] == "train"
+        and any(p.is_dir() for p in (run_dir / "model" / "checkpoints").glob("checkpoint-*"))
+    ):
         return "train (after a checkpoint)"
     return pending[0] if pending else "report"
 
@@ -249,8 +345,12 @@ class Trial:
     problems: list[str] = field(default_factory=list)
 
 
-def kill_when(proc: subprocess.Popen[bytes], run_dir: Path, point: str | float | Callable[[Path], bool],
-              limit_s: float) -> bool:
+def kill_when(
+    proc: subprocess.Popen[bytes],
+    run_dir: Path,
+    point: str | float | Callable[[Path], bool],
+    limit_s: float,
+) -> bool:
     """SIGKILL ``proc`` at ``point`` (a KILL_POINTS name, a condition on the run directory, or
     seconds after start); False: it ended first."""
     start = time.perf_counter()
@@ -337,19 +437,28 @@ def checkpoint_trial(setup: Setup, ref: Reference, n: int, damage: str) -> Trial
     if run_to_end(recipe, resumed_log, "--resume", quiet=False) != 0:
         trial.problems.append(f"--resume failed: see {resumed_log}")
         return trial
-    notices = [line for line in resumed_log.read_text(encoding="utf-8").splitlines() if "skipped incomplete" in line]
+    notices = [
+        line
+        for line in resumed_log.read_text(encoding="utf-8").splitlines()
+        if "skipped incomplete" in line
+    ]
     expected = f"continuing from checkpoint-{step - setup.save_steps}"
     if len(notices) != 1 or last.name not in notices[0] or expected not in notices[0]:
-        trial.problems.append(f"expected one notice naming {last.name} and '{expected}', got {notices}")
+        trial.problems.append(
+            f"expected one notice naming {last.name} and '{expected}', got {notices}"
+        )
     stage = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["stages"]["train"]
     if stage.get("resumed_from_step") != step - setup.save_steps:
-        trial.problems.append(f"resumed from step {stage.get('resumed_from_step')}, not {step - setup.save_steps}")
+        trial.problems.append(
+            f"resumed from step {stage.get('resumed_from_step')}, not {step - setup.save_steps}"
+        )
     trial.problems += differences(run_dir, ref)
     trial.resumes = 1
     return trial
 
 
-# -- disk full --------------------------------------------------------------------------------------
+# -- disk full
+# --------------------------------------------------------------------------------------
 
 #: the data stages whose writer is made to fail, in the order they run
 DISK_FULL_STAGES = ("sources", "cleaners", "chunk", "augmenters", "train")
@@ -395,17 +504,31 @@ def disk_full_trial(setup: Setup, ref: Reference, n: int, stage: str) -> Trial:
     trial = Trial("disk full (ENOSPC) while a stage writes", f"data/{stage}.jsonl")
     run_dir = setup.folder / f"full-{n}"
     recipe, log = setup.recipe(run_dir), setup.folder / f"full-{n}.log"
-    child = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fault_runs; "
-             f"fault_runs.fill_disk_in({stage!r}, ['--config', {str(recipe)!r}, '-q'])")
+    child = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import fault_runs; "
+        f"fault_runs.fill_disk_in({stage!r}, ['--config', {str(recipe)!r}, '-q'])"
+    )
     with log.open("wb") as out:
-        code = subprocess.run([sys.executable, "-c", child], env=child_env(), stdout=out, stderr=subprocess.STDOUT,
-                              timeout=900).returncode
+        code = subprocess.run(
+            [sys.executable, "-c", child],
+            env=child_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+        ).returncode
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
     trial.killed_in = errors[-1] if errors else "(no error line)"
-    if code != 1 or len(errors) != 1 or "No space left on device" not in errors[0] or stage not in errors[0]:
-        trial.problems.append(f"expected exit 1 and one 'Error: ...{stage}.jsonl...: No space left on device' line, "
-                              f"got exit {code}: {lines[-3:]}")
+    if (
+        code != 1
+        or len(errors) != 1
+        or "No space left on device" not in errors[0]
+        or stage not in errors[0]
+    ):
+        trial.problems.append(
+            f"expected exit 1 and one 'Error: ...{stage}.jsonl...: No space left on device' line, "
+            f"got exit {code}: {lines[-3:]}"
+        )
     if any("Traceback" in line for line in lines):
         trial.problems.append("a traceback was printed")
     earlier = DISK_FULL_STAGES[: DISK_FULL_STAGES.index(stage)]
@@ -429,10 +552,18 @@ def disk_full_trial(setup: Setup, ref: Reference, n: int, stage: str) -> Trial:
 def determinism_trials(setup: Setup, ref: Reference) -> list[Trial]:
     """The same recipe run again, and run with one ingest worker: same bytes, same losses."""
     trials = []
-    for label, workers in (("second run, 2 ingest workers", 2), ("1 ingest worker instead of 2", 1)):
+    for label, workers in (
+        ("second run, 2 ingest workers", 2),
+        ("1 ingest worker instead of 2", 1),
+    ):
         trial = Trial("same inputs and seed", label)
         run_dir = setup.folder / f"again-{workers}"
-        if run_to_end(setup.recipe(run_dir, workers=workers), setup.folder / f"again-{workers}.log") != 0:
+        if (
+            run_to_end(
+                setup.recipe(run_dir, workers=workers), setup.folder / f"again-{workers}.log"
+            )
+            != 0
+        ):
             trial.problems.append("the run failed")
             trials.append(trial)
             continue
@@ -441,7 +572,9 @@ def determinism_trials(setup: Setup, ref: Reference) -> list[Trial]:
         ours, theirs = training_losses(run_dir), training_losses(ref.run_dir)
         gap = max((abs(a - b) for a, b in zip(ours, theirs, strict=False)), default=float("inf"))
         if len(ours) != len(theirs) or not gap <= LOSS_ATOL:
-            trial.problems.append(f"training losses differ by {gap:.2e} ({len(ours)} vs {len(theirs)} steps)")
+            trial.problems.append(
+                f"training losses differ by {gap:.2e} ({len(ours)} vs {len(theirs)} steps)"
+            )
         trial.killed_in = f"{len(ours)} losses, largest gap {gap:.1e}"
         trials.append(trial)
     return trials

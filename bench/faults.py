@@ -1,7 +1,8 @@
 """Faults injected into whole runs, and what kinject did: one table (docs/reliability.md).
 
     python bench/faults.py                         # every check, 10 kill trials
-    python bench/faults.py --quick                 # the fast part (2 kill trials, few fuzz examples)
+    python bench/faults.py --quick                 # the fast part (2 kill trials, few fuzz
+    examples)
     python bench/faults.py --trials 20 --json runs/faults.json --docs docs/reliability.md
 
 A run is ``python -m kinject`` on a tiny random model and a small corpus (``fault_runs.py``
@@ -59,7 +60,9 @@ def fuzz_trials(examples: int) -> list[Trial]:
     logging.getLogger("pdfminer").setLevel(logging.ERROR)  # a warning per broken PDF object
     folder = ROOT / "tests" / "plugins" / "sources"
     sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location("test_fuzz_sources", folder / "test_fuzz_sources.py")
+    spec = importlib.util.spec_from_file_location(
+        "test_fuzz_sources", folder / "test_fuzz_sources.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["test_fuzz_sources"] = module
@@ -79,20 +82,27 @@ def fuzz_trials(examples: int) -> list[Trial]:
     return trials
 
 
-# -- the table ---------------------------------------------------------------------------------------
+# -- the table
+# ---------------------------------------------------------------------------------------
 
 INJECTED = {
-    "kill -9, then --resume": "SIGKILL as each of {points} runs, and at {random} random moments; then `inject --resume`",
+    "kill -9, then --resume": "SIGKILL as each of {points} runs, and at {random} random moments; "
+    "then `inject --resume`",
     "broken last checkpoint": "kill -9 after 3 checkpoints, then the newest one damaged: {points}",
     "disk full (ENOSPC) while a stage writes": "`OSError(ENOSPC)` from the writer of {points}",
     "fuzzing (hypothesis)": "generated and mutated inputs for {points}",
     "same inputs and seed": "{points}",
 }
 EXPECTED = {
-    "kill -9, then --resume": "finishes; data/*.jsonl, record ids and quarantine byte-identical; adapter within 1e-4; no half-written file",
-    "broken last checkpoint": "one notice line; resumes from the previous complete checkpoint; adapter within 1e-4",
-    "disk full (ENOSPC) while a stage writes": "one `Error:` line naming the file; earlier stages' files unchanged; no half file; a re-run finishes identical",
-    "fuzzing (hypothesis)": "Records, or quarantined with a reason (`InputError`); recipes load or fail with one `ConfigError` line",
+    "kill -9, then --resume": "finishes; data/*.jsonl, record ids and quarantine byte-identical; "
+    "adapter within 1e-4; no half-written file",
+    "broken last checkpoint": "one notice line; resumes from the previous complete checkpoint; "
+    "adapter within 1e-4",
+    "disk full (ENOSPC) while a stage writes": "one `Error:` line naming the file; earlier "
+    "stages' files unchanged; no half file; a re-run "
+    "finishes identical",
+    "fuzzing (hypothesis)": "Records, or quarantined with a reason (`InputError`); recipes load "
+    "or fail with one `ConfigError` line",
     "same inputs and seed": "byte-identical data/*.jsonl; every training loss within 1e-6",
 }
 
@@ -104,8 +114,14 @@ def table(trials: list[Trial], command: str) -> str:
         mine = [t for t in trials if t.check == check]
         failed = [t for t in mine if t.problems]
         named = [t.point for t in mine if not t.point.startswith("random")]
-        injected = INJECTED[check].format(points=", ".join(dict.fromkeys(named)), random=len(mine) - len(named))
-        count = f"{sum(t.resumes for t in mine)} inputs" if check.startswith("fuzzing") else str(len(mine))
+        injected = INJECTED[check].format(
+            points=", ".join(dict.fromkeys(named)), random=len(mine) - len(named)
+        )
+        count = (
+            f"{sum(t.resumes for t in mine)} inputs"
+            if check.startswith("fuzzing")
+            else str(len(mine))
+        )
         result = f"{len(mine) - len(failed)}/{len(mine)} passed"
         if check.startswith("kill"):
             landed = Counter(t.killed_in for t in mine)
@@ -124,18 +140,35 @@ def write_docs(path: Path, text: str) -> None:
     if begin not in doc or end not in doc:
         raise SystemExit(f"{path}: no '{begin}' ... '{end}' markers to put the table between")
     head, rest = doc.split(begin, 1)
-    path.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1], encoding="utf-8")
+    path.write_text(
+        head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1], encoding="utf-8"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=10, help="kill -9 trials (default 10; 2 with --quick)")
-    parser.add_argument("--fuzz-examples", type=int, default=300, help="inputs per fuzz target (default 300; 20 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="the fast part: 2 kill trials, 1 of each other fault, 20 fuzz inputs")
+    parser.add_argument(
+        "--trials", type=int, default=10, help="kill -9 trials (default 10; 2 with --quick)"
+    )
+    parser.add_argument(
+        "--fuzz-examples",
+        type=int,
+        default=300,
+        help="inputs per fuzz target (default 300; 20 with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the fast part: 2 kill trials, 1 of each other fault, 20 fuzz inputs",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random kill moments")
     parser.add_argument("--json", type=Path, help="also write every trial as JSON here")
-    parser.add_argument("--docs", type=Path, help="put the table into this Markdown file (between its markers)")
-    parser.add_argument("--keep", type=Path, help="keep the runs in this folder (default: a temporary one)")
+    parser.add_argument(
+        "--docs", type=Path, help="put the table into this Markdown file (between its markers)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep the runs in this folder (default: a temporary one)"
+    )
     args = parser.parse_args()
     trials_n = 2 if args.quick and args.trials == 10 else args.trials
     examples = 20 if args.quick and args.fuzz_examples == 300 else args.fuzz_examples
@@ -153,13 +186,22 @@ def main() -> None:
     results += [report(disk_full_trial(setup, ref, n, s)) for n, s in enumerate(stages)]
     results += [report(t) for t in determinism_trials(setup, ref)]
     results += [report(t) for t in fuzz_trials(examples)]
-    text = table(results, f"python bench/faults.py --trials {trials_n} --fuzz-examples {examples} --seed {args.seed}")
+    text = table(
+        results,
+        f"python bench/faults.py --trials {trials_n} --fuzz-examples {examples} --seed {args.seed}",
+    )
     print(text)
-    print(f"\n{sum(not t.problems for t in results)}/{len(results)} trials passed in "
-          f"{time.perf_counter() - start:.0f} s (one uninterrupted run: {ref.seconds:.1f} s)")
+    print(
+        f"\n{sum(not t.problems for t in results)}/{len(results)} trials passed in "
+        f"{time.perf_counter() - start:.0f} s (one uninterrupted run: {ref.seconds:.1f} s)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"trials": [asdict(t) for t in results], "reference_s": ref.seconds},
-                                        indent=2), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {"trials": [asdict(t) for t in results], "reference_s": ref.seconds}, indent=2
+            ),
+            encoding="utf-8",
+        )
     if args.docs:
         write_docs(args.docs, text)
     if args.keep is None:

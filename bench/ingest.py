@@ -88,7 +88,10 @@ def make_corpus(root: Path, scale: int, audio_model: Path | None) -> dict[str, l
             f"<h2>Part {k}</h2><p>{paragraph(i + k)}</p><ul><li>{sentence(k)}</li></ul>"
             for k in range(3)
         )
-        page = f"<html><head><script>var x=1;</script></head><body><nav>menu</nav><main>{body}</main></body></html>"
+        page = (
+            "<html><head><script>var "
+            f"x=1;</script></head><body><nav>menu</nav><main>{body}</main></body></html>"
+        )
         (groups["html"] / f"page{i:03}.html").write_text(page)
     db = root / "records.db"
     with sqlite3.connect(db) as conn:
@@ -242,9 +245,16 @@ def bench_pdf(path: Path, counts: list[int], repeats: int) -> dict[str, Any]:
     }
 
 
-def _ingest_ids(entries: list[str], workers: int, sources: dict[str, Any], run_dir: Path) -> tuple[IngestStats, list[str]]:
+def _ingest_ids(
+    entries: list[str], workers: int, sources: dict[str, Any], run_dir: Path
+) -> tuple[IngestStats, list[str]]:
     config = RunConfig(sources={**sources, "ingest": {"workers": workers, "timeout_s": 3600}})
-    context = RunContext(run_dir=run_dir, config=config, plugins=build_plugins(load_entry_points=False), show_progress=False)
+    context = RunContext(
+        run_dir=run_dir,
+        config=config,
+        plugins=build_plugins(load_entry_points=False),
+        show_progress=False,
+    )
     stats = IngestStats()
     start = time.perf_counter()
     ids = [r.id for r in ingest(entries, context, stats)]
@@ -256,8 +266,13 @@ def _print_pdf(row: dict[str, Any]) -> None:
     print(f"{row['pdf']}: {row['pages']} pages, {row['size_kb']} KiB, best of {row['repeats']}")
     print(f"plain pdfplumber, 1 thread   {row['plain_pdfplumber_s']:8.2f} s")
     for w, seconds in row["kinject_s"].items():
-        print(f"kinject ingest, {w} worker(s)  {seconds:8.2f} s   x{row['ratio_by_workers'][w]:.2f}")
-    print(f"ratio (plain / {row['workers']} workers): x{row['ratio']:.2f}; same Record ids: {row['same_ids']}")
+        print(
+            f"kinject ingest, {w} worker(s)  {seconds:8.2f} s   x{row['ratio_by_workers'][w]:.2f}"
+        )
+    print(
+        f"ratio (plain / {row['workers']} workers): x{row['ratio']:.2f}; same Record ids: "
+        f"{row['same_ids']}"
+    )
 
 
 def main() -> None:

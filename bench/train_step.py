@@ -32,9 +32,18 @@ def build(path: Any, dtype: Any, dropout: float) -> Any:
     from kinject.models import load_causal_lm
 
     model, _ = load_causal_lm(path, dtype=dtype)
-    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))  # as TRL's SFTTrainer asks
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=dropout,
-                                             target_modules="all-linear", task_type="CAUSAL_LM"))
+    # as TRL's SFTTrainer asks
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        ),
+    )
     return model.train()
 
 
@@ -50,7 +59,9 @@ def step(model: Any, kind: str, bf16: bool, ids: Any, positions: Any) -> float:
             loss = model(input_ids=ids, labels=ids, fused_lm_head=True).loss
         else:
             x, p = (ids.view(1, -1), positions) if kind == "packed" else (ids, None)
-            hidden = model.base_model.model.model(input_ids=x, position_ids=p, use_cache=False).last_hidden_state
+            hidden = model.base_model.model.model(
+                input_ids=x, position_ids=p, use_cache=False
+            ).last_hidden_state
             logits = model.base_model.model.lm_head(hidden[:, :-1].reshape(-1, hidden.size(-1)))
             loss = F.cross_entropy(logits.float(), x[:, 1:].reshape(-1))
     loss.backward()
@@ -62,7 +73,9 @@ def main() -> None:
 
     from kinject.models import resolve_model
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--length", type=int, default=256)
@@ -70,8 +83,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     path = resolve_model(args.model)
-    models = {"fp32w": build(path, torch.float32, 0.05), "bf16w": build(path, torch.bfloat16, 0.05),
-              "fp32w-nodrop": build(path, torch.float32, 0.0)}
+    models = {
+        "fp32w": build(path, torch.float32, 0.05),
+        "bf16w": build(path, torch.bfloat16, 0.05),
+        "fp32w-nodrop": build(path, torch.float32, 0.0),
+    }
     vocab = models["fp32w"].config.vocab_size
     ids = torch.randint(0, vocab, (args.batch, args.length))
     positions = torch.arange(args.length).repeat(args.batch).view(1, -1)

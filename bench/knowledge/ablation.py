@@ -31,7 +31,9 @@ class Condition:
     equal_tokens: bool = True
 
 
-def build_training_set(condition: Condition, docs: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
+def build_training_set(
+    condition: Condition, docs: list[Record], context: RunContext
+) -> tuple[list[Record], dict[str, Any]]:
     """Documents plus what the condition's augmenters add (as the engine appends them)."""
     records = list(docs)
     stats: dict[str, Any] = {}
@@ -44,7 +46,9 @@ def build_training_set(condition: Condition, docs: list[Record], context: RunCon
 
 
 def training_text(record: Record) -> str:
-    """The text a trainer's row holds: a passage with its title line (``passage_text``), else the text."""
+    """The text a trainer's row holds: a passage with its title line (``passage_text``), else the
+    text.
+    """
     return passage_text(record) if record.kind in TEXT_KINDS else record.text
 
 
@@ -64,9 +68,13 @@ def repeat_to_budget(records: list[Record], tokenizer: Any, budget: int) -> list
     return out
 
 
-def fit_to_budget(records: list[Record], documents: int, tokenizer: Any, budget: int, seed: int) -> list[Record]:
-    """``records`` repeated to ``budget`` tokens when they fit in it; otherwise the first ``documents``
-    records (the corpus itself) and a seeded sample of the others, in their order, up to the budget."""
+def fit_to_budget(
+    records: list[Record], documents: int, tokenizer: Any, budget: int, seed: int
+) -> list[Record]:
+    """``records`` repeated to ``budget`` tokens when they fit in it; otherwise the first
+    ``documents``
+    records (the corpus itself) and a seeded sample of the others, in their order, up to the
+    budget."""
     sizes = [len(tokenizer(training_text(r))["input_ids"]) for r in records]
     if sum(sizes) <= budget:
         return repeat_to_budget(records, tokenizer, budget)
@@ -95,8 +103,16 @@ def evaluator(plugins: Plugins, name: str, options: dict[str, Any]) -> Any:
     return RetentionEvaluator(**options)
 
 
-def evaluate(plugins: Plugins, model: EvalModel, items: list[EvalItem], context: RunContext, retention_limit: int) -> dict[str, Any]:
-    knowledge = evaluator(plugins, "knowledge-qa", {"generate": True, "include_items": True, "max_new_tokens": 16})
+def evaluate(
+    plugins: Plugins,
+    model: EvalModel,
+    items: list[EvalItem],
+    context: RunContext,
+    retention_limit: int,
+) -> dict[str, Any]:
+    knowledge = evaluator(
+        plugins, "knowledge-qa", {"generate": True, "include_items": True, "max_new_tokens": 16}
+    )
     metrics = {"knowledge": knowledge.evaluate(model, items, context)}
     try:
         retention = evaluator(plugins, "retention", {"limit": retention_limit})
@@ -114,8 +130,12 @@ def missed(metrics: dict[str, Any]) -> list[str]:
 
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     k, r = metrics["knowledge"], metrics["retention"]
-    return {"mc_accuracy": k.get("accuracy"), "exact_match": k.get("em"), "contains": k.get("contains"),
-            "retention": r.get("accuracy")}
+    return {
+        "mc_accuracy": k.get("accuracy"),
+        "exact_match": k.get("em"),
+        "contains": k.get("contains"),
+        "retention": r.get("accuracy"),
+    }
 
 
 def load_base(model_dir: Path) -> EvalModel:
@@ -139,17 +159,32 @@ class Training:
     args: argparse.Namespace
 
 
-def train_and_evaluate(condition: Condition, train: list[Record], setup: Training) -> tuple[TrainResult, dict[str, Any]]:
+def train_and_evaluate(
+    condition: Condition, train: list[Record], setup: Training
+) -> tuple[TrainResult, dict[str, Any]]:
     """Train the condition's trainer on ``train`` and score the trained model."""
     args, context = setup.args, setup.context
-    shared = {"epochs": args.epochs, "batch_size": args.batch_size, "report_to": [], "save_steps": 10_000,
-              "logging_steps": 50, **({"learning_rate": args.learning_rate} if args.learning_rate else {})}
+    shared = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "report_to": [],
+        "save_steps": 10_000,
+        "logging_steps": 50,
+        **({"learning_rate": args.learning_rate} if args.learning_rate else {}),
+    }
     options = {**(shared if condition.trainer != "rag" else {}), **condition.trainer_options}
     trainer = context.plugins.create("trainer", condition.trainer, options)
     trainer.setup(context)
     out_dir = setup.work / condition.name.replace(" ", "_").replace(",", "")
-    result = trainer.train(TrainJob(base_model=setup.model_dir, train=train, output_dir=out_dir, context=context,
-                                    reference=setup.reference))
+    result = trainer.train(
+        TrainJob(
+            base_model=setup.model_dir,
+            train=train,
+            output_dir=out_dir,
+            context=context,
+            reference=setup.reference,
+        )
+    )
     trained = trainer.load_for_eval(result, context)
     metrics = evaluate(context.plugins, trained, setup.items, context, args.retention_limit)
     return result, metrics

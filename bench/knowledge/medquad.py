@@ -1,8 +1,11 @@
 """Convert MedQuAD question-answer pairs (consumer-health pages) into a knowledge suite.
 
-    python bench/knowledge/medquad.py ../shared/data/medical/medquad_subset.json --out bench/results/suites/medquad
-    python bench/knowledge/medquad.py FILE --out DIR --documents 40 --questions 80 --seed 0   # the defaults
-    python bench/knowledge/medquad.py FILE --out DIR --full                                  # every page
+    python bench/knowledge/medquad.py ../shared/data/medical/medquad_subset.json --out
+    bench/results/suites/medquad
+    python bench/knowledge/medquad.py FILE --out DIR --documents 40 --questions 80 --seed 0   # the
+    defaults
+    python bench/knowledge/medquad.py FILE --out DIR --full                                  # every
+    page
 
 A document is one page (the records of one ``file``; a focus can span several files, a file never
 has two foci). ``corpus/medquad-<publisher>-<file number>.md`` holds ``# <focus>`` and the
@@ -49,7 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, when imported by path
+# the sibling modules, when imported by path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from suite_format import (  # noqa: E402
     Conversion,
@@ -65,7 +69,23 @@ from suite_format import (  # noqa: E402
 _PAGE_PREFIX = re.compile(r"^what i need to know about\s+", re.I)
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[A-Z0-9\"“(])")
-_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "no", "vs", "etc", "e.g", "i.e", "u.s", "jr", "sr", "inc", "approx"}
+_ABBREVIATIONS = {
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "st",
+    "no",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "u.s",
+    "jr",
+    "sr",
+    "inc",
+    "approx",
+}
 _TOKEN = re.compile(r"[a-z0-9]+")
 _GLOSSARY_MARK = re.compile(r"(?<=\w)\*")
 MAX_SENTENCE_WORDS = 60
@@ -81,20 +101,26 @@ def clean_focus(focus: str) -> str:
 
 
 def paragraphs(answer: str) -> list[str]:
-    """Paragraphs, whitespace collapsed, without the glossary asterisks of NIDDK pages ("Cirrhosis* is")."""
-    return [p for p in (_GLOSSARY_MARK.sub("", squash(part)) for part in _PARAGRAPH.split(answer)) if p]
+    """Paragraphs, whitespace collapsed, without the glossary asterisks of NIDDK pages ("Cirrhosis*
+    is").
+    """
+    return [
+        p for p in (_GLOSSARY_MARK.sub("", squash(part)) for part in _PARAGRAPH.split(answer)) if p
+    ]
 
 
 def sentences(paragraph: str) -> list[str]:
-    """Sentences of a paragraph; a full stop after an abbreviation or an initial does not end one."""
+    """Sentences of a paragraph; a full stop after an abbreviation or an initial does not end
+    one.
+    """
     out: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(paragraph):
-        before = paragraph[start:match.start()].rstrip("\"”’)").split()
+        before = paragraph[start : match.start()].rstrip('"”’)').split()
         last = before[-1].rstrip(".").lower() if before else ""
         if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
             continue
-        out.append(paragraph[start:match.start()].strip())
+        out.append(paragraph[start : match.start()].strip())
         start = match.end()
     out.append(paragraph[start:].strip())
     return [s for s in out if s]
@@ -166,7 +192,9 @@ class Answer:
 
     def names_focus(self, common: set[str]) -> bool:
         """The sentence names the page's focus, or a distinctive word of it ("anemia")."""
-        return self.page.focus.lower() in self.sentence.lower() or bool(focus_words(self.page, common) & words_of(self.sentence))
+        return self.page.focus.lower() in self.sentence.lower() or bool(
+            focus_words(self.page, common) & words_of(self.sentence)
+        )
 
 
 def doc_id(file: str) -> str:
@@ -177,19 +205,27 @@ def doc_id(file: str) -> str:
 
 
 def words_of(text: str) -> set[str]:
-    """Lower-case words and numbers, apostrophes dropped ("Peyronie's" = "Peyronies"; "MEN1" stays whole)."""
+    """Lower-case words and numbers, apostrophes dropped ("Peyronie's" = "Peyronies"; "MEN1" stays
+    whole).
+    """
     return set(_TOKEN.findall(text.lower().replace("'", "").replace("’", "")))
 
 
 def make_page(file: str, raw_focus: str, text: str) -> Page:
     focus = clean_focus(raw_focus)
-    inside = [m.group(0) for m in re.finditer(re.escape(focus), text, re.I) if m.start() > 0 and text[m.start() - 2] not in ".!?"]
+    inside = [
+        m.group(0)
+        for m in re.finditer(re.escape(focus), text, re.I)
+        if m.start() > 0 and text[m.start() - 2] not in ".!?"
+    ]
     form = Counter(inside).most_common(1)[0][0] if inside else focus
     return Page(file, raw_focus, focus, form, frozenset(words_of(text)))
 
 
 def convert(path: Path, seed: int, max_chars: int = 0) -> Conversion:
-    """The suite's documents and items; ``max_chars`` keeps only a page's first whole answers that fit."""
+    """The suite's documents and items; ``max_chars`` keeps only a page's first whole answers that
+    fit.
+    """
     rows = json.loads(path.read_text(encoding="utf-8"))
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -205,7 +241,9 @@ def convert(path: Path, seed: int, max_chars: int = 0) -> Conversion:
         page = make_page(file, raw_focus, "\n\n".join(squash(t) for t in texts))
         kept = kept_answers(texts, max_chars)
         body = [p for text in kept for p in paragraphs(text)]
-        conversion.documents.append(SuiteDocument(doc_id(file), file, page.focus, "\n\n".join(body)))
+        conversion.documents.append(
+            SuiteDocument(doc_id(file), file, page.focus, "\n\n".join(body))
+        )
         answers += page_answers(page, records, set(kept), conversion.skipped)
     by_type: dict[str, list[Answer]] = {}
     for answer in answers:
@@ -230,18 +268,41 @@ def kept_answers(texts: list[str], max_chars: int) -> list[str]:
     return kept
 
 
-def add_item(conversion: Conversion, doc: SuiteDocument, answer: Answer, others: list[tuple[str, str]], seed: int) -> None:
+def add_item(
+    conversion: Conversion,
+    doc: SuiteDocument,
+    answer: Answer,
+    others: list[tuple[str, str]],
+    seed: int,
+) -> None:
     if len(others) < 3:
         conversion.skipped["fewer than 3 distractors (same question type elsewhere)"] += 1
         return
     items = conversion.items.setdefault(doc.id, [])
-    items.append(make_item(f"{doc.id}-q{len(items) + 1:02d}", answer.question, answer.sentence, [t for t, _ in others], doc,
-                           answer.qtype, seed, question_type=answer.qtype, publisher=answer.page.publisher, url=answer.url,
-                           distractor_pages=[f for _, f in others], source="MedQuAD"))
+    items.append(
+        make_item(
+            f"{doc.id}-q{len(items) + 1:02d}",
+            answer.question,
+            answer.sentence,
+            [t for t, _ in others],
+            doc,
+            answer.qtype,
+            seed,
+            question_type=answer.qtype,
+            publisher=answer.page.publisher,
+            url=answer.url,
+            distractor_pages=[f for _, f in others],
+            source="MedQuAD",
+        )
+    )
 
 
-def page_answers(page: Page, records: list[dict[str, Any]], kept: set[str], skipped: Counter[str]) -> list[Answer]:
-    """The page's usable answers; those beyond ``kept`` are marked (they only serve as distractors)."""
+def page_answers(
+    page: Page, records: list[dict[str, Any]], kept: set[str], skipped: Counter[str]
+) -> list[Answer]:
+    """The page's usable answers; those beyond ``kept`` are marked (they only serve as
+    distractors).
+    """
     out: list[Answer] = []
     seen: set[str] = set()
     for row in records:
@@ -259,13 +320,23 @@ def page_answers(page: Page, records: list[dict[str, Any]], kept: set[str], skip
             continue
         if row["answer"] not in kept:
             skipped["answer beyond --max-chars"] += 1
-        out.append(Answer(page, question_type(row["question"], page.raw_focus, page.focus), question, sentence,
-                          row.get("url", ""), in_corpus=row["answer"] in kept))
+        out.append(
+            Answer(
+                page,
+                question_type(row["question"], page.raw_focus, page.focus),
+                question,
+                sentence,
+                row.get("url", ""),
+                in_corpus=row["answer"] in kept,
+            )
+        )
     return out
 
 
 def common_words(foci: list[str]) -> set[str]:
-    """Words in at least 5% of the foci ("disease", "kidney", "syndrome"): they relate no two pages."""
+    """Words in at least 5% of the foci ("disease", "kidney", "syndrome"): they relate no two
+    pages.
+    """
     counts = Counter(w for focus in set(foci) for w in words_of(focus))
     return {w for w, n in counts.items() if n >= 0.05 * len(set(foci))}
 
@@ -273,14 +344,18 @@ def common_words(foci: list[str]) -> set[str]:
 def related(a: Page, b: Page, common: set[str]) -> bool:
     """Pages about related conditions ("Anemia" and "Aplastic Anemia"): one's sentence may be true
     of the other, so neither gives the other distractors."""
-    return a.focus.lower() == b.focus.lower() or bool(focus_words(a, common) & focus_words(b, common))
+    return a.focus.lower() == b.focus.lower() or bool(
+        focus_words(a, common) & focus_words(b, common)
+    )
 
 
 def focus_words(page: Page, common: set[str]) -> set[str]:
     return {w for w in words_of(page.focus) if len(w) >= 4} - common
 
 
-def distractors(answer: Answer, same_type: list[Answer], common: set[str], seed: int) -> list[tuple[str, str]]:
+def distractors(
+    answer: Answer, same_type: list[Answer], common: set[str], seed: int
+) -> list[tuple[str, str]]:
     """Up to 3 (sentence, page) from other pages' answers to the same question type."""
     rng = seeded(seed, f"{answer.page.file}:{answer.question}")
     scored = []
@@ -288,13 +363,18 @@ def distractors(answer: Answer, same_type: list[Answer], common: set[str], seed:
         if other.page.file == answer.page.file or related(other.page, answer.page, common):
             continue
         if focus_words(answer.page, common) & words_of(other.sentence):
-            continue  # it already speaks of this condition ("Angina is a symptom of coronary heart disease")
+            # it already speaks of this condition ("Angina is a symptom of coronary heart disease")
+            continue
         text = retarget(other, answer.page)
         if foreign(text, other.page, answer.page) or _close(text, answer.sentence):
             continue
         named = text != other.sentence and answer.page.form.lower() in text.lower()
         length = abs(math.log(len(text) / max(1, len(answer.sentence))))
-        key = (other.page.publisher != answer.page.publisher, named != answer.names_focus(common), length + 0.3 * rng.random())
+        key = (
+            other.page.publisher != answer.page.publisher,
+            named != answer.names_focus(common),
+            length + 0.3 * rng.random(),
+        )
         scored.append((key, text, other.page.file))
     out: list[tuple[str, str]] = []
     for _, text, file in sorted(scored):
@@ -310,10 +390,19 @@ def retarget(other: Answer, page: Page) -> str:
     writes it (capitalised at the start of a sentence)."""
     text = other.sentence
     for name in sorted({other.page.raw_focus, other.page.focus}, key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(name)}\b", lambda m: _form_at(page.form, m.string, m.start()), text, flags=re.I)
+        text = re.sub(
+            rf"\b{re.escape(name)}\b",
+            lambda m: _form_at(page.form, m.string, m.start()),
+            text,
+            flags=re.I,
+        )
     # "a" or "an" before the new name, by its first letter
-    return re.sub(rf"\b([Aa])n?(\s+)(?={re.escape(page.form)})",
-                  lambda m: m.group(1) + ("n" if page.form[:1].lower() in "aeiou" else "") + m.group(2), text, flags=re.I)
+    return re.sub(
+        rf"\b([Aa])n?(\s+)(?={re.escape(page.form)})",
+        lambda m: m.group(1) + ("n" if page.form[:1].lower() in "aeiou" else "") + m.group(2),
+        text,
+        flags=re.I,
+    )
 
 
 def _form_at(form: str, text: str, start: int) -> str:
@@ -325,7 +414,9 @@ def foreign(text: str, other: Page, page: Page) -> bool:
     """The sentence still names something this page never mentions: a word of the other page's
     focus, a capitalised word inside the sentence or an acronym."""
     words = text.split()
-    names = {w for w in words[1:] if w[:1].isupper()} | {w for w in words if sum(c.isupper() for c in w) >= 2}
+    names = {w for w in words[1:] if w[:1].isupper()} | {
+        w for w in words if sum(c.isupper() for c in w) >= 2
+    }
     focus_words = {w for w in words_of(other.focus) if len(w) >= 3}
     suspects = (focus_words | words_of(" ".join(names))) - words_of(page.focus)
     return bool(suspects - page.words)

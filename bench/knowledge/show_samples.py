@@ -1,7 +1,8 @@
 """Print samples of what the augmenters make from a corpus, so a person can read them.
 
     python bench/knowledge/show_samples.py domains/legal/kinject_legal/corpus
-    python bench/knowledge/show_samples.py domains/medical/kinject_medical/corpus -n 20 --augmenters qa-generate
+    python bench/knowledge/show_samples.py domains/medical/kinject_medical/corpus -n 20 --augmenters
+    qa-generate
     python bench/knowledge/show_samples.py corpus/ --domain legal --seed 3
 
 The corpus is read with the same sources as ``inject`` (one Record per Markdown section), then
@@ -27,12 +28,16 @@ DEFAULT_AUGMENTERS = ["paraphrase", "qa-generate", "term-qa"]
 
 
 def domain_of(corpus: Path) -> str | None:
-    """The domain pack a pack corpus belongs to (``domains/legal/kinject_legal/corpus`` -> legal)."""
+    """The domain pack a pack corpus belongs to (``domains/legal/kinject_legal/corpus`` ->
+    legal).
+    """
     parent = corpus.resolve().parent.name
     return parent.removeprefix("kinject_") if parent.startswith("kinject_") else None
 
 
-def augment(records: list[Record], names: list[str], context: RunContext) -> dict[str, list[Record]]:
+def augment(
+    records: list[Record], names: list[str], context: RunContext
+) -> dict[str, list[Record]]:
     """Each augmenter's new Records, run in order over the growing list (as the engine does)."""
     out: dict[str, list[Record]] = {}
     everything = list(records)
@@ -55,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", type=Path, help="a file or folder of documents")
     parser.add_argument("-n", type=int, default=10, help="samples per augmenter")
     parser.add_argument("--augmenters", nargs="+", default=DEFAULT_AUGMENTERS)
-    parser.add_argument("--domain", default=None, help="domain pack for term lists (default: from the path)")
+    parser.add_argument(
+        "--domain", default=None, help="domain pack for term lists (default: from the path)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="which random samples to show")
     args = parser.parse_args(argv)
 
@@ -68,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     records = list(ingest([str(args.corpus)], context))
     produced = augment(records, args.augmenters, context)
     total = sum(len(v) for v in produced.values())
-    print(f"{len(records)} input records; {total} generated: " + ", ".join(f"{k} {len(v)}" for k, v in produced.items()))
+    print(
+        f"{len(records)} input records; {total} generated: "
+        + ", ".join(f"{k} {len(v)}" for k, v in produced.items())
+    )
     rng = random.Random(args.seed)
     for name, new in produced.items():
         print(f"\n===== {name} ({len(new)} records, {min(args.n, len(new))} shown)")

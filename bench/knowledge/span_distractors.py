@@ -1,4 +1,5 @@
-"""Distractors for an answer copied from a document: other values of the same type from that document.
+"""Distractors for an answer copied from a document: other values of the same type from that
+document.
 
 The answer's type decides the pool, always from the same document:
 
@@ -37,9 +38,13 @@ _ANSWER = re.compile(
     r"(?P<suf>\s*(?:%|[A-Za-z]+(?:\s[A-Za-z]+)?))?$"
 )
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_DATE = re.compile(rf"\b(?:{_MONTH}\.?\s+\d{{1,2}},\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|{_MONTH}\s+\d{{4}})\b")
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\.?\s+\d{{1,2}},\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|{_MONTH}\s+\d{{4}})\b"
+)
 _NAME_WORD = r"[A-Z](?:\.|[\w&'’-]*)"  # a word or an initial ("R.")
 _NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of\s+|and\s+|&\s+)?{_NAME_WORD}){{0,3}}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(“\"])")
@@ -60,7 +65,9 @@ class Number:
 
     @property
     def value(self) -> float:
-        return float(self.digits.replace(",", "")) * (-1 if self.bracketed or self.pre.startswith("-") else 1)
+        return float(self.digits.replace(",", "")) * (
+            -1 if self.bracketed or self.pre.startswith("-") else 1
+        )
 
     @property
     def decimals(self) -> int:
@@ -112,7 +119,9 @@ def answer_kind(answer: str) -> str:
     return "phrase"
 
 
-def distractors(answer: str, texts: list[str], labels: list[str], rng: random.Random, n: int = 3) -> tuple[str, list[str]]:
+def distractors(
+    answer: str, texts: list[str], labels: list[str], rng: random.Random, n: int = 3
+) -> tuple[str, list[str]]:
     """(kind, up to ``n`` distractors) for ``answer`` from a document's ``texts`` (paragraphs and
     table cells) and ``labels`` (the table's row labels)."""
     kind = answer_kind(answer)
@@ -121,18 +130,45 @@ def distractors(answer: str, texts: list[str], labels: list[str], rng: random.Ra
         assert number is not None
         return kind, _number_distractors(number, numbers_in(texts), rng, n)
     if kind == "date":
-        return kind, _pick(answer, sorted({m.group(0) for t in texts for m in _DATE.finditer(t)}),
-                           lambda c: float(_shape(c) != _shape(answer)), rng, n)
+        return kind, _pick(
+            answer,
+            sorted({m.group(0) for t in texts for m in _DATE.finditer(t)}),
+            lambda c: float(_shape(c) != _shape(answer)),
+            rng,
+            n,
+        )
     if kind == "name":
-        pool = {m.group(0) for t in texts for m in _NAME.finditer(t) if _not_sentence_start(t, m.start(), m.group(0))}
+        pool = {
+            m.group(0)
+            for t in texts
+            for m in _NAME.finditer(t)
+            if _not_sentence_start(t, m.start(), m.group(0))
+        }
         pool |= {label for label in labels if len(label.split()) <= 6}
-        pool = {c for c in pool if any(len(w) > 1 and w.lower() not in _SMALL_WORDS for w in c.split())}
+        pool = {
+            c for c in pool if any(len(w) > 1 and w.lower() not in _SMALL_WORDS for w in c.split())
+        }
         size = len(answer.split())
-        return kind, _pick(answer, sorted(pool), lambda c: _style(c, answer) + abs(len(c.split()) - size), rng, n, overlap=True)
+        return kind, _pick(
+            answer,
+            sorted(pool),
+            lambda c: _style(c, answer) + abs(len(c.split()) - size),
+            rng,
+            n,
+            overlap=True,
+        )
     size = len(answer.split())
-    pool = {conform(c, answer) for c in phrases(texts) + labels if _similar_length(len(c.split()), size)}
-    return kind, _pick(answer, sorted(pool), lambda c: _style(c, answer) + abs(math.log(len(c.split()) / size)), rng, n,
-                       overlap=True)
+    pool = {
+        conform(c, answer) for c in phrases(texts) + labels if _similar_length(len(c.split()), size)
+    }
+    return kind, _pick(
+        answer,
+        sorted(pool),
+        lambda c: _style(c, answer) + abs(math.log(len(c.split()) / size)),
+        rng,
+        n,
+        overlap=True,
+    )
 
 
 def _style(candidate: str, answer: str) -> float:
@@ -140,17 +176,23 @@ def _style(candidate: str, answer: str) -> float:
     return 10.0 if candidate.isupper() != answer.isupper() else 0.0
 
 
-def _number_distractors(answer: Number, pool: list[Number], rng: random.Random, n: int) -> list[str]:
+def _number_distractors(
+    answer: Number, pool: list[Number], rng: random.Random, n: int
+) -> list[str]:
     candidates = [c for c in pool if c.kind == answer.kind]
     if answer.kind == "year":
+
         def distance(c: Number) -> float:
             return abs(c.value - answer.value)
     elif answer.kind == "percent":
+
         def distance(c: Number) -> float:
             return float(c.decimals != answer.decimals)
     else:
+
         def distance(c: Number) -> float:
             return abs(c.magnitude - answer.magnitude) + float(c.decimals != answer.decimals)
+
     jitter = {c.digits: rng.random() for c in sorted(set(candidates), key=lambda c: c.digits)}
     out: list[str] = []
     seen = {abs(answer.value)}
@@ -164,9 +206,17 @@ def _number_distractors(answer: Number, pool: list[Number], rng: random.Random, 
     return out
 
 
-def _pick(answer: str, pool: list[str], distance: Callable[[str], float], rng: random.Random, n: int,
-          overlap: bool = False) -> list[str]:
-    """The ``n`` nearest candidates (seeded ties) that differ from the answer and from each other."""
+def _pick(
+    answer: str,
+    pool: list[str],
+    distance: Callable[[str], float],
+    rng: random.Random,
+    n: int,
+    overlap: bool = False,
+) -> list[str]:
+    """The ``n`` nearest candidates (seeded ties) that differ from the answer and from each
+    other.
+    """
     jitter = {c: rng.random() for c in pool}
     out: list[str] = []
     for c in sorted(pool, key=lambda c: (distance(c), jitter[c], c)):
@@ -183,7 +233,9 @@ def _norm(text: str) -> str:
 
 
 def _same(a: str, b: str, overlap: bool) -> bool:
-    """Equal after normalising; with ``overlap`` also one inside the other or half their words shared."""
+    """Equal after normalising; with ``overlap`` also one inside the other or half their words
+    shared.
+    """
     x, y = _norm(a), _norm(b)
     if x == y:
         return True
@@ -219,14 +271,22 @@ def phrases(texts: list[str]) -> list[str]:
             sentence = sentence.strip()
             out.append(sentence)
             clauses = [c.strip() for c in _CLAUSE_BREAK.split(sentence)]
-            out += [c for c in clauses if len(c.split()) >= 2 and c.split()[0].lower() not in _FRAGMENT_OPENERS]
+            out += [
+                c
+                for c in clauses
+                if len(c.split()) >= 2 and c.split()[0].lower() not in _FRAGMENT_OPENERS
+            ]
     return [p for p in out if len(p.split()) >= 2]
 
 
 def conform(candidate: str, answer: str) -> str:
     """The candidate with the answer's first-letter case and final full stop (no surface cue)."""
     text = candidate.strip().rstrip(",;:")
-    text = text if answer.endswith(".") == text.endswith(".") else (text + "." if answer.endswith(".") else text.rstrip("."))
+    text = (
+        text
+        if answer.endswith(".") == text.endswith(".")
+        else (text + "." if answer.endswith(".") else text.rstrip("."))
+    )
     first = text.split()[0] if text else ""
     title_word = first[:1].isupper() and first[1:] == first[1:].lower()
     if answer[:1].islower() and title_word:

@@ -1,11 +1,16 @@
 """Suite mode of the knowledge benchmark: real text, questions split by document into two halves.
 
-    python bench/knowledge/tatqa.py ../shared/data/finance/tatqa_dataset_dev.json --out bench/results/suites/tatqa
-    python bench/knowledge/medquad.py ../shared/data/medical/medquad_subset.json --out bench/results/suites/medquad
-    python bench/knowledge/run.py --suite bench/results/suites/tatqa --suite bench/results/suites/medquad   # smollm2-135m
+    python bench/knowledge/tatqa.py ../shared/data/finance/tatqa_dataset_dev.json --out
+    bench/results/suites/tatqa
+    python bench/knowledge/medquad.py ../shared/data/medical/medquad_subset.json --out
+    bench/results/suites/medquad
+    python bench/knowledge/run.py --suite bench/results/suites/tatqa --suite
+    bench/results/suites/medquad   # smollm2-135m
     python bench/knowledge/run.py --suite bench/results/suites/tatqa --conditions 'rules*' 'no aug*'
-    python bench/knowledge/run.py --suite bench/results/suites/tatqa --teacher MODEL             # + the GPU row
-    python bench/knowledge/run.py --suite bench/results/suites/tatqa --model tiny --token-budget 3000 --retention-limit 5
+    python bench/knowledge/run.py --suite bench/results/suites/tatqa --teacher MODEL             # +
+    the GPU row
+    python bench/knowledge/run.py --suite bench/results/suites/tatqa --model tiny --token-budget
+    3000 --retention-limit 5
 
 A suite (see ``suite_format``) is read as the engine reads a corpus folder: each ``corpus/*.md``
 file goes through the ``text`` source with its default options (title from the ``#`` line,
@@ -79,9 +84,13 @@ MIN_QA_PER_DOCUMENT = 3
 
 def suite_conditions(teacher: str | None = None) -> list[Condition]:
     """The trained and retrieval rows of a suite, in report order (the base row comes first)."""
+
     def generated(name: str, **options: Any) -> Condition:
         # QA first, so its questions come from the passages, not from the rewrites
-        return Condition(name, [("qa-generate", {"phrasings": 3, **options}), ("paraphrase", {"k": 5, **options})])
+        return Condition(
+            name,
+            [("qa-generate", {"phrasings": 3, **options}), ("paraphrase", {"k": 5, **options})],
+        )
 
     return [
         Condition("rag (no training)", trainer="rag", equal_tokens=False),
@@ -100,7 +109,9 @@ def selected(name: str, only: list[str] | None) -> bool:
     return not only or any(fnmatch.fnmatchcase(name, pattern) for pattern in only)
 
 
-def load_passages(suite: Suite, context: RunContext, budget: TokenBudget) -> tuple[list[Record], dict[str, Any]]:
+def load_passages(
+    suite: Suite, context: RunContext, budget: TokenBudget
+) -> tuple[list[Record], dict[str, Any]]:
     """The suite's documents, read by the ``text`` source as ``inject`` reads a corpus folder (its
     default options: sections of at most 2,000 characters), then cut by the engine's chunker."""
     source = context.plugins.create("source", "text", {})
@@ -137,14 +148,23 @@ def half_scores(metrics: dict[str, Any], items: list[EvalItem]) -> dict[str, dic
         mine = [r for r in rows if half_of.get(r["id"]) == half and "correct" in r]
         hits, n = sum(bool(r["correct"]) for r in mine), len(mine)
         generated = [r for r in mine if "em" in r]
-        out[half] = {"n": n, "hits": hits, "mc_accuracy": hits / n if n else None, "ci95": list(wilson_interval(hits, n)),
-                     "mc_accuracy_norm": sum(bool(r["correct_norm"]) for r in mine) / n if n else None,
-                     "exact_match": sum(bool(r["em"]) for r in generated) / len(generated) if generated else None}
+        out[half] = {
+            "n": n,
+            "hits": hits,
+            "mc_accuracy": hits / n if n else None,
+            "ci95": list(wilson_interval(hits, n)),
+            "mc_accuracy_norm": sum(bool(r["correct_norm"]) for r in mine) / n if n else None,
+            "exact_match": sum(bool(r["em"]) for r in generated) / len(generated)
+            if generated
+            else None,
+        }
     return out
 
 
 def data_quality(stats: dict[str, dict[str, Any]], records: list[Record]) -> dict[str, Any]:
-    """Figures of the augmented data, from the augmenters' ``stats`` (missing: None) and the QA records."""
+    """Figures of the augmented data, from the augmenters' ``stats`` (missing: None) and the QA
+    records.
+    """
     para, qa = stats.get("paraphrase", {}), stats.get("qa-generate", {})
     total, under = para.get("facts_total"), para.get("facts_under_k")
     k_share = para.get("facts_at_k_share")
@@ -158,8 +178,13 @@ def data_quality(stats: dict[str, dict[str, Any]], records: list[Record]) -> dic
         # "dropped" (the filters' counts) where an augmenter has it, else "rejected": they overlap
         for reason, n in (values.get("dropped") or values.get("rejected") or {}).items():
             drops[f"{name}: {reason}"] += n
-    return {"facts_with_k_phrasings": k_share, "k": para.get("k"), "named_subject_share": named,
-            "drops": dict(drops), "top_answer": top_answer_share(records)}
+    return {
+        "facts_with_k_phrasings": k_share,
+        "k": para.get("k"),
+        "named_subject_share": named,
+        "drops": dict(drops),
+        "top_answer": top_answer_share(records),
+    }
 
 
 def top_answer_share(records: list[Record]) -> dict[str, Any] | None:
@@ -175,7 +200,12 @@ def top_answer_share(records: list[Record]) -> dict[str, Any] | None:
         n = sum(counts.values())
         answer, top = counts.most_common(1)[0]
         if n >= MIN_QA_PER_DOCUMENT and (best is None or top / n > best["share"]):
-            best = {"share": top / n, "document": Path(document).stem, "answer": answer, "questions": n}
+            best = {
+                "share": top / n,
+                "document": Path(document).stem,
+                "answer": answer,
+                "questions": n,
+            }
     return best
 
 
@@ -188,24 +218,48 @@ def run_suite(path: Path, args: argparse.Namespace) -> dict[str, Any]:
 
     suite = read_suite(path)
     work = Path(tempfile.mkdtemp(prefix=f"kinject-bench-{suite.name}-"))
-    model_dir = build_tiny_model(work / "tiny") if args.model == "tiny" else resolve_model(args.model)
+    model_dir = (
+        build_tiny_model(work / "tiny") if args.model == "tiny" else resolve_model(args.model)
+    )
     config = RunConfig(seed=args.seed, base_model=str(model_dir))
-    context = RunContext(run_dir=work / "run", config=config, plugins=build_plugins(), show_progress=False)
+    context = RunContext(
+        run_dir=work / "run", config=config, plugins=build_plugins(), show_progress=False
+    )
     base = load_base(model_dir)
     lengths = TokenBudget(base.tokenizer, trainer_max_length(config, context.plugins))
     docs, chunk_stats = load_passages(suite, context, lengths)
     items = load_eval_items(suite.eval_path)
     setup = Training(model_dir, work, context, load_reference(config), items, args)
-    print(f"{suite.name}: {len(suite.documents)} documents, {len(docs)} passages, {len(items)} questions", flush=True)
+    print(
+        f"{suite.name}: {len(suite.documents)} documents, {len(docs)} passages, {len(items)} "
+        "questions",
+        flush=True,
+    )
     t0 = time.perf_counter()
-    rows = [score_row(BASE, evaluate(context.plugins, base, items, context, args.retention_limit), items, time.perf_counter() - t0)]
+    rows = [
+        score_row(
+            BASE,
+            evaluate(context.plugins, base, items, context, args.retention_limit),
+            items,
+            time.perf_counter() - t0,
+        )
+    ]
     print(f"{BASE}: {brief(rows[0])}", flush=True)
     sets, seconds = build_sets(args, docs, context, lengths)
-    sizes = {name: count_tokens(built[0], base.tokenizer) for name, built in sets.items() if isinstance(built, tuple)}
+    sizes = {
+        name: count_tokens(built[0], base.tokenizer)
+        for name, built in sets.items()
+        if isinstance(built, tuple)
+    }
     largest, passages = max(sizes.values(), default=0), count_tokens(docs, base.tokenizer)
     budget = token_budget(largest, passages, args.token_budget)
-    print(f"token budget: {budget} tokens x {args.epochs:g} epoch(s) = {budget * args.epochs:.0f} tokens per trained row "
-          f"(largest training set {largest}, passages {passages}, --token-budget {args.token_budget})", flush=True)
+    print(
+        f"token budget: {budget} tokens x {args.epochs:g} epoch(s) = {budget * args.epochs:.0f} "
+        "tokens per trained row "
+        f"(largest training set {largest}, passages {passages}, --token-budget "
+        f"{args.token_budget})",
+        flush=True,
+    )
     for condition in suite_conditions(args.teacher):
         if not selected(condition.name, args.only):
             continue
@@ -220,12 +274,24 @@ def run_suite(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         retention, base_retention = row.get("retention"), rows[0]["retention"]
         if retention is not None and base_retention is not None:
             row["retention_change"] = retention - base_retention
-    return {"suite": suite.name, "path": str(path), "model": args.model, "documents": len(suite.documents),
-            "passages": len(docs), "chunk": chunk_stats, "questions": dict(Counter(i.meta.get("half") for i in items)),
-            "epochs": args.epochs, "token_budget_per_epoch": budget, "largest_training_set_tokens": largest,
-            "passage_tokens": passages,
-            "token_cap": args.token_budget, "seed": args.seed, "teacher": args.teacher, "rows": rows,
-            "command": " ".join(["python", "bench/knowledge/run.py", *sys.argv[1:]])}
+    return {
+        "suite": suite.name,
+        "path": str(path),
+        "model": args.model,
+        "documents": len(suite.documents),
+        "passages": len(docs),
+        "chunk": chunk_stats,
+        "questions": dict(Counter(i.meta.get("half") for i in items)),
+        "epochs": args.epochs,
+        "token_budget_per_epoch": budget,
+        "largest_training_set_tokens": largest,
+        "passage_tokens": passages,
+        "token_cap": args.token_budget,
+        "seed": args.seed,
+        "teacher": args.teacher,
+        "rows": rows,
+        "command": " ".join(["python", "bench/knowledge/run.py", *sys.argv[1:]]),
+    }
 
 
 Built = tuple[list[Record], dict[str, Any]]
@@ -237,8 +303,9 @@ def token_budget(largest: int, passages: int, cap: int | None) -> int:
     return min(largest, max(cap, 2 * passages)) if cap else largest
 
 
-def build_sets(args: argparse.Namespace, docs: list[Record], context: RunContext, lengths: TokenBudget
-               ) -> tuple[dict[str, Built | str], dict[str, float]]:
+def build_sets(
+    args: argparse.Namespace, docs: list[Record], context: RunContext, lengths: TokenBudget
+) -> tuple[dict[str, Built | str], dict[str, float]]:
     """Each selected condition's training set, or why it is not run (an augmenter that fails to
     start or to run is a row "not run: <error>", not a crash), and the seconds each took."""
     out: dict[str, Built | str] = {}
@@ -251,39 +318,70 @@ def build_sets(args: argparse.Namespace, docs: list[Record], context: RunContext
             continue
         t0 = time.perf_counter()
         try:
-            out[condition.name] = fitted(build_training_set(condition, docs, context), context, lengths)
-        except Exception as exc:  # an options error of a backend this checkout lacks, or a failing generator
+            out[condition.name] = fitted(
+                build_training_set(condition, docs, context), context, lengths
+            )
+        # an options error of a backend this checkout lacks, or a failing generator
+        except Exception as exc:
             message = " ".join(str(exc).split())[:300]
             out[condition.name] = f"not run: {type(exc).__name__}: {message}"
         seconds[condition.name] = round(time.perf_counter() - t0, 1)
     return out, seconds
 
 
-def run_row(condition: Condition, built: Built, docs: list[Record], budget: int,
-            tokenizer: Any, setup: Training) -> dict[str, Any]:
+def run_row(
+    condition: Condition,
+    built: Built,
+    docs: list[Record],
+    budget: int,
+    tokenizer: Any,
+    setup: Training,
+) -> dict[str, Any]:
     records, stats = built
-    train = fit_to_budget(records, len(docs), tokenizer, budget, setup.args.seed) if condition.equal_tokens else records
+    train = (
+        fit_to_budget(records, len(docs), tokenizer, budget, setup.args.seed)
+        if condition.equal_tokens
+        else records
+    )
     t0 = time.perf_counter()
     result, metrics = train_and_evaluate(condition, train, setup)
     row = score_row(condition.name, metrics, setup.items, time.perf_counter() - t0)
-    row.update({"unique_records": len(records), "train_records": len(train), "train_tokens": result.metrics.get("train_tokens"),
-                "train_time_s": result.metrics.get("train_time_s"), "final_loss": result.metrics.get("final_train_loss"),
-                "augmenters": stats})
+    row.update(
+        {
+            "unique_records": len(records),
+            "train_records": len(train),
+            "train_tokens": result.metrics.get("train_tokens"),
+            "train_time_s": result.metrics.get("train_time_s"),
+            "final_loss": result.metrics.get("final_train_loss"),
+            "augmenters": stats,
+        }
+    )
     if condition.augmenters:
         row["quality"] = data_quality(stats, records)
     return row
 
 
-def score_row(name: str, metrics: dict[str, Any], items: list[EvalItem], seconds: float) -> dict[str, Any]:
-    return {"condition": name, "status": "run", "halves": half_scores(metrics, items),
-            "retention": metrics.get("retention", {}).get("accuracy"), "wall_s": round(seconds, 1), "missed": missed(metrics)}
+def score_row(
+    name: str, metrics: dict[str, Any], items: list[EvalItem], seconds: float
+) -> dict[str, Any]:
+    return {
+        "condition": name,
+        "status": "run",
+        "halves": half_scores(metrics, items),
+        "retention": metrics.get("retention", {}).get("accuracy"),
+        "wall_s": round(seconds, 1),
+        "missed": missed(metrics),
+    }
 
 
 def brief(row: dict[str, Any]) -> str:
     if row.get("status") != "run":
         return str(row.get("status"))
     halves = " ".join(f"{h} {cell(row['halves'][h])}" for h in HALVES)
-    return f"{halves}; retention {pct(row.get('retention'))}; {row.get('train_tokens') or 0} tokens; {row['wall_s']}s"
+    return (
+        f"{halves}; retention {pct(row.get('retention'))}; {row.get('train_tokens') or 0} "
+        f"tokens; {row['wall_s']}s"
+    )
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -302,12 +400,17 @@ def markdown(report: dict[str, Any]) -> str:
     """The suite's tables: scores per half, then the augmented rows' data quality."""
     q = report["questions"]
     lines = [
-        f"Suite `{report['suite']}` ({report['path']}): {report['documents']} documents ({report['passages']} passages), "
-        f"{q.get('tune', 0)} tune / {q.get('held_out', 0)} held-out questions; model `{report['model']}`; every trained row "
-        f"{report['epochs']:g} epoch(s) over {report['token_budget_per_epoch']} tokens (largest training set "
-        f"{report['largest_training_set_tokens']} tokens). MC: log-likelihood accuracy % [95% Wilson interval].",
+        f"Suite `{report['suite']}` ({report['path']}): {report['documents']} documents "
+        f"({report['passages']} passages), "
+        f"{q.get('tune', 0)} tune / {q.get('held_out', 0)} held-out questions; model "
+        f"`{report['model']}`; every trained row "
+        f"{report['epochs']:g} epoch(s) over {report['token_budget_per_epoch']} tokens (largest "
+        "training set "
+        f"{report['largest_training_set_tokens']} tokens). MC: log-likelihood accuracy % [95% "
+        "Wilson interval].",
         "",
-        "| condition | tune MC % | tune EM % | held-out MC % | held-out EM % | retention % (change) | tokens trained | augment s | train+eval s |",
+        "| condition | tune MC % | tune EM % | held-out MC % | held-out EM % | retention % "
+        "(change) | tokens trained | augment s | train+eval s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["rows"]:
@@ -316,14 +419,24 @@ def markdown(report: dict[str, Any]) -> str:
             continue
         tune, held = row["halves"]["tune"], row["halves"]["held_out"]
         change = row.get("retention_change")
-        retention = pct(row.get("retention")) + ("" if change is None else f" ({100 * change:+.1f})")
-        lines.append(f"| {row['condition']} | {cell(tune)} | {pct(tune['exact_match'])} | {cell(held)} | "
-                     f"{pct(held['exact_match'])} | {retention} | {row.get('train_tokens') or 0} | "
-                     f"{row.get('augment_s') if row.get('augment_s') is not None else '-'} | {row['wall_s']} |")
+        retention = pct(row.get("retention")) + (
+            "" if change is None else f" ({100 * change:+.1f})"
+        )
+        lines.append(
+            f"| {row['condition']} | {cell(tune)} | {pct(tune['exact_match'])} | {cell(held)} | "
+            f"{pct(held['exact_match'])} | {retention} | {row.get('train_tokens') or 0} | "
+            f"{row.get('augment_s') if row.get('augment_s') is not None else '-'} | "
+            f"{row['wall_s']} |"
+        )
     quality = [row for row in report["rows"] if row.get("quality")]
     if quality:
-        lines += ["", "| augmented row | facts with >= k phrasings | questions naming their subject | drops per filter | "
-                  "largest share of one document's questions with one answer |", "|---|---:|---:|---|---|"]
+        lines += [
+            "",
+            "| augmented row | facts with >= k phrasings | questions naming their subject | drops "
+            "per filter | "
+            "largest share of one document's questions with one answer |",
+            "|---|---:|---:|---|---|",
+        ]
         lines += [quality_line(row) for row in quality]
     lines += ["", f"Command: `{report['command']}`"]
     return "\n".join(lines) + "\n"
@@ -332,7 +445,17 @@ def markdown(report: dict[str, Any]) -> str:
 def quality_line(row: dict[str, Any]) -> str:
     q = row["quality"]
     k = f"{pct(q['facts_with_k_phrasings'])}" + (f" (k={q['k']})" if q.get("k") is not None else "")
-    drops = ", ".join(f"{reason} {n}" for reason, n in sorted(q["drops"].items(), key=lambda kv: -kv[1])) or "none"
+    drops = (
+        ", ".join(
+            f"{reason} {n}" for reason, n in sorted(q["drops"].items(), key=lambda kv: -kv[1])
+        )
+        or "none"
+    )
     top = q.get("top_answer")
-    share = "n/a" if not top else f"{pct(top['share'])} ({top['document']}: \"{top['answer'][:40]}\", {top['questions']} questions)"
+    share = (
+        "n/a"
+        if not top
+        else f'{pct(top["share"])} ({top["document"]}: "{top["answer"][:40]}", {top["questions"]} '
+        "questions)"
+    )
     return f"| {row['condition']} | {k} | {pct(q['named_subject_share'])} | {drops} | {share} |"

@@ -1,4 +1,5 @@
-"""The files of a knowledge suite made from real text, written by the converters and read by ``run.py``.
+"""The files of a knowledge suite made from real text, written by the converters and read by
+``run.py``.
 
 A suite is a folder::
 
@@ -62,27 +63,47 @@ class Conversion:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def make_item(item_id: str, question: str, answer: str, distractors: list[str], doc: SuiteDocument,
-              category: str, seed: int, **meta: Any) -> dict[str, Any]:
+def make_item(
+    item_id: str,
+    question: str,
+    answer: str,
+    distractors: list[str],
+    doc: SuiteDocument,
+    category: str,
+    seed: int,
+    **meta: Any,
+) -> dict[str, Any]:
     """An EvalItem dict with the correct choice at a seeded position among the distractors."""
     position = seeded(seed, item_id).randrange(len(distractors) + 1)
     choices = [*distractors[:position], answer, *distractors[position:]]
-    return {"id": item_id, "question": question, "choices": choices, "answer": position, "answer_text": answer,
-            "category": category, "meta": {"document": doc.id, "half": doc.half, **meta}}
+    return {
+        "id": item_id,
+        "question": question,
+        "choices": choices,
+        "answer": position,
+        "answer_text": answer,
+        "category": category,
+        "meta": {"document": doc.id, "half": doc.half, **meta},
+    }
 
 
-def select(conversion: Conversion, documents: int, questions: int, seed: int, full: bool = False
-           ) -> tuple[list[SuiteDocument], list[dict[str, Any]]]:
+def select(
+    conversion: Conversion, documents: int, questions: int, seed: int, full: bool = False
+) -> tuple[list[SuiteDocument], list[dict[str, Any]]]:
     """The subset to write: ``documents`` documents (alternating halves; in seeded order, those that
     have their share of ``questions`` first, then those with fewer, never one without), then
     ``questions`` questions taken round-robin across them."""
     if full:
-        return conversion.documents, [item for d in conversion.documents for item in conversion.items.get(d.id, [])]
+        return conversion.documents, [
+            item for d in conversion.documents for item in conversion.items.get(d.id, [])
+        ]
     share = -(-questions // max(1, documents))
     with_items = [d for d in conversion.documents if conversion.items.get(d.id)]
 
     def order(d: SuiteDocument) -> tuple[bool, str]:
-        return len(conversion.items[d.id]) < share, hashlib.sha256(f"{seed}:{d.uid}".encode()).hexdigest()
+        return len(conversion.items[d.id]) < share, hashlib.sha256(
+            f"{seed}:{d.uid}".encode()
+        ).hexdigest()
 
     by_half = {h: sorted((d for d in with_items if d.half == h), key=order) for h in HALVES}
     picked: list[SuiteDocument] = []
@@ -122,33 +143,67 @@ def write_suite(out: Path, documents: list[SuiteDocument], items: list[dict[str,
     (out / "split.json").write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
 
 
-def summary(name: str, conversion: Conversion, documents: list[SuiteDocument], items: list[dict[str, Any]]) -> str:
+def summary(
+    name: str, conversion: Conversion, documents: list[SuiteDocument], items: list[dict[str, Any]]
+) -> str:
     """One line: documents and questions per half, skipped questions per reason."""
     docs = Counter(d.half for d in documents)
     questions = Counter(item["meta"]["half"] for item in items)
     usable = sum(len(v) for v in conversion.items.values())
-    skipped = {**conversion.skipped, **({"over the caps": usable - len(items)} if usable > len(items) else {})}
-    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda kv: -kv[1])) or "none"
-    return (f"{name}: {len(documents)} documents ({docs['tune']} tune / {docs['held_out']} held_out), "
-            f"{len(items)} questions ({questions['tune']} tune / {questions['held_out']} held_out); skipped: {reasons}")
+    skipped = {
+        **conversion.skipped,
+        **({"over the caps": usable - len(items)} if usable > len(items) else {}),
+    }
+    reasons = (
+        ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda kv: -kv[1]))
+        or "none"
+    )
+    return (
+        f"{name}: {len(documents)} documents ({docs['tune']} tune / {docs['held_out']} held_out), "
+        f"{len(items)} questions ({questions['tune']} tune / {questions['held_out']} held_out); "
+        f"skipped: {reasons}"
+    )
 
 
-def converter_args(description: str, argv: list[str] | None = None, max_chars: int | None = None) -> argparse.Namespace:
+def converter_args(
+    description: str, argv: list[str] | None = None, max_chars: int | None = None
+) -> argparse.Namespace:
     """The arguments every converter takes (and ``--max-chars`` where a default is given)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("file", type=Path, help="the source JSON file")
     parser.add_argument("--out", type=Path, required=True, help="the suite folder to write")
-    parser.add_argument("--documents", type=int, default=40, help="documents in the suite (default 40)")
-    parser.add_argument("--questions", type=int, default=80, help="questions, spread across the documents (default 80)")
-    parser.add_argument("--seed", type=int, default=0, help="picks documents, questions, distractors and answer positions")
-    parser.add_argument("--full", action="store_true", help="every document and every usable question (no caps)")
+    parser.add_argument(
+        "--documents", type=int, default=40, help="documents in the suite (default 40)"
+    )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=80,
+        help="questions, spread across the documents (default 80)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="picks documents, questions, distractors and answer positions",
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="every document and every usable question (no caps)"
+    )
     if max_chars is not None:
-        parser.add_argument("--max-chars", type=int, default=max_chars,
-                            help=f"keep a document's first whole answers up to this many characters (default {max_chars}; "
-                                 "0 or --full: whole documents)")
+        parser.add_argument(
+            "--max-chars",
+            type=int,
+            default=max_chars,
+            help="keep a document's first whole answers up to this many characters (default "
+            f"{max_chars}; "
+            "0 or --full: whole documents)",
+        )
     args = parser.parse_args(argv)
     if not args.file.is_file():
-        parser.error(f"{args.file} not found (the real data lives in ../shared/data; see its README)")
+        parser.error(
+            f"{args.file} not found (the real data lives in ../shared/data; see its README)"
+        )
     return args
 
 
@@ -171,8 +226,10 @@ def read_suite(path: Path) -> Suite:
     corpus, eval_path, split_path = path / "corpus", path / "eval.jsonl", path / "split.json"
     missing = [str(p) for p in (corpus, eval_path, split_path) if not p.exists()]
     if missing:
-        raise ValueError(f"{path} is not a suite (missing {', '.join(missing)}); write one with "
-                         "bench/knowledge/tatqa.py or bench/knowledge/medquad.py")
+        raise ValueError(
+            f"{path} is not a suite (missing {', '.join(missing)}); write one with "
+            "bench/knowledge/tatqa.py or bench/knowledge/medquad.py"
+        )
     split = json.loads(split_path.read_text(encoding="utf-8"))
     halves = {doc: half for half in HALVES for doc in split.get(half, [])}
     return Suite(path, path.resolve().name, sorted(corpus.glob("*.md")), eval_path, halves)

@@ -1,8 +1,11 @@
 """Convert a TAT-QA file (financial-report contexts: a table and paragraphs) into a knowledge suite.
 
-    python bench/knowledge/tatqa.py ../shared/data/finance/tatqa_dataset_dev.json --out bench/results/suites/tatqa
-    python bench/knowledge/tatqa.py FILE --out DIR --documents 40 --questions 80 --seed 0   # the defaults
-    python bench/knowledge/tatqa.py FILE --out DIR --full                                  # every context
+    python bench/knowledge/tatqa.py ../shared/data/finance/tatqa_dataset_dev.json --out
+    bench/results/suites/tatqa
+    python bench/knowledge/tatqa.py FILE --out DIR --documents 40 --questions 80 --seed 0   # the
+    defaults
+    python bench/knowledge/tatqa.py FILE --out DIR --full                                  # every
+    context
 
 One context = one document ``corpus/tatqa-NNN.md`` (NNN: its position in the file, from 1): a
 title line, the paragraphs in their order, then the table as a Markdown table (cells with their
@@ -17,7 +20,8 @@ arithmetic, count or multi-span), not ``req_comparison`` (``In which year was X 
 needs a comparison, not a fact), and whose answer occurs in the document. Each becomes a closed-book
 question that names its document::
 
-    According to <title>, <the TAT-QA question, first letter lower-cased unless the first word is an acronym>
+    According to <title>, <the TAT-QA question, first letter lower-cased unless the first word is an
+    acronym>
 
 with 3 distractors of the answer's type from the same document (see :mod:`span_distractors`); a
 question with fewer than 3 is skipped and counted. The split (``split.json``) is by a hash of the
@@ -32,7 +36,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, when imported by path
+# the sibling modules, when imported by path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from span_distractors import distractors  # noqa: E402
 from suite_format import (  # noqa: E402
@@ -46,7 +51,25 @@ from suite_format import (  # noqa: E402
     write_suite,
 )
 
-_SMALL_WORDS = {"of", "and", "the", "for", "in", "on", "to", "a", "an", "by", "with", "or", "at", "from", "&", "-", "—"}
+_SMALL_WORDS = {
+    "of",
+    "and",
+    "the",
+    "for",
+    "in",
+    "on",
+    "to",
+    "a",
+    "an",
+    "by",
+    "with",
+    "or",
+    "at",
+    "from",
+    "&",
+    "-",
+    "—",
+}
 MAX_LABEL_WORDS = 10
 
 
@@ -84,7 +107,11 @@ def _is_label(cell: str) -> bool:
 
 
 def markdown_table(table: list[list[str]]) -> str:
-    rows = [[squash(cell).replace("|", "/") for cell in row] for row in table if any(squash(c) for c in row)]
+    rows = [
+        [squash(cell).replace("|", "/") for cell in row]
+        for row in table
+        if any(squash(c) for c in row)
+    ]
     if not rows:
         return ""
     width = max(len(r) for r in rows)
@@ -104,9 +131,14 @@ def standalone(title: str, question: str) -> str:
     return f"According to {title}, {question}"
 
 
-def convert_context(position: int, context: dict[str, Any], conversion: Conversion, seed: int) -> None:
+def convert_context(
+    position: int, context: dict[str, Any], conversion: Conversion, seed: int
+) -> None:
     """One context: its document, and its usable questions as eval items (or skip counts)."""
-    paragraphs = [squash(p["text"]) for p in sorted(context.get("paragraphs", []), key=lambda p: p.get("order", 0))]
+    paragraphs = [
+        squash(p["text"])
+        for p in sorted(context.get("paragraphs", []), key=lambda p: p.get("order", 0))
+    ]
     table = context.get("table", {}).get("table", [])
     label = label_of(paragraphs, table)
     title = f"Annual report extract {position}" + (f": {label}" if label else "")
@@ -122,14 +154,29 @@ def convert_context(position: int, context: dict[str, Any], conversion: Conversi
             conversion.skipped[reason] += 1
             continue
         answer = squash(question["answer"][0])
-        kind, others = distractors(answer, paragraphs + cells, labels, seeded(seed, question["uid"]))
+        kind, others = distractors(
+            answer, paragraphs + cells, labels, seeded(seed, question["uid"])
+        )
         if len(others) < 3:
             conversion.skipped[f"fewer than 3 distractors ({kind})"] += 1
             continue
-        items.append(make_item(f"{doc.id}-q{question.get('order', len(items) + 1):02d}", standalone(title, question["question"]),
-                               answer, others, doc, kind, seed, answer_from=question.get("answer_from", ""),
-                               answer_kind=kind, scale=question.get("scale", ""), source_question=squash(question["question"]),
-                               source_uid=question["uid"], source="TAT-QA"))
+        items.append(
+            make_item(
+                f"{doc.id}-q{question.get('order', len(items) + 1):02d}",
+                standalone(title, question["question"]),
+                answer,
+                others,
+                doc,
+                kind,
+                seed,
+                answer_from=question.get("answer_from", ""),
+                answer_kind=kind,
+                scale=question.get("scale", ""),
+                source_question=squash(question["question"]),
+                source_uid=question["uid"],
+                source="TAT-QA",
+            )
+        )
 
 
 def skip_reason(question: dict[str, Any], body: str) -> str:
