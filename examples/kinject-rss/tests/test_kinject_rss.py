@@ -44,7 +44,10 @@ def test_rss2_items_become_documents() -> None:
 
 def test_atom_entry() -> None:
     (record,) = read("releases.atom")
-    assert record.text == "Rate rises by 0.25 <percent>\n\nThe interest rate rose by 0.25 percent in March 2024."
+    assert (
+        record.text
+        == "Rate rises by 0.25 <percent>\n\nThe interest rate rose by 0.25 percent in March 2024."
+    )
     assert record.source["link"] == "https://example.org/rates/2024-03"
     assert record.source["id"] == "urn:rates:2024-03"
     assert record.meta["author"] == "Rates Desk"
@@ -85,7 +88,8 @@ def test_malformed_names_line_and_column() -> None:
 def test_matching() -> None:
     assert RssSource.matches(str(FEEDS / "court-news.rss"))
     assert RssSource.matches(str(FEEDS / "digest.xml"))
-    assert not RssSource.matches(str(FEEDS / "inventory.xml"))  # plain XML stays with the xml source
+    # plain XML stays with the xml source
+    assert not RssSource.matches(str(FEEDS / "inventory.xml"))
     assert RssSource.matches("feed+file:///srv/feeds/anything.txt")
     assert not RssSource.matches("https://example.org/feed.rss")
 
