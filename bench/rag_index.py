@@ -1,6 +1,7 @@
 """The rag index build on real PDFs: passages/s of the embedder with each lever, then the trainer.
 
-    python bench/rag_index.py --pdf ../shared/data/pdfs/long/ltnews.pdf [--pdf FILE ...] [--copies 2] [--json PATH]
+    python bench/rag_index.py --pdf ../shared/data/pdfs/long/ltnews.pdf [--pdf FILE ...] [--copies
+    2] [--json PATH]
 
 Reads the PDFs with the engine's sources, cleaners and chunk stage (the passages the ``rag``
 trainer indexes, as in a run: the pack's trainer length, ``--domain``, default finance), then, in
@@ -47,7 +48,9 @@ def chunked_passages(pdfs: list[str], domain: str, work: Path) -> list[Any]:
     from kinject.prepare import _clean, _ingest, corpus_entries
 
     plugins = build_plugins()
-    config, pack = resolve_config(plugins, domain, None, {"corpus": [str(Path(p).resolve()) for p in pdfs]})
+    config, pack = resolve_config(
+        plugins, domain, None, {"corpus": [str(Path(p).resolve()) for p in pdfs]}
+    )
     config = config.model_copy(update={"run_dir": str(work)})
     context = open_run(config, plugins, pack, show_progress=False)
     Manifest(work / "manifest.json")
@@ -70,12 +73,18 @@ def time_lever(texts: list[str], lever: dict[str, Any]) -> tuple[dict[str, Any],
         seconds = time.perf_counter() - started
     finally:
         torch.set_num_threads(threads)
-    row = {**lever, "passages": len(texts), "seconds": round(seconds, 2),
-           "passages_per_s": round(len(texts) / seconds, 1)}
+    row = {
+        **lever,
+        "passages": len(texts),
+        "seconds": round(seconds, 2),
+        "passages_per_s": round(len(texts) / seconds, 1),
+    }
     return row, vectors
 
 
-def agreement(reference: np.ndarray, other: np.ndarray, texts: list[str], queries: int = 200) -> dict[str, Any]:
+def agreement(
+    reference: np.ndarray, other: np.ndarray, texts: list[str], queries: int = 200
+) -> dict[str, Any]:
     """How often ``other`` vectors give the same top-1 / top-3 passages as ``reference``."""
     from kinject.embeddings import build_index, embed
 
@@ -89,8 +98,12 @@ def agreement(reference: np.ndarray, other: np.ndarray, texts: list[str], querie
     top1 = sum(a[0] == b[0] for a, b in zip(ref_found, other_found, strict=True))
     top3 = sum(len(set(a) & set(b)) for a, b in zip(ref_found, other_found, strict=True))
     cosines = np.sum(reference * other, axis=1)
-    return {"queries": len(questions), "same_top1": int(top1), "top3_overlap": round(top3 / (3 * len(questions)), 4),
-            "min_cosine_fp32_bf16": round(float(cosines.min()), 5)}
+    return {
+        "queries": len(questions),
+        "same_top1": int(top1),
+        "top3_overlap": round(top3 / (3 * len(questions)), 4),
+        "min_cosine_fp32_bf16": round(float(cosines.min()), 5),
+    }
 
 
 def trainer_run(chunked: list[Any], work: Path) -> dict[str, Any]:
@@ -101,18 +114,38 @@ def trainer_run(chunked: list[Any], work: Path) -> dict[str, Any]:
     from kinject.plugins import build_plugins
     from kinject_plugins.trainers.rag import RAGTrainer
 
-    context = RunContext(work, RunConfig(), build_plugins(load_entry_points=False), show_progress=False)
+    context = RunContext(
+        work, RunConfig(), build_plugins(load_entry_points=False), show_progress=False
+    )
     job = TrainJob(base_model=work, train=chunked, output_dir=work / "rag", context=context)
     metrics = RAGTrainer().train(job).metrics
-    return {k: metrics[k] for k in ("passages", "train_time_s", "embed_s", "passages_per_s", "embed_batch_size",
-                                    "embed_precision", "index_kind")}
+    return {
+        k: metrics[k]
+        for k in (
+            "passages",
+            "train_time_s",
+            "embed_s",
+            "passages_per_s",
+            "embed_batch_size",
+            "embed_precision",
+            "index_kind",
+        )
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pdf", action="append", required=True, help="a PDF (repeat for more, or the same twice)")
-    parser.add_argument("--domain", default="finance", help="the pack whose recipe sets the passage length")
-    parser.add_argument("--copies", type=int, default=1, help="index the passages this many times over")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--pdf", action="append", required=True, help="a PDF (repeat for more, or the same twice)"
+    )
+    parser.add_argument(
+        "--domain", default="finance", help="the pack whose recipe sets the passage length"
+    )
+    parser.add_argument(
+        "--copies", type=int, default=1, help="index the passages this many times over"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     from kinject.embeddings import embed
@@ -123,24 +156,47 @@ def main() -> None:
         chunked = chunked_passages(args.pdf, args.domain, Path(tmp) / "run")
         chunked = chunked * args.copies
         texts = [p["text"] for p in passages_of(chunked, ["document"])]
-        print(f"{len(texts)} passages ({args.copies} x) from {' '.join(args.pdf)} in {time.perf_counter() - started:.1f} s "
-              f"(sources, cleaners, chunk stage)", flush=True)
+        print(
+            f"{len(texts)} passages ({args.copies} x) from {' '.join(args.pdf)} in "
+            f"{time.perf_counter() - started:.1f} s "
+            f"(sources, cleaners, chunk stage)",
+            flush=True,
+        )
         embed(texts[:32])  # load the embedder and warm up before any timing
         rows, vectors = [], {}
         for lever in LEVERS:
             row, vectors[lever["name"]] = time_lever(texts, lever)
             rows.append(row)
-            print(f"{row['name']:30} {row['seconds']:8.2f} s {row['passages_per_s']:9.1f} passages/s", flush=True)
+            print(
+                f"{row['name']:30} {row['seconds']:8.2f} s {row['passages_per_s']:9.1f} passages/s",
+                flush=True,
+            )
         same = agreement(vectors[LEVERS[0]["name"]], vectors["batch 64, bf16"], texts)
-        print(f"bf16 vs float32 retrieval: same top-1 {same['same_top1']}/{same['queries']}, "
-              f"top-3 overlap {same['top3_overlap']:.1%}, lowest cosine {same['min_cosine_fp32_bf16']}")
+        print(
+            f"bf16 vs float32 retrieval: same top-1 {same['same_top1']}/{same['queries']}, "
+            f"top-3 overlap {same['top3_overlap']:.1%}, lowest cosine "
+            f"{same['min_cosine_fp32_bf16']}"
+        )
         trained = trainer_run(chunked, Path(tmp))
-        print(f"rag trainer (defaults): {trained['passages']} passages, {trained['train_time_s']} s in all, "
-              f"{trained['passages_per_s']} passages/s embedding (batch {trained['embed_batch_size']}, "
-              f"{trained['embed_precision']})")
-    result = {"pdfs": args.pdf, "copies": args.copies, "domain": args.domain, "passages": len(texts), "levers": rows,
-              "bf16_retrieval": same, "trainer": trained,
-              "speedup": round(rows[0]["seconds"] / trained["embed_s"], 2) if trained["embed_s"] else None}
+        print(
+            f"rag trainer (defaults): {trained['passages']} passages, {trained['train_time_s']} s "
+            "in all, "
+            f"{trained['passages_per_s']} passages/s embedding (batch "
+            f"{trained['embed_batch_size']}, "
+            f"{trained['embed_precision']})"
+        )
+    result = {
+        "pdfs": args.pdf,
+        "copies": args.copies,
+        "domain": args.domain,
+        "passages": len(texts),
+        "levers": rows,
+        "bf16_retrieval": same,
+        "trainer": trained,
+        "speedup": round(rows[0]["seconds"] / trained["embed_s"], 2)
+        if trained["embed_s"]
+        else None,
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -2,7 +2,8 @@
 
     python bench/scale.py                                  # 10k and 100k documents
     python bench/scale.py --size 1000000 --json runs/bench-scale-1m.json
-    python bench/scale.py --size 10000 --near              # with near-dedup (embeddings) and MinHash
+    python bench/scale.py --size 10000 --near              # with near-dedup (embeddings) and
+    MinHash
 
 The corpus is bench/clean.py's (templated documents with planted exact and near copies, PII,
 junk and eval leaks), written to JSONL once per size. Each (size, runner) cell runs in a fresh
@@ -82,8 +83,11 @@ def cell(args: argparse.Namespace) -> dict[str, Any]:
     if args.near and args.runner == "local":
         from kinject.embeddings import load_embedder
 
-        load_embedder()  # model load is not part of the local cleaner's rate (Ray's actors load inside)
-    config = RunConfig(runner=args.runner, ray={"num_cpus": args.num_cpus}, shard_records=args.shard_records)
+        # model load is not part of the local cleaner's rate (Ray's actors load inside)
+        load_embedder()
+    config = RunConfig(
+        runner=args.runner, ray={"num_cpus": args.num_cpus}, shard_records=args.shard_records
+    )
     drops: dict[str, dict[str, str]] = {}
     survivors = folder / f"kept-{args.runner}-{os.getpid()}.txt"
     with TreePeak() as mem, survivors.open("w") as kept_ids:
@@ -91,18 +95,30 @@ def cell(args: argparse.Namespace) -> dict[str, Any]:
         runner = make_runner(config)
         started = time.perf_counter() - t0
         kept = 0
-        for item in runner.clean(read_jsonl(Path(args.corpus)), cleaners, folder / f"shards-{args.runner}", "bench"):
+        for item in runner.clean(
+            read_jsonl(Path(args.corpus)), cleaners, folder / f"shards-{args.runner}", "bench"
+        ):
             if isinstance(item, Rejected):
                 detail = item.detail.split()
-                drops.setdefault(item.reason, {})[item.record.id] = detail[2] if len(detail) > 2 else ""
+                drops.setdefault(item.reason, {})[item.record.id] = (
+                    detail[2] if len(detail) > 2 else ""
+                )
             else:
                 kept += 1
                 kept_ids.write(item.id + "\n")
         seconds = time.perf_counter() - t0
         runner.close()
-    return {"runner": args.runner, "seconds": seconds, "start_seconds": started, "kept": kept,
-            "peak_tree_rss_mib": mem.peak / 2**20, "start_tree_rss_mib": mem.start / 2**20,
-            "steps": runner.stats, "drops": drops, "kept_file": str(survivors)}
+    return {
+        "runner": args.runner,
+        "seconds": seconds,
+        "start_seconds": started,
+        "kept": kept,
+        "peak_tree_rss_mib": mem.peak / 2**20,
+        "start_tree_rss_mib": mem.start / 2**20,
+        "steps": runner.stats,
+        "drops": drops,
+        "kept_file": str(survivors),
+    }
 
 
 # -- the parent: corpora, cells, scores, the table ------------------------------------------------
@@ -117,8 +133,21 @@ def write_corpus(size: int, seed: int, folder: Path) -> tuple[dict[str, int], di
 
 def run_cell(folder: Path, runner: str, args: argparse.Namespace) -> dict[str, Any]:
     out = folder / f"cell-{runner}.json"
-    cmd = [sys.executable, __file__, "--cell", "--corpus", str(folder / "corpus.jsonl"), "--runner", runner,
-           "--num-cpus", str(args.num_cpus), "--shard-records", str(args.shard_records), "--json", str(out)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--cell",
+        "--corpus",
+        str(folder / "corpus.jsonl"),
+        "--runner",
+        runner,
+        "--num-cpus",
+        str(args.num_cpus),
+        "--shard-records",
+        str(args.shard_records),
+        "--json",
+        str(out),
+    ]
     if args.near:
         cmd.append("--near")
     subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -129,7 +158,8 @@ def score(result: dict[str, Any], corpus: Path, cluster: dict[str, int]) -> None
     """Precision/recall of the exact and near drops against the planted clusters."""
     records = list(read_jsonl(corpus))
     drops = result["drops"]
-    # what reached the dedups: what survived the stage plus what they and the cleaners after them dropped
+    # what reached the dedups: what survived the stage plus what they and the cleaners after them
+    # dropped
     after_exact = set(Path(result["kept_file"]).read_text().split())
     for reason in ("near_duplicate", "contaminated"):
         after_exact |= set(drops.get(reason, {}))
@@ -139,7 +169,9 @@ def score(result: dict[str, Any], corpus: Path, cluster: dict[str, int]) -> None
     copies = len(reached) - len({" ".join(r.text.lower().split()) for r in reached})
     result["exact"] = score_dedup(reached, exact, cluster, expected=copies)
     if "near_duplicate" in drops:
-        result["near"] = score_dedup([r for r in records if r.id in after_exact], drops["near_duplicate"], cluster)
+        result["near"] = score_dedup(
+            [r for r in records if r.id in after_exact], drops["near_duplicate"], cluster
+        )
     result["dropped"] = {reason: len(d) for reason, d in result.pop("drops").items()}
 
 
@@ -150,18 +182,30 @@ def minhash_row(corpus: Path, cluster: dict[str, int], plugins: Any) -> dict[str
     t0 = time.perf_counter()
     drops = minhash_dedup(deduped, 0.5, 128, 3)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "docs_per_s": len(deduped) / seconds, **score_dedup(deduped, drops, cluster)}
+    return {
+        "seconds": seconds,
+        "docs_per_s": len(deduped) / seconds,
+        **score_dedup(deduped, drops, cluster),
+    }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| docs | runner | seconds (Ray start) | docs/s | peak tree RSS MiB | kept | exact P / R | near P / R |",
-             "|---:|---|---:|---:|---:|---:|---|---|"]
+    lines = [
+        "| docs | runner | seconds (Ray start) | docs/s | peak tree RSS MiB | kept | exact P / R "
+        "| near P / R |",
+        "|---:|---|---:|---:|---:|---:|---|---|",
+    ]
     for r in rows:
         near = f"{r['near']['precision']:.3f} / {r['near']['recall']:.3f}" if "near" in r else ""
-        exact = f"{r['exact']['precision']:.3f} / {r['exact']['recall']:.3f}" if "exact" in r else ""
+        exact = (
+            f"{r['exact']['precision']:.3f} / {r['exact']['recall']:.3f}" if "exact" in r else ""
+        )
         start = f" ({r['start_seconds']:.1f})" if r["runner"] == "ray" else ""
-        lines.append(f"| {r['size']:,} | {r['runner']} | {r['seconds']:.1f}{start} | {r['docs_per_s']:,.0f} | "
-                     f"{r['peak_tree_rss_mib']:,.0f} | {r['kept']:,} | {exact} | {near} |")
+        lines.append(
+            f"| {r['size']:,} | {r['runner']} | {r['seconds']:.1f}{start} | "
+            f"{r['docs_per_s']:,.0f} | "
+            f"{r['peak_tree_rss_mib']:,.0f} | {r['kept']:,} | {exact} | {near} |"
+        )
     return "\n".join(lines)
 
 
@@ -180,19 +224,33 @@ def main_parent(args: argparse.Namespace) -> dict[str, Any]:
                 rows.append(result)
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
             if args.near:
-                baselines[size] = minhash_row(folder / "corpus.jsonl", cluster, build_plugins(load_entry_points=False))
+                baselines[size] = minhash_row(
+                    folder / "corpus.jsonl", cluster, build_plugins(load_entry_points=False)
+                )
                 print(f"minhash-lsh {size}: {json.dumps(baselines[size])}", flush=True)
     print(table(rows))
-    return {"rows": rows, "minhash": baselines, "num_cpus": args.num_cpus, "near": args.near,
-            "shard_records": args.shard_records, "cpu_count": os.cpu_count()}
+    return {
+        "rows": rows,
+        "minhash": baselines,
+        "num_cpus": args.num_cpus,
+        "near": args.near,
+        "shard_records": args.shard_records,
+        "cpu_count": os.cpu_count(),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, nargs="+", default=[10_000, 100_000], help="documents per corpus")
+    parser.add_argument(
+        "--size", type=int, nargs="+", default=[10_000, 100_000], help="documents per corpus"
+    )
     parser.add_argument("--runners", nargs="+", default=["local", "ray"], choices=["local", "ray"])
-    parser.add_argument("--near", action="store_true", help="add near-dedup (embeddings) and the MinHash baseline")
-    parser.add_argument("--num-cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local Ray")
+    parser.add_argument(
+        "--near", action="store_true", help="add near-dedup (embeddings) and the MinHash baseline"
+    )
+    parser.add_argument(
+        "--num-cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local Ray"
+    )
     parser.add_argument("--shard-records", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")

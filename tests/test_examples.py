@@ -152,8 +152,8 @@ config = RunConfig(sources={"ingest": {"workers": 0}, "rss": {"min_chars": 10}})
 context = RunContext(run_dir=run_dir, config=config, plugins=build_plugins(), show_progress=False)
 corpus = [str(feeds), "feed+file://" + str(feeds / "saved-feed.txt")]
 records = list(ingest(corpus, context))
-print(json.dumps({"records": [[r.source["uri"], r.lineage, r.text.splitlines()[0]] for r in records],
-                  "quarantine": dict(context.quarantine.counts)}))
+rows = [[r.source["uri"], r.lineage, r.text.splitlines()[0]] for r in records]
+print(json.dumps({"records": rows, "quarantine": dict(context.quarantine.counts)}))
 """
 
 

@@ -87,7 +87,7 @@ class Number:
 
     def render(self, digits: str) -> str:
         """Another number written in this one's shape."""
-        return f"{self.pre}{'(' if self.bracketed else ''}{digits}{')' if self.bracketed else ''}{self.suf}"
+        return f"{self.pre}{'(' if self.bracketed else ''}{digits}{')' if self.bracketed else ''}{self.suf}"  # noqa: E501
 
 
 def parse_answer_number(answer: str) -> Number | None:

@@ -30,7 +30,7 @@ class Step(BaseModel):
                 opts = {k: v for k, v in value.items() if k not in ("name", "options")}
                 return cls(name=value["name"], options={**opts, **(value.get("options") or {})})
             if len(value) == 1:
-                (name, opts), = value.items()
+                ((name, opts),) = value.items()
                 return cls(name=name, options=dict(opts or {}))
         raise ValueError(f"expected a plugin name or a mapping with 'name', got {value!r}")
 
@@ -110,7 +110,8 @@ class RunConfig(BaseModel):
     decontaminate: bool = True
     #: measure forgetting on the general-knowledge set (adds the retention evaluator)
     forgetting: bool = True
-    #: per-strategy trainer options (``{ewc: {ewc_lambda: 50}}``): used by ``inject compare`` for each
+    # : per-strategy trainer options (``{ewc: {ewc_lambda: 50}}``): used by ``inject compare`` for
+    # each
     #: strategy, and under ``trainer`` when that strategy is the one chosen
     strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     reference_set: str | None = None
@@ -128,9 +129,9 @@ class RunConfig(BaseModel):
     runs_root: str = "runs"
     run_dir: str | None = None
 
-    _steps_validator = field_validator("cleaners", "augmenters", "evaluators", "exporters", mode="before")(
-        lambda v: _steps(v)
-    )
+    _steps_validator = field_validator(
+        "cleaners", "augmenters", "evaluators", "exporters", mode="before"
+    )(lambda v: _steps(v))
 
     @field_validator("corpus", mode="before")
     @classmethod
@@ -150,7 +151,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line, whatever yaml says
+        problem = " ".join(
+            str(getattr(exc, "problem", None) or exc).split()
+        )  # one line, whatever yaml says
         raise ConfigError(f"invalid YAML{where}: {problem}", source=str(path)) from exc
     if not isinstance(data, dict):
         raise ConfigError("a recipe must be a mapping of settings", source=str(path))
@@ -172,7 +175,8 @@ def merge(*layers: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge_recipe(*layers: dict[str, Any]) -> dict[str, Any]:
-    """Merge recipe layers, keeping each layer's ``trainer`` block with the strategy it was written for.
+    """Merge recipe layers, keeping each layer's ``trainer`` block with the strategy it was written
+    for.
 
     A layer that names a ``strategy`` and gives ``trainer`` options means "these options for that
     strategy": when a later layer switches the strategy (``--strategy rag`` over a recipe tuned for
@@ -183,13 +187,16 @@ def merge_recipe(*layers: dict[str, Any]) -> dict[str, Any]:
     strategy = merged.get("strategy") or RunConfig.model_fields["strategy"].default
     kept = [
         {k: v for k, v in layer.items() if k != "trainer"}
-        if layer.get("trainer") and layer.get("strategy") not in (None, strategy) else layer
+        if layer.get("trainer") and layer.get("strategy") not in (None, strategy)
+        else layer
         for layer in layers
     ]
     merged = merge(*kept)
     options = merged.get("strategy_options")
     # a strategy that is not a name, or options that are not a mapping: build_config says so
-    per_strategy = options.get(strategy) if isinstance(options, dict) and isinstance(strategy, str) else None
+    per_strategy = (
+        options.get(strategy) if isinstance(options, dict) and isinstance(strategy, str) else None
+    )
     if isinstance(per_strategy, dict) and per_strategy:
         merged["trainer"] = merge(per_strategy, merged.get("trainer") or {})
     return merged
@@ -200,7 +207,10 @@ def build_config(data: dict[str, Any], source: str = "config") -> RunConfig:
     try:
         return RunConfig(**data)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()]
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        ]
         raise ConfigError(problems, source=source) from None
 
 

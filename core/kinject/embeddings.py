@@ -24,7 +24,12 @@ import numpy as np
 from kinject.errors import InputError, MissingDependencyError
 
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
-_ALIASES = {"all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "default"}
+_ALIASES = {
+    "all-minilm-l6-v2",
+    "all-MiniLM-L6-v2",
+    "sentence-transformers/all-MiniLM-L6-v2",
+    "default",
+}
 #: corpora up to this many vectors use an exact flat index; larger ones an approximate one
 FLAT_INDEX_LIMIT = 50_000
 
@@ -48,7 +53,9 @@ def resolve_model(model: str | Path | None = None) -> str:
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
-            raise InputError("bad_embedder", "not a sentence-transformers model directory", str(path))
+            raise InputError(
+                "bad_embedder", "not a sentence-transformers model directory", str(path)
+            )
         return str(path)
     return name
 
@@ -81,7 +88,9 @@ def _load(where: str, device: str) -> Any:
     try:
         return SentenceTransformer(where, device=device, local_files_only=True)
     except OSError as exc:
-        raise InputError("embedder_not_found", f"cannot load embedder offline: {exc}", where) from exc
+        raise InputError(
+            "embedder_not_found", f"cannot load embedder offline: {exc}", where
+        ) from exc
 
 
 def embed(
@@ -137,7 +146,10 @@ def _autocast(device: str, precision: str) -> Any:
 def embedding_dim(model: str | Path | None = None, device: str | None = None) -> int:
     """The embedder's vector size."""
     encoder = load_embedder(model, device)
-    getter = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
+    getter = (
+        getattr(encoder, "get_embedding_dimension", None)
+        or encoder.get_sentence_embedding_dimension
+    )
     return int(getter())
 
 
@@ -201,8 +213,12 @@ def new_index(dim: int, kind: str = "flat", *, hnsw_m: int = 32) -> VectorIndex:
     raise ValueError(f"an index that grows incrementally is 'flat' or 'hnsw', not {kind!r}")
 
 
-def build_index(vectors: np.ndarray, kind: str = "auto", ids: Sequence[Any] | None = None) -> VectorIndex:
-    """An index over a whole corpus at once; ``auto`` picks by size (see :func:`choose_index_kind`)."""
+def build_index(
+    vectors: np.ndarray, kind: str = "auto", ids: Sequence[Any] | None = None
+) -> VectorIndex:
+    """An index over a whole corpus at once; ``auto`` picks by size (see
+    :func:`choose_index_kind`).
+    """
     n, dim = vectors.shape
     kind = choose_index_kind(n) if kind == "auto" else kind
     if kind in ("flat", "hnsw"):

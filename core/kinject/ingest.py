@@ -268,7 +268,10 @@ def _check_file(uri: str, settings: IngestOptions) -> Planned | None:
     if size == 0:
         return Planned(uri, reason="empty_file", detail="the file is empty (0 bytes)")
     if size > settings.max_file_mb * 1024 * 1024:
-        detail = f"{size / 2**20:.1f} MiB is over the limit of {settings.max_file_mb:g} MiB (sources.ingest.max_file_mb)"
+        detail = (
+            f"{size / 2**20:.1f} MiB is over the limit of {settings.max_file_mb:g} MiB "
+            "(sources.ingest.max_file_mb)"
+        )
         return Planned(uri, reason="file_too_large", detail=detail)
     return None
 
@@ -288,7 +291,9 @@ def _in_order(
     page-parallel); the parts' Outcomes are merged back into the input's one Outcome.
     """
     ready: dict[int, Outcome] = {
-        i: Outcome(index=i, reason=p.reason, detail=p.detail) for i, p in enumerate(planned) if p.reason
+        i: Outcome(index=i, reason=p.reason, detail=p.detail)
+        for i, p in enumerate(planned)
+        if p.reason
     }
     lookahead = 4 * max(1, settings.workers)
     cursor = 0
@@ -371,7 +376,9 @@ def _emit(
     counters.failed += bool(outcome.reason)
     counters.parse_seconds += outcome.seconds
     counters.peak_rss_mb = max(counters.peak_rss_mb, outcome.peak_rss_mb)
-    counters.pages += len({r["source"]["page"] for r in outcome.records if r["source"].get("page") is not None})
+    counters.pages += len(
+        {r["source"]["page"] for r in outcome.records if r["source"].get("page") is not None}
+    )
     counters.records += len(outcome.records)
     for data in outcome.records:
         if data["id"] in seen:  # the same text at the same location, reached twice

@@ -1,4 +1,5 @@
-"""The data stages: sources -> cleaners -> chunk -> eval set -> augmenters -> split (+ decontamination).
+"""The data stages: sources -> cleaners -> chunk -> eval set -> augmenters -> split (+
+decontamination).
 
 Each stage is persisted with a fingerprint, so a re-run of the same recipe skips finished stages,
 and ``inject compare`` prepares the data once for every strategy.
@@ -60,7 +61,9 @@ def corpus_entries(context: RunContext) -> list[str]:
     if not entries and context.domain is not None:
         entries = [str(context.domain.corpus)]
     if not entries:
-        raise ConfigError("no corpus: pass --corpus PATH or --domain NAME (its sample corpus is used)")
+        raise ConfigError(
+            "no corpus: pass --corpus PATH or --domain NAME (its sample corpus is used)"
+        )
     missing = [e for e in entries if "://" not in e and not Path(e).exists() and not glob.glob(e)]
     if missing:
         raise ConfigError([f"corpus path not found: {m}" for m in missing], source="corpus")
@@ -75,8 +78,10 @@ def input_hashes(entries: list[str]) -> dict[str, str]:
             hashes[entry] = "uri"
             continue
         path = Path(entry)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
-            [path] if path.is_file() else [Path(p) for p in sorted(glob.glob(entry))]
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file())
+            if path.is_dir()
+            else ([path] if path.is_file() else [Path(p) for p in sorted(glob.glob(entry))])
         )
         for f in files:
             hashes[str(f)] = file_digest(f)
@@ -98,25 +103,54 @@ def prepare_data(context: RunContext, manifest: Manifest) -> PreparedData:
         raise InputError("empty_corpus", _empty_message(entries, sources.stats))
 
     fp = fingerprint("cleaners", fp, [s.model_dump() for s in config.cleaners])
-    cleaned = _run(context, manifest, store, "cleaners", fp, lambda: _clean(sources.records, context, fp))
+    cleaned = _run(
+        context, manifest, store, "cleaners", fp, lambda: _clean(sources.records, context, fp)
+    )
     if not cleaned.records:
-        raise InputError("empty_corpus", "every record was dropped by the cleaners (see quarantine.jsonl)")
+        raise InputError(
+            "empty_corpus", "every record was dropped by the cleaners (see quarantine.jsonl)"
+        )
 
     budget = _LazyBudget(context)
-    fp = fingerprint("chunk", fp, config.chunk.model_dump(), config.base_model, trainer_max_length(config, context.plugins))
-    chunked = _run(context, manifest, store, "chunk", fp, lambda: chunk_stage(cleaned.records, config, budget.get()))
+    fp = fingerprint(
+        "chunk",
+        fp,
+        config.chunk.model_dump(),
+        config.base_model,
+        trainer_max_length(config, context.plugins),
+    )
+    chunked = _run(
+        context,
+        manifest,
+        store,
+        "chunk",
+        fp,
+        lambda: chunk_stage(cleaned.records, config, budget.get()),
+    )
 
     _eval_set_stage(context, manifest, store, fp, chunked.records)
 
-    fp = fingerprint("augmenters", fp, [s.model_dump() for s in config.augmenters], config.augment, config.seed)
-    augmented = _run(context, manifest, store, "augmenters", fp, lambda: _augment(chunked.records, context))
+    fp = fingerprint(
+        "augmenters", fp, [s.model_dump() for s in config.augmenters], config.augment, config.seed
+    )
+    augmented = _run(
+        context, manifest, store, "augmenters", fp, lambda: _augment(chunked.records, context)
+    )
 
     eval_ids = sorted(item.id for item in context.eval_items)
     fp = fingerprint("split", fp, eval_ids, config.holdout_fraction, config.decontaminate)
     originals = {r.id for r in chunked.records}
     train, held = _split_stage(context, manifest, store, fp, augmented.records, originals, budget)
-    stats = {s: o.stats for s, o in (("sources", sources), ("cleaners", cleaned), ("chunk", chunked),
-                                     ("augmenters", augmented), ("split", train))}
+    stats = {
+        s: o.stats
+        for s, o in (
+            ("sources", sources),
+            ("cleaners", cleaned),
+            ("chunk", chunked),
+            ("augmenters", augmented),
+            ("split", train),
+        )
+    }
     return PreparedData(train.records, held.records, fp, stats)
 
 
@@ -133,13 +167,22 @@ class _LazyBudget:
         return self.budget
 
 
-def _eval_set_stage(context: RunContext, manifest: Manifest, store: StageStore, fp: str, passages: list[Record]) -> None:
+def _eval_set_stage(
+    context: RunContext, manifest: Manifest, store: StageStore, fp: str, passages: list[Record]
+) -> None:
     """Choose (or build from the corpus) the questions the run is measured on; write them out."""
     choice = fixed_eval_set(context)
     if choice is None:
         settings = context.config.eval_questions.model_dump()
         fp = fingerprint("eval_set", fp, settings, context.config.seed)
-        built = _run(context, manifest, store, "eval_questions", fp, lambda: build_questions(context, passages))
+        built = _run(
+            context,
+            manifest,
+            store,
+            "eval_questions",
+            fp,
+            lambda: build_questions(context, passages),
+        )
         choice = corpus_eval_set(context, built.records)
 
     def write() -> EvalSetChoice:
@@ -152,8 +195,15 @@ def _eval_set_stage(context: RunContext, manifest: Manifest, store: StageStore, 
     runner.run("eval_set", write, lambda chosen, _, __: chosen.stats(), entry="eval_set")
 
 
-def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str, fp: str, compute: Any,
-         name: str | None = None) -> StageOutput:
+def _run(
+    context: RunContext,
+    manifest: Manifest,
+    store: StageStore,
+    stage: str,
+    fp: str,
+    compute: Any,
+    name: str | None = None,
+) -> StageOutput:
     """One cached data stage; ``stage`` names its stored output, ``name`` (default the same) the
     stage in the manifest and the hooks."""
     name = name or stage
@@ -182,7 +232,11 @@ def _run(context: RunContext, manifest: Manifest, store: StageStore, stage: str,
 def _empty_message(entries: list[str], stats: dict[str, Any]) -> str:
     where = ", ".join(entries)
     quarantined = stats.get("quarantined") or {}
-    why = f" ({sum(quarantined.values())} inputs quarantined: {dict(quarantined)})" if quarantined else ""
+    why = (
+        f" ({sum(quarantined.values())} inputs quarantined: {dict(quarantined)})"
+        if quarantined
+        else ""
+    )
     return f"corpus {where} produced no records{why}"
 
 
@@ -194,7 +248,9 @@ def _ingest(entries: list[str], context: RunContext) -> tuple[list[Record], dict
     return records, {"by_source": dict(by_source)}
 
 
-def _drop_rejected(stream: Iterable[Record | Rejected], context: RunContext, name: str, counts: Counter[str]) -> Iterator[Record]:
+def _drop_rejected(
+    stream: Iterable[Record | Rejected], context: RunContext, name: str, counts: Counter[str]
+) -> Iterator[Record]:
     for item in stream:
         if isinstance(item, Rejected):
             counts[item.reason] += 1
@@ -204,7 +260,9 @@ def _drop_rejected(stream: Iterable[Record | Rejected], context: RunContext, nam
             yield item
 
 
-def _clean(records: list[Record], context: RunContext, fp: str) -> tuple[list[Record], dict[str, Any]]:
+def _clean(
+    records: list[Record], context: RunContext, fp: str
+) -> tuple[list[Record], dict[str, Any]]:
     from kinject.runners import make_runner
 
     per_cleaner: dict[str, Counter[str]] = {}
@@ -222,12 +280,22 @@ def _clean(records: list[Record], context: RunContext, fp: str) -> tuple[list[Re
     return kept, {"input": len(records), "dropped": dropped}
 
 
-def _kept(items: Iterable[Record | Rejected], context: RunContext, counts: dict[str, Counter[str]]) -> Iterator[Record]:
-    """The Records; each Rejected is counted under the cleaner that names itself in it, and quarantined."""
+def _kept(
+    items: Iterable[Record | Rejected], context: RunContext, counts: dict[str, Counter[str]]
+) -> Iterator[Record]:
+    """The Records; each Rejected is counted under the cleaner that names itself in it, and
+    quarantined.
+    """
     for item in items:
         if isinstance(item, Rejected):
             counts.setdefault(item.plugin, Counter())[item.reason] += 1
-            context.quarantine.add(item.plugin, item.reason, item.detail, str(item.record.source.get("uri", "")), item.record)
+            context.quarantine.add(
+                item.plugin,
+                item.reason,
+                item.detail,
+                str(item.record.source.get("uri", "")),
+                item.record,
+            )
         else:
             yield item
 
@@ -243,13 +311,26 @@ def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], 
         produced[step.name] = {"records": len(new), **augmenter.stats}
     kinds = Counter(r.kind for r in current)
     # what each augmenter's filters dropped, shown like a cleaner's drops
-    dropped = {name: dict(stats["dropped"]) for name, stats in produced.items()
-               if isinstance(stats.get("dropped"), dict) and stats["dropped"]}
-    return current, {"input": len(records), "produced": produced, "kinds": dict(kinds), "dropped": dropped}
+    dropped = {
+        name: dict(stats["dropped"])
+        for name, stats in produced.items()
+        if isinstance(stats.get("dropped"), dict) and stats["dropped"]
+    }
+    return current, {
+        "input": len(records),
+        "produced": produced,
+        "kinds": dict(kinds),
+        "dropped": dropped,
+    }
 
 
 def _split_stage(
-    context: RunContext, manifest: Manifest, store: StageStore, fp: str, records: list[Record], originals: set[str],
+    context: RunContext,
+    manifest: Manifest,
+    store: StageStore,
+    fp: str,
+    records: list[Record],
+    originals: set[str],
     budget: _LazyBudget,
 ) -> tuple[StageOutput, StageOutput]:
     """One stage with two outputs: ``train`` and ``eval``."""
@@ -257,7 +338,11 @@ def _split_stage(
 
     def compute() -> tuple[list[Record], dict[str, Any]]:
         counts: Counter[str] = Counter()
-        fitted = list(_drop_rejected(fit_records(records, context.config, budget.get(), counts), context, "chunk", counts))
+        fitted = list(
+            _drop_rejected(
+                fit_records(records, context.config, budget.get(), counts), context, "chunk", counts
+            )
+        )
         train, evaluation, stats = _split(fitted, originals, context)
         stats["fitted"] = dict(counts)
         held["eval"] = store.save("eval", fp, evaluation, {})
@@ -269,15 +354,23 @@ def _split_stage(
     return train, evaluation
 
 
-def _split(records: list[Record], originals: set[str], context: RunContext) -> tuple[list[Record], list[Record], dict[str, Any]]:
+def _split(
+    records: list[Record], originals: set[str], context: RunContext
+) -> tuple[list[Record], list[Record], dict[str, Any]]:
     """Decontaminate against the eval set, then hold out a fraction of augmented records."""
     config = context.config
     stats: dict[str, Any] = {}
-    if config.decontaminate and context.eval_items and "decontaminate" in context.plugins.registry("cleaner"):
+    if (
+        config.decontaminate
+        and context.eval_items
+        and "decontaminate" in context.plugins.registry("cleaner")
+    ):
         # questions built from the corpus restate its sentences: the passages stay (their facts
         # are what is learned), only training questions that share the phrasing are dropped
         built = context.eval_origin.get("origin") == "corpus"
-        cleaner = context.plugins.create("cleaner", "decontaminate", {"kinds": ["qa", "preference"]} if built else {})
+        cleaner = context.plugins.create(
+            "cleaner", "decontaminate", {"kinds": ["qa", "preference"]} if built else {}
+        )
         cleaner.setup(context)
         counts: Counter[str] = Counter()
         records = list(_drop_rejected(cleaner.apply(records), context, "decontaminate", counts))

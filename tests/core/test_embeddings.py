@@ -67,7 +67,13 @@ def test_growing_index_switches_to_hnsw_and_keeps_its_ids() -> None:
 
 @pytest.mark.slow
 def test_embed_with_the_embedded_model() -> None:
-    vectors = embeddings.embed(["The deposit is 20% of the price.", "The deposit equals 20% of the price.", "Take with food."])
+    vectors = embeddings.embed(
+        [
+            "The deposit is 20% of the price.",
+            "The deposit equals 20% of the price.",
+            "Take with food.",
+        ]
+    )
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     sims = vectors @ vectors.T
@@ -77,7 +83,11 @@ def test_embed_with_the_embedded_model() -> None:
 
 
 def test_bf16_embeddings_are_unit_float32_and_close_to_fp32() -> None:
-    texts = ["The deposit is 20% of the price.", "Take with food.", "LaTeX News, issue 12: the new release."]
+    texts = [
+        "The deposit is 20% of the price.",
+        "Take with food.",
+        "LaTeX News, issue 12: the new release.",
+    ]
     exact = embeddings.embed(texts, precision="fp32")
     fast = embeddings.embed(texts, precision="bf16")
     assert fast.dtype == np.float32 and np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)

@@ -87,7 +87,14 @@ BAD = {
     "notes.xyz": "unsupported_type",
     "binary.md": "binary_content",
 }
-GOOD = {"guide.md": 2, "rows.jsonl": 2, "contract.pdf": 1, "page.html": 1, "table.csv": 1, "sub/deep.txt": 1}
+GOOD = {
+    "guide.md": 2,
+    "rows.jsonl": 2,
+    "contract.pdf": 1,
+    "page.html": 1,
+    "table.csv": 1,
+    "sub/deep.txt": 1,
+}
 
 
 @pytest.fixture
@@ -95,7 +102,9 @@ def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "corpus"
     (root / "sub").mkdir(parents=True)
     (root / "guide.md").write_text("# Guide\n\nIntro.\n\n## Part\n\nBody text.")
-    (root / "rows.jsonl").write_text('{"text": "row one"}\n{"kind": "qa", "question": "Q?", "answer": "A."}\n')
+    (root / "rows.jsonl").write_text(
+        '{"text": "row one"}\n{"kind": "qa", "question": "Q?", "answer": "A."}\n'
+    )
     _pdf(root / "contract.pdf", "Tenants give 45 days notice.")
     (root / "page.html").write_text("<html><body><main><p>Web text.</p></main></body></html>")
     (root / "table.csv").write_text("text,lang\nhola,es\n")
@@ -133,7 +142,9 @@ def tesseract_and_ffmpeg() -> None:
             pytest.skip(f"{program} is not installed")
 
 
-def test_mixed_corpus_keeps_good_files_and_quarantines_bad_ones(corpus, tmp_path, kinject_plugins, tesseract_and_ffmpeg):
+def test_mixed_corpus_keeps_good_files_and_quarantines_bad_ones(
+    corpus, tmp_path, kinject_plugins, tesseract_and_ffmpeg
+):
     db = tmp_path / "shop.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
@@ -141,14 +152,23 @@ def test_mixed_corpus_keeps_good_files_and_quarantines_bad_ones(corpus, tmp_path
     wrong_sql = f"sql+sqlite:///{tmp_path}/nope.db?table=items"
     context = _context(tmp_path, kinject_plugins, ingest={"workers": 2})
     stats = IngestStats()
-    records = list(ingest([str(corpus), f"sql+sqlite:///{db}?table=items", wrong_sql], context, stats))
+    records = list(
+        ingest([str(corpus), f"sql+sqlite:///{db}?table=items", wrong_sql], context, stats)
+    )
 
     by_file: dict[str, int] = {}
     for record in records:
-        name = os.path.relpath(record.source["uri"], corpus) if "://" not in record.source["uri"] else "sql"
+        name = (
+            os.path.relpath(record.source["uri"], corpus)
+            if "://" not in record.source["uri"]
+            else "sql"
+        )
         by_file[name] = by_file.get(name, 0) + 1
     assert by_file == {**GOOD, "sql": 1}
-    reasons = {os.path.relpath(q["uri"], corpus) if "://" not in q["uri"] else q["uri"]: q["reason"] for q in _quarantine(context)}
+    reasons = {
+        os.path.relpath(q["uri"], corpus) if "://" not in q["uri"] else q["uri"]: q["reason"]
+        for q in _quarantine(context)
+    }
     assert reasons == {**BAD, wrong_sql: "database_not_found"}
     assert all(q["detail"] and q["plugin"] for q in _quarantine(context))
     assert stats.skipped_hidden == 1
@@ -157,14 +177,26 @@ def test_mixed_corpus_keeps_good_files_and_quarantines_bad_ones(corpus, tmp_path
 
 
 def test_reingest_gives_the_same_ids_in_the_same_order(corpus, tmp_path, kinject_plugins):
-    first = [r.id for r in ingest([str(corpus)], _context(tmp_path, kinject_plugins, ingest={"workers": 2}))]
-    again = [r.id for r in ingest([str(corpus)], _context(tmp_path, kinject_plugins, ingest={"workers": 1}))]
-    inline = [r.id for r in ingest([str(corpus)], _context(tmp_path, kinject_plugins, ingest={"workers": 0}))]
+    first = [
+        r.id
+        for r in ingest([str(corpus)], _context(tmp_path, kinject_plugins, ingest={"workers": 2}))
+    ]
+    again = [
+        r.id
+        for r in ingest([str(corpus)], _context(tmp_path, kinject_plugins, ingest={"workers": 1}))
+    ]
+    inline = [
+        r.id
+        for r in ingest([str(corpus)], _context(tmp_path, kinject_plugins, ingest={"workers": 0}))
+    ]
     assert first == again == inline
     assert len(set(first)) == len(first)
     # overlapping corpus entries (a folder, a glob, a file in it) ingest each file once
     overlapping = [str(corpus), str(corpus / "*.md"), str(corpus / "guide.md")]
-    assert [r.id for r in ingest(overlapping, _context(tmp_path, kinject_plugins, ingest={"workers": 0}))] == first
+    assert [
+        r.id
+        for r in ingest(overlapping, _context(tmp_path, kinject_plugins, ingest={"workers": 0}))
+    ] == first
 
 
 def test_an_interrupted_ingest_stops_its_workers(corpus, tmp_path, kinject_plugins):
@@ -192,11 +224,18 @@ def test_timeouts_and_crashes_cost_only_their_file(tmp_path, kinject_plugins, re
     assert reasons == {"a.slow": ("timeout", "sleepy"), "b.crash": ("worker_crashed", "crashing")}
 
 
-def test_a_missing_package_stops_the_run_with_its_install_hint(tmp_path, kinject_plugins, register_plugin):
+def test_a_missing_package_stops_the_run_with_its_install_hint(
+    tmp_path, kinject_plugins, register_plugin
+):
     register_plugin(_TestSources(), name="test-sources")
     (tmp_path / "x.needs").write_text("x")
     with pytest.raises(PluginError, match="pip install frobnicate"):
-        list(ingest([str(tmp_path / "x.needs")], _context(tmp_path, kinject_plugins, ingest={"workers": 0})))
+        list(
+            ingest(
+                [str(tmp_path / "x.needs")],
+                _context(tmp_path, kinject_plugins, ingest={"workers": 0}),
+            )
+        )
 
 
 def test_missing_entries_are_listed_together(tmp_path, kinject_plugins):
@@ -204,11 +243,21 @@ def test_missing_entries_are_listed_together(tmp_path, kinject_plugins):
     entries = [str(tmp_path / "real.txt"), str(tmp_path / "gone.pdf"), str(tmp_path / "*.nothing")]
     with pytest.raises(ConfigError) as err:
         list(ingest(entries, _context(tmp_path, kinject_plugins)))
-    assert "gone.pdf" in str(err.value) and "*.nothing" in str(err.value) and "2 problems" in str(err.value)
+    assert (
+        "gone.pdf" in str(err.value)
+        and "*.nothing" in str(err.value)
+        and "2 problems" in str(err.value)
+    )
 
 
 def test_bad_options_are_listed_together(tmp_path, kinject_plugins):
-    context = _context(tmp_path, kinject_plugins, ingest={"workers": -1, "route": {".log": "nope"}}, pdf={"pasword": "x"}, pdff={})
+    context = _context(
+        tmp_path,
+        kinject_plugins,
+        ingest={"workers": -1, "route": {".log": "nope"}},
+        pdf={"pasword": "x"},
+        pdff={},
+    )
     with pytest.raises(ConfigError) as err:
         list(ingest([str(tmp_path)], context))
     message = str(err.value)
@@ -222,7 +271,11 @@ def test_limits_routes_and_globs(tmp_path, kinject_plugins):
     (folder / "big.txt").write_text("x" * 3000)
     (folder / "server.log").write_text("Log line one.")
     (folder / "note.md").write_text("Markdown note.")
-    context = _context(tmp_path, kinject_plugins, ingest={"workers": 0, "max_file_mb": 0.001, "route": {".log": "text"}})
+    context = _context(
+        tmp_path,
+        kinject_plugins,
+        ingest={"workers": 0, "max_file_mb": 0.001, "route": {".log": "text"}},
+    )
     records = list(ingest([str(folder / "*")], context))
     assert sorted(r.text for r in records) == ["Log line one.", "Markdown note."]
     (entry,) = _quarantine(context)

@@ -21,8 +21,18 @@ def _record(page: int) -> dict[str, Any]:
 
 def test_records_and_issues_come_back_in_page_order():
     parts = [
-        Outcome(index=4, records=[_record(1), _record(3)], issues=[Issue("blank_page", "", "a.pages#page=5")], seconds=1.0),
-        Outcome(index=5, records=[_record(2), _record(4)], issues=[Issue("blank_page", "", "a.pages#page=2")], seconds=2.0),
+        Outcome(
+            index=4,
+            records=[_record(1), _record(3)],
+            issues=[Issue("blank_page", "", "a.pages#page=5")],
+            seconds=1.0,
+        ),
+        Outcome(
+            index=5,
+            records=[_record(2), _record(4)],
+            issues=[Issue("blank_page", "", "a.pages#page=2")],
+            seconds=2.0,
+        ),
     ]
     merged = merge_parts(0, parts)
     assert merged.index == 0 and merged.seconds == 3.0 and not merged.reason
@@ -31,7 +41,10 @@ def test_records_and_issues_come_back_in_page_order():
 
 
 def test_a_failed_part_fails_the_whole_input():
-    parts = [Outcome(index=0, records=[_record(1)]), Outcome(index=1, reason="timeout", detail="too slow")]
+    parts = [
+        Outcome(index=0, records=[_record(1)]),
+        Outcome(index=1, reason="timeout", detail="too slow"),
+    ]
     merged = merge_parts(7, parts)
     assert (merged.reason, merged.detail, merged.records) == ("timeout", "too slow", [])
 
@@ -69,12 +82,16 @@ class _Plugin:
 
 def _ingest(tmp_path, plugins, paths, workers: int) -> tuple[list[Record], IngestStats]:
     config = RunConfig(sources={"ingest": {"workers": workers}})
-    context = RunContext(run_dir=tmp_path / f"run-{workers}", config=config, plugins=plugins, show_progress=False)
+    context = RunContext(
+        run_dir=tmp_path / f"run-{workers}", config=config, plugins=plugins, show_progress=False
+    )
     stats = IngestStats()
     return list(ingest([str(p) for p in paths], context, stats)), stats
 
 
-def test_split_inputs_keep_corpus_order_among_whole_ones(tmp_path, kinject_plugins, register_plugin):
+def test_split_inputs_keep_corpus_order_among_whole_ones(
+    tmp_path, kinject_plugins, register_plugin
+):
     register_plugin(_Plugin(), name="pages")
     first = tmp_path / "a.pages"
     first.write_text("\n".join(f"a{n}" for n in range(1, 8)) + "\n\na9\n")

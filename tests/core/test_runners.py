@@ -17,7 +17,10 @@ from kinject.records import Record, Rejected
 from kinject.runners import DataRunner, apply_chain, make_runner, plan_steps
 from kinject.runners.shards import split_records
 
-LEASE = "The tenant {name} shall pay a deposit of ${amount} to the landlord in {city} before {day} March 2024."
+LEASE = (
+    "The tenant {name} shall pay a deposit of ${amount} to the landlord in {city} before "
+    "{day} March 2024."
+)
 PRICE = "The contract price of ${price} is payable in {n} monthly instalments from {day} May 2023."
 ZH = "租客{name}应于2024年3月{day}日向房东支付{amount}元押金。合同价款为{price}元，分{n}期支付。"
 
@@ -25,22 +28,45 @@ ZH = "租客{name}应于2024年3月{day}日向房东支付{amount}元押金。�
 def _corpus() -> list[Record]:
     """Templated-but-distinct documents, exact and near copies, PII, junk and a paged report."""
     texts = []
-    for i, (name, city) in enumerate([("Anna Smith", "Boston"), ("Ben Jones", "Denver"), ("Carla Brown", "Austin"),
-                                      ("David Hall", "Leeds"), ("Emma King", "Porto"), ("Farid Hill", "Oslo")]):
-        texts.append(f"{LEASE.format(name=name, amount=500 + i * 70, city=city, day=i + 1)} "
-                     f"{PRICE.format(price=120_000 + i * 999, n=i + 3, day=i + 2)}")
+    for i, (name, city) in enumerate(
+        [
+            ("Anna Smith", "Boston"),
+            ("Ben Jones", "Denver"),
+            ("Carla Brown", "Austin"),
+            ("David Hall", "Leeds"),
+            ("Emma King", "Porto"),
+            ("Farid Hill", "Oslo"),
+        ]
+    ):
+        texts.append(
+            f"{LEASE.format(name=name, amount=500 + i * 70, city=city, day=i + 1)} "
+            f"{PRICE.format(price=120_000 + i * 999, n=i + 3, day=i + 2)}"
+        )
     texts.append(texts[0].upper())  # exact copies: case and whitespace
     texts.append("  " + texts[1].replace(" ", "  \n", 2))
-    texts.append("In addition, " + texts[2][0].lower() + texts[2][1:].replace(" shall ", " must "))  # near copies
+    texts.append(
+        "In addition, " + texts[2][0].lower() + texts[2][1:].replace(" shall ", " must ")
+    )  # near copies
     texts.append(texts[3].replace(" before ", " no later than ") + " As agreed.")
-    texts += [ZH.format(name="张伟", day=5, amount=3000, price=880000, n=6), ZH.format(name="王芳", day=9, amount=4100, price=760000, n=4)]
+    texts += [
+        ZH.format(name="张伟", day=5, amount=3000, price=880000, n=6),
+        ZH.format(name="王芳", day=9, amount=4100, price=760000, n=4),
+    ]
     texts.append(texts[-2].replace("应于", "须于"))
-    texts += ["Write to anna.smith@example.com or call +1 415 555 0199 about the lease.",
-              "Click here to subscribe. " * 8, "---- **** ==== ---- #### ****"]
+    texts += [
+        "Write to anna.smith@example.com or call +1 415 555 0199 about the lease.",
+        "Click here to subscribe. " * 8,
+        "---- **** ==== ---- #### ****",
+    ]
     records = [Record(t, source={"uri": f"mem://{i}"}) for i, t in enumerate(texts)]
-    pages = [f"Harbour Lights annual review\nRevenue rose to ${40 + p}.{p} million in {2015 + p}.\nPage {p} of 4"
-             for p in range(1, 5)]
-    records += [Record(t, source={"uri": "mem://report", "page": p}) for p, t in enumerate(pages, 1)]
+    pages = [
+        f"Harbour Lights annual review\nRevenue rose to ${40 + p}.{p} million in "
+        f"{2015 + p}.\nPage {p} of 4"
+        for p in range(1, 5)
+    ]
+    records += [
+        Record(t, source={"uri": "mem://report", "page": p}) for p, t in enumerate(pages, 1)
+    ]
     return records
 
 
@@ -50,17 +76,34 @@ def _cleaners(plugins: Plugins, names: list[str]) -> list[Any]:
 
 def _outcome(items: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
     kept = [i.to_dict() for i in items if isinstance(i, Record)]
-    rejected = sorted((i.record.id, i.reason, i.plugin, i.detail) for i in items if isinstance(i, Rejected))
+    rejected = sorted(
+        (i.record.id, i.reason, i.plugin, i.detail) for i in items if isinstance(i, Rejected)
+    )
     return kept, rejected
 
 
-MODEL_FREE = ["normalize", "standardize", "pii-scrub", "length", "low-information", "exact-dedup", "decontaminate"]
+MODEL_FREE = [
+    "normalize",
+    "standardize",
+    "pii-scrub",
+    "length",
+    "low-information",
+    "exact-dedup",
+    "decontaminate",
+]
 
 
-def test_per_record_cleaners_share_a_step_and_global_ones_stand_alone(kinject_plugins: Plugins) -> None:
-    steps = plan_steps(_cleaners(kinject_plugins, ["normalize", "pii-scrub", "exact-dedup", "length", "language"]))
+def test_per_record_cleaners_share_a_step_and_global_ones_stand_alone(
+    kinject_plugins: Plugins,
+) -> None:
+    steps = plan_steps(
+        _cleaners(kinject_plugins, ["normalize", "pii-scrub", "exact-dedup", "length", "language"])
+    )
     assert [(s.name, s.parallel) for s in steps] == [
-        ("01-normalize+pii-scrub", True), ("02-exact-dedup", False), ("03-length+language", True)]
+        ("01-normalize+pii-scrub", True),
+        ("02-exact-dedup", False),
+        ("03-length+language", True),
+    ]
 
 
 def test_shards_keep_the_pages_of_a_document_together() -> None:
@@ -72,11 +115,17 @@ def test_shards_keep_the_pages_of_a_document_together() -> None:
 
 
 @pytest.mark.parametrize("shard_records", [1, 4, 1000])
-def test_local_runner_gives_what_one_stream_gives(kinject_plugins: Plugins, tmp_path: Path, shard_records: int) -> None:
+def test_local_runner_gives_what_one_stream_gives(
+    kinject_plugins: Plugins, tmp_path: Path, shard_records: int
+) -> None:
     records = _corpus()
     expected = _outcome(list(apply_chain(_cleaners(kinject_plugins, MODEL_FREE), records)))
     runner = DataRunner(RunConfig(shard_records=shard_records))
-    got = _outcome(list(runner.clean(records, _cleaners(kinject_plugins, MODEL_FREE), tmp_path / "shards", "fp")))
+    got = _outcome(
+        list(
+            runner.clean(records, _cleaners(kinject_plugins, MODEL_FREE), tmp_path / "shards", "fp")
+        )
+    )
     assert got == expected
     assert {r[1] for r in got[1]} >= {"exact_duplicate", "too_short", "repetition"}
     assert not (tmp_path / "shards").exists()  # a finished stage leaves only its own file
@@ -102,17 +151,27 @@ class Tripwire(RecordCleaner):
         return record.with_text(record.text + " ", self.name)
 
 
-def _resume(again_factory: Callable[[], DataRunner], kinject_plugins: Plugins, tmp_path: Path) -> DataRunner:
-    """Interrupt a local run of three cleaners at its second shard, then finish it with another runner."""
+def _resume(
+    again_factory: Callable[[], DataRunner], kinject_plugins: Plugins, tmp_path: Path
+) -> DataRunner:
+    """Interrupt a local run of three cleaners at its second shard, then finish it with another
+    runner.
+    """
     records, trip = _corpus(), tmp_path / "trip"
     trip.touch()
     folder = tmp_path / "shards"
 
     def cleaners() -> list[Any]:
-        return [*_cleaners(kinject_plugins, ["normalize"]), Tripwire(trip_file=str(trip)),
-                *_cleaners(kinject_plugins, ["exact-dedup"])]
+        return [
+            *_cleaners(kinject_plugins, ["normalize"]),
+            Tripwire(trip_file=str(trip)),
+            *_cleaners(kinject_plugins, ["exact-dedup"]),
+        ]
 
-    with DataRunner(RunConfig(shard_records=4)) as first, pytest.raises(RuntimeError, match="interrupted"):
+    with (
+        DataRunner(RunConfig(shard_records=4)) as first,
+        pytest.raises(RuntimeError, match="interrupted"),
+    ):
         list(first.clean(records, cleaners(), folder, "fp"))
     finished = sorted(p.name for p in (folder / "01-normalize+tripwire").glob("*.done.json"))
     assert finished == ["00000.done.json"]  # the first shard; the second was interrupted
@@ -124,7 +183,9 @@ def _resume(again_factory: Callable[[], DataRunner], kinject_plugins: Plugins, t
     return again
 
 
-def test_a_rerun_after_an_interruption_redoes_only_unfinished_shards(kinject_plugins: Plugins, tmp_path: Path) -> None:
+def test_a_rerun_after_an_interruption_redoes_only_unfinished_shards(
+    kinject_plugins: Plugins, tmp_path: Path
+) -> None:
     again = _resume(lambda: DataRunner(RunConfig(shard_records=4)), kinject_plugins, tmp_path)
     step = again.stats["01-normalize+tripwire"]
     assert step["resumed"] == 1 and step["computed"] == len(list(split_records(_corpus(), 4))) - 1
@@ -146,7 +207,9 @@ def test_unknown_runner_is_a_config_error() -> None:
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """One local Ray (2 CPUs) for the module: starting one takes seconds."""
-    ray = pytest.importorskip("ray", reason="runner: ray needs the ray extra (pip install 'kinject[ray]')")
+    ray = pytest.importorskip(
+        "ray", reason="runner: ray needs the ray extra (pip install 'kinject[ray]')"
+    )
     from kinject.runners.ray_runner import start_ray
 
     started = start_ray(RunConfig(runner="ray", ray=RayConfig(num_cpus=2)))
@@ -166,23 +229,34 @@ def test_ray_gives_the_same_records_ids_and_order(kinject_plugins: Plugins, tmp_
     pytest.importorskip("sentence_transformers", reason="near-dedup needs the embed extra")
     names = [*MODEL_FREE, "near-dedup"]
     records = _corpus()
-    local = _outcome(list(DataRunner(RunConfig(shard_records=4)).clean(
-        records, _cleaners(kinject_plugins, names), tmp_path / "local", "fp")))
+    local = _outcome(
+        list(
+            DataRunner(RunConfig(shard_records=4)).clean(
+                records, _cleaners(kinject_plugins, names), tmp_path / "local", "fp"
+            )
+        )
+    )
     with _ray() as runner:
-        got = _outcome(list(runner.clean(records, _cleaners(kinject_plugins, names), tmp_path / "ray", "fp")))
+        got = _outcome(
+            list(runner.clean(records, _cleaners(kinject_plugins, names), tmp_path / "ray", "fp"))
+        )
     assert got == local
     reasons = [r[1] for r in got[1]]
     assert reasons.count("exact_duplicate") == 2 and reasons.count("near_duplicate") == 3
 
 
 @pytest.mark.usefixtures("local_ray")
-def test_ray_resumes_the_shards_another_run_finished(kinject_plugins: Plugins, tmp_path: Path) -> None:
+def test_ray_resumes_the_shards_another_run_finished(
+    kinject_plugins: Plugins, tmp_path: Path
+) -> None:
     again = _resume(_ray, kinject_plugins, tmp_path)
     assert again.stats["01-normalize+tripwire"]["resumed"] == 1
 
 
 @pytest.mark.usefixtures("local_ray")
-def test_prepare_writes_byte_identical_stage_files(kinject_plugins: Plugins, tiny_model: Path, tmp_path: Path) -> None:
+def test_prepare_writes_byte_identical_stage_files(
+    kinject_plugins: Plugins, tiny_model: Path, tmp_path: Path
+) -> None:
     from kinject.commands import prepare_run
     from kinject.runs import open_run, resolve_config
 
@@ -190,17 +264,29 @@ def test_prepare_writes_byte_identical_stage_files(kinject_plugins: Plugins, tin
     corpus.mkdir()
     for i, record in enumerate(_corpus()[:16]):
         (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
-    (corpus / "broken.json").write_text('{"text": "cut sh', encoding="utf-8")  # quarantined by its source
+    (corpus / "broken.json").write_text(
+        '{"text": "cut sh', encoding="utf-8"
+    )  # quarantined by its source
     files = {}
     for runner in ("local", "ray"):
-        overrides = {"corpus": [str(corpus)], "base_model": str(tiny_model), "runner": runner, "shard_records": 3,
-                     "cleaners": ["normalize", "pii-scrub", "low-information", "exact-dedup"],
-                     "run_dir": str(tmp_path / runner), "evaluators": [], "exporters": [], "forgetting": False}
+        overrides = {
+            "corpus": [str(corpus)],
+            "base_model": str(tiny_model),
+            "runner": runner,
+            "shard_records": 3,
+            "cleaners": ["normalize", "pii-scrub", "low-information", "exact-dedup"],
+            "run_dir": str(tmp_path / runner),
+            "evaluators": [],
+            "exporters": [],
+            "forgetting": False,
+        }
         config, _ = resolve_config(kinject_plugins, overrides=overrides)
         prepare_run(open_run(config, kinject_plugins, None, show_progress=False))
         run = tmp_path / runner
         written = [*sorted((run / "data").glob("*.jsonl")), run / "quarantine.jsonl"]
         files[runner] = {p.name: p.read_bytes() for p in written}
     assert files["ray"] == files["local"]
-    assert {"sources.jsonl", "cleaners.jsonl", "augmenters.jsonl", "train.jsonl"} <= set(files["local"])
+    assert {"sources.jsonl", "cleaners.jsonl", "augmenters.jsonl", "train.jsonl"} <= set(
+        files["local"]
+    )
     assert b'"reason": "malformed_json"' in files["ray"]["quarantine.jsonl"]

@@ -115,17 +115,19 @@ def test_a_run_writes_no_secret_anywhere(leaky, tiny_model, tmp_path, monkeypatc
 
 @pytest.mark.parametrize(
     ("name", "secret"),
-    [("password", True), ("api_key", True), ("HF_TOKEN", True), ("clientSecret", True), ("access_token", True),
-     ("api_key_env", False), ("max_tokens", False), ("pad_token", False), ("key_column", False), ("tokenizer", False)],
+    [("password", True), ("api_key", True), ("HF_TOKEN", True), ("clientSecret", True),
+     ("access_token", True), ("api_key_env", False), ("max_tokens", False), ("pad_token", False),
+     ("key_column", False), ("tokenizer", False)],
 )  # fmt: skip
 def test_which_names_hold_secrets(name, secret):
     assert is_secret_key(name) is secret
 
 
 def test_redaction_keeps_what_is_not_secret():
-    assert redact({"url": "mysql://me:pw@host/db?charset=utf8&password=x", "max_tokens": 64, "token": None}) == {
-        "url": "mysql://me:***@host/db?charset=utf8&password=***", "max_tokens": 64, "token": None,
-    }  # fmt: skip
+    url = "mysql://me:pw@host/db?charset=utf8&password=x"
+    hidden = "mysql://me:***@host/db?charset=utf8&password=***"
+    given = {"url": url, "max_tokens": 64, "token": None}
+    assert redact(given) == {"url": hidden, "max_tokens": 64, "token": None}
     plain = "time=12:30 user@host postgresql://me@host/db Basic authentication, max_tokens: 256"
     assert redact_text(plain) == plain
     assert (

@@ -100,14 +100,18 @@ class DataRunner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def clean(self, records: Iterable[Record], cleaners: list[Cleaner], folder: Path, fp: str) -> Iterator[Item]:
+    def clean(
+        self, records: Iterable[Record], cleaners: list[Cleaner], folder: Path, fp: str
+    ) -> Iterator[Item]:
         """Every Rejected of every step, then the Records that survive all steps, in order."""
         steps = plan_steps(cleaners)
         _prune_steps(folder, {INPUT, *(s.name for s in steps)})
         shards = self._write_input(records, folder)
         for step in steps:
             step_fp = fingerprint(fp, step.name, self.config.shard_records)
-            shards = (self.run_parallel if step.parallel else self.run_global)(step, shards, folder, step_fp)
+            shards = (self.run_parallel if step.parallel else self.run_global)(
+                step, shards, folder, step_fp
+            )
             _prune_shards(folder / step.name, len(shards))
             for shard in shards:
                 yield from (i for i in shard.items() if isinstance(i, Rejected))
@@ -116,8 +120,10 @@ class DataRunner:
         shutil.rmtree(folder, ignore_errors=True)  # the stage's own file holds the result now
 
     def _write_input(self, records: Iterable[Record], folder: Path) -> list[Shard]:
-        shards = [write_shard(shard_path(folder, INPUT, i), "input", group)
-                  for i, group in enumerate(split_records(records, self.config.shard_records))]
+        shards = [
+            write_shard(shard_path(folder, INPUT, i), "input", group)
+            for i, group in enumerate(split_records(records, self.config.shard_records))
+        ]
         _prune_shards(folder / INPUT, len(shards))
         return shards
 
@@ -128,7 +134,9 @@ class DataRunner:
             path, shard_fp = shard_path(folder, step.name, i), fingerprint(fp, shard.digest)
             done = finished(path, shard_fp)
             self._count(step, "resumed" if done else "computed")
-            out.append(done or write_shard(path, shard_fp, apply_chain(step.cleaners, shard.records())))
+            out.append(
+                done or write_shard(path, shard_fp, apply_chain(step.cleaners, shard.records()))
+            )
         return out
 
     def run_global(self, step: Step, shards: list[Shard], folder: Path, fp: str) -> list[Shard]:
@@ -142,7 +150,9 @@ class DataRunner:
         self._count(step, "computed", len(shards))
         return self.compute_global(step, shards, paths, fp)
 
-    def compute_global(self, step: Step, shards: list[Shard], paths: list[Path], fp: str) -> list[Shard]:
+    def compute_global(
+        self, step: Step, shards: list[Shard], paths: list[Path], fp: str
+    ) -> list[Shard]:
         stream = apply_chain(step.cleaners, (r for s in shards for r in s.records()))
         return split_like(stream, shards, paths, fp)
 
@@ -151,7 +161,9 @@ class DataRunner:
         counts[what] += n
 
 
-def split_like(stream: Iterator[Item], shards: list[Shard], paths: list[Path], fp: str) -> list[Shard]:
+def split_like(
+    stream: Iterator[Item], shards: list[Shard], paths: list[Path], fp: str
+) -> list[Shard]:
     """Write ``stream`` into shards holding as many items as each input shard had Records."""
     out = []
     for i, (shard, path) in enumerate(zip(shards, paths, strict=True)):

@@ -61,7 +61,9 @@ def _partitions(rows: int) -> int:
     return max(2, rows // 200_000)
 
 
-def _write(shards: list[Shard], paths: list[Path], fp: str, verdict: Callable[[int, Record], Item]) -> list[Shard]:
+def _write(
+    shards: list[Shard], paths: list[Path], fp: str, verdict: Callable[[int, Record], Item]
+) -> list[Shard]:
     out = []
     for i, (shard, path) in enumerate(zip(shards, paths, strict=True)):
         base = i << _SHIFT
@@ -77,10 +79,14 @@ def _count(shards: list[Shard]) -> int:
 # -- exact ----------------------------------------------------------------------------------------
 
 
-def exact(cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, settings: RayConfig) -> list[Shard]:
+def exact(
+    cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, settings: RayConfig
+) -> list[Shard]:
     """``exact-dedup`` over all shards: first in corpus order survives, later copies name it."""
     opts: Any = cleaner.opts
-    keyed = _source(shards).flat_map(partial(_key_rows, casefold=opts.casefold, collapse=opts.collapse_whitespace))
+    keyed = _source(shards).flat_map(
+        partial(_key_rows, casefold=opts.casefold, collapse=opts.collapse_whitespace)
+    )
     grouped = keyed.repartition(_partitions(_count(shards)), shuffle=True, keys=["key"])
     later = grouped.map_batches(_later_copies, batch_size=None, batch_format="numpy")
     survivor = {int(r["order"]): str(r["survivor"]) for r in later.take_all()}
@@ -88,7 +94,9 @@ def exact(cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, set
     def verdict(order: int, record: Record) -> Item:
         if order not in survivor:
             return record
-        return Rejected(record, "exact_duplicate", plugin=cleaner.name, detail=f"duplicate of {survivor[order]}")
+        return Rejected(
+            record, "exact_duplicate", plugin=cleaner.name, detail=f"duplicate of {survivor[order]}"
+        )
 
     return _write(shards, paths, fp, verdict)
 
@@ -97,7 +105,11 @@ def _key_rows(row: dict[str, Any], casefold: bool, collapse: bool) -> Iterator[d
     from kinject_plugins.cleaners.exact_dedup import content_key
 
     for order, record in _records(row):
-        yield {"key": f"{content_key(record, casefold, collapse):016x}", "order": order, "id": record.id}
+        yield {
+            "key": f"{content_key(record, casefold, collapse):016x}",
+            "order": order,
+            "id": record.id,
+        }
 
 
 def _later_copies(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -105,9 +117,15 @@ def _later_copies(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for key, order, rid in zip(batch["key"], batch["order"], batch["id"], strict=True):
         if key not in first or int(order) < first[key][0]:
             first[key] = (int(order), str(rid))
-    later = [(int(o), first[k][1]) for k, o in zip(batch["key"], batch["order"], strict=True) if first[k][0] != int(o)]
-    return {"order": np.array([o for o, _ in later], dtype=np.int64),
-            "survivor": np.array([s for _, s in later], dtype=object)}
+    later = [
+        (int(o), first[k][1])
+        for k, o in zip(batch["key"], batch["order"], strict=True)
+        if first[k][0] != int(o)
+    ]
+    return {
+        "order": np.array([o for o, _ in later], dtype=np.int64),
+        "survivor": np.array([s for _, s in later], dtype=object),
+    }
 
 
 # -- near -----------------------------------------------------------------------------------------
@@ -117,7 +135,9 @@ def _later_copies(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _hash_family(n: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` permutations of 64-bit hashes (odd multiplier, xor mask), the same in every process."""
     rng = np.random.default_rng(20261201)
-    return rng.integers(1, 2**63, n, dtype=np.uint64) | np.uint64(1), rng.integers(0, 2**63, n, dtype=np.uint64)
+    return rng.integers(1, 2**63, n, dtype=np.uint64) | np.uint64(1), rng.integers(
+        0, 2**63, n, dtype=np.uint64
+    )
 
 
 def band_signature(text: str, n: int) -> np.ndarray:
@@ -140,11 +160,13 @@ def _band_rows(row: dict[str, Any], bands: int, rows: int) -> Iterator[dict[str,
         known = json.dumps(sorted(facts(record.text)), ensure_ascii=False)
         lex = lexical_signature(record.text).tobytes()
         for b in range(bands):
-            band = f"{record.kind}\x00{b}\x00{sig[b * rows:(b + 1) * rows].tobytes().hex()}"
+            band = f"{record.kind}\x00{b}\x00{sig[b * rows : (b + 1) * rows].tobytes().hex()}"
             yield {"band": band, "order": order, "facts": known, "lex": lex}
 
 
-def _candidate_pairs(batch: dict[str, np.ndarray], check_facts: bool, min_overlap: float) -> dict[str, np.ndarray]:
+def _candidate_pairs(
+    batch: dict[str, np.ndarray], check_facts: bool, min_overlap: float
+) -> dict[str, np.ndarray]:
     from kinject_plugins.cleaners.tokens import estimated_overlap, facts_agree
 
     buckets: dict[str, list[int]] = defaultdict(list)
@@ -156,14 +178,18 @@ def _candidate_pairs(batch: dict[str, np.ndarray], check_facts: bool, min_overla
             a, b = sorted((int(batch["order"][i]), int(batch["order"][j])))
             if (a, b) in pairs or a == b:
                 continue
-            if check_facts and not facts_agree(frozenset(json.loads(batch["facts"][i])),
-                                               frozenset(json.loads(batch["facts"][j]))):
+            if check_facts and not facts_agree(
+                frozenset(json.loads(batch["facts"][i])), frozenset(json.loads(batch["facts"][j]))
+            ):
                 continue
             lex_i, lex_j = (np.frombuffer(batch["lex"][k], dtype=np.uint64) for k in (i, j))
             if estimated_overlap(lex_i, lex_j) >= min_overlap:
                 pairs.add((a, b))
     ordered = sorted(pairs)
-    return {"a": np.array([p[0] for p in ordered], dtype=np.int64), "b": np.array([p[1] for p in ordered], dtype=np.int64)}
+    return {
+        "a": np.array([p[0] for p in ordered], dtype=np.int64),
+        "b": np.array([p[1] for p in ordered], dtype=np.int64),
+    }
 
 
 class _Embedder:
@@ -185,12 +211,19 @@ class _Embedder:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from kinject.embeddings import embed
 
-        vectors = embed([str(t) for t in batch["text"]], batch_size=self.batch_size, model=self.model, device=self.device)
+        vectors = embed(
+            [str(t) for t in batch["text"]],
+            batch_size=self.batch_size,
+            model=self.model,
+            device=self.device,
+        )
         return {"order": batch["order"], "id": batch["id"], "vector": vectors}
 
 
 def embedder_class(model: str | None, device: str | None, batch_size: int) -> type[_Embedder]:
-    return type("Embedder", (_Embedder,), {"model": model, "device": device, "batch_size": batch_size})
+    return type(
+        "Embedder", (_Embedder,), {"model": model, "device": device, "batch_size": batch_size}
+    )
 
 
 def _texts(row: dict[str, Any], wanted: frozenset[int]) -> Iterator[dict[str, Any]]:
@@ -199,7 +232,9 @@ def _texts(row: dict[str, Any], wanted: frozenset[int]) -> Iterator[dict[str, An
             yield {"order": order, "id": record.id, "text": record.text}
 
 
-def near(cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, settings: RayConfig) -> list[Shard]:
+def near(
+    cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, settings: RayConfig
+) -> list[Shard]:
     """``near-dedup`` (``keep: first``) over all shards; see the module docstring."""
     import ray
     import ray.data
@@ -209,8 +244,13 @@ def near(cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, sett
     rows = partial(_band_rows, bands=settings.near_bands, rows=settings.near_rows)
     n_rows = _count(shards) * settings.near_bands
     bands = source.flat_map(rows).repartition(_partitions(n_rows), shuffle=True, keys=["band"])
-    check = partial(_candidate_pairs, check_facts=opts.check_facts, min_overlap=opts.min_lexical_overlap)
-    pairs = {(int(r["a"]), int(r["b"])) for r in bands.map_batches(check, batch_size=None, batch_format="numpy").take_all()}
+    check = partial(
+        _candidate_pairs, check_facts=opts.check_facts, min_overlap=opts.min_lexical_overlap
+    )
+    pairs = {
+        (int(r["a"]), int(r["b"]))
+        for r in bands.map_batches(check, batch_size=None, batch_format="numpy").take_all()
+    }
     wanted = frozenset(o for p in pairs for o in p)
     vectors: dict[int, np.ndarray] = {}
     ids: dict[int, str] = {}
@@ -223,26 +263,42 @@ def near(cleaner: Cleaner, shards: list[Shard], paths: list[Path], fp: str, sett
             # max_restarts=0 has no named parameter yet: without it Ray warns that an actor it
             # restarts may lose its arguments; a lost actor fails the step, resumed on a re-run
             warnings.simplefilter("ignore", DeprecationWarning)
-            embedded = texts.map_batches(embedder, batch_size=opts.batch_size, batch_format="numpy",
-                                         compute=ray.data.ActorPoolStrategy(size=actors), num_gpus=gpus,
-                                         max_restarts=0)
+            embedded = texts.map_batches(
+                embedder,
+                batch_size=opts.batch_size,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=actors),
+                num_gpus=gpus,
+                max_restarts=0,
+            )
         for row in embedded.iter_rows():
             vectors[int(row["order"])] = np.asarray(row["vector"], dtype=np.float32)
             ids[int(row["order"])] = str(row["id"])
     dropped = first_seen(pairs, vectors, opts.threshold)
-    cleaner.stats.update({"candidate_pairs": len(pairs), "embedded": len(wanted), "merged": len(dropped)})
+    cleaner.stats.update(
+        {"candidate_pairs": len(pairs), "embedded": len(wanted), "merged": len(dropped)}
+    )
 
     def verdict(order: int, record: Record) -> Item:
         if order not in dropped:
             return record
         survivor, score = dropped[order]
-        return Rejected(record, "near_duplicate", cleaner.name, f"duplicate of {ids[survivor]} (cosine {score:.3f})")
+        return Rejected(
+            record,
+            "near_duplicate",
+            cleaner.name,
+            f"duplicate of {ids[survivor]} (cosine {score:.3f})",
+        )
 
     return _write(shards, paths, fp, verdict)
 
 
-def first_seen(pairs: set[tuple[int, int]], vectors: dict[int, np.ndarray], threshold: float) -> dict[int, tuple[int, float]]:
-    """Walk the Records of matching pairs in order: each is dropped for its best kept earlier match."""
+def first_seen(
+    pairs: set[tuple[int, int]], vectors: dict[int, np.ndarray], threshold: float
+) -> dict[int, tuple[int, float]]:
+    """Walk the Records of matching pairs in order: each is dropped for its best kept earlier
+    match.
+    """
     earlier: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for a, b in pairs:
         score = float(vectors[a] @ vectors[b])

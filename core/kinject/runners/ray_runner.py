@@ -41,14 +41,22 @@ def start_ray(config: RunConfig) -> bool:
         return False
     settings = config.ray
     if settings.address and settings.num_cpus:
-        raise ConfigError("ray.num_cpus applies to a local Ray only; a cluster sets its own", source="ray")
+        raise ConfigError(
+            "ray.num_cpus applies to a local Ray only; a cluster sets its own", source="ray"
+        )
     # quiet: no progress bars (the engine shows its own), no notice that they are off, and the
     # local-cluster token notice only where the user connects to a cluster of their own
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     if not settings.address:
-        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                              "configure_logging": False, "logging_level": logging.WARNING}
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
+            logging.ERROR
+        )
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": False,
+        "logging_level": logging.WARNING,
+    }
     if settings.address:
         kwargs["address"] = settings.address
     else:
@@ -93,12 +101,17 @@ class RayRunner(DataRunner):
         if todo:
             ds = ray.data.from_items(todo, override_num_blocks=len(todo))
             size = self.config.ray.concurrency
-            mapped = ds.map(partial(_map_shard, cleaners=step.cleaners), compute=ray.data.TaskPoolStrategy(size=size))
+            mapped = ds.map(
+                partial(_map_shard, cleaners=step.cleaners),
+                compute=ray.data.TaskPoolStrategy(size=size),
+            )
             for row in mapped.take_all():
                 out[row["index"]] = Shard(Path(row["dst"]), row["digest"])
         return [s for s in out if s is not None]
 
-    def compute_global(self, step: Step, shards: list[Shard], paths: list[Path], fp: str) -> list[Shard]:
+    def compute_global(
+        self, step: Step, shards: list[Shard], paths: list[Path], fp: str
+    ) -> list[Shard]:
         from kinject.runners import ray_dedup
 
         cleaner = step.cleaners[0]
@@ -123,20 +136,31 @@ def _map_shard(row: dict[str, Any], cleaners: list[Cleaner]) -> dict[str, Any]:
 PARSE_BATCH = 8
 
 
-def parse_on_ray(tasks: Iterator[Task], config: RunConfig, settings: IngestOptions) -> Generator[Outcome, None, None]:
+def parse_on_ray(
+    tasks: Iterator[Task], config: RunConfig, settings: IngestOptions
+) -> Generator[Outcome, None, None]:
     """The Outcomes of ``tasks`` (``sources.ingest`` tasks), parsed by Ray tasks, in task order."""
     import ray.data
 
     started = start_ray(config)
     try:
         todo = list(tasks)
-        batches = [{"tasks": pickle.dumps(todo[i:i + PARSE_BATCH])} for i in range(0, len(todo), PARSE_BATCH)]
+        batches = [
+            {"tasks": pickle.dumps(todo[i : i + PARSE_BATCH])}
+            for i in range(0, len(todo), PARSE_BATCH)
+        ]
         if not batches:
             return
         ds = ray.data.from_items(batches, override_num_blocks=len(batches))
-        parse = partial(_parse_batch, workers=min(1, settings.workers), timeout_s=settings.timeout_s,
-                        memory_mb=settings.max_memory_mb)
-        for row in ds.map(parse, compute=ray.data.TaskPoolStrategy(size=config.ray.concurrency)).iter_rows():
+        parse = partial(
+            _parse_batch,
+            workers=min(1, settings.workers),
+            timeout_s=settings.timeout_s,
+            memory_mb=settings.max_memory_mb,
+        )
+        for row in ds.map(
+            parse, compute=ray.data.TaskPoolStrategy(size=config.ray.concurrency)
+        ).iter_rows():
             yield from pickle.loads(row["outcomes"])
     finally:
         if started:
@@ -145,12 +169,16 @@ def parse_on_ray(tasks: Iterator[Task], config: RunConfig, settings: IngestOptio
             ray.shutdown()
 
 
-def _parse_batch(row: dict[str, Any], workers: int, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+def _parse_batch(
+    row: dict[str, Any], workers: int, timeout_s: float, memory_mb: int
+) -> dict[str, Any]:
     from kinject.ingest_worker import WorkerPool, parse
 
     batch: list[Task] = pickle.loads(row["tasks"])
     if workers == 0:
         outcomes = [parse(*task) for task in batch]
     else:
-        outcomes = list(WorkerPool(workers, timeout_s, memory_mb).run(iter(batch), can_submit=lambda _: True))
+        outcomes = list(
+            WorkerPool(workers, timeout_s, memory_mb).run(iter(batch), can_submit=lambda _: True)
+        )
     return {"outcomes": pickle.dumps(sorted(outcomes, key=lambda o: o.index))}

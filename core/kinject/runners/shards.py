@@ -38,7 +38,12 @@ class Shard:
 
 def item_line(item: Item) -> str:
     if isinstance(item, Rejected):
-        row = {"record": item.record.to_dict(), "reason": item.reason, "plugin": item.plugin, "detail": item.detail}
+        row = {
+            "record": item.record.to_dict(),
+            "reason": item.reason,
+            "plugin": item.plugin,
+            "detail": item.detail,
+        }
     else:
         row = {"record": item.to_dict()}
     return json.dumps(row, ensure_ascii=False) + "\n"

@@ -327,7 +327,7 @@ def defined_aliases(text: str) -> dict[str, str]:
     """Short names a document defines, both ways: ``the Contract Act 2004 (the "VCA")`` gives
     ``{"the Contract Act 2004": "the VCA", "the VCA": "the Contract Act 2004"}``."""
     out: dict[str, str] = {}
-    pattern = r"\b([Tt]he )?((?!The\b)(?:[A-Z][\w.&'-]*\s(?:of\s(?:the\s)?)?)+(?:\d{4})?)\s*\((the )?[\"“]([A-Z][\w.&' -]*)[\"”]\)"
+    pattern = r"\b([Tt]he )?((?!The\b)(?:[A-Z][\w.&'-]*\s(?:of\s(?:the\s)?)?)+(?:\d{4})?)\s*\((the )?[\"“]([A-Z][\w.&' -]*)[\"”]\)"  # noqa: E501
     for match in re.finditer(pattern, text):
         article = "the " if match.group(1) else ""
         full, short = (

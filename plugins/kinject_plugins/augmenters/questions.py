@@ -36,7 +36,7 @@ _OF_STOP = re.compile(rf",|;|\b(?:{alternation(words('questions', 'of_stops'))})
 # The value is not in the main clause when one of these comes between the verb and the value.
 _SUBORDINATE = re.compile(rf",|\b(?:{alternation(words('questions', 'subordinators'))})\b")
 _TRAILING_CITATION = re.compile(
-    rf"\s*\((?P<inner>[^()]*\b(?:{alternation(words('questions', 'citation_heads'))})\s+\d+\w*[^()]*)\)$"
+    rf"\s*\((?P<inner>[^()]*\b(?:{alternation(words('questions', 'citation_heads'))})\s+\d+\w*[^()]*)\)$"  # noqa: E501
 )
 _DETERMINERS = set(words("questions", "determiners"))
 DANGLING = set(words("questions", "dangling"))

@@ -94,7 +94,7 @@ def front_clause(fact: Fact) -> str | None:
 def back_adverbial(fact: Fact) -> str | None:
     """Move a leading ``Under Article 12,`` phrase to the end."""
     match = re.match(
-        rf"^((?:{_ADVERBIAL_PREPS}|{'|'.join(p.capitalize() for p in _ADVERBIAL_PREPS.split('|'))}) [^,]+), (.+)$",
+        rf"^((?:{_ADVERBIAL_PREPS}|{'|'.join(p.capitalize() for p in _ADVERBIAL_PREPS.split('|'))}) [^,]+), (.+)$",  # noqa: E501
         _body(fact.text),
     )
     if (

@@ -24,6 +24,7 @@ def register_sources(register: Register) -> None:
     from kinject_plugins.sources.text import TextSource
 
     for source in (
-        TextSource, StructuredSource, PdfSource, OcrSource, AudioSource, SqlSource, DocxSource, HtmlSource,
+        TextSource, StructuredSource, PdfSource, OcrSource,
+        AudioSource, SqlSource, DocxSource, HtmlSource,
     ):  # fmt: skip
         register(source)

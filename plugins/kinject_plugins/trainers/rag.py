@@ -66,13 +66,23 @@ def passages_of(records: list[Record], kinds: list[str]) -> list[dict[str, Any]]
     The engine's chunk stage already fits every record to the trainer's length, so ``rag`` and
     the trained strategies see the same passages.
     """
-    return [{"id": record.id, "text": passage_text(record), "record_id": record.id, "source": record.source}
-            for record in records if record.kind in kinds and record.text.strip()]
+    return [
+        {
+            "id": record.id,
+            "text": passage_text(record),
+            "record_id": record.id,
+            "source": record.source,
+        }
+        for record in records
+        if record.kind in kinds and record.text.strip()
+    ]
 
 
 @dataclass
 class RagIndex:
-    """A saved retrieval index: ``RagIndex.load(dir).retrieve(question)`` gives the top-k passages."""
+    """A saved retrieval index: ``RagIndex.load(dir).retrieve(question)`` gives the top-k
+    passages.
+    """
 
     folder: Path
     config: dict[str, Any]
@@ -90,7 +100,10 @@ class RagIndex:
             raise ConfigError(f"not a rag index: {CONFIG_FILE} is missing", source=str(folder))
         config = json.loads(config_file.read_text(encoding="utf-8"))
         if config.get("format") != FORMAT:
-            raise ConfigError(f"unknown rag index format {config.get('format')!r} (expected {FORMAT})", source=str(config_file))
+            raise ConfigError(
+                f"unknown rag index format {config.get('format')!r} (expected {FORMAT})",
+                source=str(config_file),
+            )
         with (folder / config["passages"]).open(encoding="utf-8") as f:
             passages = [json.loads(line) for line in f if line.strip()]
         raw = faiss_module().read_index(str(folder / config["index"]))
@@ -113,7 +126,9 @@ class RagIndex:
         """The prompt the evaluation used: retrieved passages, then the question."""
         from kinject.evaluation import EvalModel
 
-        return EvalModel(model=None, tokenizer=None, label="rag", retrieve=self.retrieve).prompt(question)
+        return EvalModel(model=None, tokenizer=None, label="rag", retrieve=self.retrieve).prompt(
+            question
+        )
 
 
 class RAGTrainer(Trainer):
@@ -140,13 +155,18 @@ class RAGTrainer(Trainer):
         if not passages:
             kinds = sorted({r.kind for r in job.train}) or ["none"]
             raise ConfigError(
-                f"no records of kind {', '.join(o.kinds)} to index (kinds seen: {', '.join(kinds)})",
+                f"no records of kind {', '.join(o.kinds)} to index (kinds seen: "
+                f"{', '.join(kinds)})",
                 source="trainer rag",
             )
         precision = resolve_precision(o.embed_precision, str(load_embedder(o.embedder).device))
         embedding_started = time.perf_counter()
-        vectors = embed([p["text"] for p in passages], batch_size=o.embed_batch_size, model=o.embedder,
-                        precision=precision)
+        vectors = embed(
+            [p["text"] for p in passages],
+            batch_size=o.embed_batch_size,
+            model=o.embedder,
+            precision=precision,
+        )
         embed_s = time.perf_counter() - embedding_started
         index = build_index(vectors, kind=o.index_kind)
         final = job.output_dir / "index"
@@ -158,9 +178,15 @@ class RAGTrainer(Trainer):
             for passage in passages:
                 f.write(json.dumps(passage, ensure_ascii=False) + "\n")
         config = {
-            "format": FORMAT, "embedder": o.embedder or DEFAULT_EMBEDDER, "k": o.k,
-            "base_model": str(job.base_model), "index": INDEX_FILE, "passages": PASSAGES_FILE,
-            "index_kind": index.kind, "dim": int(vectors.shape[1]), "passages_from": "the run's chunk stage",
+            "format": FORMAT,
+            "embedder": o.embedder or DEFAULT_EMBEDDER,
+            "k": o.k,
+            "base_model": str(job.base_model),
+            "index": INDEX_FILE,
+            "passages": PASSAGES_FILE,
+            "index_kind": index.kind,
+            "dim": int(vectors.shape[1]),
+            "passages_from": "the run's chunk stage",
             "prompt": "Context:\n- {passage}\n...\n\nQuestion: {question}\nAnswer:",
         }
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -168,15 +194,26 @@ class RAGTrainer(Trainer):
         staging.rename(final)
         seconds = time.perf_counter() - started
         metrics = {
-            "train_time_s": round(seconds, 3), "passages": len(passages),
-            "documents": len({p["record_id"] for p in passages}), "embedding_dim": int(vectors.shape[1]),
-            "index_kind": index.kind, "trainable_params": 0, "steps": 0,
-            "embed_s": round(embed_s, 3), "passages_per_s": round(len(passages) / max(embed_s, 1e-9), 1),
-            "embed_batch_size": o.embed_batch_size, "embed_precision": precision,
+            "train_time_s": round(seconds, 3),
+            "passages": len(passages),
+            "documents": len({p["record_id"] for p in passages}),
+            "embedding_dim": int(vectors.shape[1]),
+            "index_kind": index.kind,
+            "trainable_params": 0,
+            "steps": 0,
+            "embed_s": round(embed_s, 3),
+            "passages_per_s": round(len(passages) / max(embed_s, 1e-9), 1),
+            "embed_batch_size": o.embed_batch_size,
+            "embed_precision": precision,
             "peak_memory_mb": round(peak_memory_mb(), 1),
         }
-        return TrainResult(model_dir=final, base_model=job.base_model, adapter=False, metrics=metrics,
-                           extra={"kind": "rag"})
+        return TrainResult(
+            model_dir=final,
+            base_model=job.base_model,
+            adapter=False,
+            metrics=metrics,
+            extra={"kind": "rag"},
+        )
 
     def load_for_eval(self, result: TrainResult, context: RunContext) -> EvalModel:
         """The base model, unchanged, with ``retrieve`` set to the index's top-k search."""
@@ -187,4 +224,6 @@ class RAGTrainer(Trainer):
         model, tokenizer = load_causal_lm(result.base_model)
         model.eval()
         info = {"kind": "rag", "k": index.k, "passages": len(index.passages)}
-        return EvalModel(model=model, tokenizer=tokenizer, label=self.name, retrieve=index.retrieve, info=info)
+        return EvalModel(
+            model=model, tokenizer=tokenizer, label=self.name, retrieve=index.retrieve, info=info
+        )

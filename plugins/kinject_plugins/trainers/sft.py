@@ -100,7 +100,9 @@ def mixed_precision(choice: str, cuda: bool) -> tuple[bool, bool]:
         else:
             choice = "bf16" if cpu_has_bf16() else "fp32"
     if choice == "fp16" and not cuda:
-        raise ConfigError("precision fp16 needs a CUDA GPU; use bf16 or fp32 on a CPU", source="trainer sft")
+        raise ConfigError(
+            "precision fp16 needs a CUDA GPU; use bf16 or fp32 on a CPU", source="trainer sft"
+        )
     return choice == "bf16", choice == "fp16"
 
 
@@ -206,7 +208,9 @@ class SFTTrainer(Trainer):
         return model, tokenizer
 
     def build_dataset(self, records: list[Record], tokenizer: Any, split: str) -> Any:
-        """Records -> a tokenized ``datasets.Dataset`` with ``input_ids`` and ``completion_mask``."""
+        """Records -> a tokenized ``datasets.Dataset`` with ``input_ids`` and
+        ``completion_mask``.
+        """
         from datasets import Dataset
 
         converted = records_to_rows(records)
@@ -215,12 +219,18 @@ class SFTTrainer(Trainer):
         counts = self.token_counts.setdefault(split, Counter())
         columns = tokenize_rows(converted.rows, tokenizer, self.opts.max_length, counts)
         if counts["tokens_truncated"]:
-            log.warning("sft %s: %d of %d tokens are beyond max_length=%d and not trained on", split,
-                        counts["tokens_truncated"], counts["tokens"], self.opts.max_length)
+            log.warning(
+                "sft %s: %d of %d tokens are beyond max_length=%d and not trained on",
+                split,
+                counts["tokens_truncated"],
+                counts["tokens"],
+                self.opts.max_length,
+            )
         if not columns["input_ids"]:
             kinds = sorted({r.kind for r in records}) or ["none"]
             raise ConfigError(
-                f"no {split} records the sft trainer can learn from (kinds seen: {', '.join(kinds)}; "
+                f"no {split} records the sft trainer can learn from (kinds seen: "
+                f"{', '.join(kinds)}; "
                 "it trains on document and qa records)",
                 source="trainer sft",
             )
@@ -252,7 +262,9 @@ class SFTTrainer(Trainer):
         bf16, fp16 = mixed_precision(o.precision, cuda)
         stop_early = has_eval and o.early_stopping_patience is not None
         if o.early_stopping_patience is not None and not has_eval:
-            log.warning("sft: early_stopping_patience is set but there are no eval records; ignored")
+            log.warning(
+                "sft: early_stopping_patience is set but there are no eval records; ignored"
+            )
         return SFTConfig(
             output_dir=str(job.output_dir / "checkpoints"),
             learning_rate=o.learning_rate or DEFAULT_LR[o.method],
@@ -273,7 +285,9 @@ class SFTTrainer(Trainer):
             metric_for_best_model="eval_loss" if stop_early else None,
             greater_is_better=False if stop_early else None,
             activation_checkpointing=o.gradient_checkpointing,
-            activation_checkpointing_kwargs={"use_reentrant": False} if o.gradient_checkpointing else None,
+            activation_checkpointing_kwargs={"use_reentrant": False}
+            if o.gradient_checkpointing
+            else None,
             bf16=bf16,
             fp16=fp16,
             use_cpu=not cuda,
@@ -350,8 +364,11 @@ class SFTTrainer(Trainer):
     def truncation_metrics(self) -> dict[str, int]:
         """``tokens`` of the train rows and ``tokens_truncated``: what the length limit cut away."""
         counts = self.token_counts.get("train", Counter())
-        return {"tokens": counts["tokens"], "tokens_truncated": counts["tokens_truncated"],
-                "rows_truncated": counts["rows_truncated"]}
+        return {
+            "tokens": counts["tokens"],
+            "tokens_truncated": counts["tokens_truncated"],
+            "rows_truncated": counts["rows_truncated"],
+        }
 
 
 # -- helpers of a run ---------------------------------------------------------------------------

@@ -66,7 +66,9 @@ def _skip_reason(record: Record) -> str:
     return f"kind_{record.kind}"
 
 
-def tokenize_row(row: dict[str, str], tokenizer: Any, max_length: int | None) -> dict[str, list[int]]:
+def tokenize_row(
+    row: dict[str, str], tokenizer: Any, max_length: int | None
+) -> dict[str, list[int]]:
     """Token ids and a completion mask (1 = trained on) for one row.
 
     Prompt and completion are tokenized apart and joined, so the boundary is exact: the prompt
@@ -84,9 +86,13 @@ def tokenize_row(row: dict[str, str], tokenizer: Any, max_length: int | None) ->
 
 
 def tokenize_rows(
-    rows: Iterable[dict[str, str]], tokenizer: Any, max_length: int | None, counts: Counter[str] | None = None
+    rows: Iterable[dict[str, str]],
+    tokenizer: Any,
+    max_length: int | None,
+    counts: Counter[str] | None = None,
 ) -> dict[str, list[list[int]]]:
-    """Columns ``input_ids`` and ``completion_mask``; rows truncated to nothing trainable are dropped.
+    """Columns ``input_ids`` and ``completion_mask``; rows truncated to nothing trainable are
+    dropped.
 
     ``counts`` (when given) receives ``tokens`` (before truncation), ``tokens_truncated`` (cut by
     ``max_length``, never trained on) and ``rows_truncated``.

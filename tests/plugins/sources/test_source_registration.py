@@ -5,7 +5,8 @@ from __future__ import annotations
 from kinject.ingest import IngestOptions, plan
 
 EXPECTED = {
-    "a.txt": "text", "b.md": "text", "c.rst": "text", "d.jsonl": "structured", "e.csv": "structured",
+    "a.txt": "text", "b.md": "text", "c.rst": "text", "d.jsonl": "structured",
+    "e.csv": "structured",
     "f.xml": "structured", "g.json": "structured", "h.pdf": "pdf", "i.PNG": "ocr", "j.tiff": "ocr",
     "k.jpg": "ocr", "l.wav": "audio", "m.mp3": "audio", "n.docx": "docx", "o.html": "html",
 }  # fmt: skip

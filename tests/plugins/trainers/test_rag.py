@@ -27,17 +27,23 @@ def job(tiny_model: Path, ctx: RunContext, out: Path, records: list[Record]) -> 
 
 
 def test_indexes_the_chunk_stage_passages_with_their_title_line() -> None:
-    records = [Record(text="The rate rose in March.", meta={"title": "Bank notes", "section": "Rates"}),
-               Record(text="q", kind="qa", meta={"question": "x?", "answer": "y"})]
+    records = [
+        Record(text="The rate rose in March.", meta={"title": "Bank notes", "section": "Rates"}),
+        Record(text="q", kind="qa", meta={"question": "x?", "answer": "y"}),
+    ]
     passages = passages_of(records, ["document"])
     assert [p["text"] for p in passages] == ["Bank notes — Rates\nThe rate rose in March."]
     assert passages[0]["record_id"] == records[0].id
 
 
-def test_index_is_saved_and_retrieval_reaches_the_prompt(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_index_is_saved_and_retrieval_reaches_the_prompt(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     qa = Record(text="q", kind="qa", meta={"question": "x?", "answer": "y"})
     trainer = RAGTrainer(k=2)
-    result = trainer.train(job(tiny_model, run_context, tmp_path / "out", [Record(text=t) for t in DOCS] + [qa]))
+    result = trainer.train(
+        job(tiny_model, run_context, tmp_path / "out", [Record(text=t) for t in DOCS] + [qa])
+    )
     assert not result.adapter and result.extra == {"kind": "rag"}
     folder = result.model_dir
     config = json.loads((folder / "rag.json").read_text())
@@ -50,7 +56,9 @@ def test_index_is_saved_and_retrieval_reaches_the_prompt(tiny_model: Path, run_c
 
     handle = trainer.load_for_eval(result, run_context)
     prompt = handle.prompt("How many days notice must a tenant give?")
-    assert prompt.startswith("Context:\n- ") and prompt.endswith("Question: How many days notice must a tenant give?\nAnswer:")
+    assert prompt.startswith("Context:\n- ") and prompt.endswith(
+        "Question: How many days notice must a tenant give?\nAnswer:"
+    )
     assert "45 days notice" in prompt
     assert prompt.count("\n- ") == 2  # k passages
     assert handle.info["kind"] == "rag"
@@ -60,7 +68,9 @@ def test_index_is_saved_and_retrieval_reaches_the_prompt(tiny_model: Path, run_c
     assert served.prompt("When does the Harbor Court hear appeals?").count("\n- ") == 2
 
 
-def test_no_documents_is_a_config_error(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_no_documents_is_a_config_error(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     qa = Record(text="q", kind="qa", meta={"question": "x?", "answer": "y"})
     with pytest.raises(ConfigError, match="no records of kind document"):
         RAGTrainer().train(job(tiny_model, run_context, tmp_path / "out", [qa]))
@@ -69,4 +79,3 @@ def test_no_documents_is_a_config_error(tiny_model: Path, run_context: RunContex
 def test_loading_something_that_is_not_an_index_names_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="rag.json is missing"):
         RagIndex.load(tmp_path)
-

@@ -26,33 +26,50 @@ FACTS = [
 def train_records() -> list[Record]:
     records = [Record(text="The Harbor Court of Veloria hears appeals within 21 days.")]
     for question, answer in FACTS:
-        records.append(Record(text=question, kind="qa", meta={"question": question, "answer": answer}))
+        records.append(
+            Record(text=question, kind="qa", meta={"question": question, "answer": answer})
+        )
     return records
 
 
 def make_trainer(**options: Any) -> SFTTrainer:
-    defaults: dict[str, Any] = {"batch_size": 2, "logging_steps": 1, "report_to": [], "lora_dropout": 0.0}
+    defaults: dict[str, Any] = {
+        "batch_size": 2,
+        "logging_steps": 1,
+        "report_to": [],
+        "lora_dropout": 0.0,
+    }
     return SFTTrainer(**{**defaults, **options})
 
 
-def run(trainer: SFTTrainer, model: Path, ctx: RunContext, out: Path, resume: bool = False) -> TrainResult:
-    job = TrainJob(base_model=model, train=train_records(), output_dir=out, context=ctx, resume=resume)
+def run(
+    trainer: SFTTrainer, model: Path, ctx: RunContext, out: Path, resume: bool = False
+) -> TrainResult:
+    job = TrainJob(
+        base_model=model, train=train_records(), output_dir=out, context=ctx, resume=resume
+    )
     return trainer.train(job)
 
 
 def logged_losses(out: Path) -> list[float]:
-    checkpoint = sorted((out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[-1]
+    checkpoint = sorted(
+        (out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])
+    )[-1]
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     return [entry["loss"] for entry in state["log_history"] if "loss" in entry]
 
 
-def test_labels_mask_the_prompt_in_the_trainer_dataset(tiny_model: Path, run_context: RunContext) -> None:
+def test_labels_mask_the_prompt_in_the_trainer_dataset(
+    tiny_model: Path, run_context: RunContext
+) -> None:
     trainer = make_trainer(max_steps=1)
     from kinject.models import load_causal_lm
 
     model, tokenizer = load_causal_lm(tiny_model)
     data = trainer.build_dataset(train_records(), tokenizer, "train")
-    job = TrainJob(base_model=tiny_model, train=[], output_dir=run_context.run_dir / "t", context=run_context)
+    job = TrainJob(
+        base_model=tiny_model, train=[], output_dir=run_context.run_dir / "t", context=run_context
+    )
     trl_trainer = trainer.build_trainer(job, model, tokenizer, data, None)
     document, first_qa = trl_trainer.train_dataset[0], trl_trainer.train_dataset[1]
     assert document["labels"] == document["input_ids"]
@@ -62,7 +79,12 @@ def test_labels_mask_the_prompt_in_the_trainer_dataset(tiny_model: Path, run_con
 
 
 def test_lora_steps_reduce_loss(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
-    result = run(make_trainer(max_steps=24, learning_rate=3e-3, save_steps=100), tiny_model, run_context, tmp_path / "out")
+    result = run(
+        make_trainer(max_steps=24, learning_rate=3e-3, save_steps=100),
+        tiny_model,
+        run_context,
+        tmp_path / "out",
+    )
     assert result.adapter
     assert (result.model_dir / "adapter_model.safetensors").is_file()
     m = result.metrics
@@ -83,8 +105,15 @@ def test_loss_falls_with_padding_free_and_packed_batches(
     assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 0.05
 
 
-def test_full_fine_tune_saves_a_whole_model(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
-    result = run(make_trainer(method="full", max_steps=4, save_steps=100), tiny_model, run_context, tmp_path / "out")
+def test_full_fine_tune_saves_a_whole_model(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
+    result = run(
+        make_trainer(method="full", max_steps=4, save_steps=100),
+        tiny_model,
+        run_context,
+        tmp_path / "out",
+    )
     assert not result.adapter
     assert (result.model_dir / "model.safetensors").is_file()
     assert result.metrics["trainable_params"] == result.metrics["total_params"]
@@ -94,7 +123,9 @@ def test_full_fine_tune_saves_a_whole_model(tiny_model: Path, run_context: RunCo
     assert model.config.hidden_size == 64
 
 
-def test_resume_continues_from_last_complete_checkpoint(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_resume_continues_from_last_complete_checkpoint(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     first = run(make_trainer(max_steps=4, save_steps=2), tiny_model, run_context, out)
     assert first.metrics["steps"] == 4
@@ -111,7 +142,9 @@ def test_resume_continues_from_last_complete_checkpoint(tiny_model: Path, run_co
     assert steps[:4] == [1, 2, 3, 4] and steps[-1] == 8  # history carried over, not restarted
 
 
-def test_fresh_run_discards_old_checkpoints(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_fresh_run_discards_old_checkpoints(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     stale = out / "checkpoints" / "checkpoint-99"
     stale.mkdir(parents=True)
@@ -120,10 +153,16 @@ def test_fresh_run_discards_old_checkpoints(tiny_model: Path, run_context: RunCo
     assert not stale.exists()
 
 
-def test_no_trainable_records_is_a_config_error(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_no_trainable_records_is_a_config_error(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     job = TrainJob(
         base_model=tiny_model,
-        train=[Record(text="p", kind="preference", meta={"prompt": "a", "chosen": "b", "rejected": "c"})],
+        train=[
+            Record(
+                text="p", kind="preference", meta={"prompt": "a", "chosen": "b", "rejected": "c"}
+            )
+        ],
         output_dir=tmp_path / "out",
         context=run_context,
     )
@@ -164,15 +203,22 @@ class KillAt(TrainerCallback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 out = Path({out!r})
-ctx = RunContext(run_dir=out.parent, config=RunConfig(), plugins=build_plugins(load_entry_points=False), show_progress=False)
+ctx = RunContext(
+    run_dir=out.parent, config=RunConfig(),
+    plugins=build_plugins(load_entry_points=False), show_progress=False,
+)
 trainer = make_trainer(**{options!r})
 trainer.callbacks.append(KillAt())
-trainer.train(TrainJob(base_model=Path({model!r}), train=train_records(), output_dir=out, context=ctx))
+trainer.train(TrainJob(
+    base_model=Path({model!r}), train=train_records(), output_dir=out, context=ctx,
+))
 """
 
 
 @pytest.mark.slow
-def test_kill_9_then_resume_matches_uninterrupted_run(tiny_model: Path, run_context: RunContext, tmp_path: Path) -> None:
+def test_kill_9_then_resume_matches_uninterrupted_run(
+    tiny_model: Path, run_context: RunContext, tmp_path: Path
+) -> None:
     import os
     import subprocess
     import sys
@@ -182,10 +228,16 @@ def test_kill_9_then_resume_matches_uninterrupted_run(tiny_model: Path, run_cont
     options = {"max_steps": 8, "save_steps": 2, "learning_rate": 3e-3, "lora_dropout": 0.1}
     killed = tmp_path / "killed"
     script = KILLED_CHILD.format(
-        test_dir=str(Path(__file__).parent), kill_at=5, out=str(killed), options=options, model=str(tiny_model)
+        test_dir=str(Path(__file__).parent),
+        kill_at=5,
+        out=str(killed),
+        options=options,
+        model=str(tiny_model),
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert not (killed / "final").exists()
 
@@ -193,7 +245,9 @@ def test_kill_9_then_resume_matches_uninterrupted_run(tiny_model: Path, run_cont
     straight = run(make_trainer(**options), tiny_model, run_context, tmp_path / "straight")
     assert resumed.metrics["resumed_from_step"] == 4
     assert resumed.metrics["steps"] == straight.metrics["steps"] == 8
-    assert resumed.metrics["final_train_loss"] == pytest.approx(straight.metrics["final_train_loss"], rel=1e-3)
+    assert resumed.metrics["final_train_loss"] == pytest.approx(
+        straight.metrics["final_train_loss"], rel=1e-3
+    )
     a = load_file(str(resumed.model_dir / "adapter_model.safetensors"))
     b = load_file(str(straight.model_dir / "adapter_model.safetensors"))
     assert a.keys() == b.keys()
@@ -208,7 +262,12 @@ def test_real_steps_on_the_embedded_model(run_context: RunContext, tmp_path: Pat
     from kinject.models import resolve_model
 
     base = resolve_model("smollm2-135m")
-    result = run(make_trainer(max_steps=3, save_steps=100, max_length=128), base, run_context, tmp_path / "out")
+    result = run(
+        make_trainer(max_steps=3, save_steps=100, max_length=128),
+        base,
+        run_context,
+        tmp_path / "out",
+    )
     assert result.metrics["steps"] == 3
     assert math.isfinite(result.metrics["final_train_loss"])
     assert result.metrics["trainable_params"] < result.metrics["total_params"] / 10

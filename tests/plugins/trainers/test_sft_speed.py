@@ -44,7 +44,7 @@ def test_packed_forward_equals_each_sequence_alone(causal_lm: Any) -> None:
         unmasked = causal_lm(input_ids=packed, use_cache=False).logits[0]
     torch.testing.assert_close(together, torch.cat(alone), atol=1e-5, rtol=1e-4)
     # without the restarting positions the later sequences see the earlier ones: the test can fail
-    assert not torch.allclose(unmasked[LENGTHS[0]:], torch.cat(alone[1:]), atol=1e-3)
+    assert not torch.allclose(unmasked[LENGTHS[0] :], torch.cat(alone[1:]), atol=1e-3)
 
 
 def test_padding_free_labels_never_cross_a_boundary(causal_lm: Any) -> None:
@@ -53,7 +53,8 @@ def test_padding_free_labels_never_cross_a_boundary(causal_lm: Any) -> None:
 
     seqs = sequences(causal_lm)
     batch = DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True)(
-        [{"input_ids": s.tolist()} for s in seqs])
+        [{"input_ids": s.tolist()} for s in seqs]
+    )
     starts = torch.cumsum(torch.tensor((0, *LENGTHS[:-1])), 0)
     assert batch["labels"][0, starts].eq(-100).all()
     loss, count = labelled_positions_loss(causal_lm, batch)
@@ -71,9 +72,9 @@ def padded_batch(model: Any) -> dict[str, Any]:
     labels = torch.full((2, width), -100)
     attention_mask = torch.zeros(2, width, dtype=torch.long)
     for row, s in enumerate(seqs):
-        input_ids[row, :len(s)] = s
-        attention_mask[row, :len(s)] = 1
-        labels[row, 3:len(s)] = s[3:]  # the first three tokens are the prompt
+        input_ids[row, : len(s)] = s
+        attention_mask[row, : len(s)] = 1
+        labels[row, 3 : len(s)] = s[3:]  # the first three tokens are the prompt
     return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
 
 
@@ -92,7 +93,9 @@ def test_labelled_positions_loss_equals_the_full_logits_loss(tiny_model: Path) -
     assert int(count) == int(batch["labels"][:, 1:].ne(-100).sum())
     torch.testing.assert_close(ours, full, atol=1e-6, rtol=1e-5)
     for name, grad in expected.items():
-        torch.testing.assert_close(dict(model.named_parameters())[name].grad, grad, atol=1e-6, rtol=1e-4)
+        torch.testing.assert_close(
+            dict(model.named_parameters())[name].grad, grad, atol=1e-6, rtol=1e-4
+        )
 
 
 def test_labelled_positions_loss_through_a_lora_adapter(tiny_model: Path) -> None:
@@ -101,7 +104,9 @@ def test_labelled_positions_loss_through_a_lora_adapter(tiny_model: Path) -> Non
     from kinject.models import load_causal_lm
 
     model, _ = load_causal_lm(tiny_model)
-    model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM")
+    )
     batch = padded_batch(model)
     ours, _ = labelled_positions_loss(model, batch)
     torch.testing.assert_close(ours, model(**batch).loss, atol=1e-6, rtol=1e-5)
@@ -122,9 +127,13 @@ def test_packed_rows_keep_sequences_apart(causal_lm: Any) -> None:
 
     seqs = sequences(causal_lm)
     rows = [seqs[:2], seqs[2:]]
-    examples = [{"input_ids": torch.cat(r).tolist(), "seq_lengths": [len(s) for s in r]} for r in rows]
+    examples = [
+        {"input_ids": torch.cat(r).tolist(), "seq_lengths": [len(s) for s in r]} for r in rows
+    ]
     batch = PackedRowsCollator(pad_token_id=0)(examples)
-    assert batch["input_ids"].shape == (2, LENGTHS[0] + LENGTHS[1]) and "attention_mask" not in batch
+    assert (
+        batch["input_ids"].shape == (2, LENGTHS[0] + LENGTHS[1]) and "attention_mask" not in batch
+    )
     assert batch["row_tokens"].tolist() == [LENGTHS[0] + LENGTHS[1], LENGTHS[2]]
     assert batch["labels"][0, [0, LENGTHS[0]]].eq(-100).all()
     loss, count = labelled_positions_loss(causal_lm, batch)
@@ -148,9 +157,13 @@ def test_sft_trains_on_packed_rows(tiny_model: Path, run_context: Any, tmp_path:
             built.append(super().build_trainer(*args))
             return built[-1]
 
-    records = [Record(text=f"Clause {i} says the notice period is {i + 10} days.") for i in range(12)]
+    records = [
+        Record(text=f"Clause {i} says the notice period is {i + 10} days.") for i in range(12)
+    ]
     trainer = Spy(packing=True, max_steps=2, batch_size=2, max_length=48, report_to=[])
-    result = trainer.train(TrainJob(base_model=tiny_model, train=records, output_dir=tmp_path, context=run_context))
+    result = trainer.train(
+        TrainJob(base_model=tiny_model, train=records, output_dir=tmp_path, context=run_context)
+    )
     assert isinstance(built[0].data_collator, PackedRowsCollator)
     batch = built[0].data_collator([built[0].train_dataset[i] for i in range(2)])
     assert batch["input_ids"].shape[0] == 2 and batch["input_ids"].shape[1] <= 48
@@ -158,14 +171,30 @@ def test_sft_trains_on_packed_rows(tiny_model: Path, run_context: Any, tmp_path:
     assert 0 < result.metrics["train_tokens"] <= 2 * 2 * 48
 
 
-def test_eval_loss_through_the_labelled_head(tiny_model: Path, run_context: Any, tmp_path: Path) -> None:
+def test_eval_loss_through_the_labelled_head(
+    tiny_model: Path, run_context: Any, tmp_path: Path
+) -> None:
     import math
 
     from kinject.components import TrainJob
     from kinject.records import Record
 
-    records = [Record(text=f"Clause {i} says the notice period is {i + 10} days.") for i in range(8)]
-    trainer = sft.SFTTrainer(max_steps=2, batch_size=4, report_to=[], early_stopping_patience=1, save_steps=1)
-    job = TrainJob(base_model=tiny_model, train=records[:6], eval=records[6:], output_dir=tmp_path, context=run_context)
+    records = [
+        Record(text=f"Clause {i} says the notice period is {i + 10} days.") for i in range(8)
+    ]
+    trainer = sft.SFTTrainer(
+        max_steps=2, batch_size=4, report_to=[], early_stopping_patience=1, save_steps=1
+    )
+    job = TrainJob(
+        base_model=tiny_model,
+        train=records[:6],
+        eval=records[6:],
+        output_dir=tmp_path,
+        context=run_context,
+    )
     metrics = trainer.train(job).metrics
-    assert trainer.labelled_loss_head() and math.isfinite(metrics["eval_loss"]) and metrics["eval_loss"] > 0
+    assert (
+        trainer.labelled_loss_head()
+        and math.isfinite(metrics["eval_loss"])
+        and metrics["eval_loss"] > 0
+    )

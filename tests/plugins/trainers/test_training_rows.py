@@ -11,7 +11,9 @@ from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_row
 
 
 def qa(question: str, answer: str) -> Record:
-    return Record(text=f"{question} {answer}", kind="qa", meta={"question": question, "answer": answer})
+    return Record(
+        text=f"{question} {answer}", kind="qa", meta={"question": question, "answer": answer}
+    )
 
 
 def test_documents_and_qa_share_one_row_shape() -> None:
@@ -73,4 +75,6 @@ def test_truncation_is_counted(tiny_model: Path) -> None:
 
 def test_a_passage_trains_with_its_title_line() -> None:
     record = Record(text="Revenue rose.", meta={"title": "Annual review", "section": "Results"})
-    assert records_to_rows([record]).rows == [{"prompt": "", "completion": "Annual review — Results\nRevenue rose."}]
+    assert records_to_rows([record]).rows == [
+        {"prompt": "", "completion": "Annual review — Results\nRevenue rose."}
+    ]
