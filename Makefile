@@ -31,6 +31,7 @@ demo: install
 
 lint: install
 	$(PYTHON) -m ruff check core plugins domains tests bench examples
+	$(PYTHON) -m ruff format --check core plugins domains tests bench examples
 	$(PYTHON) -m mypy
 
 unit: install
