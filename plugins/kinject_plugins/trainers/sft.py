@@ -29,10 +29,11 @@ from kinject.errors import ConfigError
 from kinject.hardware import cpu_has_bf16
 from kinject.records import Record
 from kinject.report import write_loss_history
+from kinject_plugins.trainers.arrow_rows import tokenized_dataset, use_arrow
 from kinject_plugins.trainers.dp import DPOptions, check_private, train_private
 from kinject_plugins.trainers.loss_terms import use_labelled_positions_loss
 from kinject_plugins.trainers.packed_rows import PackedRowsCollator
-from kinject_plugins.trainers.training_rows import records_to_rows, tokenize_rows
+from kinject_plugins.trainers.training_arguments import training_arguments
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,12 @@ class SFTOptions(BaseModel):
     padding_free: bool | None = None
     #: batch rows of similar length together, so padded batches waste little
     group_by_length: bool = True
+    #: where token ids are built. lists: in Python lists in memory; datasets: a memory-mapped
+    #: Arrow dataset under <output_dir>/tokenized (reused on resume); auto: datasets from
+    #: 50,000 records (see docs/scale.md)
+    tokenize: Literal["auto", "lists", "datasets"] = "auto"
+    #: processes that tokenize on the datasets path
+    tokenize_num_proc: int = Field(1, ge=1)
     #: None: ["tensorboard"] when it is installed, else nothing
     report_to: list[str] | None = None
     logging_steps: int = Field(10, ge=1)
@@ -134,10 +141,11 @@ class SFTTrainer(Trainer):
         from transformers import set_seed
 
         # Seed before the adapter is created so its initial weights are reproducible too.
-        set_seed(self.seed_for(job.context))
+        set_seed(self.seed_for(self.context))
         model, tokenizer = self.load_model(job.base_model)
-        train_data = self.build_dataset(job.train, tokenizer, "train")
-        eval_data = self.build_dataset(job.eval, tokenizer, "eval") if job.eval else None
+        tokenized = job.output_dir / "tokenized"
+        train_data = self.build_dataset(job.train, tokenizer, "train", tokenized)
+        eval_data = self.build_dataset(job.eval, tokenizer, "eval", tokenized) if job.eval else None
         checkpoints = job.output_dir / "checkpoints"
         resume_from = prepare_checkpoint_dir(checkpoints, job.resume)
         trainer = self.build_trainer(job, model, tokenizer, train_data, eval_data)
@@ -207,17 +215,28 @@ class SFTTrainer(Trainer):
         model.config.pad_token_id = tokenizer.pad_token_id
         return model, tokenizer
 
-    def build_dataset(self, records: list[Record], tokenizer: Any, split: str) -> Any:
+    def build_dataset(
+        self, records: list[Record], tokenizer: Any, split: str, cache_dir: Path | None = None
+    ) -> Any:
         """Records -> a tokenized ``datasets.Dataset`` with ``input_ids`` and
-        ``completion_mask``.
+        ``completion_mask``; memory-mapped from ``cache_dir/<split>`` when ``tokenize`` picks
+        the datasets path (with no ``cache_dir``: lists).
         """
-        from datasets import Dataset
-
-        converted = records_to_rows(records)
-        if converted.skipped:
-            log.info("sft %s: skipped %s", split, dict(converted.skipped))
+        arrow = cache_dir is not None and use_arrow(self.opts.tokenize, len(records))
+        folder = cache_dir / split if cache_dir is not None and arrow else None
+        skipped: Counter[str] = Counter()
         counts = self.token_counts.setdefault(split, Counter())
-        columns = tokenize_rows(converted.rows, tokenizer, self.opts.max_length, counts)
+        data = tokenized_dataset(
+            records,
+            tokenizer,
+            self.opts.max_length,
+            folder,
+            self.opts.tokenize_num_proc,
+            counts,
+            skipped,
+        )
+        if skipped:
+            log.info("sft %s: skipped %s", split, dict(skipped))
         if counts["tokens_truncated"]:
             log.warning(
                 "sft %s: %d of %d tokens are beyond max_length=%d and not trained on",
@@ -226,7 +245,7 @@ class SFTTrainer(Trainer):
                 counts["tokens"],
                 self.opts.max_length,
             )
-        if not columns["input_ids"]:
+        if not len(data):
             kinds = sorted({r.kind for r in records}) or ["none"]
             raise ConfigError(
                 f"no {split} records the sft trainer can learn from (kinds seen: "
@@ -234,7 +253,7 @@ class SFTTrainer(Trainer):
                 "it trains on document and qa records)",
                 source="trainer sft",
             )
-        return Dataset.from_dict(columns)
+        return data
 
     def peft_config(self) -> Any:
         """The LoRA configuration, or None for full fine-tuning."""
@@ -252,51 +271,29 @@ class SFTTrainer(Trainer):
 
     def training_args(self, job: TrainJob, has_eval: bool) -> Any:
         """TRL's ``SFTConfig`` for this job."""
-        import torch
         from trl import SFTConfig
 
-        from kinject_plugins.trainers.progress_callback import hf_tqdm_disabled
-
         o = self.opts
-        cuda = torch.cuda.is_available()
-        bf16, fp16 = mixed_precision(o.precision, cuda)
         stop_early = has_eval and o.early_stopping_patience is not None
         if o.early_stopping_patience is not None and not has_eval:
             log.warning(
                 "sft: early_stopping_patience is set but there are no eval records; ignored"
             )
-        return SFTConfig(
-            output_dir=str(job.output_dir / "checkpoints"),
+        shared = training_arguments(
+            o,
+            job.output_dir,
             learning_rate=o.learning_rate or DEFAULT_LR[o.method],
-            num_train_epochs=o.epochs,
-            max_steps=o.max_steps or -1,
-            per_device_train_batch_size=o.batch_size,
-            per_device_eval_batch_size=o.batch_size,
-            gradient_accumulation_steps=o.gradient_accumulation,
-            warmup_steps=o.warmup_ratio,
-            lr_scheduler_type=o.lr_scheduler,
+            seed=self.seed_for(self.context),
+            show_progress=self.context.show_progress,
+        )
+        return SFTConfig(
+            **shared,
             weight_decay=o.weight_decay,
-            save_strategy="steps",
-            save_steps=o.save_steps,
-            save_total_limit=o.save_total_limit,
             eval_strategy="steps" if stop_early else "no",
             eval_steps=o.save_steps if stop_early else None,
             load_best_model_at_end=stop_early,
             metric_for_best_model="eval_loss" if stop_early else None,
             greater_is_better=False if stop_early else None,
-            activation_checkpointing=o.gradient_checkpointing,
-            activation_checkpointing_kwargs={"use_reentrant": False}
-            if o.gradient_checkpointing
-            else None,
-            bf16=bf16,
-            fp16=fp16,
-            use_cpu=not cuda,
-            dataloader_pin_memory=cuda,
-            report_to=resolve_report_to(o.report_to),
-            logging_steps=o.logging_steps,
-            logging_first_step=True,
-            disable_tqdm=hf_tqdm_disabled(job.context.show_progress),
-            seed=self.seed_for(job.context),
             # Rows are tokenized and truncated here; TRL's own truncation would refuse padding-free.
             max_length=o.max_length if o.packing else None,
             packing=o.packing,
@@ -337,7 +334,7 @@ class SFTTrainer(Trainer):
             use_labelled_positions_loss(trainer)
             if self.opts.packing and not flash_attention_available():
                 trainer.data_collator = PackedRowsCollator(tokenizer.pad_token_id)
-        attach_progress(trainer, f"training ({self.name})", enabled=job.context.show_progress)
+        attach_progress(trainer, f"training ({self.name})", enabled=self.context.show_progress)
         return trainer
 
     def collect_metrics(self, trainer: Any, output: Any, started: float) -> dict[str, Any]:
