@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,28 @@ def tree_rss() -> int:
     return total
 
 
+def tree_pss() -> int:
+    """Proportional set size of this process and its descendants: pages shared between them
+    (a forked worker's copy of its parent) are counted once, split among the sharers.
+    """
+    import psutil
+
+    me = psutil.Process()
+    total = 0
+    for proc in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_full_info().pss
+    return total
+
+
 class TreePeak:
-    """Samples :func:`tree_rss` in a thread while the block runs."""
+    """Samples ``measure`` (default :func:`tree_rss`) in a thread while the block runs."""
+
+    def __init__(self, measure: Callable[[], int] = tree_rss) -> None:
+        self.measure = measure
 
     def __enter__(self) -> TreePeak:
-        self.start = self.peak = tree_rss()
+        self.start = self.peak = self.measure()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -59,7 +77,7 @@ class TreePeak:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, tree_rss())
+            self.peak = max(self.peak, self.measure())
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
