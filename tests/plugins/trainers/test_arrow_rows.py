@@ -113,6 +113,9 @@ def test_the_trainer_gets_the_same_batches(
         job = TrainJob(base_model=tiny_model, train=[], output_dir=out, context=run_context)
         trl = trainer.build_trainer(job, model, tokenizer, data, None)
         rows = trl.train_dataset.to_list()
+        if mode == "datasets":  # TRL's own maps (labels, packing) are written beside the tokens
+            files = [Path(f["filename"]) for f in trl.train_dataset.cache_files]
+            assert files and all(out / "tokenized" in f.parents for f in files)
         collated = [trl.data_collator(rows[i : i + 4]) for i in range(0, len(rows), 4)]
         batches[mode] = (rows, collated)
     assert (run_context.run_dir / "datasets" / "tokenized" / "train" / "done.json").is_file()
