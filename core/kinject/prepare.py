@@ -301,14 +301,20 @@ def _kept(
 
 
 def _augment(records: list[Record], context: RunContext) -> tuple[list[Record], dict[str, Any]]:
+    from kinject.runners.augment import augment_records
+
     current = list(records)
     produced: dict[str, Any] = {}
     for step in context.config.augmenters:
         augmenter = context.plugins.create("augmenter", step.name, step.options)
         augmenter.setup(context)
-        new = list(context.progress(augmenter.augment(current), f"augmenting: {step.name}"))
+        # the runner decides where: here, or on Ray by document (``per_document`` augmenters)
+        stream, where = augment_records(augmenter, current, context.config)
+        new = list(context.progress(stream, f"augmenting: {step.name}"))
         current.extend(new)
         produced[step.name] = {"records": len(new), **augmenter.stats}
+        if where:
+            produced[step.name]["runs_on"] = where
     kinds = Counter(r.kind for r in current)
     # what each augmenter's filters dropped, shown like a cleaner's drops
     dropped = {

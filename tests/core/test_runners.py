@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from kinject.components import RecordCleaner
+from kinject import hookimpl
+from kinject.components import Augmenter, RecordCleaner
 from kinject.config import RayConfig, RunConfig
 from kinject.plugins import Plugins
 from kinject.records import Record, Rejected
 from kinject.runners import DataRunner, apply_chain, make_runner, plan_steps
+from kinject.runners.augment import add_stats, document_groups
 from kinject.runners.shards import split_records
 
 LEASE = (
@@ -290,3 +294,84 @@ def test_prepare_writes_byte_identical_stage_files(
         files["local"]
     )
     assert b'"reason": "malformed_json"' in files["ray"]["quarantine.jsonl"]
+
+
+# -- augmenters -----------------------------------------------------------------------------------
+
+
+class SentenceQA(Augmenter):
+    """A document-local augmenter: a QA pair per sentence of each Record, counted by document."""
+
+    name = "sentence-qa"
+    per_document = True
+
+    def augment(self, records: Sequence[Record]) -> Iterator[Record]:
+        written: Counter[str] = Counter()
+        for record in records:
+            uri = str(record.source.get("uri", ""))
+            for n, sentence in enumerate(s for s in record.text.split(". ") if s.strip()):
+                written[uri] += 1
+                meta = {"question": f"What does sentence {n} of {uri} say?", "answer": sentence}
+                yield record.derive(sentence, self.name, kind="qa", meta=meta)
+        self.stats = {"records_written": sum(written.values()), "documents": len(written)}
+
+
+class SentenceQAPlugin:
+    @hookimpl
+    def register_augmenters(self, register: Callable[..., Any]) -> None:
+        register(SentenceQA)
+
+
+def test_document_groups_cut_only_between_documents() -> None:
+    records = _corpus()  # 16 one-Record documents, then a report of 4 pages
+    groups = document_groups(records, 3)
+    assert groups is not None and [r for g in groups for r in g] == records
+    assert [len(g) for g in groups] == [3, 3, 3, 3, 3, 1 + 4]  # the pages stay together
+    assert document_groups([*records, records[0]], 3) is None  # mem://0 is not consecutive
+
+
+def test_stats_of_groups_add_up() -> None:
+    parts = [{"n": 2, "dropped": {"a": 1}, "backend": "rules"}, {"n": 3, "dropped": {"b": 2}}]
+    assert add_stats(parts) == {"n": 5, "dropped": {"a": 1, "b": 2}, "backend": "rules"}
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_prepare_shards_per_document_augmenters_on_ray(
+    kinject_plugins: Plugins,
+    tiny_model: Path,
+    tmp_path: Path,
+    register_plugin: Callable[..., Any],
+) -> None:
+    from kinject.commands import prepare_run
+    from kinject.runs import open_run, resolve_config
+
+    register_plugin(SentenceQAPlugin(), name="sentence-qa")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, record in enumerate(_corpus()[:12]):
+        (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
+    files, produced = {}, {}
+    for runner in ("local", "ray"):
+        overrides = {
+            "corpus": [str(corpus)],
+            "base_model": str(tiny_model),
+            "runner": runner,
+            "shard_records": 3,
+            "cleaners": ["normalize"],
+            "augmenters": ["sentence-qa", "synonym"],
+            "run_dir": str(tmp_path / runner),
+            "evaluators": [],
+            "exporters": [],
+            "forgetting": False,
+        }
+        config, _ = resolve_config(kinject_plugins, overrides=overrides)
+        prepare_run(open_run(config, kinject_plugins, None, show_progress=False))
+        run = tmp_path / runner
+        files[runner] = {p.name: p.read_bytes() for p in sorted((run / "data").glob("*.jsonl"))}
+        manifest = json.loads((run / "manifest.json").read_text())
+        produced[runner] = manifest["stages"]["augmenters"]["produced"]
+    assert files["ray"] == files["local"]
+    assert b"What does sentence 1 of" in files["ray"]["augmenters.jsonl"]
+    assert produced["ray"]["sentence-qa"].pop("runs_on") == "ray, 4 groups of documents"
+    assert produced["ray"]["synonym"].pop("runs_on") == "driver"
+    assert produced["ray"] == produced["local"]
