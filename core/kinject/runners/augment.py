@@ -2,8 +2,9 @@
 
 An augmenter that declares ``per_document = True`` promises that what it writes for a document
 depends only on that document's Records: not on other documents, their number, or where the
-document sits in the stage's input; and that its ``stats`` are counts (numbers, or dicts of
-numbers) that add up over documents. Under ``runner: ray`` such an augmenter is given groups of
+document sits in the stage's input; that its ``stats`` are counts (numbers, or dicts of
+numbers) that add up over documents; and that it writes nothing through the run context (a
+Ray task works on a copy of it). Under ``runner: ray`` such an augmenter is given groups of
 about ``shard_records`` Records, cut only where the document (``source.uri``) changes, one Ray
 task per group; the new Records come back in group order and the groups' stats are added. The
 output is then the one ``runner: local`` writes, byte for byte.
