@@ -8,17 +8,24 @@ level, so ``inject --help`` stays fast.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
+from kinject.component_context import (
+    ContextPicker,
+    context_argument,
+    context_methods,
+    keeping_context,
+    missing_context,
+    working_in,
+)
 from kinject.ingest_worker import Issue
 from kinject.paths import resolve_saved, run_relative
 from kinject.records import Record, Rejected
@@ -53,6 +60,11 @@ class Component(ABC):  # noqa: B024 (each kind below adds its abstract method)
     seed: int
     #: counts shown in the stage's report (``records_written``, ``skipped_*``, ...)
     stats: dict[str, Any]
+    #: methods handed the run's context (method name -> picks it from the call's arguments): a
+    #: call keeps that context on the component, as ``setup`` does, so the method's body and
+    #: everything it calls read ``self.context``. So does every method whose first argument is
+    #: a ``job`` (a :class:`TrainJob`, with ``job.context``).
+    context_in: ClassVar[dict[str, ContextPicker]] = {}
 
     def __init__(self, **options: Any) -> None:
         self.opts = self.Options(**options)
@@ -63,7 +75,9 @@ class Component(ABC):  # noqa: B024 (each kind below adds its abstract method)
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "setup" in cls.__dict__:
-            setattr(cls, "setup", _keeping_context(cls.__dict__["setup"]))  # noqa: B010 (mypy: method assign)
+            setattr(cls, "setup", keeping_context(cls.__dict__["setup"]))  # noqa: B010 (mypy: method assign)
+        for method, pick in context_methods(cls).items():
+            setattr(cls, method, working_in(cls.__dict__[method], pick))
 
     def setup(self, context: RunContext) -> None:  # noqa: B027 (optional hook)
         """Prepare for a run (load a term list, an embedder, the eval set). Optional."""
@@ -75,18 +89,25 @@ class Component(ABC):  # noqa: B024 (each kind below adds its abstract method)
         return {**self.__dict__, "context": None}
 
 
-def _keeping_context(setup: Any) -> Any:
-    """``setup`` that first keeps the run's context and seed on the component."""
-    if getattr(setup, "keeps_context", False):
-        return setup
+class RunComponent(Component):  # noqa: B024 (the kinds below add their abstract method)
+    """A kind that works only inside a run: a trainer, an evaluator or an exporter.
 
-    @functools.wraps(setup)
-    def keeping(self: Component, context: RunContext) -> None:
-        self.context, self.seed = context, context.seed
-        setup(self, context)
+    The engine calls ``setup(context)`` before using one, and each method handed a context keeps
+    it too, so ``self.context`` is always the run. Read before either, it raises a one-line
+    :class:`~kinject.errors.PluginError` (not an ``AttributeError`` on ``None`` further down).
+    """
 
-    keeping.keeps_context = True  # type: ignore[attr-defined]
-    return keeping
+    @property  # type: ignore[override]
+    def context(self) -> RunContext:
+        """The run this component works in."""
+        found = self.__dict__.get("context")
+        if found is None:
+            raise missing_context(self)
+        return cast("RunContext", found)
+
+    @context.setter
+    def context(self, value: RunContext | None) -> None:
+        self.__dict__["context"] = value
 
 
 # -- data stages --------------------------------------------------------------------------------
@@ -282,10 +303,11 @@ def _locate(path: Path) -> Path:
     return found
 
 
-class Trainer(Component):
+class Trainer(RunComponent):
     """A strategy for getting knowledge into a model."""
 
     kind = "trainer"
+    context_in = {"load_for_eval": context_argument(1)}  # train(job) and job methods: by name
 
     @abstractmethod
     def train(self, job: TrainJob) -> TrainResult:
@@ -301,10 +323,11 @@ class Trainer(Component):
 # -- judging and shipping -----------------------------------------------------------------------
 
 
-class Evaluator(Component):
+class Evaluator(RunComponent):
     """Model + eval items -> named metrics (floats), e.g. ``{"accuracy": 0.82}``."""
 
     kind = "evaluator"
+    context_in = {"evaluate": context_argument(2)}
 
     @abstractmethod
     def evaluate(
@@ -313,10 +336,11 @@ class Evaluator(Component):
         """Return metrics; keys are plain names, the engine prefixes them with ``self.name``."""
 
 
-class Exporter(Component):
+class Exporter(RunComponent):
     """Trained model -> artifacts a user deploys. Must check its own output by loading it back."""
 
     kind = "exporter"
+    context_in = {"export": context_argument(2)}
 
     @abstractmethod
     def export(self, result: TrainResult, out_dir: Path, context: RunContext) -> list[Path]:

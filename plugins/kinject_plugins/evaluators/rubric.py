@@ -66,7 +66,7 @@ class RubricEvaluator(Evaluator):
     def evaluate(
         self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
     ) -> dict[str, Any]:
-        rubric = self.rubric or self._load(context)
+        rubric = self.rubric or self._load(self.context)
         self.rubric = rubric
         answers = generate_answers(model, items, self.opts.max_new_tokens, self.opts.batch_size)
         scores = [

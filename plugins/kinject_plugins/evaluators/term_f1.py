@@ -74,7 +74,7 @@ class TermF1Evaluator(Evaluator):
         self, model: EvalModel, items: Sequence[EvalItem], context: RunContext
     ) -> dict[str, Any]:
         if self.matcher is None:
-            self.setup(context)
+            self.setup(self.context)
         assert self.matcher is not None
         scored = [item for item in items if item.reference]
         answers = generate_answers(model, scored, self.opts.max_new_tokens, self.opts.batch_size)

@@ -32,15 +32,15 @@ class AdapterExporter(Exporter):
         require("peft", self.name)
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = [Path(shutil.copy2(result.model_dir / f, out_dir / f)) for f in ADAPTER_FILES]
-        paths.append(self._write_base_info(result, out_dir, context))
+        paths.append(self._write_base_info(result, out_dir))
         with export_step(self.name, "loading the adapter back onto the base"):
             self.verify(out_dir, result.base_model)
         return paths
 
-    def _write_base_info(self, result: TrainResult, out_dir: Path, context: RunContext) -> Path:
+    def _write_base_info(self, result: TrainResult, out_dir: Path) -> Path:
         config = json.loads((out_dir / "adapter_config.json").read_text(encoding="utf-8"))
         info = {
-            "base_model": context.config.base_model,
+            "base_model": self.context.config.base_model,
             "base_model_dir": str(result.base_model),
             "peft_type": config.get("peft_type"),
             "r": config.get("r"),

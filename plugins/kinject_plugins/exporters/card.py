@@ -51,9 +51,9 @@ class CardExporter(Exporter):
 
     def export(self, result: TrainResult, out_dir: Path, context: RunContext) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
-        metrics = _read_metrics(context.run_dir / "metrics.json")
-        meta = redact(self.metadata(result, context, metrics))
-        body = redact_text(self.body(result, context, metrics, meta))
+        metrics = _read_metrics(self.context.run_dir / "metrics.json")
+        meta = redact(self.metadata(result, self.context, metrics))
+        body = redact_text(self.body(result, self.context, metrics, meta))
         path = out_dir / "README.md"
         path.write_text(
             "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body,

@@ -75,10 +75,10 @@ class GGUFExporter(Exporter):
                 path,
                 self.opts.outtype,
                 self.opts.tokenizer_pre,
-                name=context.run_dir.name,
+                name=self.context.run_dir.name,
             )
         with export_step(self.name, "loading the GGUF back with transformers"):
-            check = self.verify(model, tokenizer, path, context)
+            check = self.verify(model, tokenizer, path, self.context)
         report = out_dir / "kinject_export.json"
         report.write_text(json.dumps(check, indent=2) + "\n", encoding="utf-8")
         return [path, report]

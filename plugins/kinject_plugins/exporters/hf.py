@@ -53,7 +53,7 @@ class HFExporter(Exporter):
         if any(out_dir.glob("*.bin")):
             raise ExportError(self.name, "weights were written as pickle .bin, not safetensors")
         with export_step(self.name, "reloading with plain transformers"):
-            report = self.verify(result, out_dir, context)
+            report = self.verify(result, out_dir, self.context)
         report_path = out_dir / "kinject_export.json"
         report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         return sorted(p for p in out_dir.iterdir() if p.is_file())

@@ -71,7 +71,7 @@ class Int8Exporter(Exporter):
             tokenizer.save_pretrained(str(out_dir))
         with export_step(self.name, "reloading and scoring"):
             reloaded = load_int8(out_dir)
-            texts = check_texts(context)
+            texts = check_texts(self.context)
             before = mean_log_likelihood(model, tokenizer, texts)
             after = mean_log_likelihood(reloaded, tokenizer, texts)
         report = {
@@ -83,7 +83,7 @@ class Int8Exporter(Exporter):
             "mean_loglik_int8": after,
             "mean_loglik_change": after - before,
             "scored_texts": len(texts),
-            "scored_on": "eval set" if context.eval_items else "built-in prompts",
+            "scored_on": "eval set" if self.context.eval_items else "built-in prompts",
         }
         (out_dir / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         if before - after > self.opts.max_loglik_drop:

@@ -54,11 +54,13 @@ class OllamaExporter(Exporter):
         if gguf_file is None:
             from kinject_plugins.exporters.gguf import GGUFExporter
 
-            written = GGUFExporter(outtype=self.opts.outtype).export(result, out_dir, context)
+            gguf = GGUFExporter(outtype=self.opts.outtype)
+            gguf.setup(self.context)
+            written = gguf.export(result, out_dir, self.context)
             gguf_file = next(p for p in written if p.suffix == ".gguf")
         with export_step(self.name, "reading the tokenizer"):
             tokenizer = load_tokenizer(result)
-        text = self.modelfile(gguf_file, out_dir, tokenizer, context)
+        text = self.modelfile(gguf_file, out_dir, tokenizer, self.context)
         path = out_dir / "Modelfile"
         path.write_text(text, encoding="utf-8")
         with export_step(self.name, f"checking {path}"):

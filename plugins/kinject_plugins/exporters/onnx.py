@@ -57,7 +57,7 @@ class ONNXExporter(Exporter):
             self._export(model, out_dir / MODEL_FILE)
             tokenizer.save_pretrained(str(out_dir))
         with export_step(self.name, "running the graph in onnxruntime"):
-            check = self.verify(model, tokenizer, out_dir / MODEL_FILE, context)
+            check = self.verify(model, tokenizer, out_dir / MODEL_FILE, self.context)
         (out_dir / "kinject_export.json").write_text(
             json.dumps(check, indent=2) + "\n", encoding="utf-8"
         )

@@ -168,7 +168,7 @@ class $cls(Trainer):
 
         from kinject.models import load_causal_lm
 
-        torch.manual_seed(job.context.seed)
+        torch.manual_seed(self.seed)
         model, tokenizer = load_causal_lm(job.base_model)
         model.train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=self.opts.learning_rate)

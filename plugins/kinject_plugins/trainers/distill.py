@@ -127,14 +127,16 @@ class DistillTrainer(SFTTrainer):
             str(job.base_model),
             [r.id for r in job.train],
             self.opts.teacher_options,
-            self.seed_for(job.context),
+            self.seed_for(self.context),
         )
-        cached = TrainResult.cached(out, key, job.context.run_dir)
+        cached = TrainResult.cached(out, key, self.context.run_dir)
         if cached is not None:
             return TrainResult(cached.model_dir, cached.base_model, cached.adapter)
         teacher_options = {"report_to": self.opts.report_to, **self.opts.teacher_options}
-        result = SFTTrainer(**teacher_options).train(replace(job, output_dir=out))
-        result.save(job.context.run_dir, out, key)
+        teacher = SFTTrainer(**teacher_options)
+        teacher.setup(self.context)
+        result = teacher.train(replace(job, output_dir=out))
+        result.save(self.context.run_dir, out, key)
         return result
 
     # -- training -----------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class EWCTrainer(ContinuedSFTTrainer):
     def train(self, job: TrainJob) -> TrainResult:
         self._reference = self.reference_records(job)
         replay = pick_replay(
-            self._reference, len(job.train), self.opts.replay_ratio, self.seed_for(job.context)
+            self._reference, len(job.train), self.opts.replay_ratio, self.seed_for(self.context)
         )
         self._replayed = len(replay)
         return super().train(replace(job, train=[*job.train, *replay]))
@@ -104,7 +104,7 @@ class EWCTrainer(ContinuedSFTTrainer):
             return EWCState.load(path)
         rows = self.build_dataset(self._reference, tokenizer, "reference")
         order = list(range(len(rows)))
-        random.Random(self.seed_for(job.context)).shuffle(order)
+        random.Random(self.seed_for(self.context)).shuffle(order)
         examples = [rows[i] for i in order[: self.opts.fisher_samples]]
         state = estimate_fisher(model, examples, self.opts.fisher_samples)
         state.save(path)

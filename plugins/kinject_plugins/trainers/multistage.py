@@ -116,7 +116,7 @@ class MultiStageTrainer(Trainer):
 
     def train(self, job: TrainJob) -> TrainResult:
         previous: TrainResult | None = None
-        chain = fingerprint(str(job.base_model), job.context.seed)
+        chain = fingerprint(str(job.base_model), self.context.seed)
         per_stage: dict[str, dict[str, Any]] = {}
         for stage in self.opts.stages:
             records = stage_records(stage, job.train, job.reference)
@@ -157,7 +157,7 @@ class MultiStageTrainer(Trainer):
     ) -> tuple[TrainResult, bool]:
         """Train one stage, or load it when a resumed run finished it already."""
         folder = job.output_dir / stage.name
-        finished = TrainResult.cached(folder, key, job.context.run_dir) if job.resume else None
+        finished = TrainResult.cached(folder, key, self.context.run_dir) if job.resume else None
         if finished is not None:
             log.info("multistage: stage %s finished earlier; skipped", stage.name)
             return finished, True
@@ -170,6 +170,7 @@ class MultiStageTrainer(Trainer):
         elif previous is not None:
             base = previous.model_dir
         trainer = STAGE_TRAINERS[stage.strategy](**options)
+        trainer.setup(self.context)
         eval_records = (
             stage_records(stage, job.eval, []) if stage.data in ("all", "documents", "qa") else []
         )
@@ -177,13 +178,13 @@ class MultiStageTrainer(Trainer):
             base,
             records,
             folder,
-            job.context,
+            self.context,
             eval=eval_records,
             reference=job.reference,
             resume=job.resume,
         )
         result = trainer.train(stage_job)
-        result.save(job.context.run_dir, folder, key)
+        result.save(self.context.run_dir, folder, key)
         return result, False
 
 
