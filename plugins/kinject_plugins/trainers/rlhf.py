@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -40,6 +39,7 @@ from kinject_plugins.trainers.ppo.settings import (
     RewardModelSettings,
     nest_flat_keys,
 )
+from kinject_plugins.trainers.run_measures import add_run_measures, option_seed, start_run
 
 log = logging.getLogger(__name__)
 SOURCE = "trainer rlhf"
@@ -117,12 +117,9 @@ class RLHFTrainer(Trainer):
     opts: RLHFOptions
 
     def train(self, job: TrainJob) -> TrainResult:
-        from transformers import set_seed
-
-        started = time.perf_counter()
-        seed = self.opts.seed if self.opts.seed is not None else job.context.seed
-        set_seed(seed)
-        rubric = load_rubric(job.context)
+        seed = option_seed(self.opts.seed, self.context)
+        started = start_run(seed)
+        rubric = load_rubric(self.context)
         adapter, metrics = self.starting_adapter(job)
         start_model = self.start_model(job, adapter)
         pairs = self.preference_pairs(job, rubric, seed)
@@ -130,10 +127,7 @@ class RLHFTrainer(Trainer):
         scorer, rm_metrics = self.reward_model(job, train_pairs, held_out, seed)
         metrics.update(rm_metrics)
         metrics.update(self.reinforce(job, start_model, scorer, rubric, train_pairs, seed))
-        metrics["train_time_s"] = round(time.perf_counter() - started, 1)
-        from kinject_plugins.trainers.sft import peak_memory_mb
-
-        metrics["peak_memory_mb"] = round(peak_memory_mb(), 1)
+        add_run_measures(metrics, started)
         return TrainResult(
             model_dir=job.output_dir / "final",
             base_model=start_model,
@@ -159,12 +153,12 @@ class RLHFTrainer(Trainer):
         if (prior := prior_sft_result(job)) is not None and prior.adapter:
             return prior.model_dir, {"sft_from": str(prior.model_dir)}
         out = job.output_dir / "sft"
-        result = TrainResult.cached(out, "sft", job.context.run_dir) if job.resume else None
+        result = TrainResult.cached(out, "sft", self.context.run_dir) if job.resume else None
         if result is None:
             sft = SFTTrainer(**self.opts.sft)
-            sft.setup(job.context)
+            sft.setup(self.context)
             result = sft.train(replace(job, output_dir=out))
-            result.save(job.context.run_dir, out, "sft")
+            result.save(self.context.run_dir, out, "sft")
         metrics = {f"sft_{k}": v for k, v in result.metrics.items() if isinstance(v, (int, float))}
         return (result.model_dir if result.adapter else None), metrics
 
@@ -214,7 +208,7 @@ class RLHFTrainer(Trainer):
             lora_alpha=2 * settings.lora_r,
             seed=seed,
             report_to=resolve_report_to([]),
-            show_progress=job.context.show_progress,
+            show_progress=self.context.show_progress,
         )
         return train_reward_model(train, held_out, config, out)
 
@@ -243,7 +237,7 @@ class RLHFTrainer(Trainer):
             start_model, adapter.lora_r, adapter.lora_alpha, adapter.target_modules
         )
         score = PolicyScore(scorer, rubric, o.rubric_weight)
-        eval_prompts = self.eval_prompts(job.context)
+        eval_prompts = self.eval_prompts(self.context)
         before = measure(policy, tokenizer, eval_prompts, score, o.rl.max_new_tokens)
         if o.rl_algorithm == "ppo":
             stats = self.run_ppo(job, policy, tokenizer, prompts, score, seed)
@@ -312,7 +306,7 @@ class RLHFTrainer(Trainer):
             **o.grpo.model_dump(),
             seed=seed,
             report_to=resolve_report_to(None),
-            show_progress=job.context.show_progress,
+            show_progress=self.context.show_progress,
         )
         out = job.output_dir / "grpo"
         resume_from = prepare_checkpoint_dir(out / "checkpoints", job.resume)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from kinject.errors import ConfigError
 from kinject.report import write_loss_history
 from kinject_plugins.trainers.dpo.options import DPOOptions, KTOOptions, ORPOOptions
 from kinject_plugins.trainers.ppo import preferences as prefs
+from kinject_plugins.trainers.run_measures import add_run_measures, option_seed, start_run
 
 SOURCE = "trainer dpo"
 
@@ -31,15 +31,12 @@ class DPOTrainer(Trainer):
     opts: DPOOptions
 
     def train(self, job: TrainJob) -> TrainResult:
-        from transformers import set_seed
-
         from kinject.models import load_causal_lm
         from kinject_plugins.trainers.dpo.held_out import preference_metrics, score_pairs
-        from kinject_plugins.trainers.sft import peak_memory_mb, prepare_checkpoint_dir, save_final
+        from kinject_plugins.trainers.sft import prepare_checkpoint_dir, save_final
 
-        started = time.perf_counter()
         seed = self.seed_for(job)
-        set_seed(seed)
+        started = start_run(seed)
         train_pairs, held_out = self.split_pairs(job, seed)
         start_model, metrics = self.starting_model(job)
         model, tokenizer = load_causal_lm(start_model)
@@ -53,8 +50,7 @@ class DPOTrainer(Trainer):
         metrics.update(preference_metrics(scores, self.opts.beta))
         if resume_from is not None:
             metrics["resumed_from_step"] = int(resume_from.name.split("-")[-1])
-        metrics["train_time_s"] = round(time.perf_counter() - started, 1)
-        metrics["peak_memory_mb"] = round(peak_memory_mb(), 1)
+        add_run_measures(metrics, started)
         started_from = None if start_model == job.base_model else job.base_model
         return TrainResult(
             model_dir=final,
@@ -66,7 +62,7 @@ class DPOTrainer(Trainer):
 
     def seed_for(self, job: TrainJob) -> int:
         """The option's seed, else the run's."""
-        return job.context.seed if self.opts.seed is None else self.opts.seed
+        return option_seed(self.opts.seed, self.context)
 
     # -- 1. the starting policy -----------------------------------------------------------------
 
@@ -102,7 +98,7 @@ class DPOTrainer(Trainer):
         o = self.opts
         pairs = prefs.collect_pairs(
             job.train,
-            load_rubric(job.context),
+            load_rubric(self.context),
             seed,
             rubric_pairs=o.rubric_pairs,
             preferences=o.preferences,
@@ -161,48 +157,22 @@ class DPOTrainer(Trainer):
                 peft_config=lora,
                 callbacks=[MarkCompleteCallback()],
             )
-        attach_progress(trainer, f"training ({self.name})", enabled=job.context.show_progress)
+        attach_progress(trainer, f"training ({self.name})", enabled=self.context.show_progress)
         return trainer
 
     def training_args(self, job: TrainJob, seed: int) -> dict[str, Any]:
         """The keyword arguments of TRL's config class for the method."""
-        import torch
-
-        from kinject_plugins.trainers.progress_callback import hf_tqdm_disabled
-        from kinject_plugins.trainers.sft import mixed_precision, resolve_report_to
+        from kinject_plugins.trainers.training_arguments import training_arguments
 
         o = self.opts
-        cuda = torch.cuda.is_available()
-        bf16, fp16 = mixed_precision(o.precision, cuda)
-        args: dict[str, Any] = dict(
-            output_dir=str(job.output_dir / "checkpoints"),
+        args = training_arguments(
+            o,
+            job.output_dir,
             learning_rate=o.learning_rate,
-            num_train_epochs=o.epochs,
-            max_steps=o.max_steps or -1,
-            per_device_train_batch_size=o.batch_size,
-            per_device_eval_batch_size=o.batch_size,
-            gradient_accumulation_steps=o.gradient_accumulation,
-            warmup_steps=o.warmup_ratio,
-            lr_scheduler_type=o.lr_scheduler,
-            save_strategy="steps",
-            save_steps=o.save_steps,
-            save_total_limit=o.save_total_limit,
-            activation_checkpointing=o.gradient_checkpointing,
-            activation_checkpointing_kwargs={"use_reentrant": False}
-            if o.gradient_checkpointing
-            else None,
-            bf16=bf16,
-            fp16=fp16,
-            use_cpu=not cuda,
-            dataloader_pin_memory=cuda,
-            report_to=resolve_report_to(o.report_to),
-            logging_steps=o.logging_steps,
-            logging_first_step=True,
-            disable_tqdm=hf_tqdm_disabled(job.context.show_progress),
             seed=seed,
-            max_length=o.max_length,
-            beta=o.beta,
+            show_progress=self.context.show_progress,
         )
+        args.update(max_length=o.max_length, beta=o.beta)
         if o.method == "dpo":
             args["loss_type"] = [o.loss_type]
         elif o.method == "kto":
