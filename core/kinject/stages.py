@@ -27,6 +27,22 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: every stage a run goes through, in order, by the name its hooks and manifest entry carry
+#: (``eval_questions`` only when the questions are built from a user's corpus); the list in
+#: docs/plugins/hooks.md is checked against it, and a run's stages against it
+STAGES: tuple[str, ...] = (
+    "sources",
+    "cleaners",
+    "chunk",
+    "eval_questions",
+    "eval_set",
+    "augmenters",
+    "split",
+    "train",
+    "evaluate",
+    "export",
+)
+
 
 def fingerprint(*parts: Any) -> str:
     """A stable hash of JSON-serialisable parts."""
