@@ -12,6 +12,11 @@ table of seconds per evaluator and model; ``--json PATH`` writes the same figure
 
 ``--caps 32,24,16`` also times the greedy answers of the base model at each answer budget
 (``max_new_tokens``) and counts the answers that differ from those at the first budget.
+
+``--against RUN_DIR`` compares every question's outcome (choice picked, right or wrong, answer
+generated, rubric score) and every metric with the run's own ``evaluation/base.json`` and
+``evaluation/trained.json``, to show that a change to the evaluation code leaves the scores as
+they were; ``--details PATH`` writes each model's per-question details.
 """
 
 from __future__ import annotations
@@ -66,7 +71,58 @@ def timed_evaluation(label: str, load: Any, evaluators: list[Any], context: Any)
         "total_s": round(total, 2),
         "metrics": metrics,
         "errors": errors,
+        "details": details,
     }
+
+
+#: per-question fields that are not outcomes (float noise, timings) and are compared apart
+_NOT_OUTCOMES = {"logprobs", "seconds"}
+
+
+def differences(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """Per evaluator: questions whose outcome differs, metrics that differ, and the largest
+    difference of a choice's log-probability, between two evaluations' details."""
+    out: dict[str, Any] = {}
+    for name, part in mine.items():
+        other = theirs.get(name) or {}
+        rows = {r["id"]: r for r in other.get("items", [])}
+        changed, lp_diff = [], 0.0
+        for row in part.get("items", []):
+            before = rows.get(row["id"], {})
+            if any(row.get(k) != before.get(k) for k in row if k not in _NOT_OUTCOMES):
+                changed.append(row["id"])
+            for a, b in zip(row.get("logprobs", []), before.get("logprobs", []), strict=False):
+                lp_diff = max(lp_diff, abs(a - b))
+        mine_m, theirs_m = _flat(part), _flat(other)
+        out[name] = {
+            "questions": len(part.get("items", [])),
+            "missing": len(set(rows) - {r["id"] for r in part.get("items", [])}),
+            "changed": changed,
+            "metrics_changed": sorted(k for k in mine_m if mine_m[k] != theirs_m.get(k)),
+            "max_logprob_diff": round(lp_diff, 6),
+        }
+    return out
+
+
+def _flat(part: dict[str, Any]) -> dict[str, float]:
+    from kinject.scoring import flatten_metrics
+
+    flat: dict[str, float] = {}
+    for key, value in part.items():
+        if key not in _NOT_OUTCOMES:
+            flatten_metrics(key, value, flat)
+    return flat
+
+
+def compare_with_run(rows: list[dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+    """Each timed model's details against the run's evaluation of the same model."""
+    out = {}
+    for row in rows:
+        side = "base" if row["model"] == "base" else "trained"
+        saved = json.loads((run_dir / "evaluation" / f"{side}.json").read_text(encoding="utf-8"))
+        out[row["model"]] = differences(row["details"], saved["details"])
+        print(json.dumps({"against": str(run_dir), "model": row["model"], **out[row["model"]]}))
+    return out
 
 
 def answer_caps(base: Path, context: Any, caps: list[int], batch_size: int) -> list[dict[str, Any]]:
@@ -123,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, default=8, help="with --caps: questions generated together"
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--against", type=Path, help="a finished run directory whose evaluation to compare with"
+    )
+    parser.add_argument("--details", type=Path, help="write each model's per-question details")
     args = parser.parse_args(argv)
 
     import torch
@@ -173,7 +233,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     for row in rows:
-        print(json.dumps({k: v for k, v in row.items() if k != "metrics"}), flush=True)
+        print(json.dumps({k: v for k, v in row.items() if k not in ("metrics", "details")}))
+    against = compare_with_run(rows, args.against) if args.against else None
+    if args.details:
+        args.details.write_text(
+            json.dumps({r["model"]: r["details"] for r in rows}, indent=1, ensure_ascii=False),
+            encoding="utf-8",
+        )
 
     names = [s.name for s, _ in evaluators]
     summary = {
@@ -182,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         "questions": len(context.eval_items),
         "threads": torch.get_num_threads(),
         "trained": str(args.trained or "fresh LoRA adapter"),
-        "rows": rows,
+        "rows": [{k: v for k, v in r.items() if k != "details"} for r in rows],
+        "against": against,
     }
     print(
         f"\n{args.domain}: {len(context.eval_items)} questions, model={args.model}, "

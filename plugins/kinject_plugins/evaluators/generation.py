@@ -41,15 +41,22 @@ def generate_answers(
     cache = _cache_for(model.model)
     stamp = (model.label, max_new_tokens, weights_version(model.model))
     missing = [p for p in dict.fromkeys(prompts) if (stamp, p) not in cache]
+    encoded = {p: encode_prompt(model.tokenizer, p) for p in missing}
+    # prompts of similar length together, so a batch pads little
+    missing.sort(key=lambda p: len(encoded[p]))
     with inner_bar("generating answers", total=len(missing)) as bar:
         for start in range(0, len(missing), batch_size):
             chunk = missing[start : start + batch_size]
-            for prompt, answer in zip(
-                chunk, generate_greedy(model, chunk, max_new_tokens), strict=True
-            ):
+            answers = generate_greedy(model, [encoded[p] for p in chunk], max_new_tokens)
+            for prompt, answer in zip(chunk, answers, strict=True):
                 cache[(stamp, prompt)] = answer
             bar.advance(len(chunk))
     return [cache[(stamp, p)] for p in prompts]
+
+
+def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
+    """A prompt's token ids, with the tokenizer's special prefix."""
+    return list(tokenizer(prompt, add_special_tokens=True)["input_ids"])
 
 
 def clear_answer_cache() -> None:
@@ -57,12 +64,15 @@ def clear_answer_cache() -> None:
     _ANSWERS.clear()
 
 
-def generate_greedy(model: EvalModel, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-    """Greedy continuations of ``prompts`` (one batch, left-padded), cut at the first newline."""
+def generate_greedy(
+    model: EvalModel, prompts: Sequence[str | list[int]], max_new_tokens: int
+) -> list[str]:
+    """Greedy continuations of ``prompts`` (texts or token ids; one batch, left-padded), cut at
+    the first newline."""
     import torch
 
     tokenizer = model.tokenizer
-    encoded = [list(tokenizer(p, add_special_tokens=True)["input_ids"]) for p in prompts]
+    encoded = [p if isinstance(p, list) else encode_prompt(tokenizer, p) for p in prompts]
     pad_id = pad_token_id(tokenizer)
     width = max(len(ids) for ids in encoded)
     input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)

@@ -4,10 +4,11 @@ Shared by ``knowledge-qa`` (which choice does the model prefer), ``retention`` a
 ``perplexity``. The context and the continuation are tokenized separately and concatenated,
 as lm-evaluation-harness does, so a choice's tokens are the same whatever the question.
 
-Several continuations of one long context (the four choices of a question asked with retrieved
-passages) share its forward pass: the context runs once, its key/value cache is repeated for
-each continuation, and only the continuations' tokens run again. The scores are those of the
-full sequences (same tokens, same positions, up to float rounding).
+Several continuations of one context (the four choices of a question) share its forward pass:
+the contexts of a batch run once, left-padded, with the output head on their last position
+only; their key/value cache is repeated for each continuation, and only the continuations'
+tokens (all but the last, which predicts nothing) run again. The scores are those of the full
+sequences (same tokens, same positions, up to float rounding).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
 
 
 #: a context at least this long (in tokens) with two or more continuations is run once and shared
-SHARED_PREFIX_MIN_TOKENS = 64
+SHARED_PREFIX_MIN_TOKENS = 1
 
 
 def score_continuations(
@@ -62,9 +63,10 @@ def score_continuations(
 ) -> list[ContinuationScore]:
     """Score each ``(context, continuation)`` pair; results come back in input order.
 
-    Sequences are sorted by length so each batch wastes little padding; padding is on the right
-    and masked, so a sequence's score does not depend on what it is batched with. With
-    ``share_prefix``, the continuations of a long shared context reuse its key/value cache.
+    Sequences are sorted by length so each batch wastes little padding; padding is masked, so a
+    sequence's score does not depend on what it is batched with (up to float rounding). With
+    ``share_prefix``, the continuations of a context reuse its key/value cache; ``batch_size``
+    counts continuations.
     """
     import torch
 
@@ -78,32 +80,53 @@ def score_continuations(
     for i, (ctx, _) in enumerate(encoded):
         groups.setdefault(tuple(ctx), []).append(i)
     share_prefix = share_prefix and _has_cache(model)
-    shared = {
-        key: members
+    shared = [
+        members
         for key, members in groups.items()
         if share_prefix and len(members) > 1 and len(key) >= SHARED_PREFIX_MIN_TOKENS
-    }
-    rest = [i for key, members in groups.items() if key not in shared for i in members]
+    ]
+    in_shared = {i for members in shared for i in members}
+    rest = [i for i in range(len(encoded)) if i not in in_shared]
     order = sorted(rest, key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
     with torch.no_grad(), inner_bar("scoring continuations", total=len(encoded)) as bar:
-        for key, members in shared.items():
-            for start in range(0, len(members), batch_size):
-                chunk = members[start : start + batch_size]
-                for i, score in zip(
-                    chunk,
-                    _score_shared(model, list(key), [encoded[i][1] for i in chunk], device),
-                    strict=True,
-                ):
+        for batch in _shared_batches(shared, encoded, batch_size):
+            scored = _score_shared(
+                model, [(encoded[m[0]][0], [encoded[i][1] for i in m]) for m in batch], device
+            )
+            for members, scores in zip(batch, scored, strict=True):
+                for i, score in zip(members, scores, strict=True):
                     results[i] = score
-                bar.advance(len(chunk))
+            bar.advance(sum(len(m) for m in batch))
         for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
+            rows = order[start : start + batch_size]
             for i, score in zip(
-                batch, _score_batch(model, [encoded[i] for i in batch], device), strict=True
+                rows, _score_batch(model, [encoded[i] for i in rows], device), strict=True
             ):
                 results[i] = score
-            bar.advance(len(batch))
+            bar.advance(len(rows))
     return [r for r in results if r is not None]
+
+
+def _shared_batches(
+    shared: list[list[int]], encoded: list[tuple[list[int], list[int]]], batch_size: int
+) -> list[list[list[int]]]:
+    """Groups of one context in batches of at most ``batch_size`` continuations (a group larger
+    than that is split), contexts sorted by length so little padding runs."""
+    pieces = [
+        members[start : start + batch_size]
+        for members in shared
+        for start in range(0, len(members), batch_size)
+    ]
+    pieces.sort(key=lambda m: -len(encoded[m[0]][0]))
+    batches: list[list[list[int]]] = []
+    rows = batch_size
+    for piece in pieces:
+        if rows + len(piece) > batch_size:
+            batches.append([])
+            rows = 0
+        batches[-1].append(piece)
+        rows += len(piece)
+    return batches
 
 
 def _has_cache(model: Any) -> bool:
@@ -115,48 +138,82 @@ def _has_cache(model: Any) -> bool:
 
 
 def _score_shared(
-    model: Any, ctx: list[int], conts: list[list[int]], device: Any
-) -> list[ContinuationScore]:
-    """Score continuations of one context: the context's forward pass runs once and its cache is
-    repeated for every continuation (right-padded, masked)."""
+    model: Any, groups: list[tuple[list[int], list[list[int]]]], device: Any
+) -> list[list[ContinuationScore]]:
+    """Score the continuations of several contexts: each context runs once (left-padded, the
+    output head on its last position only), its cache is repeated for each continuation, and the
+    continuations run after it (right-padded, masked), all but their last token."""
     import torch
 
-    prefix = model(input_ids=torch.tensor([ctx], dtype=torch.long, device=device), use_cache=True)
+    width = max(len(ctx) for ctx, _ in groups)
+    ctx_ids = torch.zeros((len(groups), width), dtype=torch.long)
+    ctx_mask = torch.zeros((len(groups), width), dtype=torch.long)
+    for g, (ctx, _) in enumerate(groups):
+        ctx_ids[g, width - len(ctx) :] = torch.tensor(ctx, dtype=torch.long)
+        ctx_mask[g, width - len(ctx) :] = 1
+    positions = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
+    prefix = model(
+        input_ids=ctx_ids.to(device),
+        attention_mask=ctx_mask.to(device),
+        position_ids=positions.to(device),
+        use_cache=True,
+        logits_to_keep=1,
+    )
     # predicts each continuation's first token
-    first = torch.log_softmax(prefix.logits[0, -1].float(), dim=-1).cpu()
+    first = torch.log_softmax(prefix.logits[:, -1].float(), dim=-1).cpu()
+    rows = [
+        (g, k) for g, (_, conts) in enumerate(groups) for k, c in enumerate(conts) if len(c) > 1
+    ]
+    later = _continuation_logprobs(model, groups, rows, prefix.past_key_values, ctx_mask, device)
+    scores: list[list[ContinuationScore]] = []
+    for g, (_, conts) in enumerate(groups):
+        out = []
+        for k, cont in enumerate(conts):
+            if not cont:
+                out.append(ContinuationScore(0.0, 0, True))
+                continue
+            parts = [first[g].unsqueeze(0)] + ([later[(g, k)]] if (g, k) in later else [])
+            out.append(_score(torch.cat(parts, dim=0), cont))
+        scores.append(out)
+    return scores
+
+
+def _continuation_logprobs(
+    model: Any,
+    groups: list[tuple[list[int], list[list[int]]]],
+    rows: list[tuple[int, int]],
+    cache: Any,
+    ctx_mask: Any,
+    device: Any,
+) -> dict[tuple[int, int], Any]:
+    """Log-probabilities predicting tokens 2.. of each continuation ``(group, index)`` in
+    ``rows``, after its context's cache."""
+    import torch
+
+    if not rows:
+        return {}
+    conts = [groups[g][1][k][:-1] for g, k in rows]
+    cache.batch_select_indices(torch.tensor([g for g, _ in rows], device=device))
     width = max(len(c) for c in conts)
-    scores: list[ContinuationScore | None] = [None] * len(conts)
-    rows = [r for r, c in enumerate(conts) if c]
-    for r, cont in enumerate(conts):
-        if not cont:
-            scores[r] = ContinuationScore(0.0, 0, True)
-    if rows:
-        cache = prefix.past_key_values
-        if len(rows) > 1:
-            cache.batch_repeat_interleave(len(rows))
-        input_ids = torch.zeros((len(rows), width), dtype=torch.long)
-        attention = torch.zeros((len(rows), len(ctx) + width), dtype=torch.long)
-        attention[:, : len(ctx)] = 1
-        for b, r in enumerate(rows):
-            input_ids[b, : len(conts[r])] = torch.tensor(conts[r], dtype=torch.long)
-            attention[b, len(ctx) : len(ctx) + len(conts[r])] = 1
-        positions = (
-            torch.arange(len(ctx), len(ctx) + width, device=device)
-            .unsqueeze(0)
-            .expand(len(rows), -1)
-        )
-        logits = model(
-            input_ids=input_ids.to(device),
-            attention_mask=attention.to(device),
-            past_key_values=cache,
-            position_ids=positions,
-            use_cache=True,
-        ).logits
-        for b, r in enumerate(rows):
-            cont = conts[r]
-            later = torch.log_softmax(logits[b, : len(cont) - 1].float(), dim=-1).cpu()
-            scores[r] = _score(torch.cat([first.unsqueeze(0), later], dim=0), cont)
-    return [s for s in scores if s is not None]
+    input_ids = torch.zeros((len(rows), width), dtype=torch.long)
+    cont_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for b, cont in enumerate(conts):
+        input_ids[b, : len(cont)] = torch.tensor(cont, dtype=torch.long)
+        cont_mask[b, : len(cont)] = 1
+    index = torch.tensor([g for g, _ in rows])
+    ctx_len = ctx_mask.sum(-1)[index]
+    positions = ctx_len.unsqueeze(1) + torch.arange(width).unsqueeze(0)
+    logits = model(
+        input_ids=input_ids.to(device),
+        attention_mask=torch.cat([ctx_mask[index], cont_mask], dim=1).to(device),
+        past_key_values=cache,
+        position_ids=positions.to(device),
+        use_cache=True,
+    ).logits
+    return {
+        row: torch.log_softmax(logits[b, : len(conts[b])].float(), dim=-1).cpu()
+        for b, row in enumerate(rows)
+    }
 
 
 def _truncate(ctx: list[int], cont: list[int], limit: int) -> tuple[list[int], list[int]]:

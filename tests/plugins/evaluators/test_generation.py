@@ -43,3 +43,28 @@ def test_answers_are_cached_per_model_until_weights_change(
         next(tiny_eval_model.model.parameters()).add_(0.0)  # an in-place update, as training does
     assert generate_answers(tiny_eval_model, items, max_new_tokens=5) == first
     assert calls == [2]
+
+
+def test_prompts_are_batched_by_length(
+    tiny_eval_model: EvalModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = ["Who?", "What is the appeal deadline in the harbor district?", "Why?", "When?"]
+    questions += ["Which court hears appeals from the harbor district and the city?"]
+    items = [EvalItem(str(i), q) for i, q in enumerate(questions)]
+    widths: list[list[int]] = []
+    original = tiny_eval_model.model.generate
+
+    def recording_generate(*args: Any, **kwargs: Any) -> Any:
+        widths.append(kwargs["attention_mask"].sum(dim=1).tolist())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_eval_model.model, "generate", recording_generate)
+    clear_answer_cache()
+    answers = generate_answers(tiny_eval_model, items, max_new_tokens=4, batch_size=2)
+    lengths = sorted(
+        len(tiny_eval_model.tokenizer(tiny_eval_model.prompt(q))["input_ids"]) for q in questions
+    )
+    assert [w for batch in widths for w in batch] == lengths  # shortest first, in batches of 2
+    assert [len(batch) for batch in widths] == [2, 2, 1]
+    clear_answer_cache()
+    assert generate_answers(tiny_eval_model, items, max_new_tokens=4, batch_size=1) == answers

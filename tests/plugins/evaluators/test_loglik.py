@@ -83,3 +83,28 @@ def test_the_shared_context_runs_once(
     shared_tokens, seen[:] = sum(seen), []
     score_continuations(model, tiny_eval_model.tokenizer, pairs, 16, share_prefix=False)
     assert shared_tokens < 0.5 * sum(seen)  # the context ran once, not four times
+
+
+def test_short_contexts_shared_in_one_batch_score_like_the_full_sequences(
+    tiny_eval_model: EvalModel, hand_logprob: Callable[[EvalModel, str, str], float]
+) -> None:
+    # contexts of different lengths batched together (left-padded), one-token and empty-ish
+    # choices, groups split across batches, a context of its own, pairs in mixed order
+    contexts = [
+        "Question: Who?\nAnswer:",
+        "Question: What is the appeal deadline in the harbor district court?\nAnswer:",
+        "Question: Is a deposit refundable?\nAnswer:",
+    ]
+    choices = [" x", " the harbor court", " 21 days after the judgment is served", " no"]
+    pairs = [(ctx, c) for c in choices for ctx in contexts] + [("Alone", " here")]
+    expected = [hand_logprob(tiny_eval_model, c, k) for c, k in pairs]
+    full = score_continuations(
+        tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, 16, share_prefix=False
+    )
+    for batch_size in (1, 3, 5, 16):
+        shared = score_continuations(
+            tiny_eval_model.model, tiny_eval_model.tokenizer, pairs, batch_size
+        )
+        assert [s.logprob for s in shared] == pytest.approx(expected, abs=1e-4)
+        assert [s.greedy for s in shared] == [s.greedy for s in full]
+        assert [s.n_tokens for s in shared] == [s.n_tokens for s in full]
