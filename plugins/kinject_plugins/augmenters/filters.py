@@ -50,6 +50,8 @@ class FilterOptions(BaseModel):
 
     max_question_words: int = Field(default=32, ge=3)
     max_answer_words: int = Field(default=12, ge=1)
+    #: a statement question's answer is its whole sentence ("What is X?" -> "X is ..."): this cap
+    max_statement_words: int = Field(default=40, ge=3)
     #: a fill-in-the-blank question longer than this many words is dropped
     max_cloze_words: int = Field(default=30, ge=5)
     #: one answer string may serve at most this share of a document's questions ...
@@ -151,7 +153,8 @@ class QAFilter:
             return "empty"
         if not grounded(answer, c.passage):
             return "answer_not_in_source"
-        if len(answer.split()) > self.opts.max_answer_words:
+        cap = self.opts.max_statement_words if c.payload.get("statement") else None
+        if len(answer.split()) > (cap or self.opts.max_answer_words):
             return "answer_too_long"
         if is_cloze(question):
             if len(question.split()) > self.opts.max_cloze_words:

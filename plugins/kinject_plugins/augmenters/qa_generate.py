@@ -25,10 +25,11 @@ from kinject.evaluation import format_prompt
 from kinject.records import Record
 from kinject_plugins.augmenters.coverage import Coverage
 from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
-from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values
+from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values, split_sentences
 from kinject_plugins.augmenters.filters import Candidate, FilterOptions, QAFilter
 from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
+from kinject_plugins.augmenters.statements import capitalised_inside, statement_pairs
 from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects
 from kinject_plugins.augmenters.tables import cell_question, table_cells
 
@@ -55,6 +56,9 @@ class QAGenerateOptions(GeneratorOptions):
     from_generated: bool = False
     #: rules: also ask each numeric cell of a Markdown table ("What was Total sales in 2019?")
     table_questions: bool = True
+    #: rules: also ask what a term is and what causes it, answered by the defining sentence
+    #: ("What is celiac disease?" -> "Celiac disease is an immune disorder ...")
+    statement_questions: bool = True
     #: model backends: pairs asked for per passage (at most)
     pairs_per_passage: int = Field(8, ge=1)
     #: the checks every pair passes (grounded, standalone, well-formed, diverse)
@@ -157,7 +161,13 @@ class QAGenerate(GeneratingAugmenter):
         subjects: dict[str, Subject],
     ) -> Iterator[Candidate]:
         """Up to ``max_per_fact`` well-formed pairs per fact, over up to ``values_per_fact`` values,
-        different forms first (fronted, in situ, article, cloze)."""
+        different forms first (fronted, in situ, article, cloze); then the statement questions and
+        the table cells of each passage."""
+        sentences: dict[str, list[str]] = {}
+        for record in passages:
+            sentences.setdefault(document_key(record), []).extend(
+                split_sentences(record.text, str(record.meta.get("section") or ""))
+            )
         for record in passages:
             document = document_key(record)
             for fact in facts[record.id]:
@@ -182,6 +192,8 @@ class QAGenerate(GeneratingAugmenter):
                         subjects[document],
                         {"record": record, "fact": fact, "kind": pair.kind},
                     )
+            if self.opts.statement_questions:
+                yield from self._statement_pairs(record, document, subjects[document], sentences)
             if self.opts.table_questions:
                 for cell in table_cells(record.text):
                     yield Candidate(
@@ -192,6 +204,26 @@ class QAGenerate(GeneratingAugmenter):
                         subjects[document],
                         {"record": record, "fact": None, "kind": "table", "names_nothing": True},
                     )
+
+    def _statement_pairs(
+        self, record: Record, document: str, subject: Subject, sentences: dict[str, list[str]]
+    ) -> Iterator[Candidate]:
+        """What each defined term of the passage is (or what causes it), answered by the sentence
+        (see :mod:`.statements`)."""
+        mine = sentences[document]
+        proper = capitalised_inside(mine)
+        topic = f"{subject.title} {record.meta.get('section') or ''}"
+        section = str(record.meta.get("section") or "")
+        for sentence in split_sentences(record.text, section):
+            for pair in statement_pairs(sentence, topic, mine, proper):
+                yield Candidate(
+                    pair.question,
+                    pair.answer,
+                    record.text,
+                    document,
+                    subject,
+                    {"record": record, "fact": None, "kind": pair.form, "statement": True},
+                )
 
     def _model_pairs(
         self, passages: list[Record], facts: dict[str, list[Fact]], subjects: dict[str, Subject]
