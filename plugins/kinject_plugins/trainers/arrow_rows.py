@@ -36,7 +36,7 @@ from kinject_plugins.trainers.training_rows import (
 )
 
 #: ``tokenize: auto`` uses this path from this many records (see docs/scale.md for the figures)
-AUTO_MIN_RECORDS = 50_000
+AUTO_MIN_RECORDS = 10_000
 
 #: bump when what is stored changes, so old folders are not reused
 FORMAT = 1

@@ -84,7 +84,7 @@ class SFTOptions(BaseModel):
     group_by_length: bool = True
     #: where token ids are built. lists: in Python lists in memory; datasets: a memory-mapped
     #: Arrow dataset under <output_dir>/tokenized (reused on resume); auto: datasets from
-    #: 50,000 records (see docs/scale.md)
+    #: 10,000 records (see docs/scale.md)
     tokenize: Literal["auto", "lists", "datasets"] = "auto"
     #: processes that tokenize on the datasets path
     tokenize_num_proc: int = Field(1, ge=1)
