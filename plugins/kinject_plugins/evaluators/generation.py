@@ -30,11 +30,11 @@ class GenerationOptions(BaseModel):
     max_new_tokens: int = Field(
         default=32, ge=1, le=1024, description="answer length budget, in tokens"
     )
-    batch_size: int = Field(default=8, ge=1, description="questions generated together")
+    batch_size: int = Field(default=32, ge=1, description="questions generated together")
 
 
 def generate_answers(
-    model: EvalModel, items: Sequence[EvalItem], max_new_tokens: int = 32, batch_size: int = 8
+    model: EvalModel, items: Sequence[EvalItem], max_new_tokens: int = 32, batch_size: int = 32
 ) -> list[str]:
     """The model's greedy answer to each item's prompt: the first line, stripped."""
     prompts = [model.prompt(item.question) for item in items]
