@@ -163,11 +163,11 @@ class QAGenerate(GeneratingAugmenter):
         """Up to ``max_per_fact`` well-formed pairs per fact, over up to ``values_per_fact`` values,
         different forms first (fronted, in situ, article, cloze); then the statement questions and
         the table cells of each passage."""
+        own = {r.id: split_sentences(r.text, str(r.meta.get("section") or "")) for r in passages}
         sentences: dict[str, list[str]] = {}
         for record in passages:
-            sentences.setdefault(document_key(record), []).extend(
-                split_sentences(record.text, str(record.meta.get("section") or ""))
-            )
+            sentences.setdefault(document_key(record), []).extend(own[record.id])
+        proper = {document: capitalised_inside(texts) for document, texts in sentences.items()}
         for record in passages:
             document = document_key(record)
             for fact in facts[record.id]:
@@ -193,7 +193,13 @@ class QAGenerate(GeneratingAugmenter):
                         {"record": record, "fact": fact, "kind": pair.kind},
                     )
             if self.opts.statement_questions:
-                yield from self._statement_pairs(record, document, subjects[document], sentences)
+                yield from self._statement_pairs(
+                    record,
+                    subjects[document],
+                    own[record.id],
+                    sentences[document],
+                    proper[document],
+                )
             if self.opts.table_questions:
                 for cell in table_cells(record.text):
                     yield Candidate(
@@ -206,21 +212,24 @@ class QAGenerate(GeneratingAugmenter):
                     )
 
     def _statement_pairs(
-        self, record: Record, document: str, subject: Subject, sentences: dict[str, list[str]]
+        self,
+        record: Record,
+        subject: Subject,
+        own: list[str],
+        document_sentences: list[str],
+        proper: set[str],
     ) -> Iterator[Candidate]:
         """What each defined term of the passage is (or what causes it), answered by the sentence
-        (see :mod:`.statements`)."""
-        mine = sentences[document]
-        proper = capitalised_inside(mine)
+        (see :mod:`.statements`); ``own`` are the passage's sentences, ``document_sentences`` the
+        whole document's, ``proper`` the words its sentences capitalise inside."""
         topic = f"{subject.title} {record.meta.get('section') or ''}"
-        section = str(record.meta.get("section") or "")
-        for sentence in split_sentences(record.text, section):
-            for pair in statement_pairs(sentence, topic, mine, proper):
+        for sentence in own:
+            for pair in statement_pairs(sentence, topic, document_sentences, proper):
                 yield Candidate(
                     pair.question,
                     pair.answer,
                     record.text,
-                    document,
+                    document_key(record),
                     subject,
                     {"record": record, "fact": None, "kind": pair.form, "statement": True},
                 )
