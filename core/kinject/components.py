@@ -314,7 +314,12 @@ class Trainer(RunComponent):
         """Train (resuming from the last complete checkpoint when ``job.resume``)."""
 
     def load_for_eval(self, result: TrainResult, context: RunContext) -> EvalModel:
-        """The trained model, ready for evaluators. Default: base + adapter, or a full model."""
+        """The trained model, ready for evaluators. Default: base + adapter, or a full model.
+
+        Also called without :meth:`setup` by ``inject chat``, ``serve`` and ``eval RUN``, in a
+        later process that may lack the training's hardware: load only, check nothing of
+        training.
+        """
         from kinject.evaluation import load_eval_model
 
         return load_eval_model(result, label=self.name)

@@ -26,6 +26,7 @@ from kinject.runs import plugin_versions
 from kinject.scoring import HEADLINE_KEYS, evaluator_steps, run_evaluators
 from kinject.stages import JsonCache, StageRunner, fingerprint
 from kinject.stats import intervals
+from kinject.trained import weights_key
 
 if TYPE_CHECKING:
     from kinject.domains import DomainPack
@@ -82,7 +83,7 @@ def eval_target(spec: str) -> EvalTarget:
     if path.is_dir() and is_run_dir(path):
         config = run_config(path)
         result = load_run_result(path)
-        key = fingerprint(str(result.model_dir), result.metrics)
+        key = fingerprint(str(result.model_dir), weights_key(result))
         return EvalTarget(
             spec, _safe_label(path.resolve().name), key, Path(result.model_dir), path, config
         )

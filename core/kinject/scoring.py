@@ -16,6 +16,7 @@ from kinject.lm_eval_task import write_lm_eval_task
 from kinject.manifest import Manifest
 from kinject.stages import JsonCache, StageRunner, cached, fingerprint
 from kinject.stats import count_of, intervals, outcomes, paired_outcomes, wilson_interval
+from kinject.trained import weights_key
 
 if TYPE_CHECKING:
     from kinject.config import Step
@@ -108,7 +109,7 @@ def evaluate_models(
         base, evaluated["base_from"] = _base_evaluation(
             context, result, evaluators, steps, items, base_dir
         )
-        trained_fp = fingerprint("trained", str(result.model_dir), result.metrics, steps, items)
+        trained_fp = fingerprint("trained", weights_key(result), steps, items)
 
         def trained_evaluation() -> dict[str, Any]:
             handle = trainer.load_for_eval(result, context)

@@ -169,6 +169,17 @@ def test_chat_question_answers_in_the_training_format(sft_run: Path) -> None:
     assert result.stdout == _greedy(model, model.question_prompt(QUESTION), 12) + "\n"
 
 
+def test_a_run_trained_with_qlora_on_a_gpu_is_chatted_with_on_a_cpu(sft_run: Path) -> None:
+    # loading needs no training hardware: chat and eval call load_for_eval without setup, whose
+    # check would refuse qlora here
+    manifest = sft_run / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["config"]["trainer"]["method"] = "qlora"
+    manifest.write_text(json.dumps(data))
+    model = open_chat(sft_run)
+    assert model.handle.model.peft_config
+
+
 def test_chat_at_a_prompt_goes_on_after_a_refused_question_and_leaves_on_exit(
     sft_run: Path,
 ) -> None:

@@ -333,10 +333,13 @@ class PrivateRun:
 
     def save(self, final: Path) -> Path:
         """The adapter and tokenizer in ``final``, written through a temporary folder."""
+        from kinject_plugins.trainers.sft import sort_adapter_config
+
         staging = final.with_name(final.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         self.model._module.save_pretrained(str(staging))
         self.tokenizer.save_pretrained(staging)
+        sort_adapter_config(staging)
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
         return final

@@ -299,7 +299,11 @@ class RLHFTrainer(Trainer):
         seed: int,
     ) -> dict[str, Any]:
         from kinject_plugins.trainers.ppo.grpo import GRPORunConfig, grpo_summary, run_grpo
-        from kinject_plugins.trainers.sft import prepare_checkpoint_dir, resolve_report_to
+        from kinject_plugins.trainers.sft import (
+            prepare_checkpoint_dir,
+            resolve_report_to,
+            sort_adapter_config,
+        )
 
         o = self.opts
         settings = GRPORunConfig(
@@ -316,6 +320,7 @@ class RLHFTrainer(Trainer):
         final = job.output_dir / "final"
         policy.save_pretrained(str(final), selected_adapters=["default"])
         tokenizer.save_pretrained(final)
+        sort_adapter_config(final)
         return grpo_summary(history)
 
 

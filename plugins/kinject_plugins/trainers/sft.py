@@ -10,6 +10,7 @@ padding-free batches, checkpoints every ``save_steps`` -> the final adapter or m
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -418,9 +419,25 @@ def save_final(trainer: Any, tokenizer: Any, final: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     trainer.save_model(str(staging))
     tokenizer.save_pretrained(staging)
+    sort_adapter_config(staging)
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
     return final
+
+
+def sort_adapter_config(folder: Path) -> None:
+    """Write the ``target_modules`` of a saved adapter's config in sorted order.
+
+    PEFT keeps them as a set and saves them in the set's order, which changes from process to
+    process; sorted, the same training saves the same bytes.
+    """
+    path = folder / "adapter_config.json"
+    if not path.is_file():
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        path.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def resolve_report_to(report_to: list[str] | None) -> list[str] | str:

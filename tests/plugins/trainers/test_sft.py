@@ -87,6 +87,10 @@ def test_lora_steps_reduce_loss(tiny_model: Path, run_context: RunContext, tmp_p
     )
     assert result.adapter
     assert (result.model_dir / "adapter_model.safetensors").is_file()
+    config = json.loads((result.model_dir / "adapter_config.json").read_text())
+    # the same training saves the same bytes: PEFT's set of modules is written sorted
+    assert config["target_modules"] == sorted(config["target_modules"])
+    assert len(config["target_modules"]) > 1
     m = result.metrics
     assert m["steps"] == 24
     assert 0 < m["trainable_params"] < m["total_params"]

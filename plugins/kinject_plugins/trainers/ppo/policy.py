@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kinject.components import TrainResult
 from kinject.rubric import Rubric
+from kinject.trained import load_trained, weights_key
 from kinject_plugins.trainers.ppo.preferences import PolicyPrompt
 from kinject_plugins.trainers.ppo.reward_model import RewardScorer
 
@@ -30,12 +32,10 @@ def merged_sft_model(base: Path, adapter: Path, out_dir: Path) -> Path:
     source = {
         "base": str(base),
         "adapter": str(adapter.resolve()),
-        "weights": _adapter_digest(adapter),
+        "weights": weights_key(TrainResult(model_dir=adapter, base_model=base)),
     }
     if marker.is_file() and json.loads(marker.read_text()) == source:
         return out_dir
-    from kinject.components import TrainResult
-    from kinject.trained import load_trained
 
     merged, tokenizer = load_trained(TrainResult(model_dir=adapter, base_model=base), merge=True)
     staging = out_dir.with_name(out_dir.name + ".partial")
@@ -46,16 +46,6 @@ def merged_sft_model(base: Path, adapter: Path, out_dir: Path) -> Path:
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir
-
-
-def _adapter_digest(adapter: Path) -> str:
-    """SHA-256 of the adapter's weight files."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(adapter.glob("adapter_model*")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def load_policy(

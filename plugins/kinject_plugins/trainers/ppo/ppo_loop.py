@@ -292,10 +292,13 @@ class PPOLoop:
         """
         from safetensors.torch import save_file
 
+        from kinject_plugins.trainers.sft import sort_adapter_config
+
         staging = final.with_name(final.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         self.policy.save_pretrained(str(staging))
         self.tokenizer.save_pretrained(staging)
+        sort_adapter_config(staging)
         save_file(
             {k: v.contiguous() for k, v in self.value_head.state_dict().items()},
             str(staging / VALUE_HEAD_FILE),
