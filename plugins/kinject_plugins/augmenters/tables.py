@@ -11,9 +11,11 @@ as a sentence or ask it as a question, through the same filters as any other tex
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from kinject_plugins.augmenters.facts import CURRENCY_CODES
+from kinject_plugins.augmenters.lexicon import alternation, words
 
 _ROW = re.compile(r"^\s*\|(.*)\|\s*$")
 _RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -22,6 +24,14 @@ _NUMERIC = re.compile(
     rf")?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s*(?:%|[a-zA-Z]{{0,3}})?\)?$"
 )
 _YEARISH = re.compile(r"^(?:FY ?)?(?:19|20)\d\d$|^(?:19|20)\d\d[/-]\d\d$")
+_HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+#: "(in millions)", "($ in thousands)": what the numbers are counted in, not what they are
+_UNIT_NOTE = re.compile(r"^\(.*\)$")
+#: a heading part that only leads to the date under it: "Fiscal Years", "Years Ended
+#: September 30,", "Outstanding as of December 31,"
+_PERIOD_LEAD = re.compile(
+    rf"^(?:(?:{alternation(words('tables', 'period_words'))})\b\s*)+$|[,:]$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,9 @@ class Cell:
     label: str
     column: str
     value: str
+    #: what the value is, when the column also names a period: "Net Sales" under "Fiscal Year
+    #: 2017" (``column``)
+    measure: str = ""
 
 
 def _cells(line: str) -> list[str]:
@@ -68,13 +81,35 @@ def _label(row: list[str]) -> tuple[int, str]:
     return -1, ""
 
 
+def _nearest(filled: list[tuple[int, str]], column: int) -> str:
+    """The heading cell of a row nearest to ``column`` (the left one on a tie)."""
+    return min(filled, key=lambda item: (abs(item[0] - column), item[0]))[1]
+
+
+def column_headings(rows: list[list[str]], width: int) -> list[tuple[str, str]]:
+    """(period, measure) of each column from the heading rows, top to bottom."""
+    parts: list[list[str]] = [[] for _ in range(width)]
+    for row in rows:
+        filled = [(i, c) for i, c in enumerate(row) if i > 0 and c]
+        for column in range(1, width):
+            cell = row[column] or (_nearest(filled, column) if filled else "")
+            if cell and not _UNIT_NOTE.match(cell) and cell not in parts[column][-1:]:
+                parts[column].append(cell)
+    out = []
+    for found in parts:
+        periods = [p for p in found if _HAS_YEAR.search(p)]
+        measure = [p for p in found if not _HAS_YEAR.search(p) and not _PERIOD_LEAD.search(p)]
+        out.append((periods[-1] if periods else "", " ".join(measure)))
+    return out
+
+
 def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
     """Every numeric cell of every table in ``text`` with its row label and column heading."""
     out: list[Cell] = []
     for rows in tables(text):
         width = max(len(r) for r in rows)
-        headings = [""] * width
-        in_body = False
+        heading_rows: list[list[str]] = []
+        headings: list[tuple[str, str]] = []
         for n, row in enumerate(rows):
             row = row + [""] * (width - len(row))
             at, label = _label(row)
@@ -83,31 +118,46 @@ def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
                 for i, cell in enumerate(row)
                 if i > at and is_number(cell) and not _YEARISH.match(cell)
             ]
-            # heading rows: the table's first row, rows right under it with an empty first cell,
-            # and a row of periods ("| At December 31: | 2019 | 2018 |")
-            periods = [c for c in row[1:] if c]
-            if not in_body and (
+            # heading rows: the table's first row, and the rows under it without a value whose
+            # first cell is empty, a unit note or a lead ("| At December 31: | 2019 | 2018 |"),
+            # or whose other cells name a year ("| Issuance Date | 2019 | price |")
+            others = [c for c in row[1:] if c]
+            if not headings and (
                 n == 0
-                or not row[0]
-                and not numbers
-                or periods
-                and all(_YEARISH.match(c) for c in periods)
+                or not numbers
+                and (
+                    not row[0]
+                    or _UNIT_NOTE.match(row[0])
+                    or row[0].endswith((":", ","))
+                    or any(_HAS_YEAR.search(c) for c in others)
+                )
             ):
-                # a heading row: its cells name the columns (a lower heading row wins:
-                # "2019" under "Years Ended September 30,")
-                for i, cell in enumerate(row):
-                    if cell and i > 0:  # the first column holds row labels, not a heading
-                        headings[i] = cell
+                heading_rows.append(row)
                 continue
-            in_body = True
+            headings = headings or column_headings(heading_rows, width)
             if not label or len(label.split()) > max_label_words:
                 continue
-            for i in numbers:
-                if width == 2:
-                    out.append(Cell(label, "", row[i]))  # a two-column table: label and value
-                elif headings[i]:
-                    out.append(Cell(label, headings[i], row[i]))
+            out.extend(_row_cells(label, row, numbers, headings, width))
     return out
+
+
+def _row_cells(
+    label: str, row: list[str], numbers: list[int], headings: list[tuple[str, str]], width: int
+) -> list[Cell]:
+    if width == 2:
+        return [Cell(label, "", row[i]) for i in numbers]  # a two-column table: label and value
+    shared = Counter(headings[i] for i in numbers)
+    cells = []
+    for i in numbers:
+        period, measure = headings[i]
+        # an amount and its percentage under one heading ("Change": $958,115 and 191%)
+        if shared[headings[i]] > 1 and row[i].rstrip(")").endswith("%"):
+            measure = f"{measure} percentage".strip()
+        if period:
+            cells.append(Cell(label, period, row[i], measure))
+        elif measure:
+            cells.append(Cell(label, measure, row[i]))
+    return cells
 
 
 def cell_question(cell: Cell) -> str:
@@ -116,6 +166,8 @@ def cell_question(cell: Cell) -> str:
     or ``What is the maximum daily dose?`` (a two-column table)."""
     if not cell.column:
         return f"What is {cell.label}?"
+    if cell.measure:
+        return f"What was the {cell.measure} of {cell.label} in {cell.column}?"
     if re.search(r"(?:19|20)\d\d", cell.column):
         return f"What was {cell.label} in {cell.column}?"
     return f"What is {cell.label} for {cell.column}?"
@@ -127,6 +179,8 @@ def cell_sentence(cell: Cell) -> str:
     """
     if not cell.column:
         return f"{cell.label}: {cell.value}."
+    if cell.measure:
+        return f"The {cell.measure} of {cell.label} was {cell.value} in {cell.column}."
     if re.search(r"(?:19|20)\d\d", cell.column):
         return f"{cell.label} was {cell.value} in {cell.column}."
     return f"{cell.label} for {cell.column} is {cell.value}."
