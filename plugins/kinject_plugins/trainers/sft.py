@@ -87,7 +87,7 @@ class SFTOptions(BaseModel):
     #: Arrow dataset under <output_dir>/tokenized (reused on resume); auto: datasets from
     #: 10,000 records (see docs/scale.md)
     tokenize: Literal["auto", "lists", "datasets"] = "auto"
-    #: processes that tokenize on the datasets path
+    #: processes that tokenize on the datasets path (and TRL's ``dataset_num_proc``)
     tokenize_num_proc: int = Field(1, ge=1)
     #: None: ["tensorboard"] when it is installed, else nothing
     report_to: list[str] | None = None
@@ -301,6 +301,11 @@ class SFTTrainer(Trainer):
             padding_free=self.padding_free(),
             train_sampling_strategy="group_by_length" if o.group_by_length else "random",
             completion_only_loss=True,
+            # TRL's own passes over the tokenized rows (labels) use as many processes; not for
+            # packing, which TRL does per process's shard: other rows would be packed together
+            dataset_num_proc=o.tokenize_num_proc
+            if o.tokenize_num_proc > 1 and not o.packing
+            else None,
         )
 
     def build_trainer(

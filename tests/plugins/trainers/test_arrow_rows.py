@@ -99,9 +99,11 @@ def test_the_trainer_gets_the_same_batches(
 ) -> None:
     """TRL's labels, truncation and packing, then the collator of the labelled loss head."""
     batches = {}
-    for mode in ("lists", "datasets"):
+    # datasets-2: two processes tokenize, and run TRL's maps (its dataset_num_proc)
+    for mode in ("lists", "datasets", "datasets-2"):
         trainer = SFTTrainer(
-            tokenize=mode,
+            tokenize=mode.split("-")[0],
+            tokenize_num_proc=2 if mode == "datasets-2" else 1,
             packing=packing,
             max_length=MAX_LENGTH,
             loss_head="labelled",
@@ -113,19 +115,21 @@ def test_the_trainer_gets_the_same_batches(
         job = TrainJob(base_model=tiny_model, train=[], output_dir=out, context=run_context)
         trl = trainer.build_trainer(job, model, tokenizer, data, None)
         rows = trl.train_dataset.to_list()
-        if mode == "datasets":  # TRL's own maps (labels, packing) are written beside the tokens
+        if mode != "lists":  # TRL's own maps (labels, packing) are written beside the tokens
             files = [Path(f["filename"]) for f in trl.train_dataset.cache_files]
             assert files and all(out / "tokenized" in f.parents for f in files)
         collated = [trl.data_collator(rows[i : i + 4]) for i in range(0, len(rows), 4)]
         batches[mode] = (rows, collated)
     assert (run_context.run_dir / "datasets" / "tokenized" / "train" / "done.json").is_file()
     assert not (run_context.run_dir / "lists" / "tokenized").exists()
-    (rows, collated), (arrow_rows_, arrow_collated) = batches["lists"], batches["datasets"]
-    assert arrow_rows_ == rows
-    for expected, got in zip(collated, arrow_collated, strict=True):
-        assert expected.keys() == got.keys()
-        for key, value in expected.items():
-            assert value.dtype == got[key].dtype and torch.equal(value, got[key]), key
+    rows, collated = batches["lists"]
+    for mode in ("datasets", "datasets-2"):
+        arrow_rows_, arrow_collated = batches[mode]
+        assert arrow_rows_ == rows, mode
+        for expected, got in zip(collated, arrow_collated, strict=True):
+            assert expected.keys() == got.keys()
+            for key, value in expected.items():
+                assert value.dtype == got[key].dtype and torch.equal(value, got[key]), key
     if packing:
         assert "position_ids" in collated[0] and "attention_mask" not in collated[0]
 

@@ -94,3 +94,12 @@ def test_without_an_option_seed_the_run_seed_is_used(job: TrainJob) -> None:
         sft.opts, job.output_dir, learning_rate=1.0, seed=3, show_progress=False
     )
     assert (helper["seed"], helper["learning_rate"], helper["max_steps"]) == (3, 1.0, 7)
+
+
+def test_the_tokenizing_processes_are_trls_dataset_processes_too(job: TrainJob) -> None:
+    assert SFTTrainer().training_args(job, has_eval=False).dataset_num_proc is None
+    config = SFTTrainer(tokenize_num_proc=2).training_args(job, has_eval=False)
+    assert config.dataset_num_proc == 2
+    # TRL packs each process's shard apart, which would pack other rows together
+    packed = SFTTrainer(tokenize_num_proc=2, packing=True).training_args(job, has_eval=False)
+    assert packed.dataset_num_proc is None
