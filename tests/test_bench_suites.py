@@ -191,3 +191,23 @@ def test_run_suite_with_a_tiny_model(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert (
         "| stronger model backend | not run (needs a GPU) |" in table and "held-out MC %" in table
     )
+
+
+def test_passage_passes_keep_the_passages_and_fill_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kinject.records import Record
+
+    ablation = load("ablation", monkeypatch)
+
+    class Words:
+        def __call__(self, text: str) -> dict[str, list[int]]:
+            return {"input_ids": [0] * len(text.split())}
+
+    passages = [Record(text=f"passage {i} " + "word " * 8) for i in range(2)]  # 10 tokens each
+    extra = [Record(text=f"rewrite {i} " + "word " * 3) for i in range(20)]  # 5 tokens each
+    once = ablation.fit_to_budget(passages + extra, 2, Words(), 60, seed=1)
+    twice = ablation.fit_to_budget(passages + extra, 2, Words(), 60, seed=1, passes=2)
+    assert once[:2] == passages and len(once) == 2 + 8
+    assert twice[:4] == passages * 2 and len(twice) == 4 + 4
+    assert set(map(id, twice[4:])) <= set(map(id, extra))

@@ -69,16 +69,20 @@ def repeat_to_budget(records: list[Record], tokenizer: Any, budget: int) -> list
 
 
 def fit_to_budget(
-    records: list[Record], documents: int, tokenizer: Any, budget: int, seed: int
+    records: list[Record],
+    documents: int,
+    tokenizer: Any,
+    budget: int,
+    seed: int,
+    passes: int = 1,
 ) -> list[Record]:
     """``records`` repeated to ``budget`` tokens when they fit in it; otherwise the first
-    ``documents``
-    records (the corpus itself) and a seeded sample of the others, in their order, up to the
-    budget."""
+    ``documents`` records (the corpus itself), ``passes`` times, and a seeded sample of the
+    others, in their order, up to the budget."""
     sizes = [len(tokenizer(training_text(r))["input_ids"]) for r in records]
     if sum(sizes) <= budget:
         return repeat_to_budget(records, tokenizer, budget)
-    total = sum(sizes[:documents])
+    total = passes * sum(sizes[:documents])
     extra = list(range(documents, len(records)))
     random.Random(seed).shuffle(extra)
     keep: list[int] = []
@@ -87,7 +91,7 @@ def fit_to_budget(
             break
         keep.append(i)
         total += sizes[i]
-    return records[:documents] + [records[i] for i in sorted(keep)]
+    return records[:documents] * passes + [records[i] for i in sorted(keep)]
 
 
 def evaluator(plugins: Plugins, name: str, options: dict[str, Any]) -> Any:

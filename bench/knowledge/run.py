@@ -270,6 +270,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="train only the conditions with one of these names (shell patterns: 'paraphrase*'); "
         "the token budget still comes from every condition",
     )
+    parser.add_argument(
+        "--passage-passes",
+        type=int,
+        default=1,
+        metavar="R",
+        help="suites: an augmented row reads its passages R times per epoch and fills the rest "
+        "of the token budget with augmented records (default 1)",
+    )
     parser.add_argument("--retention-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -284,6 +284,7 @@ def run_suite(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         "questions": dict(Counter(i.meta.get("half") for i in items)),
         "epochs": args.epochs,
         "token_budget_per_epoch": budget,
+        "passage_passes": args.passage_passes,
         "largest_training_set_tokens": largest,
         "passage_tokens": passages,
         "token_cap": args.token_budget,
@@ -339,7 +340,9 @@ def run_row(
 ) -> dict[str, Any]:
     records, stats = built
     train = (
-        fit_to_budget(records, len(docs), tokenizer, budget, setup.args.seed)
+        fit_to_budget(
+            records, len(docs), tokenizer, budget, setup.args.seed, setup.args.passage_passes
+        )
         if condition.equal_tokens
         else records
     )
@@ -406,7 +409,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"`{report['model']}`; every trained row "
         f"{report['epochs']:g} epoch(s) over {report['token_budget_per_epoch']} tokens (largest "
         "training set "
-        f"{report['largest_training_set_tokens']} tokens). MC: log-likelihood accuracy % [95% "
+        f"{report['largest_training_set_tokens']} tokens"
+        + (
+            f"; augmented rows read the passages {report['passage_passes']} times per epoch"
+            if report.get("passage_passes", 1) > 1
+            else ""
+        )
+        + "). MC: log-likelihood accuracy % [95% "
         "Wilson interval].",
         "",
         "| condition | tune MC % | tune EM % | held-out MC % | held-out EM % | retention % "
