@@ -85,8 +85,14 @@ class EvalModel:
 
 
 def load_eval_model(result: TrainResult, label: str) -> EvalModel:
-    """Load base + adapter (or a full model directory) for evaluation, in eval mode."""
+    """Load base + adapter (or a full model directory) for evaluation, in eval mode.
+
+    The adapter is merged into the weights: one plain model, as the ``hf`` export ships it, with
+    no adapter layers to run beside every linear layer (legal demo, 245 questions: the same pick
+    and answer on every question, log-probabilities within 1e-4, the trained evaluation 28.4 s ->
+    24.6 s; docs/evaluators.md).
+    """
     from kinject.trained import load_trained
 
-    model, tokenizer = load_trained(result)
+    model, tokenizer = load_trained(result, merge=True)
     return EvalModel(model=model, tokenizer=tokenizer, label=label)

@@ -85,6 +85,22 @@ def rag_run(
     return _run(tmp_path, monkeypatch, tiny_model, "rag", "--set", "trainer.k=1")
 
 
+def _trained_differs_from_base(model: ChatModel) -> bool:
+    """The loaded model is one plain model (the adapter merged in) whose weights are not the
+    base model's."""
+    import torch
+
+    from kinject.components import TrainResult
+    from kinject.models import load_causal_lm
+
+    loaded = model.handle.model
+    assert model.run_dir is not None
+    base, _ = load_causal_lm(TrainResult.load(model.run_dir).base_model)
+    assert not hasattr(loaded, "peft_config")
+    theirs = dict(base.named_parameters())
+    return any(not torch.equal(p, theirs[n]) for n, p in loaded.named_parameters())
+
+
 def _greedy(model: ChatModel, prompt: str, max_new_tokens: int, answer: bool = True) -> str:
     """The continuation computed apart from kinject.chat: plain greedy generate; an ``answer`` is
     cut at the next question, without the blank after ``Answer:``."""
@@ -165,7 +181,8 @@ def test_chat_question_answers_in_the_training_format(sft_run: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"Question: {QUESTION}\nAnswer:" in result.stderr
     model = open_chat(sft_run)
-    assert model.handle.model.peft_config  # base + the run's adapter, as inject eval loads it
+    # base + the run's adapter, merged as inject eval loads it: not the base model's weights
+    assert _trained_differs_from_base(model)
     assert result.stdout == _greedy(model, model.question_prompt(QUESTION), 12) + "\n"
 
 
@@ -177,7 +194,7 @@ def test_a_run_trained_with_qlora_on_a_gpu_is_chatted_with_on_a_cpu(sft_run: Pat
     data["config"]["trainer"]["method"] = "qlora"
     manifest.write_text(json.dumps(data))
     model = open_chat(sft_run)
-    assert model.handle.model.peft_config
+    assert _trained_differs_from_base(model)
 
 
 def test_chat_at_a_prompt_goes_on_after_a_refused_question_and_leaves_on_exit(
