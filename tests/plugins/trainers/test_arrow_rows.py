@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,19 @@ from kinject_plugins.trainers.arrow_rows import tokenized_dataset, use_arrow
 from kinject_plugins.trainers.sft import SFTTrainer
 
 MAX_LENGTH = 32
+
+
+@pytest.fixture(autouse=True)
+def environment_kept() -> Iterator[None]:
+    """The environment as it was before the test's fixtures. datasets' ``map`` with
+    ``num_proc`` > 1 replaces ``os.environ`` with a new mapping, so ``monkeypatch``'s undo works
+    on the old one and would leave a fixture's variables (``KINJECT_LOAD_PLUGINS=""``) set for
+    every later test."""
+    saved = dict(os.environ)
+    yield
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    os.environ.update(saved)
 
 
 def mixed_records() -> list[Record]:
