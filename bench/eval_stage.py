@@ -13,6 +13,11 @@ table of seconds per evaluator and model; ``--json PATH`` writes the same figure
 ``--caps 32,24,16`` also times the greedy answers of the base model at each answer budget
 (``max_new_tokens``) and counts the answers that differ from those at the first budget.
 
+``--decoding`` times the greedy answers two ways on the same prompts, base and trained model
+(merged, as a run evaluates it): ``generate`` over each batch until its longest answer is done,
+as before, against the pruned decoding the evaluators use (a row leaves the batch once its
+answer line is complete); it counts the answers that differ.
+
 ``--against RUN_DIR`` compares every question's outcome (choice picked, right or wrong, answer
 generated, rubric score) and every metric with the run's own ``evaluation/base.json`` and
 ``evaluation/trained.json``, to show that a change to the evaluation code leaves the scores as
@@ -156,6 +161,48 @@ def answer_caps(base: Path, context: Any, caps: list[int], batch_size: int) -> l
     return out
 
 
+def decoding_ab(
+    handles: list[Any], items: list[Any], batch_size: int, max_new_tokens: int = 32
+) -> list[dict[str, Any]]:
+    """Per model: seconds of ``generate`` on whole batches and of the pruned decoding, on the
+    same prompts in the same batches, and the answers that differ between the two."""
+    from kinject_plugins.evaluators import generation
+
+    out = []
+    for handle in handles:
+        encoded = sorted(
+            (generation.encode_prompt(handle.tokenizer, handle.prompt(i.question)) for i in items),
+            key=len,
+        )
+        answers: dict[str, list[str]] = {}
+        seconds: dict[str, float] = {}
+        for name, decode in (
+            ("generate", generation._generate_whole_batch),
+            ("pruned", generation._decode_pruned),
+        ):
+            start = time.perf_counter()
+            texts: list[str] = []
+            for first in range(0, len(encoded), batch_size):
+                rows = decode(handle, encoded[first : first + batch_size], max_new_tokens)
+                texts += handle.tokenizer.batch_decode(rows, skip_special_tokens=True)
+            seconds[name] = round(time.perf_counter() - start, 2)
+            answers[name] = [generation.first_line(t) for t in texts]
+        row = {
+            "model": handle.label,
+            "answers": len(encoded),
+            "batch_size": batch_size,
+            "generate_s": seconds["generate"],
+            "pruned_s": seconds["pruned"],
+            "ratio": round(seconds["generate"] / max(seconds["pruned"], 1e-9), 2),
+            "changed": sum(
+                a != b for a, b in zip(answers["generate"], answers["pruned"], strict=True)
+            ),
+        }
+        print(json.dumps(row), flush=True)
+        out.append(row)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -176,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         "--caps", default="", help="answer budgets to time on the base model, e.g. 32,24,16"
     )
     parser.add_argument(
-        "--batch-size", type=int, default=8, help="with --caps: questions generated together"
+        "--decoding", action="store_true", help="time generate against the pruned decoding"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="with --caps (default 8) or --decoding (default 32): questions generated together",
     )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
@@ -213,8 +266,28 @@ def main(argv: list[str] | None = None) -> int:
         TrainResult.load(args.trained) if args.trained else fresh_adapter(base, work / "adapter")
     )
 
+    if args.decoding:
+        from kinject.evaluation import EvalModel
+
+        handles = [EvalModel(*_eval_mode(load_causal_lm(base)), "base")]
+        handles.append(EvalModel(*_eval_mode(load_trained(result, merge=True)), "trained"))
+        ab = decoding_ab(handles, context.eval_items, args.batch_size or 32)
+        print(f"\n{'model':10}{'generate':>12}{'pruned':>10}{'ratio':>8}{'changed':>9}")
+        for row in ab:
+            print(
+                f"{row['model']:10}{row['generate_s']:>11.2f}s{row['pruned_s']:>9.2f}s"
+                f"{row['ratio']:>8.2f}{row['changed']:>6} of {row['answers']}"
+            )
+        if args.json:
+            args.json.write_text(
+                json.dumps({"model": args.model, "decoding": ab}, indent=2) + "\n",
+                encoding="utf-8",
+            )
+        return 0
     if args.caps:
-        caps = answer_caps(base, context, [int(c) for c in args.caps.split(",")], args.batch_size)
+        caps = answer_caps(
+            base, context, [int(c) for c in args.caps.split(",")], args.batch_size or 8
+        )
         if args.json:
             args.json.write_text(
                 json.dumps({"model": args.model, "caps": caps}, indent=2) + "\n", encoding="utf-8"

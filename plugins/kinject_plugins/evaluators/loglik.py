@@ -144,6 +144,9 @@ def _score_shared(
     output head on its last position only), its cache is repeated for each continuation, and the
     continuations run after it (right-padded, masked), all but their last token."""
     import torch
+    from transformers import DynamicCache
+
+    from kinject_plugins.evaluators.generation import cache_argument
 
     width = max(len(ctx) for ctx, _ in groups)
     ctx_ids = torch.zeros((len(groups), width), dtype=torch.long)
@@ -152,19 +155,21 @@ def _score_shared(
         ctx_ids[g, width - len(ctx) :] = torch.tensor(ctx, dtype=torch.long)
         ctx_mask[g, width - len(ctx) :] = 1
     positions = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
+    cache = DynamicCache()  # filled in place by the forward, then repeated per continuation
     prefix = model(
         input_ids=ctx_ids.to(device),
         attention_mask=ctx_mask.to(device),
         position_ids=positions.to(device),
         use_cache=True,
         logits_to_keep=1,
+        **cache_argument(model, cache),
     )
     # predicts each continuation's first token
     first = torch.log_softmax(prefix.logits[:, -1].float(), dim=-1).cpu()
     rows = [
         (g, k) for g, (_, conts) in enumerate(groups) for k, c in enumerate(conts) if len(c) > 1
     ]
-    later = _continuation_logprobs(model, groups, rows, prefix.past_key_values, ctx_mask, device)
+    later = _continuation_logprobs(model, groups, rows, cache, ctx_mask, device)
     scores: list[list[ContinuationScore]] = []
     for g, (_, conts) in enumerate(groups):
         out = []
@@ -190,6 +195,8 @@ def _continuation_logprobs(
     ``rows``, after its context's cache."""
     import torch
 
+    from kinject_plugins.evaluators.generation import cache_argument
+
     if not rows:
         return {}
     conts = [groups[g][1][k][:-1] for g, k in rows]
@@ -206,9 +213,9 @@ def _continuation_logprobs(
     logits = model(
         input_ids=input_ids.to(device),
         attention_mask=torch.cat([ctx_mask[index], cont_mask], dim=1).to(device),
-        past_key_values=cache,
         position_ids=positions.to(device),
         use_cache=True,
+        **cache_argument(model, cache),
     ).logits
     return {
         row: torch.log_softmax(logits[b, : len(conts[b])].float(), dim=-1).cpu()
