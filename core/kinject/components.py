@@ -179,6 +179,13 @@ class Augmenter(Component):
     """Makes more Records (rewrites, QA pairs, preference pairs) from the cleaned ones."""
 
     kind = "augmenter"
+    #: True: what it writes for a document depends only on that document's Records, so the
+    #: runner may hand it one group of whole documents at a time (docs/scale.md)
+    per_document: bool = False
+    #: where the Records given to ``augment`` start in the stage's whole input: 0, unless the
+    #: runner hands a ``per_document`` augmenter one group of documents; positions counted from
+    #: the list given (an order key after the source Record) add it to stay those of the input
+    input_offset: int = 0
 
     @abstractmethod
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:

@@ -350,6 +350,12 @@ def test_prepare_shards_per_document_augmenters_on_ray(
     corpus.mkdir()
     for i, record in enumerate(_corpus()[:12]):
         (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
+    terms = tmp_path / "terms.yaml"
+    terms.write_text(
+        "terms:\n- {term: deposit, definition: money held as security, synonyms: [security]}\n"
+        "- {term: landlord, definition: the owner who lets a property, synonyms: [lessor]}\n",
+        encoding="utf-8",
+    )
     files, produced = {}, {}
     for runner in ("local", "ray"):
         overrides = {
@@ -358,7 +364,12 @@ def test_prepare_shards_per_document_augmenters_on_ray(
             "runner": runner,
             "shard_records": 3,
             "cleaners": ["normalize"],
-            "augmenters": ["sentence-qa", "synonym"],
+            # synonym first: its copies then follow every document, so sentence-qa's documents
+            # are no longer consecutive and it runs in the driver (both still byte-identical)
+            "augmenters": [
+                {"name": "synonym", "options": {"terms_file": str(terms)}},
+                "sentence-qa",
+            ],
             "run_dir": str(tmp_path / runner),
             "evaluators": [],
             "exporters": [],
@@ -372,6 +383,7 @@ def test_prepare_shards_per_document_augmenters_on_ray(
         produced[runner] = manifest["stages"]["augmenters"]["produced"]
     assert files["ray"] == files["local"]
     assert b"What does sentence 1 of" in files["ray"]["augmenters.jsonl"]
-    assert produced["ray"]["sentence-qa"].pop("runs_on") == "ray, 4 groups of documents"
-    assert produced["ray"]["synonym"].pop("runs_on") == "driver"
+    assert b"lessor" in files["ray"]["augmenters.jsonl"]  # synonym wrote copies
+    assert produced["ray"]["synonym"].pop("runs_on") == "ray, 4 groups of documents"
+    assert produced["ray"]["sentence-qa"].pop("runs_on") == "driver"
     assert produced["ray"] == produced["local"]

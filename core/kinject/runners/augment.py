@@ -1,16 +1,19 @@
 """Where an augmenter runs: in this process, or on Ray one group of whole documents per task.
 
 An augmenter that declares ``per_document = True`` promises that what it writes for a document
-depends only on that document's Records: not on other documents, their number, or where the
-document sits in the stage's input; that its ``stats`` are counts (numbers, or dicts of
-numbers) that add up over documents; and that it writes nothing through the run context (a
-Ray task works on a copy of it). Under ``runner: ray`` such an augmenter is given groups of
-about ``shard_records`` Records, cut only where the document (``source.uri``) changes, one Ray
-task per group; the new Records come back in group order and the groups' stats are added. The
-output is then the one ``runner: local`` writes, byte for byte.
+depends only on that document's Records: not on other documents or their number, and on where
+the document sits in the stage's input only through ``input_offset`` (the position of the
+group's first Record, which the runner sets on each task's copy); that its ``stats`` are
+counts (numbers, or dicts of numbers) that add up over documents; and that it writes nothing
+through the run context (a Ray task works on a copy of it). Under ``runner: ray`` such an
+augmenter is given groups of about ``shard_records`` Records, cut only where the document
+(``source.uri``) changes, one Ray task per group; the new Records come back in group order and
+the groups' stats are added. The output is then the one ``runner: local`` writes, byte for
+byte.
 
-Every other augmenter runs in the driver over the whole input, under both runners: the builtin
-ones all read something of the whole corpus (see docs/scale.md).
+Every other augmenter runs in the driver over the whole input, under both runners; of the builtin
+ones only ``synonym`` declares it, the others read something of the whole corpus (see
+docs/scale.md).
 """
 
 from __future__ import annotations
@@ -81,7 +84,11 @@ def _on_ray(
 
     started = start_ray(config)
     try:
-        items = [{"index": i, "records": pickle.dumps(g)} for i, g in enumerate(groups)]
+        starts = [sum(len(g) for g in groups[:i]) for i in range(len(groups))]
+        items = [
+            {"index": i, "offset": starts[i], "records": pickle.dumps(g)}
+            for i, g in enumerate(groups)
+        ]
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         mapped = ds.map(
             partial(_augment_group, augmenter=augmenter),
@@ -101,6 +108,7 @@ def _on_ray(
 def _augment_group(row: dict[str, Any], augmenter: Augmenter) -> dict[str, Any]:
     """One group of documents through the augmenter, in a Ray task."""
     records: list[Record] = pickle.loads(row["records"])
+    augmenter.input_offset = int(row["offset"])  # this task's copy: the group's place in the input
     new = list(augmenter.augment(records))
     return {"index": row["index"], "out": pickle.dumps((new, augmenter.stats))}
 

@@ -88,6 +88,8 @@ class Synonym(Augmenter):
     description = "copies of documents with domain terms swapped for synonyms"
     Options: ClassVar[type[SynonymOptions]] = SynonymOptions
     opts: SynonymOptions
+    #: each copy depends on its record, the seed and the record's place in the input only
+    per_document = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -110,6 +112,12 @@ class Synonym(Augmenter):
                     seen.add(text)
                     changed += 1
                     swaps += n
-                    order = order_key(where[record.id], len(records), "interleave", step=0.3)
+                    place = self.input_offset + where[record.id]
+                    order = order_key(place, len(records), "interleave", step=0.3)
                     yield record.derive(text, PLUGIN, meta={"synonym_swaps": n, "order": order})
-        self.stats = {"records_written": changed, "swaps": swaps, "groups": len(self.groups)}
+        # counts that add up over groups of documents; the term list's size is the same in each
+        self.stats = {
+            "records_written": changed,
+            "swaps": swaps,
+            "term_list": f"{len(self.groups)} terms with synonyms",
+        }

@@ -48,3 +48,17 @@ def test_augmenter_writes_changed_copies_only(run_context: RunContext, tmp_path:
     )
     assert [r.text for r in out] == ["The tenancy agreement is signed."]
     assert out[0].meta["synonym_swaps"] == 1 and augmenter.stats["records_written"] == 1
+
+
+def test_a_group_of_documents_gives_the_copies_of_the_whole_input(run_context: RunContext) -> None:
+    augmenter = run_context.plugins.create("augmenter", "synonym", {})
+    augmenter.setup(run_context)
+    augmenter.groups = GROUPS
+    records = [
+        Record(text=f"Lease {i} needs a deposit.", source={"uri": f"d{i}"}) for i in range(6)
+    ]
+    whole = list(augmenter.augment(records))
+    augmenter.input_offset = 4  # as the runner sets it on the task given the last two documents
+    tail = list(augmenter.augment(records[4:]))
+    assert [r.to_dict() for r in tail] == [r.to_dict() for r in whole[4:]]
+    assert [r.meta["order"] for r in tail] == [4.3, 5.3]
