@@ -192,8 +192,8 @@ def cache_argument(module: Any, cache: Any) -> dict[str, Any]:
 
 
 def end_token_ids(module: Any, tokenizer: Any) -> set[int]:
-    """The ids that end a generation: the model's generation config's EOS ids and the
-    tokenizer's."""
+    """The ids that end a generation: the model's generation config's EOS ids (those
+    ``generate`` stops at), or the tokenizer's EOS id when the config names none."""
     ends: set[int] = set()
     config = getattr(module, "generation_config", None)
     for value in (getattr(config, "eos_token_id", None), tokenizer.eos_token_id):
@@ -201,6 +201,8 @@ def end_token_ids(module: Any, tokenizer: Any) -> set[int]:
             ends.add(value)
         elif isinstance(value, list | tuple):
             ends.update(int(v) for v in value)
+        if ends:
+            break
     return ends
 
 
