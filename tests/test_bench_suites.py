@@ -211,3 +211,30 @@ def test_passage_passes_keep_the_passages_and_fill_the_rest(
     assert once[:2] == passages and len(once) == 2 + 8
     assert twice[:4] == passages * 2 and len(twice) == 4 + 4
     assert set(map(id, twice[4:])) <= set(map(id, extra))
+
+
+def test_qa_first_fill_keeps_the_questions_before_the_rewrites(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kinject.records import Record
+
+    ablation = load("ablation", monkeypatch)
+
+    class Words:
+        def __call__(self, text: str) -> dict[str, list[int]]:
+            return {"input_ids": [0] * len(text.split())}
+
+    passages = [Record(text=f"passage {i} " + "word " * 8) for i in range(2)]  # 10 tokens each
+    rewrites = [Record(text=f"rewrite {i} " + "word " * 18) for i in range(10)]  # 20 tokens each
+    pairs = [Record(text=f"pair {i} word word", kind="qa") for i in range(10)]  # 4 tokens each
+    mixed = passages + [r for pair in zip(rewrites, pairs, strict=True) for r in pair]
+    uniform = ablation.fit_to_budget(mixed, 2, Words(), 80, seed=1)
+    first = ablation.fit_to_budget(mixed, 2, Words(), 80, seed=1, fill="qa-first")
+    assert first[:2] == passages and uniform[:2] == passages
+    # 60 tokens to fill: all ten pairs (40), then one rewrite (20); a uniform draw keeps fewer pairs
+    assert sum(r.kind == "qa" for r in first) == 10 and len(first) == 2 + 11
+    assert sum(r.kind == "qa" for r in uniform) < 10
+    # the kept records stay in the set's order
+    assert [mixed.index(r) for r in first[2:]] == sorted(mixed.index(r) for r in first[2:])
+    with pytest.raises(ValueError, match="fill must be one of"):
+        ablation.fit_to_budget(mixed, 2, Words(), 80, seed=1, fill="longest")

@@ -68,6 +68,10 @@ def repeat_to_budget(records: list[Record], tokenizer: Any, budget: int) -> list
     return out
 
 
+#: how ``fit_to_budget`` draws the augmented records it keeps
+FILLS = ("sample", "qa-first")
+
+
 def fit_to_budget(
     records: list[Record],
     documents: int,
@@ -75,16 +79,27 @@ def fit_to_budget(
     budget: int,
     seed: int,
     passes: int = 1,
+    fill: str = "sample",
 ) -> list[Record]:
     """``records`` repeated to ``budget`` tokens when they fit in it; otherwise the first
     ``documents`` records (the corpus itself), ``passes`` times, and a seeded sample of the
-    others, in their order, up to the budget."""
+    others, in their order, up to the budget.
+
+    ``fill`` is how the sample is drawn: ``sample``, every augmented record alike; ``qa-first``,
+    the question-answer records (``kind == "qa"``) before the rewrites, each group in seeded
+    order. A rewrite restates a whole passage in a few hundred tokens where a QA pair states one
+    fact in a few dozen, so a uniform sample of a set made mostly of rewrites trains few of its
+    facts' questions."""
+    if fill not in FILLS:
+        raise ValueError(f"fill must be one of {', '.join(FILLS)}, not {fill!r}")
     sizes = [len(tokenizer(training_text(r))["input_ids"]) for r in records]
     if sum(sizes) <= budget:
         return repeat_to_budget(records, tokenizer, budget)
     total = passes * sum(sizes[:documents])
     extra = list(range(documents, len(records)))
     random.Random(seed).shuffle(extra)
+    if fill == "qa-first":
+        extra.sort(key=lambda i: records[i].kind != "qa")  # stable: seeded order within a group
     keep: list[int] = []
     for i in extra:
         if total >= budget:

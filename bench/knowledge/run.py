@@ -40,6 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ablation import (  # noqa: E402
+    FILLS,
     Condition,
     Training,
     build_training_set,
@@ -277,6 +278,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="R",
         help="suites: an augmented row reads its passages R times per epoch and fills the rest "
         "of the token budget with augmented records (default 1)",
+    )
+    parser.add_argument(
+        "--fill",
+        choices=FILLS,
+        default="sample",
+        help="suites: how an augmented row that does not fit the budget picks its records: "
+        "sample (a seeded sample of all of them, the default) or qa-first (the question-answer "
+        "pairs before the rewrites)",
     )
     parser.add_argument("--retention-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=42)

@@ -285,6 +285,7 @@ def run_suite(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         "epochs": args.epochs,
         "token_budget_per_epoch": budget,
         "passage_passes": args.passage_passes,
+        "fill": args.fill,
         "largest_training_set_tokens": largest,
         "passage_tokens": passages,
         "token_cap": args.token_budget,
@@ -341,7 +342,13 @@ def run_row(
     records, stats = built
     train = (
         fit_to_budget(
-            records, len(docs), tokenizer, budget, setup.args.seed, setup.args.passage_passes
+            records,
+            len(docs),
+            tokenizer,
+            budget,
+            setup.args.seed,
+            setup.args.passage_passes,
+            setup.args.fill,
         )
         if condition.equal_tokens
         else records
@@ -413,6 +420,11 @@ def markdown(report: dict[str, Any]) -> str:
         + (
             f"; augmented rows read the passages {report['passage_passes']} times per epoch"
             if report.get("passage_passes", 1) > 1
+            else ""
+        )
+        + (
+            "; a set larger than that keeps its QA pairs before its rewrites"
+            if report.get("fill") == "qa-first"
             else ""
         )
         + "). MC: log-likelihood accuracy % [95% "
