@@ -238,3 +238,42 @@ def test_qa_first_fill_keeps_the_questions_before_the_rewrites(
     assert [mixed.index(r) for r in first[2:]] == sorted(mixed.index(r) for r in first[2:])
     with pytest.raises(ValueError, match="fill must be one of"):
         ablation.fit_to_budget(mixed, 2, Words(), 80, seed=1, fill="longest")
+
+
+def test_answer_coverage_says_where_the_training_data_writes_each_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kinject.evaluation import EvalItem
+    from kinject.records import Record
+
+    coverage = load("answer_coverage", monkeypatch)
+    passage = Record(
+        text="Net sales were $1,496.5 in 2019. We are paid a fixed fee.", kind="passage"
+    )
+    pair = Record(
+        text="Question: What were net sales in 2019?\nAnswer: $1,496.5",
+        kind="qa",
+        meta={"question": "What were net sales in 2019?", "answer": "$1,496.5"},
+    )
+    rewrite = Record(text="In 2019 the net sales were $1,496.5; in 2018, $1,202.9.")
+
+    def item(n: int, answer: str, half: str, source: str) -> EvalItem:
+        return EvalItem(
+            id=f"q{n}",
+            question="?",
+            choices=[answer, "a", "b", "c"],
+            answer=0,
+            answer_text=answer,
+            meta={"half": half, "answer_from": source},
+        )
+
+    items = [
+        item(1, "$1,496.5", "tune", "table"),  # a QA pair's answer
+        item(2, "$1,202.9", "tune", "table"),  # only in the rewrite
+        item(3, "a  FIXED fee", "held_out", "text"),  # in the passage, case and spaces aside
+        item(4, "$1,496.5 million", "held_out", "text"),  # written nowhere as the choice writes it
+    ]
+    found = coverage.coverage([passage, pair, rewrite], items, [passage])
+    assert found["tune"]["table"] == {"qa answer": 1, "in a rewrite": 1}
+    assert found["held_out"]["text"] == {"in a passage": 1, "nowhere": 1}
+    assert "| held_out | all | 2 | 0 | 0 | 1 | 1 |" in coverage.table(found)

@@ -1,0 +1,131 @@
+"""Whether a suite's training data states the answers its questions ask, without training.
+
+    python bench/knowledge/answer_coverage.py --suite /tmp/suites/tatqa [--json OUT.json]
+
+The rules backend's training set is built as ``run.py`` builds it (the suite's passages, then
+``paraphrase`` and ``qa-generate``), and each eval question is looked up in it: ``qa answer``, its
+reference answer is the answer of a generated QA pair; ``in a rewrite``, it is in a rewrite or a
+QA pair's text but no pair answers it; ``in a passage`` only in the passages; ``nowhere``, not in
+the training text as written (whitespace and case aside). Counts are by half and by where the
+answer came from in the source (``meta['answer_from']``: text, table, table-text). A question
+whose answer the data never writes as the choices write it can only be learned from a different
+spelling of it, which a small model may not match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ablation import build_training_set, training_text  # noqa: E402
+from suite_bench import fitted, load_passages, suite_conditions  # noqa: E402
+from suite_format import read_suite  # noqa: E402
+
+from kinject.context import RunContext  # noqa: E402
+from kinject.evaluation import EvalItem, load_eval_items  # noqa: E402
+from kinject.records import Record  # noqa: E402
+
+PLACES = ("qa answer", "in a rewrite", "in a passage", "nowhere")
+
+
+def normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def place(answer: str, qa_answers: set[str], rewrites: str, passages: str) -> str:
+    """Where ``answer`` first shows in the training data (see the module's doc)."""
+    key = normal(answer)
+    if key in qa_answers:
+        return "qa answer"
+    if key in rewrites:
+        return "in a rewrite"
+    return "in a passage" if key in passages else "nowhere"
+
+
+def coverage(
+    records: list[Record], items: list[EvalItem], passages: list[Record]
+) -> dict[str, dict[str, Counter[str]]]:
+    """``{half: {answer_from: Counter(place)}}`` for the eval ``items`` against the training set
+    ``records``, of which ``passages`` are the corpus's own text (the rest was generated)."""
+    own = {r.id for r in passages}
+    qa_answers = {normal(str(r.meta["answer"])) for r in records if r.kind == "qa"}
+    generated = "\n".join(normal(training_text(r)) for r in records if r.id not in own)
+    corpus = "\n".join(normal(training_text(r)) for r in records if r.id in own)
+    out: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    for item in items:
+        answer = item.answer_text or (item.choices[item.answer] if item.answer is not None else "")
+        where = place(answer, qa_answers, generated, corpus)
+        half = str(item.meta.get("half", "all"))
+        out[half][str(item.meta.get("answer_from", "-"))][where] += 1
+    return out
+
+
+def table(found: dict[str, dict[str, Counter[str]]]) -> str:
+    lines = [
+        "| half | answer from | questions | " + " | ".join(PLACES) + " |",
+        "|---|---|---:|" + "---:|" * len(PLACES),
+    ]
+    for half in sorted(found):
+        rows = found[half]
+        total: Counter[str] = sum(rows.values(), Counter())
+        for name, counts in [*sorted(rows.items()), ("all", total)]:
+            n = sum(counts.values())
+            cells = " | ".join(str(counts[p]) for p in PLACES)
+            lines.append(f"| {half} | {name} | {n} | {cells} |")
+    return "\n".join(lines)
+
+
+def rules_set(
+    path: Path, model: str, condition: str = "rules backend"
+) -> tuple[list[Record], list[Record], RunContext]:
+    """A suite's training set for ``condition`` as ``run.py`` builds it (seed 42): the fitted
+    records, the passages among them, and the run context."""
+    from transformers import AutoTokenizer
+
+    from kinject.chunk_stage import TokenBudget, trainer_max_length
+    from kinject.config import RunConfig
+    from kinject.models import resolve_model
+    from kinject.plugins import build_plugins
+
+    suite = read_suite(path)
+    model_dir = resolve_model(model)
+    config = RunConfig(seed=42, base_model=str(model_dir))
+    work = Path(tempfile.mkdtemp(prefix="kinject-coverage-"))
+    context = RunContext(
+        run_dir=work / "run", config=config, plugins=build_plugins(), show_progress=False
+    )
+    lengths = TokenBudget(
+        AutoTokenizer.from_pretrained(model_dir), trainer_max_length(config, context.plugins)
+    )
+    docs, _ = load_passages(suite, context, lengths)
+    chosen = next(c for c in suite_conditions() if c.name == condition)
+    records, _ = fitted(build_training_set(chosen, docs, context), context, lengths)
+    return records, docs, context
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", type=Path, required=True, help="a folder tatqa.py wrote")
+    parser.add_argument("--model", default="smollm2-135m", help="whose tokenizer cuts passages")
+    parser.add_argument("--condition", default="rules backend")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    records, docs, _ = rules_set(args.suite, args.model, args.condition)
+    suite = read_suite(args.suite)
+    found = coverage(records, load_eval_items(suite.eval_path), docs)
+    print(f"{suite.name}, {args.condition}: {len(records)} records")
+    print(table(found))
+    if args.json:
+        plain = {h: {k: dict(v) for k, v in rows.items()} for h, rows in found.items()}
+        args.json.write_text(json.dumps({"suite": suite.name, "coverage": plain}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
