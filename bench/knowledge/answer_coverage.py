@@ -24,23 +24,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ablation import build_training_set, training_text  # noqa: E402
-from suite_bench import fitted, load_passages, suite_conditions  # noqa: E402
+from suite_bench import fitted, load_passages, suite_conditions, suite_context  # noqa: E402
 from suite_format import read_suite  # noqa: E402
 
 from kinject.context import RunContext  # noqa: E402
 from kinject.evaluation import EvalItem, load_eval_items  # noqa: E402
 from kinject.records import Record  # noqa: E402
+from kinject_plugins.augmenters.filters import normalise  # noqa: E402
 
 PLACES = ("qa answer", "in a rewrite", "in a passage", "nowhere")
 
 
-def normal(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def place(answer: str, qa_answers: set[str], rewrites: str, passages: str) -> str:
     """Where ``answer`` first shows in the training data (see the module's doc)."""
-    key = normal(answer)
+    key = normalise(answer)
     if key in qa_answers:
         return "qa answer"
     if key in rewrites:
@@ -54,9 +51,9 @@ def coverage(
     """``{half: {answer_from: Counter(place)}}`` for the eval ``items`` against the training set
     ``records``, of which ``passages`` are the corpus's own text (the rest was generated)."""
     own = {r.id for r in passages}
-    qa_answers = {normal(str(r.meta["answer"])) for r in records if r.kind == "qa"}
-    generated = "\n".join(normal(training_text(r)) for r in records if r.id not in own)
-    corpus = "\n".join(normal(training_text(r)) for r in records if r.id in own)
+    qa_answers = {normalise(str(r.meta["answer"])) for r in records if r.kind == "qa"}
+    generated = "\n".join(normalise(training_text(r)) for r in records if r.id not in own)
+    corpus = "\n".join(normalise(training_text(r)) for r in records if r.id in own)
     out: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     for item in items:
         answer = item.answer_text or (item.choices[item.answer] if item.answer is not None else "")
@@ -82,28 +79,22 @@ def table(found: dict[str, dict[str, Counter[str]]]) -> str:
 
 
 def rules_set(
-    path: Path, model: str, condition: str = "rules backend"
+    path: Path, model: str, condition: str = "rules backend", seed: int = 42
 ) -> tuple[list[Record], list[Record], RunContext]:
-    """A suite's training set for ``condition`` as ``run.py`` builds it (seed 42): the fitted
-    records, the passages among them, and the run context."""
+    """A suite's training set for ``condition`` as ``run.py`` builds it: the fitted records, the
+    passages among them, and the run context."""
     from transformers import AutoTokenizer
 
     from kinject.chunk_stage import TokenBudget, trainer_max_length
-    from kinject.config import RunConfig
     from kinject.models import resolve_model
-    from kinject.plugins import build_plugins
 
-    suite = read_suite(path)
     model_dir = resolve_model(model)
-    config = RunConfig(seed=42, base_model=str(model_dir))
-    work = Path(tempfile.mkdtemp(prefix="kinject-coverage-"))
-    context = RunContext(
-        run_dir=work / "run", config=config, plugins=build_plugins(), show_progress=False
-    )
+    context = suite_context(model_dir, Path(tempfile.mkdtemp(prefix="kinject-coverage-")), seed)
     lengths = TokenBudget(
-        AutoTokenizer.from_pretrained(model_dir), trainer_max_length(config, context.plugins)
+        AutoTokenizer.from_pretrained(model_dir),
+        trainer_max_length(context.config, context.plugins),
     )
-    docs, _ = load_passages(suite, context, lengths)
+    docs, _ = load_passages(read_suite(path), context, lengths)
     chosen = next(c for c in suite_conditions() if c.name == condition)
     records, _ = fitted(build_training_set(chosen, docs, context), context, lengths)
     return records, docs, context
@@ -114,10 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--suite", type=Path, required=True, help="a folder tatqa.py wrote")
     parser.add_argument("--model", default="smollm2-135m", help="whose tokenizer cuts passages")
     parser.add_argument("--condition", default="rules backend")
+    parser.add_argument("--seed", type=int, default=42, help="as run.py's --seed")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    records, docs, _ = rules_set(args.suite, args.model, args.condition)
+    records, docs, _ = rules_set(args.suite, args.model, args.condition, args.seed)
     suite = read_suite(args.suite)
     found = coverage(records, load_eval_items(suite.eval_path), docs)
     print(f"{suite.name}, {args.condition}: {len(records)} records")

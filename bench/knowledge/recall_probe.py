@@ -26,10 +26,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from answer_coverage import normal, rules_set  # noqa: E402
+from answer_coverage import rules_set  # noqa: E402
 
 from kinject.evaluation import EvalItem  # noqa: E402
 from kinject.records import Record  # noqa: E402
+from kinject_plugins.augmenters.filters import normalise  # noqa: E402
 
 
 def shape(answer: str) -> str:
@@ -43,7 +44,7 @@ def probe_items(records: list[Record], sample: int, seed: int) -> list[EvalItem]
     answers: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for r in pairs:
         answer = str(r.meta["answer"])
-        answers[(str(r.source.get("uri", "")), shape(answer))].setdefault(normal(answer), answer)
+        answers[(str(r.source.get("uri", "")), shape(answer))].setdefault(normalise(answer), answer)
     rng = random.Random(seed)
     order = list(range(len(pairs)))
     rng.shuffle(order)
@@ -55,7 +56,7 @@ def probe_items(records: list[Record], sample: int, seed: int) -> list[EvalItem]
         if question in seen:
             continue
         pool = answers[(str(r.source.get("uri", "")), shape(answer))]
-        others = sorted(v for k, v in pool.items() if k != normal(answer))
+        others = sorted(v for k, v in pool.items() if k != normalise(answer))
         if len(others) < 3:
             continue
         choices = [answer, *rng.sample(others, 3)]
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--adapter", type=Path, default=None, help="a trained row's folder")
     parser.add_argument("--sample", type=int, default=200, help="QA pairs asked")
     parser.add_argument("--seed", type=int, default=0, help="which pairs and distractors")
+    parser.add_argument("--run-seed", type=int, default=42, help="run.py's --seed of the row")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from kinject.models import resolve_model
 
-    records, _, context = rules_set(args.suite, args.model)
+    records, _, context = rules_set(args.suite, args.model, seed=args.run_seed)
     items = probe_items(records, args.sample, args.seed)
     if args.adapter:
         from kinject.components import TrainResult

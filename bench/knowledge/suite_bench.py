@@ -212,6 +212,15 @@ def top_answer_share(records: list[Record]) -> dict[str, Any] | None:
 # -- the run -------------------------------------------------------------------------------------
 
 
+def suite_context(model_dir: Path, work: Path, seed: int) -> RunContext:
+    """The run context every suite script builds its training sets in: the engine's defaults
+    with ``seed`` and the base model, the registered plugins, no progress bars."""
+    config = RunConfig(seed=seed, base_model=str(model_dir))
+    return RunContext(
+        run_dir=work / "run", config=config, plugins=build_plugins(), show_progress=False
+    )
+
+
 def run_suite(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Every selected row of one suite; returns the report (see :func:`markdown`)."""
     from kinject.models import build_tiny_model, resolve_model
@@ -221,10 +230,8 @@ def run_suite(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     model_dir = (
         build_tiny_model(work / "tiny") if args.model == "tiny" else resolve_model(args.model)
     )
-    config = RunConfig(seed=args.seed, base_model=str(model_dir))
-    context = RunContext(
-        run_dir=work / "run", config=config, plugins=build_plugins(), show_progress=False
-    )
+    context = suite_context(model_dir, work, args.seed)
+    config = context.config
     base = load_base(model_dir)
     lengths = TokenBudget(base.tokenizer, trainer_max_length(config, context.plugins))
     docs, chunk_stats = load_passages(suite, context, lengths)
