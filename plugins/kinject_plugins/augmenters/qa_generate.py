@@ -29,6 +29,7 @@ from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values
 from kinject_plugins.augmenters.filters import Candidate, FilterOptions, QAFilter
 from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
+from kinject_plugins.augmenters.reasons import reason_pairs
 from kinject_plugins.augmenters.statements import capitalised_inside, statement_pairs
 from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects
 from kinject_plugins.augmenters.tables import cell_question, table_cells
@@ -59,6 +60,10 @@ class QAGenerateOptions(GeneratorOptions):
     #: rules: also ask what a term is and what causes it, answered by the defining sentence
     #: ("What is celiac disease?" -> "Celiac disease is an immune disorder ...")
     statement_questions: bool = True
+    #: rules: also ask why and under what condition, answered by the clause that says so
+    #: ("Why did net sales increase in 2019?" -> "primarily due to higher volumes"); needs
+    #: ``statement_questions``
+    reason_questions: bool = True
     #: model backends: pairs asked for per passage (at most)
     pairs_per_passage: int = Field(8, ge=1)
     #: the checks every pair passes (grounded, standalone, well-formed, diverse)
@@ -199,6 +204,7 @@ class QAGenerate(GeneratingAugmenter):
                     own[record.id],
                     sentences[document],
                     proper[document],
+                    vocabulary,
                 )
             if self.opts.table_questions:
                 for cell in table_cells(record.text):
@@ -218,13 +224,19 @@ class QAGenerate(GeneratingAugmenter):
         own: list[str],
         document_sentences: list[str],
         proper: set[str],
+        vocabulary: set[str],
     ) -> Iterator[Candidate]:
         """What each defined term of the passage is (or what causes it), answered by the sentence
-        (see :mod:`.statements`); ``own`` are the passage's sentences, ``document_sentences`` the
-        whole document's, ``proper`` the words its sentences capitalise inside."""
+        (see :mod:`.statements`), and why or under what condition something happens, answered by
+        the clause that says so (see :mod:`.reasons`); ``own`` are the passage's sentences,
+        ``document_sentences`` the whole document's, ``proper`` the words its sentences capitalise
+        inside, ``vocabulary`` the lower-case words of the record set."""
         topic = f"{subject.title} {record.meta.get('section') or ''}"
         for sentence in own:
-            for pair in statement_pairs(sentence, topic, document_sentences, proper):
+            pairs = statement_pairs(sentence, topic, document_sentences, proper)
+            if self.opts.reason_questions:
+                pairs = pairs + reason_pairs(sentence, vocabulary, proper)
+            for pair in pairs:
                 yield Candidate(
                     pair.question,
                     pair.answer,
