@@ -186,10 +186,35 @@ class Augmenter(Component):
     #: runner hands a ``per_document`` augmenter one group of documents; positions counted from
     #: the list given (an order key after the source Record) add it to stay those of the input
     input_offset: int = 0
+    #: the length of the stage's whole input when the runner hands out groups (0: the list given)
+    input_total: int = 0
+    #: the stage-input position of each Record given, when the runner hands out only the Records
+    #: :meth:`reads` (None: they are consecutive from ``input_offset``)
+    input_positions: list[int] | None = None
 
     @abstractmethod
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         """Yield new Records only; the engine keeps the inputs."""
+
+    def reads(self, record: Record) -> bool:
+        """Whether ``augment`` writes anything from ``record``; a runner hands a ``per_document``
+        augmenter only these (with their positions), so Records that earlier augmenters appended
+        to a document do not split it. Default: every Record."""
+        return True
+
+    def prepare_corpus(self, records: Sequence[Record] | None) -> None:
+        """Read what the augmenter needs of the whole input (a vocabulary, say) before a runner
+        hands a ``per_document`` augmenter its groups: called once in the driver, and what it
+        sets on the augmenter travels with every group's copy; called with None afterwards to
+        forget it. The default reads nothing."""
+
+    def merge_stats(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """The ``stats`` of the whole input from those of its groups (default: counts added key by
+        key, see :func:`kinject.runners.augment.add_stats`); an augmenter whose stats hold shares,
+        minima or lists merges them itself."""
+        from kinject.runners.augment import add_stats
+
+        return add_stats(parts)
 
 
 # -- training -----------------------------------------------------------------------------------

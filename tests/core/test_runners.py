@@ -387,3 +387,43 @@ def test_prepare_shards_per_document_augmenters_on_ray(
     assert produced["ray"]["synonym"].pop("runs_on") == "ray, 4 groups of documents"
     assert produced["ray"]["sentence-qa"].pop("runs_on") == "driver"
     assert produced["ray"] == produced["local"]
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_prepare_runs_the_rules_backends_on_ray_by_document(
+    kinject_plugins: Plugins, tiny_model: Path, tmp_path: Path
+) -> None:
+    """paraphrase, then qa-generate (as the packs chain them): both on Ray, group by group, though
+    the rewrites paraphrase appends follow every document; the data files are the local ones."""
+    from kinject.commands import prepare_run
+    from kinject.runs import open_run, resolve_config
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, record in enumerate(_corpus()[:12]):
+        (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
+    files, produced = {}, {}
+    for runner in ("local", "ray"):
+        overrides = {
+            "corpus": [str(corpus)],
+            "base_model": str(tiny_model),
+            "runner": runner,
+            "shard_records": 3,
+            "cleaners": ["normalize"],
+            "augmenters": ["paraphrase", "qa-generate"],
+            "run_dir": str(tmp_path / runner),
+            "evaluators": [],
+            "exporters": [],
+            "forgetting": False,
+        }
+        config, _ = resolve_config(kinject_plugins, overrides=overrides)
+        prepare_run(open_run(config, kinject_plugins, None, show_progress=False))
+        run = tmp_path / runner
+        files[runner] = {p.name: p.read_bytes() for p in sorted((run / "data").glob("*.jsonl"))}
+        manifest = json.loads((run / "manifest.json").read_text())
+        produced[runner] = manifest["stages"]["augmenters"]["produced"]
+    assert files["ray"] == files["local"]
+    assert b'"qa-generate"' in files["ray"]["augmenters.jsonl"]
+    for name in ("paraphrase", "qa-generate"):
+        assert produced["ray"][name].pop("runs_on").startswith("ray, "), name
+    assert produced["ray"] == produced["local"]

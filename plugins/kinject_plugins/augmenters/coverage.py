@@ -63,3 +63,39 @@ class Coverage:
             "rejected": dict(self.rejected),
             **extra,
         }
+
+
+def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stats of a whole input from those of its groups of documents (each made by
+    :meth:`Coverage.stats` plus an augmenter's own counts): counts added, the lowest minimum, means
+    weighted by facts, the listed facts joined, shares recomputed from their counts and the
+    largest per-document share kept."""
+    from kinject.runners.augment import add_stats
+
+    total = add_stats(parts)
+    if not parts:
+        return total
+    for key in ("k",):  # settings, not counts
+        if key in parts[0]:
+            total[key] = parts[0][key]
+    facts = [int(p.get("facts_total", 0)) for p in parts]
+    if "phrasings_min" in total:
+        total["phrasings_min"] = min(
+            (int(p["phrasings_min"]) for p, n in zip(parts, facts, strict=True) if n), default=0
+        )
+    if "phrasings_mean" in total:
+        means = [float(p.get("phrasings_mean", 0)) for p in parts]
+        weighted = sum(m * n for m, n in zip(means, facts, strict=True))
+        total["phrasings_mean"] = round(weighted / sum(facts), 2) if sum(facts) else 0.0
+    if "under_k" in total:
+        total["under_k"] = [f for p in parts for f in p.get("under_k", [])][:MAX_LISTED]
+    if "facts_at_k_share" in total:
+        n, short = total.get("facts_total", 0), total.get("facts_under_k", 0)
+        total["facts_at_k_share"] = round(1 - short / n, 3) if n else None
+    if "named_subject_share" in total:
+        asked = total.get("questions", 0)
+        total["named_subject_share"] = round(total["named_subject"] / asked, 3) if asked else None
+    if "max_answer_share" in total:
+        shares = [p["max_answer_share"] for p in parts if p.get("max_answer_share") is not None]
+        total["max_answer_share"] = max(shares, default=None)
+    return total

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -38,6 +39,8 @@ from kinject.errors import PluginError
 
 if TYPE_CHECKING:
     from kinject.context import RunContext
+    from kinject.records import Record
+    from kinject_plugins.augmenters.subject import Subject
 
 Backend = Literal["rules", "model", "endpoint"]
 #: HTTP answers worth another try (rate limit, overload, gateway errors)
@@ -413,15 +416,53 @@ def numbered_lines(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
+@dataclass(frozen=True)
+class CorpusState:
+    """What the rules backends read of the whole input, beyond the passages they write from: its
+    lower-case words ("rent", not "Rent": whether a sentence's first word may be lowered inside
+    another one) and the subject of each document (from all of its Records, rewrites included)."""
+
+    words: frozenset[str]
+    subjects: dict[str, Subject]
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> CorpusState:
+        from kinject_plugins.augmenters.subject import document_subjects
+
+        words = frozenset(w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text))
+        return cls(words, document_subjects(records))
+
+
 class GeneratingAugmenter(Augmenter):
     """An augmenter with an optional completer (local model or endpoint), the run's seed, its
     prompts, and the recipe's ``augment:`` defaults for any option it leaves unset."""
 
     opts: GeneratorOptions
+    #: the rules backend reads only each document and the corpus state of :meth:`prepare_corpus`:
+    #: a runner may hand it one group of documents at a time (a model or endpoint backend stays in
+    #: the driver, where the model or the connection is)
+    rules_per_document: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.completer: Completer | None = None
+        #: what the rules read of the whole input (vocabulary, document subjects), set by
+        #: :meth:`prepare_corpus` before the runner hands out groups
+        self.corpus: CorpusState | None = None
+
+    def prepare_corpus(self, records: Sequence[Record] | None) -> None:
+        self.corpus = None if records is None else CorpusState.of(records)
+
+    def corpus_of(self, records: Sequence[Record]) -> CorpusState:
+        """The whole input's state when the runner prepared it, else that of ``records``."""
+        return self.corpus if self.corpus is not None else CorpusState.of(records)
+
+    def source_place(self, position: int, records: Sequence[Record]) -> tuple[int, int]:
+        """(position in the stage's whole input, its length) of the Record at ``position`` of
+        ``records``."""
+        if self.input_positions is not None:
+            return self.input_positions[position], self.input_total
+        return self.input_offset + position, self.input_total or len(records)
 
     def setup(self, context: RunContext) -> None:
         from kinject_plugins.augmenters.prompts import load_prompts
@@ -439,6 +480,7 @@ class GeneratingAugmenter(Augmenter):
         pack_prompts = context.domain.extra.get("prompts") if context.domain is not None else None
         self.prompts = load_prompts("en", self.opts.prompts or pack_prompts)
         self.completer = make_completer(self.opts, context)
+        self.per_document = self.rules_per_document and self.completer is None
 
     def generation_stats(self) -> dict[str, Any]:
         """Calls made and cache hits of the completer (empty for rules)."""

@@ -19,10 +19,10 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from kinject.records import Record
-from kinject_plugins.augmenters.coverage import Coverage
+from kinject_plugins.augmenters.coverage import Coverage, merge_stats
 from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
 from kinject_plugins.augmenters.facts import (
     Fact,
@@ -35,7 +35,7 @@ from kinject_plugins.augmenters.ordering import is_generated, order_key, positio
 from kinject_plugins.augmenters.prompts import fill, placeholders
 from kinject_plugins.augmenters.rewrite_rules import sentence_variants, with_context
 from kinject_plugins.augmenters.segment import Sentence, sentences
-from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects, resolve
+from kinject_plugins.augmenters.subject import Subject, document_key, resolve
 from kinject_plugins.augmenters.tables import cell_sentence, table_cells
 
 if TYPE_CHECKING:
@@ -71,6 +71,15 @@ class Paraphrase(GeneratingAugmenter):
     description = "k diverse, fact-checked rewrites of every fact-bearing passage"
     Options: ClassVar[type[ParaphraseOptions]] = ParaphraseOptions
     opts: ParaphraseOptions
+    rules_per_document: ClassVar[bool] = True
+
+    def reads(self, record: Record) -> bool:
+        return record.kind in self.opts.kinds and (
+            self.opts.from_generated or not is_generated(record)
+        )
+
+    def merge_stats(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        return merge_stats(parts)
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         coverage = Coverage(self.opts.k)
@@ -78,13 +87,11 @@ class Paraphrase(GeneratingAugmenter):
         produced = 0
         self._structural = 0
         # Lower-case words of the whole corpus: "Rent may ..." may become "..., rent may ...".
-        words = frozenset(w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text))
-        subjects = document_subjects(records)
+        corpus = self.corpus_of(records)
+        words, subjects = corpus.words, corpus.subjects
         todo: list[tuple[Record, list[Fact]]] = []
         for record in records:
-            if record.kind not in self.opts.kinds or (
-                is_generated(record) and not self.opts.from_generated
-            ):
+            if not self.reads(record):
                 continue
             facts = [replace(fact, words=words) for fact in extract_facts(record)]
             if facts or (self.opts.tables and table_cells(record.text)):
@@ -92,7 +99,9 @@ class Paraphrase(GeneratingAugmenter):
                 todo.append((record, facts))
         model = self._model_rewrites(todo, coverage, subjects) if self.completer else {}
         for record, facts in todo:
-            order = order_key(where[record.id], len(records), self.opts.position, step=0.25)
+            order = order_key(
+                *self.source_place(where[record.id], records), self.opts.position, step=0.25
+            )
             if self.completer:
                 rewrites = model.get(record.id)
             else:

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from kinject.evaluation import format_prompt
 from kinject.records import Record
-from kinject_plugins.augmenters.coverage import Coverage
+from kinject_plugins.augmenters.coverage import Coverage, merge_stats
 from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
 from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values, split_sentences
 from kinject_plugins.augmenters.filters import Candidate, FilterOptions, QAFilter
@@ -31,7 +31,7 @@ from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
 from kinject_plugins.augmenters.reasons import reason_pairs
 from kinject_plugins.augmenters.statements import capitalised_inside, statement_pairs
-from kinject_plugins.augmenters.subject import Subject, document_key, document_subjects
+from kinject_plugins.augmenters.subject import Subject, document_key
 from kinject_plugins.augmenters.tables import cell_question, table_cells
 
 if TYPE_CHECKING:
@@ -88,23 +88,20 @@ class QAGenerate(GeneratingAugmenter):
     description = "question-answer pairs from passages, several phrasings per fact"
     Options: ClassVar[type[QAGenerateOptions]] = QAGenerateOptions
     opts: QAGenerateOptions
+    rules_per_document: ClassVar[bool] = True
 
     def augment(self, records: Sequence[Record]) -> Iterator[Record]:
         coverage = Coverage(self.opts.phrasings)
         where = positions(records)
-        vocabulary = {w for r in records for w in re.findall(r"\b[a-z][a-z'’-]*\b", r.text)}
-        subjects = document_subjects(records)
+        corpus = self.corpus_of(records)
+        vocabulary, subjects = set(corpus.words), corpus.subjects
         frames = self.prompts.frames
         qa_filter = QAFilter(
             self.opts.filters,
             frames.get("standalone_frames", []),
             next(iter(frames.get("cloze_frame", [])), ""),
         )
-        passages = [
-            r
-            for r in records
-            if r.kind in self.opts.kinds and not (is_generated(r) and not self.opts.from_generated)
-        ]
+        passages = [r for r in records if self.reads(r)]
         facts = {r.id: extract_facts(r) for r in passages}
         for record in passages:
             coverage.add_facts(facts[record.id])
@@ -129,17 +126,17 @@ class QAGenerate(GeneratingAugmenter):
                     uri,
                 )
         kept = qa_filter.diverse(checked)
-        asked: set[tuple[str, str]] = set()
+        asked: set[tuple[str, str, str]] = set()
         for c in kept:
             source, fact, kind = c.payload["record"], c.payload["fact"], c.payload["kind"]
             if not isinstance(source, Record):
                 raise TypeError("a candidate without its record")
-            if (c.question, c.answer) in asked:
+            if (c.document, c.question, c.answer) in asked:
                 continue  # the same article question from two sentences of one article
-            asked.add((c.question, c.answer))
+            asked.add((c.document, c.question, c.answer))
             if isinstance(fact, Fact):
                 coverage.add(fact.id, c.question)
-            order = order_key(where[source.id], len(records), self.opts.qa_position)
+            order = order_key(*self.source_place(where[source.id], records), self.opts.qa_position)
             yield make_qa_record(
                 source,
                 c.question,
@@ -157,6 +154,14 @@ class QAGenerate(GeneratingAugmenter):
             **qa_filter.stats(kept),
             **self.generation_stats(),
         )
+
+    def reads(self, record: Record) -> bool:
+        return record.kind in self.opts.kinds and (
+            self.opts.from_generated or not is_generated(record)
+        )
+
+    def merge_stats(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        return merge_stats(parts)
 
     def _rule_pairs(
         self,
