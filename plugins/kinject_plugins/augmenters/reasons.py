@@ -53,16 +53,26 @@ _PRONOUNS = {"it", "they", "this", "that", "these", "those", "he", "she", "its",
 _PRONOUNS |= {"there", "which", "who", "both", "each", "all", "some", "and", "or", "but"}
 _DISCOURSE = set(words("reasons", "discourse_leads"))
 _RELATIVES = {"that", "which", "who", "whose", "where"}
-# a finite verb right after a marker: the marker was inside the subject ("The cost resulting from
-# the change was $8.2 million"); a comma and a verb after a condition: it was a parenthesis
-# ("..., if recognized, would reduce ...")
-_FINITE = re.compile(r"^[^,;]*\b(?:is|are|was|were|has|have|had)\b")
+# a finite verb after a marker when the clause before it has none: the marker was inside the
+# subject ("The cost resulting from the change was $8.2 million"); a comma and a verb after a
+# condition: it was a parenthesis ("..., if recognized, would reduce ...")
+_FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had)\b")
+# words that open a clause of the reason's own ("..., which were offset", "as we issued debt"): a
+# verb after one of them is that clause's
+_CLAUSE_OPENER = re.compile(
+    r"\b(?:which|that|who|whom|whose|where|when|as|while|because|since|although|if|we|it|they|"
+    r"he|she|there)\b",
+    re.IGNORECASE,
+)
 _PARENTHESIS = re.compile(r",\s+(?:would|will|is|are|was|were|may|could)\b")
 _PAST_COPULA = re.compile(r"\b(?:was|were|had|did)\b|\b\w{3,}ed\b")
 # markers that also modify a noun ("a disorder caused by ..."): a cause only after a comma, a
 # hedge or a copula ("..., driven by higher rates"; "is mainly caused by ...")
 _PARTICIPIAL = ("caused by", "driven by", "resulting from")
 _HEDGE_END = re.compile(rf"\s(?:{alternation(_HEDGES)})$")
+# a finite verb later in the clause: an earlier past participle modifies the subject ("A contract
+# concluded under duress is voidable ...")
+_LATER_VERB = re.compile(rf"\b(?:{alternation(words('reasons', 'auxiliaries'))})\b")
 #: at most this many words before the verb of a clause turned into a question
 MAX_SUBJECT_WORDS = 14
 
@@ -116,7 +126,7 @@ def invert(clause: str, vocabulary: set[str], proper: set[str]) -> str | None:
         if tokens[i - 1].lower() in _NOT_BEFORE_VERB:
             continue
         base = past_base(token, vocabulary)
-        if base is not None:
+        if base is not None and not _LATER_VERB.search(rest.split(",")[0]):
             return f"did {subject} {base} {rest}".strip()
     return None
 
@@ -145,7 +155,7 @@ def _asked(main: str, vocabulary: set[str], proper: set[str]) -> tuple[str, str,
     if lead.lower() in _DISCOURSE:
         lead = ""
     core = re.sub(r"^then\s+", "", core)
-    if len(core.split()) < 3 or _starts_with_pronoun(core) or re.search(r";|, but\b", core):
+    if len(core.split()) < 3 or _starts_with_pronoun(core) or re.search(r"[;:]|, but\b", core):
         return None
     inverted = invert(core, vocabulary, proper) or ""
     if not inverted and not _has_verb(core):
@@ -178,7 +188,15 @@ def _reason(body: str, vocabulary: set[str], proper: set[str]) -> list[Statement
         return []
     if any(w in _RELATIVES for w in main.lower().split()[1:]):
         return []  # "a disorder in which people cannot tolerate gluten because ...": whose why?
-    if _FINITE.search(answer[match.end("marker") - match.start("answer") :]):
+    after = answer[match.end("marker") - match.start("answer") :]
+    verb = _FINITE.search(after)
+    if (
+        verb is not None
+        and not any(w in _AUXILIARIES for w in main.split()[1:])
+        and not _CLAUSE_OPENER.search(after[: verb.start()])
+    ):
+        # the sentence's verb comes after the marker: the marker was inside the subject ("A
+        # contract concluded because of fraud ... is voidable")
         return []
     if len(answer.split()) < 3 or len(main.split()) < 3 or _starts_with_pronoun(main):
         return []
@@ -189,7 +207,9 @@ def _reason(body: str, vocabulary: set[str], proper: set[str]) -> list[Statement
             return []
         causes = "causes" if copula["cop"] in ("is", "are") else "caused"
         tense = "is" if copula["cop"] in ("is", "are") else "was"
-        questions = [f"What {tense} the reason for {subject}?", f"What {causes} {subject}?"]
+        questions = [f"What {causes} {subject}?"]
+        if subject.split()[0] in ("the", "a", "an"):  # "the reason for the decrease"
+            questions.insert(0, f"What {tense} the reason for {subject}?")
         return [StatementPair(q, answer, "reason") for q in questions]
     asked = _asked(main, vocabulary, proper)
     if asked is None:
@@ -236,15 +256,19 @@ def reason_pairs(
     plain form only when that form is among them); ``proper`` the words the document capitalises
     inside sentences (they keep their capital when a sentence's first word moves inside a
     question)."""
-    sentence = sentence.strip()
-    if not sentence.endswith(".") or len(sentence.split()) < 7:
-        return []
-    body = sentence[:-1]
     known = vocabulary if isinstance(vocabulary, set) else set(vocabulary)
-    pairs = _reason(body, known, proper or set()) or _condition(body, known, proper or set())
-    return [
-        p
-        for p in pairs
-        if well_formed_question(p.question, "reason")
-        and p.answer.split()[-1].lower().strip(".,;)") not in STOP_WORDS | _PRONOUNS
-    ]
+    pairs: list[StatementPair] = []
+    # a list written inline ("Key changes were: • Cost of revenue increased ... • ...") is one
+    # sentence to the splitter: each item is asked about alone
+    for item in re.split(r"\s*[•▪◦]\s+", sentence.strip()):
+        if not item.endswith(".") or len(item.split()) < 7:
+            continue
+        body = item[:-1]
+        found = _reason(body, known, proper or set()) or _condition(body, known, proper or set())
+        pairs += [
+            p
+            for p in found
+            if well_formed_question(p.question, "reason")
+            and p.answer.split()[-1].lower().strip(".,;)") not in STOP_WORDS | _PRONOUNS
+        ]
+    return pairs
