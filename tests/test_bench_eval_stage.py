@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_modules import load_bench
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "eval_stage.py"
 
 
 @pytest.fixture
 def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
-    spec = importlib.util.spec_from_file_location("eval_stage_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "eval_stage_bench", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(BENCH, "eval_stage_bench", monkeypatch)
 
 
 def _details(correct: bool, logprob: float, answer: str, seconds: float) -> dict[str, Any]:

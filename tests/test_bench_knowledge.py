@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_modules import load_bench
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "knowledge" / "run.py"
 
 
-def load_bench(monkeypatch: pytest.MonkeyPatch) -> Any:
-    spec = importlib.util.spec_from_file_location("knowledge_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "knowledge_bench", bench)  # dataclasses look their module up
-    spec.loader.exec_module(bench)
-    return bench
+def load_run(monkeypatch: pytest.MonkeyPatch) -> Any:
+    return load_bench(BENCH, "knowledge_bench", monkeypatch)
 
 
 def test_only_and_qa_options_are_checked(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bench = load_bench(monkeypatch)
+    bench = load_run(monkeypatch)
     args = bench.parse_args(["--only", "paraphrase x5 + QA*", "--qa", '{"values_per_fact": 5}'])
     assert args.only == ["paraphrase x5 + QA*"]
     with pytest.raises(SystemExit):
@@ -40,7 +34,7 @@ def test_only_and_qa_options_are_checked(
 def test_every_condition_runs_and_the_table_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bench = load_bench(monkeypatch)
+    bench = load_run(monkeypatch)
     out = tmp_path / "out"
     assert (
         bench.main(

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+from bench_modules import BENCH, load_bench
 
 
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.syspath_prepend(str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_nd", BENCH / "near_dedup_settings.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "bench_nd", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(BENCH / "near_dedup_settings.py", "bench_nd", monkeypatch)
 
 
 def test_each_setting_scores_the_same_vectors_against_the_planted_clusters(settings: Any) -> None:

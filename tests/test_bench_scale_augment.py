@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+from bench_modules import BENCH, load_bench
 
 
 @pytest.fixture
 def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.syspath_prepend(str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_scale_augment", BENCH / "scale_augment.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "bench_scale_augment", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(BENCH / "scale_augment.py", "bench_scale_augment", monkeypatch)
 
 
 CONTEXTS = [

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_modules import load_bench
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "bench" / "knowledge"
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -24,13 +23,8 @@ needs_data = pytest.mark.skipif(
 
 
 def load(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A bench module by path (its siblings import through the path it puts on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", KNOWLEDGE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, f"bench_{name}", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """A bench/knowledge module by name."""
+    return load_bench(KNOWLEDGE / f"{name}.py", f"bench_{name}", monkeypatch)
 
 
 def read(out: Path) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, list[str]]]:

@@ -335,6 +335,41 @@ def test_stats_of_groups_add_up() -> None:
     assert add_stats(parts) == {"n": 5, "dropped": {"a": 1, "b": 2}, "backend": "rules"}
 
 
+def _prepare_twice(
+    plugins: Plugins, model: Path, tmp_path: Path, augmenters: list[Any]
+) -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, Any]]]:
+    """``inject prepare`` over 12 documents with ``runner: local`` and ``runner: ray`` (3 Records
+    a shard): each runner's ``data/*.jsonl`` bytes and its augmenters' manifest entries."""
+    from kinject.commands import prepare_run
+    from kinject.runs import open_run, resolve_config
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    for i, record in enumerate(_corpus()[:12]):
+        (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
+    files, produced = {}, {}
+    for runner in ("local", "ray"):
+        overrides = {
+            "corpus": [str(corpus)],
+            "base_model": str(model),
+            "runner": runner,
+            "shard_records": 3,
+            "cleaners": ["normalize"],
+            "augmenters": augmenters,
+            "run_dir": str(tmp_path / runner),
+            "evaluators": [],
+            "exporters": [],
+            "forgetting": False,
+        }
+        config, _ = resolve_config(plugins, overrides=overrides)
+        prepare_run(open_run(config, plugins, None, show_progress=False))
+        run = tmp_path / runner
+        files[runner] = {p.name: p.read_bytes() for p in sorted((run / "data").glob("*.jsonl"))}
+        manifest = json.loads((run / "manifest.json").read_text())
+        produced[runner] = manifest["stages"]["augmenters"]["produced"]
+    return files, produced
+
+
 @pytest.mark.usefixtures("local_ray")
 def test_prepare_shards_per_document_augmenters_on_ray(
     kinject_plugins: Plugins,
@@ -342,45 +377,19 @@ def test_prepare_shards_per_document_augmenters_on_ray(
     tmp_path: Path,
     register_plugin: Callable[..., Any],
 ) -> None:
-    from kinject.commands import prepare_run
-    from kinject.runs import open_run, resolve_config
-
     register_plugin(SentenceQAPlugin(), name="sentence-qa")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i, record in enumerate(_corpus()[:12]):
-        (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
     terms = tmp_path / "terms.yaml"
     terms.write_text(
         "terms:\n- {term: deposit, definition: money held as security, synonyms: [security]}\n"
         "- {term: landlord, definition: the owner who lets a property, synonyms: [lessor]}\n",
         encoding="utf-8",
     )
-    files, produced = {}, {}
-    for runner in ("local", "ray"):
-        overrides = {
-            "corpus": [str(corpus)],
-            "base_model": str(tiny_model),
-            "runner": runner,
-            "shard_records": 3,
-            "cleaners": ["normalize"],
-            # synonym first: its copies then follow every document, so sentence-qa's documents
-            # are no longer consecutive and it runs in the driver (both still byte-identical)
-            "augmenters": [
-                {"name": "synonym", "options": {"terms_file": str(terms)}},
-                "sentence-qa",
-            ],
-            "run_dir": str(tmp_path / runner),
-            "evaluators": [],
-            "exporters": [],
-            "forgetting": False,
-        }
-        config, _ = resolve_config(kinject_plugins, overrides=overrides)
-        prepare_run(open_run(config, kinject_plugins, None, show_progress=False))
-        run = tmp_path / runner
-        files[runner] = {p.name: p.read_bytes() for p in sorted((run / "data").glob("*.jsonl"))}
-        manifest = json.loads((run / "manifest.json").read_text())
-        produced[runner] = manifest["stages"]["augmenters"]["produced"]
+    # synonym first: its copies then follow every document, so sentence-qa's documents are no
+    # longer consecutive and it runs in the driver (both still byte-identical)
+    synonym = {"name": "synonym", "options": {"terms_file": str(terms)}}
+    files, produced = _prepare_twice(
+        kinject_plugins, tiny_model, tmp_path, [synonym, "sentence-qa"]
+    )
     assert files["ray"] == files["local"]
     assert b"What does sentence 1 of" in files["ray"]["augmenters.jsonl"]
     assert b"lessor" in files["ray"]["augmenters.jsonl"]  # synonym wrote copies
@@ -395,33 +404,9 @@ def test_prepare_runs_the_rules_backends_on_ray_by_document(
 ) -> None:
     """paraphrase, then qa-generate (as the packs chain them): both on Ray, group by group, though
     the rewrites paraphrase appends follow every document; the data files are the local ones."""
-    from kinject.commands import prepare_run
-    from kinject.runs import open_run, resolve_config
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i, record in enumerate(_corpus()[:12]):
-        (corpus / f"doc{i:02d}.txt").write_text(record.text, encoding="utf-8")
-    files, produced = {}, {}
-    for runner in ("local", "ray"):
-        overrides = {
-            "corpus": [str(corpus)],
-            "base_model": str(tiny_model),
-            "runner": runner,
-            "shard_records": 3,
-            "cleaners": ["normalize"],
-            "augmenters": ["paraphrase", "qa-generate"],
-            "run_dir": str(tmp_path / runner),
-            "evaluators": [],
-            "exporters": [],
-            "forgetting": False,
-        }
-        config, _ = resolve_config(kinject_plugins, overrides=overrides)
-        prepare_run(open_run(config, kinject_plugins, None, show_progress=False))
-        run = tmp_path / runner
-        files[runner] = {p.name: p.read_bytes() for p in sorted((run / "data").glob("*.jsonl"))}
-        manifest = json.loads((run / "manifest.json").read_text())
-        produced[runner] = manifest["stages"]["augmenters"]["produced"]
+    files, produced = _prepare_twice(
+        kinject_plugins, tiny_model, tmp_path, ["paraphrase", "qa-generate"]
+    )
     assert files["ray"] == files["local"]
     assert b'"qa-generate"' in files["ray"]["augmenters.jsonl"]
     for name in ("paraphrase", "qa-generate"):
