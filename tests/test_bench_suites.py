@@ -268,6 +268,8 @@ def test_answer_coverage_says_where_the_training_data_writes_each_answer(
         item(4, "$1,496.5 million", "held_out", "text"),  # written nowhere as the choice writes it
     ]
     found = coverage.coverage([passage, pair, rewrite], items, [passage])
-    assert found["tune"]["table"] == {"qa answer": 1, "in a rewrite": 1}
-    assert found["held_out"]["text"] == {"in a passage": 1, "nowhere": 1}
-    assert "| held_out | all | 2 | 0 | 0 | 1 | 1 |" in coverage.table(found)
+    near = coverage.NEAR
+    assert found["tune"]["table"] == {"qa answer": 1, "in a rewrite": 1, near: 1}
+    assert found["held_out"]["text"] == {"in a passage": 1, "nowhere": 1}  # 3 of 4 words: not 80%
+    assert "| held_out | all | 2 | 0 | 0 | 1 | 1 | 0 |" in coverage.table(found)
+    assert coverage.nearly("due to lower prices", [{"primarily", "due", "to", "lower", "prices"}])

@@ -6,16 +6,20 @@ The rules backend's training set is built as ``run.py`` builds it (the suite's p
 ``paraphrase`` and ``qa-generate``), and each eval question is looked up in it: ``qa answer``, its
 reference answer is the answer of a generated QA pair; ``in a rewrite``, it is in a rewrite or a
 QA pair's text but no pair answers it; ``in a passage`` only in the passages; ``nowhere``, not in
-the training text as written (whitespace and case aside). Counts are by half and by where the
-answer came from in the source (``meta['answer_from']``: text, table, table-text). A question
-whose answer the data never writes as the choices write it can only be learned from a different
-spelling of it, which a small model may not match.
+the training text as written (whitespace and case aside). A last column, not exclusive of the
+others, counts the answers that a QA pair's answer nearly writes: it holds at least 80% of the
+answer's words and is at most three times as long (a clause answer "primarily due to lower
+prices" for the people's "due to lower prices, partially offset by ..."). Counts are by half
+and by where the answer came from in the source (``meta['answer_from']``: text, table,
+table-text). A question whose answer the data never writes as the choices write it can only be
+learned from a different spelling of it, which a small model may not match.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -32,7 +36,21 @@ from kinject.evaluation import EvalItem, load_eval_items  # noqa: E402
 from kinject.records import Record  # noqa: E402
 from kinject_plugins.augmenters.filters import normalise  # noqa: E402
 
+_WORDS = re.compile(r"\w+")
+
 PLACES = ("qa answer", "in a rewrite", "in a passage", "nowhere")
+#: counted beside PLACES: a QA pair's answer holds most of the answer's words
+NEAR = "qa answer, 80% of its words"
+
+
+def nearly(answer: str, qa_answers: list[set[str]]) -> bool:
+    """Whether one of ``qa_answers`` (word sets) holds 80% of ``answer``'s words and has at most
+    three times as many plus three."""
+    words = set(_WORDS.findall(answer.lower()))
+    return bool(words) and any(
+        len(words & other) >= 0.8 * len(words) and len(other) <= 3 * len(words) + 3
+        for other in qa_answers
+    )
 
 
 def place(answer: str, qa_answers: set[str], rewrites: str, passages: str) -> str:
@@ -52,6 +70,7 @@ def coverage(
     ``records``, of which ``passages`` are the corpus's own text (the rest was generated)."""
     own = {r.id for r in passages}
     qa_answers = {normalise(str(r.meta["answer"])) for r in records if r.kind == "qa"}
+    qa_words = [set(_WORDS.findall(a)) for a in qa_answers]
     generated = "\n".join(normalise(training_text(r)) for r in records if r.id not in own)
     corpus = "\n".join(normalise(training_text(r)) for r in records if r.id in own)
     out: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -60,20 +79,22 @@ def coverage(
         where = place(answer, qa_answers, generated, corpus)
         half = str(item.meta.get("half", "all"))
         out[half][str(item.meta.get("answer_from", "-"))][where] += 1
+        if nearly(answer, qa_words):
+            out[half][str(item.meta.get("answer_from", "-"))][NEAR] += 1
     return out
 
 
 def table(found: dict[str, dict[str, Counter[str]]]) -> str:
     lines = [
-        "| half | answer from | questions | " + " | ".join(PLACES) + " |",
-        "|---|---|---:|" + "---:|" * len(PLACES),
+        "| half | answer from | questions | " + " | ".join((*PLACES, NEAR)) + " |",
+        "|---|---|---:|" + "---:|" * (len(PLACES) + 1),
     ]
     for half in sorted(found):
         rows = found[half]
         total: Counter[str] = sum(rows.values(), Counter())
         for name, counts in [*sorted(rows.items()), ("all", total)]:
-            n = sum(counts.values())
-            cells = " | ".join(str(counts[p]) for p in PLACES)
+            n = sum(counts[p] for p in PLACES)
+            cells = " | ".join(str(counts[p]) for p in (*PLACES, NEAR))
             lines.append(f"| {half} | {name} | {n} | {cells} |")
     return "\n".join(lines)
 
