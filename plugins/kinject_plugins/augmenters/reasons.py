@@ -49,10 +49,9 @@ _AUXILIARIES = set(words("reasons", "auxiliaries"))
 _NOT_BEFORE_VERB = set(words("reasons", "not_before_verb"))
 _MODIFIERS = set(words("reasons", "modifier_participles"))
 _IRREGULAR = {str(k): str(v) for k, v in lexicon()["reasons"]["irregular_past"].items()}
-_PRONOUNS = {"it", "they", "this", "that", "these", "those", "he", "she", "its", "their", "such"}
-_PRONOUNS |= {"there", "which", "who", "both", "each", "all", "some", "and", "or", "but"}
+_PRONOUNS = set(words("reasons", "not_openers"))
 _DISCOURSE = set(words("reasons", "discourse_leads"))
-_RELATIVES = {"that", "which", "who", "whose", "where"}
+_RELATIVES = set(words("reasons", "relatives"))
 # a finite verb after a marker when the clause before it has none: the marker was inside the
 # subject ("The cost resulting from the change was $8.2 million"); a comma and a verb after a
 # condition: it was a parenthesis ("..., if recognized, would reduce ...")
@@ -60,15 +59,13 @@ _FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had)\b")
 # words that open a clause of the reason's own ("..., which were offset", "as we issued debt"): a
 # verb after one of them is that clause's
 _CLAUSE_OPENER = re.compile(
-    r"\b(?:which|that|who|whom|whose|where|when|as|while|because|since|although|if|we|it|they|"
-    r"he|she|there)\b",
-    re.IGNORECASE,
+    rf"\b(?:{alternation(words('reasons', 'clause_openers'))})\b", re.IGNORECASE
 )
 _PARENTHESIS = re.compile(r",\s+(?:would|will|is|are|was|were|may|could)\b")
 _PAST_COPULA = re.compile(r"\b(?:was|were|had|did)\b|\b\w{3,}ed\b")
 # markers that also modify a noun ("a disorder caused by ..."): a cause only after a comma, a
 # hedge or a copula ("..., driven by higher rates"; "is mainly caused by ...")
-_PARTICIPIAL = ("caused by", "driven by", "resulting from")
+_PARTICIPIAL = tuple(words("reasons", "participial_markers"))
 _HEDGE_END = re.compile(rf"\s(?:{alternation(_HEDGES)})$")
 # a finite verb later in the clause: an earlier past participle modifies the subject ("A contract
 # concluded under duress is voidable ...")
