@@ -208,13 +208,9 @@ class Augmenter(Component):
         sets on the augmenter travels with every group's copy; called with None afterwards to
         forget it. The default reads nothing."""
 
-    def merge_stats(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
-        """The ``stats`` of the whole input from those of its groups (default: counts added key by
-        key, see :func:`kinject.runners.augment.add_stats`); an augmenter whose stats hold shares,
-        minima or lists merges them itself."""
-        from kinject.runners.augment import add_stats
-
-        return add_stats(parts)
+    #: an augmenter whose ``stats`` hold shares, minima or lists defines
+    #: ``merge_stats(parts) -> dict``: the whole input's stats from those of its groups (without
+    #: it the runner adds counts key by key, :func:`kinject.runners.augment.add_stats`)
 
 
 # -- training -----------------------------------------------------------------------------------

@@ -82,7 +82,8 @@ def augment_records(
         new, parts = _on_ray(augmenter, groups, places, len(records), config)
     finally:
         augmenter.prepare_corpus(None)
-    augmenter.stats = augmenter.merge_stats(parts)
+    merge = getattr(augmenter, "merge_stats", None)
+    augmenter.stats = merge(parts) if callable(merge) else add_stats(parts)
     return iter(new), f"ray, {len(groups)} groups of documents"
 
 
