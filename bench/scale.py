@@ -149,27 +149,22 @@ def write_corpus(size: int, seed: int, folder: Path) -> tuple[dict[str, int], di
     return cluster, planted
 
 
-def run_cell(folder: Path, runner: str, args: argparse.Namespace) -> dict[str, Any]:
-    out = folder / f"cell-{runner}.json"
-    cmd = [
-        sys.executable,
-        __file__,
-        "--cell",
-        "--corpus",
-        str(folder / "corpus.jsonl"),
-        "--runner",
-        runner,
-        "--num-cpus",
-        str(args.num_cpus),
-        "--shard-records",
-        str(args.shard_records),
-        "--json",
-        str(out),
-    ]
-    if args.near:
-        cmd.append("--near")
+def run_script_cell(
+    script: str, corpus: Path, runner: str, args: argparse.Namespace, *extra: str
+) -> dict[str, Any]:
+    """``script --cell`` for one runner over ``corpus`` in a fresh process (its peak memory is
+    its own); the cell's JSON result."""
+    out = corpus.parent / f"cell-{runner}.json"
+    cmd = [sys.executable, script, "--cell", "--corpus", str(corpus), "--runner", runner]
+    cmd += ["--num-cpus", str(args.num_cpus), "--shard-records", str(args.shard_records)]
+    cmd += ["--json", str(out), *extra]
     subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def run_cell(folder: Path, runner: str, args: argparse.Namespace) -> dict[str, Any]:
+    extra = ("--near",) if args.near else ()
+    return run_script_cell(__file__, folder / "corpus.jsonl", runner, args, *extra)
 
 
 def score(result: dict[str, Any], corpus: Path, cluster: dict[str, int]) -> None:

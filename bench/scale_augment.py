@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import TreePeak  # noqa: E402
+from scale import TreePeak, run_script_cell  # noqa: E402
 
 from kinject.records import Record, read_jsonl, write_jsonl  # noqa: E402
 
@@ -101,27 +100,6 @@ def cell(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_cell(corpus: Path, runner: str, args: argparse.Namespace) -> dict[str, Any]:
-    out = corpus.parent / f"cell-{runner}.json"
-    cmd = [
-        sys.executable,
-        __file__,
-        "--cell",
-        "--corpus",
-        str(corpus),
-        "--runner",
-        runner,
-        "--num-cpus",
-        str(args.num_cpus),
-        "--shard-records",
-        str(args.shard_records),
-        "--json",
-        str(out),
-    ]
-    subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    return json.loads(out.read_text())  # type: ignore[no-any-return]
-
-
 def table(size: int, records: int, rows: list[dict[str, Any]]) -> str:
     base = next((r["seconds"] for r in rows if r["runner"] == "local"), None)
     lines = [
@@ -163,7 +141,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="kinject-scale-augment-"))
     records = build_corpus(args.size, args.data)
     write_jsonl(folder / "corpus.jsonl", records)
-    rows = [run_cell(folder / "corpus.jsonl", runner, args) for runner in args.runners]
+    rows = [
+        run_script_cell(__file__, folder / "corpus.jsonl", runner, args) for runner in args.runners
+    ]
     print(table(args.size, len(records), rows))
     hashes = {r["sha256"] for r in rows}
     print("output: byte-identical across runners" if len(hashes) == 1 else "output: DIFFERS")
