@@ -3,8 +3,9 @@
 The value questions of :mod:`.questions` need a number, date, citation or name in the sentence;
 much of a real document has none ("Celiac disease is an immune disorder in which ..."), and a
 reader's first questions about it are "What is celiac disease?" and "What causes it?". For a
-sentence of the form ``<term> is/are <what it is>`` or ``<term> is caused by <cause>``,
-:func:`statement_pairs` asks those questions and answers with the sentence itself, so the answer
+sentence of the form ``<term> is/are <what it is>``, ``<term> is caused by <cause>`` or
+``<cause> (can) cause(s) <term>`` (:func:`active_cause_pair`), :func:`statement_pairs` asks those
+questions and answers with the sentence itself, so the answer
 restates its subject and stays grounded.
 
 A term qualifies when it reads as a noun phrase (no clause words, not a pronoun or a vague
@@ -19,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kinject_plugins.augmenters.lexicon import alternation, words
+from kinject_plugins.augmenters.lexicon import alternation, lexicon, words
 from kinject_plugins.augmenters.subject import has_unresolved_reference
 
 _TERM_OPENERS = set(words("statements", "not_term_openers"))
@@ -32,10 +33,31 @@ _CAUSE = re.compile(
     r"(?P<rest>.+)$"
 )
 _COPULA = re.compile(r"^(?P<term>.+?) (?P<copula>is|are) (?P<rest>.+)$")
+_CAUSE_VERBS = {str(k): str(v) for k, v in lexicon()["statements"]["active_cause_verbs"].items()}
+_CAUSE_MODALS = words("statements", "cause_modals")
+_ACTIVE_CAUSE = re.compile(
+    rf"^(?P<cause>[^,;:]+?) (?:(?:{alternation(words('statements', 'cause_adverbs'))}) )*"
+    rf"(?:(?P<modal>{alternation(_CAUSE_MODALS)}) )?"
+    rf"(?:(?:{alternation(words('statements', 'cause_adverbs'))}) )*"
+    rf"(?P<verb>{alternation(list(_CAUSE_VERBS))}) (?P<term>.+)$"
+)
+_NOT_BEFORE_CAUSE = set(words("statements", "not_before_cause"))
+_NOT_CAUSE_OPENERS = set(words("reasons", "not_openers"))
+_NOT_CAUSED_OPENERS = set(words("statements", "not_caused_openers"))
+_BACK_REFERENCES = set(words("statements", "back_references"))
+# a list after the verb ("can cause sudden, uncontrollable, dangerous rhythms"): the term is the
+# whole list, not its first item
+_LIST_AFTER = re.compile(r"^[^,]+,\s*[^,]{1,30},")
+# where the caused term ends: a clause or a means follows ("... causes X because ...", "... by ...")
+_TERM_END = re.compile(
+    rf"(?:,|;|:|\s(?:{alternation(words('statements', 'caused_term_ends'))})\s).*$"
+)
 _NOT_DEFINITION_RE = re.compile(rf"^(?:{alternation(_NOT_DEFINITION)})\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][\w'’\-]*")
 #: at most this many words in a term
 MAX_TERM_WORDS = 6
+#: at most this many words in the cause of "<cause> causes <term>"
+MAX_CAUSE_WORDS = 14
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,45 @@ def _question_term(term: str, proper: set[str]) -> str:
     return f"{first} {rest}".strip()
 
 
+def active_cause_pair(sentence: str, topic: str) -> StatementPair | None:
+    """ "What causes <term>?" for a sentence "<cause> (can) cause(s) <term> ..." whose caused term
+    shares a word with ``topic`` (the document's title and section), answered by the sentence;
+    None when the sentence is not of that form, its cause is a pronoun or a clause, or "cause"
+    is a noun there ("the main cause of ...")."""
+    if not sentence.endswith(".") or sentence.endswith(":."):
+        return None
+    match = _ACTIVE_CAUSE.match(sentence[:-1])
+    if match is None or not sentence[:1].isupper():
+        return None
+    cause = match["cause"].split()
+    if len(cause) > MAX_CAUSE_WORDS or cause[0].lower() in _NOT_CAUSE_OPENERS:
+        return None
+    if cause[-1].lower() in _NOT_BEFORE_CAUSE or cause[0].lower() in _TERM_OPENERS:
+        return None
+    if any(w.lower() in _BACK_REFERENCES for w in cause) or has_unresolved_reference(
+        " ".join(cause)
+    ):
+        return None  # "A low level of this hormone can lead to ...": which hormone?
+    if _LIST_AFTER.match(match["term"]):
+        return None
+    term = _TERM_END.sub("", match["term"]).strip()
+    words_ = term.split()
+    if not 1 <= len(words_) <= MAX_TERM_WORDS or " to " in f" {term} ":
+        return None  # "causes the glands to produce ...": what the cause makes happen, no term
+    first = words_[0].lower()
+    if first in _NOT_CAUSE_OPENERS | _NOT_CAUSED_OPENERS or has_unresolved_reference(term):
+        return None
+    if first in ("the", "this") and len(words_) <= 2:
+        return None  # "may cause the disease": the one named earlier
+    if not _content(term) & _content(topic):
+        return None
+    verb = match["verb"]
+    if match["modal"]:
+        plain = "lead to" if verb.startswith("le") else "cause"
+        return StatementPair(f"What {match['modal']} {plain} {term}?", sentence, "cause")
+    return StatementPair(f"What {_CAUSE_VERBS[verb]} {term}?", sentence, "cause")
+
+
 def statement_pairs(
     sentence: str, topic: str, mentioned: Iterable[str], proper: set[str]
 ) -> list[StatementPair]:
@@ -91,7 +152,8 @@ def statement_pairs(
     cause = _CAUSE.match(body)
     match = cause or _COPULA.match(body)
     if match is None:
-        return []
+        active = active_cause_pair(sentence, topic)
+        return [active] if active else []
     term = clean_term(match["term"])
     rest = match["rest"]
     if term is None or len(rest.split()) < 3:

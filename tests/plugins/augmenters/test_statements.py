@@ -42,6 +42,48 @@ def test_a_cause_sentence_asks_what_causes_the_term() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        ("Water and oxygen acting on bare iron cause rust.", "What causes rust?"),
+        (
+            "Salt spray from the sea can also cause rust on the hull.",
+            "What can cause rust on the hull?",
+        ),
+        (
+            "A scratch in the paint often leads to rust underneath.",
+            "What leads to rust underneath?",
+        ),
+        # the term ends where a clause or a means begins
+        ("Damp air may cause rust by keeping the metal wet.", "What may cause rust?"),
+        ("Poor drainage caused rust because water stood on the deck.", "What caused rust?"),
+    ],
+)
+def test_an_active_cause_asks_what_causes_the_term(sentence: str, question: str) -> None:
+    pairs = statement_pairs(sentence, "Rust", [], set())
+    assert [(p.question, p.answer, p.form) for p in pairs] == [(question, sentence, "cause")]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Researchers do not know the exact cause of rust.",  # "cause" is a noun
+        "Scientists don't know exactly what causes rust.",  # an embedded question
+        "Paint does not cause rust on steel.",  # a negation
+        "This can cause rust on the hull.",  # a pronoun names no cause
+        "A low level of this coating can lead to rust.",  # which coating?
+        "Coatings that can cause rust include cheap primers.",  # the verb of a relative clause
+        "Rust can cause brittle, flaky, weak metal in old bridges.",  # a list: not its first item
+        "Salt can cause the metal to rust quickly.",  # what the cause makes happen, no term
+        "Salt spray can cause the problem.",  # the one named earlier
+        "Salt spray can cause damage to the paint.",  # the term is not what the page is about
+        "Rust has many causes, including salt and water.",  # no verb "cause"
+    ],
+)
+def test_sentences_that_name_no_cause_of_the_term_ask_nothing(sentence: str) -> None:
+    assert [p for p in statement_pairs(sentence, "Rust", [], set()) if p.form == "cause"] == []
+
+
 def test_a_term_named_elsewhere_in_the_document_counts_without_the_title() -> None:
     sentence = "The keystone is the wedge-shaped stone at the top of an arch."
     assert ask(sentence, "Bridges") == []
@@ -92,8 +134,10 @@ def test_qa_generate_keeps_statement_answers_past_the_value_answer_cap(
 # -- real text nobody here wrote: MedQuAD pages of the benchmark's held-out half ------------------
 
 
-def medquad_pages(half: str, limit: int) -> list[tuple[str, str, str]]:
-    """(focus, page text, the people's answer to "What is (are) <focus>?") for pages of one half
+def medquad_pages(
+    half: str, limit: int, asked: str = "What is (are)"
+) -> list[tuple[str, str, str]]:
+    """(focus, page text, the people's answer to "<asked> <focus>?") for pages of one half
     (split by a hash of the page file, as bench/knowledge/suite_format.py splits)."""
     path = SHARED_DATA / "medical" / "medquad_subset.json"
     if not path.exists():
@@ -105,7 +149,7 @@ def medquad_pages(half: str, limit: int) -> list[tuple[str, str, str]]:
     for file, entries in sorted(pages.items()):
         if ("tune", "held_out")[int(hashlib.sha256(file.encode()).hexdigest(), 16) % 2] != half:
             continue
-        what = [e["answer"] for e in entries if e["question"].startswith("What is (are)")]
+        what = [e["answer"] for e in entries if e["question"].startswith(asked)]
         if not what:
             continue
         text = "\n\n".join(" ".join(e["answer"].split()) for e in entries)
@@ -133,3 +177,25 @@ def test_held_out_medquad_definitions_are_found() -> None:
     assert defining >= 10, defining
     assert found / defining >= 0.8, (found, defining)
     assert asked >= 100
+
+
+def test_held_out_medquad_causes_are_found() -> None:
+    """Of the people's "What causes <focus>?" questions on held-out pages, the rules ask a cause
+    question answered by the first sentence of the people's answer on at least 12% (20 of 153 when
+    the active form "<cause> can cause <term>" was added, 13 with the passive form alone; tune
+    half 22 of 128, 6 before); every cause question answers with a sentence of its page."""
+    answered = asked = 0
+    for focus, text, answer in medquad_pages("held_out", 1000, asked="What causes"):
+        sentences = split_sentences(text)
+        proper = capitalised_inside(sentences)
+        causes = [
+            p
+            for s in sentences
+            for p in statement_pairs(s, focus, sentences, proper)
+            if p.form == "cause"
+        ]
+        assert all(p.answer in sentences and p.question.startswith("What ") for p in causes)
+        asked += 1
+        answered += any(p.answer == split_sentences(answer)[0] for p in causes)
+    assert asked >= 50, asked
+    assert answered / asked >= 0.12, (answered, asked)
