@@ -35,10 +35,10 @@ _CAUSE = re.compile(
 _COPULA = re.compile(r"^(?P<term>.+?) (?P<copula>is|are) (?P<rest>.+)$")
 _CAUSE_VERBS = {str(k): str(v) for k, v in lexicon()["statements"]["active_cause_verbs"].items()}
 _CAUSE_MODALS = words("statements", "cause_modals")
+_CAUSE_ADVERBS = rf"(?:(?:{alternation(words('statements', 'cause_adverbs'))}) )*"
 _ACTIVE_CAUSE = re.compile(
-    rf"^(?P<cause>[^,;:]+?) (?:(?:{alternation(words('statements', 'cause_adverbs'))}) )*"
-    rf"(?:(?P<modal>{alternation(_CAUSE_MODALS)}) )?"
-    rf"(?:(?:{alternation(words('statements', 'cause_adverbs'))}) )*"
+    rf"^(?P<cause>[^,;:]+?) {_CAUSE_ADVERBS}(?:(?P<modal>{alternation(_CAUSE_MODALS)}) )?"
+    rf"{_CAUSE_ADVERBS}"
     rf"(?P<verb>{alternation(list(_CAUSE_VERBS))}) (?P<term>.+)$"
 )
 _NOT_BEFORE_CAUSE = set(words("statements", "not_before_cause"))
@@ -125,7 +125,7 @@ def active_cause_pair(sentence: str, topic: str) -> StatementPair | None:
     first = words_[0].lower()
     if first in _NOT_CAUSE_OPENERS | _NOT_CAUSED_OPENERS or has_unresolved_reference(term):
         return None
-    if first in ("the", "this") and len(words_) <= 2:
+    if first == "the" and len(words_) <= 2:
         return None  # "may cause the disease": the one named earlier
     if not _content(term) & _content(topic):
         return None
