@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import random
 import subprocess
@@ -94,6 +95,9 @@ def cell(args: argparse.Namespace) -> dict[str, Any]:
     from kinject.plugins import build_plugins
     from kinject.runners import make_runner
 
+    # the long steps' progress (near-dedup's candidates and embedding) on stderr
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("kinject.runners").setLevel(logging.INFO)
     folder = Path(args.corpus).parent
     eval_items = [EvalItem(**e) for e in json.loads((folder / "eval.json").read_text())]
     plugins = build_plugins(load_entry_points=False)
@@ -225,24 +229,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main_parent(args: argparse.Namespace) -> dict[str, Any]:
     from kinject.plugins import build_plugins
 
-    rows, baselines = [], {}
-    for size in args.size:
-        with tempfile.TemporaryDirectory(prefix=f"scale-{size}-") as tmp:
-            folder = Path(tmp)
-            cluster, planted = write_corpus(size, args.seed, folder)
-            for runner in args.runners:
-                result = run_cell(folder, runner, args)
-                score(result, folder / "corpus.jsonl", cluster)
-                result.update(size=size, docs_per_s=size / result["seconds"], planted=planted)
-                rows.append(result)
-                print(table(rows[-1:]).splitlines()[-1], flush=True)
-            if args.near:
-                baselines[size] = minhash_row(
-                    folder / "corpus.jsonl", cluster, build_plugins(load_entry_points=False)
-                )
-                print(f"minhash-lsh {size}: {json.dumps(baselines[size])}", flush=True)
-    print(table(rows))
-    return {
+    rows: list[dict[str, Any]] = []
+    baselines: dict[int, dict[str, Any]] = {}
+    result = {
         "rows": rows,
         "minhash": baselines,
         "num_cpus": args.num_cpus,
@@ -250,6 +239,33 @@ def main_parent(args: argparse.Namespace) -> dict[str, Any]:
         "shard_records": args.shard_records,
         "cpu_count": os.cpu_count(),
     }
+    for size in args.size:
+        with tempfile.TemporaryDirectory(prefix=f"scale-{size}-") as tmp:
+            folder = Path(tmp)
+            cluster, planted = write_corpus(size, args.seed, folder)
+            if args.near:
+                # the baseline first: minutes where a near-dedup cell at 1M takes hours, so a cell
+                # that is stopped or fails still leaves it
+                baselines[size] = minhash_row(
+                    folder / "corpus.jsonl", cluster, build_plugins(load_entry_points=False)
+                )
+                print(f"minhash-lsh {size}: {json.dumps(baselines[size])}", flush=True)
+                write_result(args.json, result)
+            for runner in args.runners:
+                row = run_cell(folder, runner, args)
+                score(row, folder / "corpus.jsonl", cluster)
+                row.update(size=size, docs_per_s=size / row["seconds"], planted=planted)
+                rows.append(row)
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
+                write_result(args.json, result)  # each finished row is kept as it comes
+    print(table(rows))
+    return result
+
+
+def write_result(path: Path | None, result: dict[str, Any]) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2, default=str))
 
 
 def main() -> None:
@@ -272,10 +288,7 @@ def main() -> None:
     parser.add_argument("--runner", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    result = cell(args) if args.cell else main_parent(args)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str))
+    write_result(args.json, cell(args) if args.cell else main_parent(args))
 
 
 if __name__ == "__main__":

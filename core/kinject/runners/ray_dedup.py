@@ -26,6 +26,8 @@ LSH proposes. They agree where the LSH finds the pair and the nearest eight hold
 from __future__ import annotations
 
 import json
+import logging
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -40,6 +42,8 @@ from kinject.components import Cleaner
 from kinject.config import RayConfig
 from kinject.records import Record, Rejected
 from kinject.runners.shards import Item, Shard, write_shard
+
+logger = logging.getLogger(__name__)
 
 _SHIFT = 32  # order = shard index << 32 | position in the shard
 
@@ -164,32 +168,91 @@ def _band_rows(row: dict[str, Any], bands: int, rows: int) -> Iterator[dict[str,
             yield {"band": band, "order": order, "facts": known, "lex": lex}
 
 
+_BLOCK_CELLS = 2_000_000  # pairs compared at once when a large bucket is checked
+_LARGE_BUCKET = 32  # members from which a bucket is checked as arrays
+
+
 def _candidate_pairs(
     batch: dict[str, np.ndarray], check_facts: bool, min_overlap: float
 ) -> dict[str, np.ndarray]:
+    """The pairs of Records sharing a band bucket whose bigram overlap and facts pass the rule.
+
+    Buckets of templated text grow with the corpus and their pairs with its square (most such
+    pairs pass the overlap and fail the facts), so a large bucket is checked as arrays, a block
+    of its rows against all of them at a time (:func:`_large_bucket_pairs`); small ones pair by
+    pair, each row's facts parsed once.
+    """
     from kinject_plugins.cleaners.tokens import estimated_overlap, facts_agree
 
+    n = len(batch["band"])
     buckets: dict[str, list[int]] = defaultdict(list)
     for i, band in enumerate(batch["band"]):
         buckets[band].append(i)
+    order = np.asarray(batch["order"], dtype=np.int64)
+    lex = np.frombuffer(b"".join(bytes(x) for x in batch["lex"]), dtype=np.uint64).reshape(n, -1)
+    parsed: dict[int, frozenset[str]] = {}
+
+    def facts_of(i: int) -> frozenset[str]:
+        if i not in parsed:
+            parsed[i] = frozenset(json.loads(batch["facts"][i]))
+        return parsed[i]
+
     pairs: set[tuple[int, int]] = set()
-    for rows in buckets.values():
-        for i, j in combinations(rows, 2):
-            a, b = sorted((int(batch["order"][i]), int(batch["order"][j])))
-            if (a, b) in pairs or a == b:
+    for members in buckets.values():
+        if len(members) >= _LARGE_BUCKET:
+            rows = np.asarray(members, dtype=np.int64)
+            facts = [facts_of(i) for i in members] if check_facts else None
+            for i, j in _large_bucket_pairs(lex[rows], facts, min_overlap):
+                a, b = sorted((int(order[rows[i]]), int(order[rows[j]])))
+                if a != b:
+                    pairs.add((a, b))
+            continue
+        for i, j in combinations(members, 2):
+            a, b = sorted((int(order[i]), int(order[j])))
+            if a == b or (a, b) in pairs:
                 continue
-            if check_facts and not facts_agree(
-                frozenset(json.loads(batch["facts"][i])), frozenset(json.loads(batch["facts"][j]))
-            ):
+            if check_facts and not facts_agree(facts_of(i), facts_of(j)):
                 continue
-            lex_i, lex_j = (np.frombuffer(batch["lex"][k], dtype=np.uint64) for k in (i, j))
-            if estimated_overlap(lex_i, lex_j) >= min_overlap:
+            if estimated_overlap(lex[i], lex[j]) >= min_overlap:
                 pairs.add((a, b))
     ordered = sorted(pairs)
     return {
         "a": np.array([p[0] for p in ordered], dtype=np.int64),
         "b": np.array([p[1] for p in ordered], dtype=np.int64),
     }
+
+
+def _large_bucket_pairs(
+    sig: np.ndarray, facts: list[frozenset[str]] | None, min_overlap: float
+) -> Iterator[tuple[int, int]]:
+    """Positions ``i < j`` in one bucket that pass the overlap and (``facts`` given) facts checks.
+
+    The overlap is the share of equal signature values; the facts agree when the count of facts
+    two rows share (a sparse product of the rows' fact indicators) is all of one side's.
+    """
+    from scipy import sparse
+
+    m = len(sig)
+    if facts is not None:
+        columns: dict[str, int] = {}
+        flat = [columns.setdefault(f, len(columns)) for row in facts for f in sorted(row)]
+        sizes = np.array([len(row) for row in facts], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(sizes)])
+        shape = (m, max(1, len(columns)))
+        indicators = sparse.csr_matrix(
+            (np.ones(len(flat), np.int32), np.asarray(flat, dtype=np.int64), indptr), shape=shape
+        )
+        transposed = indicators.T.tocsr()
+    step = max(1, _BLOCK_CELLS // m)
+    for lo in range(0, m - 1, step):
+        hi = min(lo + step, m)
+        ok = (sig[lo:hi, None, :] == sig[None, :, :]).mean(axis=2) >= min_overlap
+        ok &= np.arange(m)[None, :] > np.arange(lo, hi)[:, None]
+        if facts is not None:
+            shared = (indicators[lo:hi] @ transposed).toarray()
+            ok &= (shared == sizes[lo:hi, None]) | (shared == sizes[None, :])
+        first, second = np.nonzero(ok)
+        yield from zip((first + lo).tolist(), second.tolist(), strict=True)
 
 
 class _Embedder:
@@ -252,6 +315,9 @@ def near(
         for r in bands.map_batches(check, batch_size=None, batch_format="numpy").take_all()
     }
     wanted = frozenset(o for p in pairs for o in p)
+    logger.info(
+        "near-dedup: %d candidate pairs over %d Records; embedding them", len(pairs), len(wanted)
+    )
     vectors: dict[int, np.ndarray] = {}
     ids: dict[int, str] = {}
     if wanted:
@@ -271,9 +337,15 @@ def near(
                 num_gpus=gpus,
                 max_restarts=0,
             )
+        started = time.perf_counter()
         for row in embedded.iter_rows():
             vectors[int(row["order"])] = np.asarray(row["vector"], dtype=np.float32)
             ids[int(row["order"])] = str(row["id"])
+            if len(vectors) % 20_000 == 0:
+                rate = len(vectors) / (time.perf_counter() - started)
+                logger.info(
+                    "near-dedup: embedded %d of %d (%.0f/s)", len(vectors), len(wanted), rate
+                )
     dropped = first_seen(pairs, vectors, opts.threshold)
     cleaner.stats.update(
         {"candidate_pairs": len(pairs), "embedded": len(wanted), "merged": len(dropped)}

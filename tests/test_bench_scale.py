@@ -1,0 +1,40 @@
+"""bench/scale.py: the cleaning stage at scale, one runner a cell in its own process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench_modules import BENCH, load_bench
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
+    return load_bench(BENCH / "scale.py", "bench_scale", monkeypatch)
+
+
+def test_the_parent_scores_the_planted_copies_and_keeps_the_json_row_by_row(
+    bench: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "scale.json"
+    written: list[int] = []
+    keep = bench.write_result
+
+    def spy(path: Path | None, result: dict[str, Any]) -> None:
+        written.append(len(result["rows"]))
+        keep(path, result)
+
+    monkeypatch.setattr(bench, "write_result", spy)
+    args = argparse.Namespace(
+        size=[300], runners=["local"], near=False, num_cpus=1, shard_records=100, seed=0, json=out
+    )
+    result = bench.main_parent(args)
+    (row,) = result["rows"]
+    assert row["runner"] == "local" and row["size"] == 300
+    assert row["dropped"]["exact_duplicate"] > 0
+    assert row["exact"]["precision"] == row["exact"]["recall"] == 1.0
+    assert written == [1]  # the file is written as soon as the row is scored
+    assert json.loads(out.read_text())["rows"][0]["kept"] == row["kept"]
