@@ -4,6 +4,7 @@
     python bench/scale.py --size 1000000 --json runs/bench-scale-1m.json
     python bench/scale.py --size 10000 --near              # with near-dedup (embeddings) and
     MinHash
+    python bench/scale.py --size 1000000 --near --runners ray --no-minhash  # near-dedup only
 
 The corpus is bench/clean.py's (templated documents with planted exact and near copies, PII,
 junk and eval leaks), written to JSONL once per size. Each (size, runner) cell runs in a fresh
@@ -243,7 +244,7 @@ def main_parent(args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix=f"scale-{size}-") as tmp:
             folder = Path(tmp)
             cluster, planted = write_corpus(size, args.seed, folder)
-            if args.near:
+            if args.near and args.minhash:
                 # the baseline first: minutes where a near-dedup cell at 1M takes hours, so a cell
                 # that is stopped or fails still leaves it
                 baselines[size] = minhash_row(
@@ -276,6 +277,12 @@ def main() -> None:
     parser.add_argument("--runners", nargs="+", default=["local", "ray"], choices=["local", "ray"])
     parser.add_argument(
         "--near", action="store_true", help="add near-dedup (embeddings) and the MinHash baseline"
+    )
+    parser.add_argument(
+        "--no-minhash",
+        dest="minhash",
+        action="store_false",
+        help="with --near, leave out the MinHash baseline (already measured at this size)",
     )
     parser.add_argument(
         "--num-cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local Ray"

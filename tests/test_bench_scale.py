@@ -29,7 +29,14 @@ def test_the_parent_scores_the_planted_copies_and_keeps_the_json_row_by_row(
 
     monkeypatch.setattr(bench, "write_result", spy)
     args = argparse.Namespace(
-        size=[300], runners=["local"], near=False, num_cpus=1, shard_records=100, seed=0, json=out
+        size=[300],
+        runners=["local"],
+        near=False,
+        minhash=True,
+        num_cpus=1,
+        shard_records=100,
+        seed=0,
+        json=out,
     )
     result = bench.main_parent(args)
     (row,) = result["rows"]
@@ -38,3 +45,28 @@ def test_the_parent_scores_the_planted_copies_and_keeps_the_json_row_by_row(
     assert row["exact"]["precision"] == row["exact"]["recall"] == 1.0
     assert written == [1]  # the file is written as soon as the row is scored
     assert json.loads(out.read_text())["rows"][0]["kept"] == row["kept"]
+
+
+@pytest.mark.parametrize("minhash", [True, False])
+def test_the_minhash_baseline_runs_first_unless_left_out(
+    bench: Any, tmp_path: Path, minhash: bool
+) -> None:
+    pytest.importorskip("datasketch")
+    out = tmp_path / "scale.json"
+    args = argparse.Namespace(
+        size=[300],
+        runners=[],
+        near=True,
+        minhash=minhash,
+        num_cpus=1,
+        shard_records=100,
+        seed=0,
+        json=out,
+    )
+    result = bench.main_parent(args)
+    assert result["rows"] == []
+    if minhash:
+        assert result["minhash"][300]["dropped"] > 0
+        assert json.loads(out.read_text())["minhash"]["300"]["dropped"] > 0
+    else:
+        assert result["minhash"] == {}
