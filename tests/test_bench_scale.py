@@ -16,6 +16,12 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
     return load_bench(BENCH / "scale.py", "bench_scale", monkeypatch)
 
 
+def scale_args(out: Path, **given: Any) -> argparse.Namespace:
+    """bench/scale.py's arguments for a 300-document corpus in shards of 100."""
+    args = {"size": [300], "minhash": True, "num_cpus": 1, "shard_records": 100, "seed": 0}
+    return argparse.Namespace(**{**args, "json": out, **given})
+
+
 def test_the_parent_scores_the_planted_copies_and_keeps_the_json_row_by_row(
     bench: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -28,17 +34,7 @@ def test_the_parent_scores_the_planted_copies_and_keeps_the_json_row_by_row(
         keep(path, result)
 
     monkeypatch.setattr(bench, "write_result", spy)
-    args = argparse.Namespace(
-        size=[300],
-        runners=["local"],
-        near=False,
-        minhash=True,
-        num_cpus=1,
-        shard_records=100,
-        seed=0,
-        json=out,
-    )
-    result = bench.main_parent(args)
+    result = bench.main_parent(scale_args(out, runners=["local"], near=False))
     (row,) = result["rows"]
     assert row["runner"] == "local" and row["size"] == 300
     assert row["dropped"]["exact_duplicate"] > 0
@@ -53,17 +49,7 @@ def test_the_minhash_baseline_runs_first_unless_left_out(
 ) -> None:
     pytest.importorskip("datasketch")
     out = tmp_path / "scale.json"
-    args = argparse.Namespace(
-        size=[300],
-        runners=[],
-        near=True,
-        minhash=minhash,
-        num_cpus=1,
-        shard_records=100,
-        seed=0,
-        json=out,
-    )
-    result = bench.main_parent(args)
+    result = bench.main_parent(scale_args(out, runners=[], near=True, minhash=minhash))
     assert result["rows"] == []
     if minhash:
         assert result["minhash"][300]["dropped"] > 0
