@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     print(table(found))
     if args.json:
         plain = {h: {k: dict(v) for k, v in rows.items()} for h, rows in found.items()}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"suite": suite.name, "coverage": plain}, indent=1))
 
 
