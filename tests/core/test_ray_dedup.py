@@ -69,3 +69,29 @@ def test_large_buckets_checked_as_arrays_give_the_pairs_checked_one_by_one(
     assert found == expected
     assert 50 < len(expected) < 90 * 89 // 2  # some pairs pass, not all
     assert list(got["a"]) == sorted(got["a"].tolist())
+
+
+@pytest.mark.parametrize(
+    ("cpus", "actors", "gpus", "threads"),
+    [(2, 1, 0, 2), (16, 8, 0, 2), (16, 3, 0, 5), (4, 8, 0, 1), (8, 4, 1, 0)],
+)
+def test_each_embedder_actor_gets_its_share_of_the_cpus(
+    cpus: int, actors: int, gpus: int, threads: int
+) -> None:
+    assert ray_dedup.actor_threads(cpus, actors, gpus) == threads
+
+
+def test_the_embedder_actor_sets_torch_threads_before_loading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch = pytest.importorskip("torch")
+    from kinject import embeddings
+
+    calls: list[object] = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(("threads", n)))
+    monkeypatch.setattr(embeddings, "load_embedder", lambda m, d: calls.append(("load", m, d)))
+    ray_dedup.embedder_class("m", "cpu", 32, threads=3)()
+    assert calls == [("threads", 3), ("load", "m", "cpu")]
+    calls.clear()
+    ray_dedup.embedder_class("m", "cpu", 32)()  # 0: Ray's own setting stays
+    assert calls == [("load", "m", "cpu")]

@@ -265,10 +265,16 @@ class _Embedder:
     model: str | None = None
     device: str | None = None
     batch_size: int = 128
+    #: torch's CPU threads in the actor; 0 leaves Ray's setting (one thread for a 1-CPU actor)
+    threads: int = 0
 
     def __init__(self) -> None:
         from kinject.embeddings import load_embedder
 
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
         load_embedder(self.model, self.device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -283,10 +289,21 @@ class _Embedder:
         return {"order": batch["order"], "id": batch["id"], "vector": vectors}
 
 
-def embedder_class(model: str | None, device: str | None, batch_size: int) -> type[_Embedder]:
-    return type(
-        "Embedder", (_Embedder,), {"model": model, "device": device, "batch_size": batch_size}
-    )
+def embedder_class(
+    model: str | None, device: str | None, batch_size: int, threads: int = 0
+) -> type[_Embedder]:
+    settings = {"model": model, "device": device, "batch_size": batch_size, "threads": threads}
+    return type("Embedder", (_Embedder,), settings)
+
+
+def actor_threads(cpus: int, actors: int, gpus: int) -> int:
+    """CPU threads for each embedder actor: its share of the CPUs (none set on a GPU).
+
+    An actor asks Ray for one CPU, which gives torch one thread, so actors at CPUs / 2 would
+    leave half the cores idle while the embedder, the long step, runs; the tasks that read the
+    texts beside them are light.
+    """
+    return 0 if gpus else max(1, cpus // max(1, actors))
 
 
 def _texts(row: dict[str, Any], wanted: frozenset[int]) -> Iterator[dict[str, Any]]:
@@ -322,8 +339,11 @@ def near(
     ids: dict[int, str] = {}
     if wanted:
         gpus = 1 if ray.cluster_resources().get("GPU") and opts.device != "cpu" else 0
-        actors = settings.concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)) // 2)
-        embedder = embedder_class(opts.model, opts.device, min(opts.batch_size, 128))
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        actors = settings.concurrency or max(1, cpus // 2)
+        embedder = embedder_class(
+            opts.model, opts.device, min(opts.batch_size, 128), actor_threads(cpus, actors, gpus)
+        )
         texts = _source(shards).flat_map(partial(_texts, wanted=wanted))
         with warnings.catch_warnings():
             # max_restarts=0 has no named parameter yet: without it Ray warns that an actor it
