@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clean_corpus import build_corpus  # noqa: E402
 
+from kinject.config import RayConfig  # noqa: E402
 from kinject.runners import ray_dedup  # noqa: E402
 from kinject.runners.shards import write_shard  # noqa: E402
 
@@ -53,7 +54,8 @@ def timed(batch: dict[str, np.ndarray], large_bucket: int) -> tuple[float, set[t
 
 
 def measure(size: int, seed: int) -> dict[str, Any]:
-    batch = band_batch(size, seed, bands=20, rows=6)
+    defaults = RayConfig()  # the bands and rows a run uses unless its recipe says otherwise
+    batch = band_batch(size, seed, bands=defaults.near_bands, rows=defaults.near_rows)
     buckets = Counter(batch["band"].tolist())
     by_pair, pairs_a = timed(batch, large_bucket=sys.maxsize)
     arrays, pairs_b = timed(batch, large_bucket=ray_dedup._LARGE_BUCKET)
