@@ -23,6 +23,7 @@ from pydantic import Field
 
 from kinject.evaluation import format_prompt
 from kinject.records import Record
+from kinject_plugins.augmenters.complements import complement_pairs
 from kinject_plugins.augmenters.coverage import Coverage, merge_stats
 from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
 from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values, split_sentences
@@ -64,6 +65,10 @@ class QAGenerateOptions(GeneratorOptions):
     #: ("Why did net sales increase in 2019?" -> "primarily due to higher volumes"); needs
     #: ``statement_questions``
     reason_questions: bool = True
+    #: rules: also ask what a passive verb's preposition points to, answered by that phrase
+    #: ("What is our ongoing involvement limited to?" -> "the remittance of customer payments");
+    #: needs ``statement_questions``
+    complement_questions: bool = True
     #: model backends: pairs asked for per passage (at most)
     pairs_per_passage: int = Field(8, ge=1)
     #: the checks every pair passes (grounded, standalone, well-formed, diverse)
@@ -232,8 +237,9 @@ class QAGenerate(GeneratingAugmenter):
         vocabulary: set[str],
     ) -> Iterator[Candidate]:
         """What each defined term of the passage is (or what causes it), answered by the sentence
-        (see :mod:`.statements`), and why or under what condition something happens, answered by
-        the clause that says so (see :mod:`.reasons`); ``own`` are the passage's sentences,
+        (see :mod:`.statements`), why or under what condition something happens, answered by
+        the clause that says so (see :mod:`.reasons`), and what a passive verb's preposition
+        points to (see :mod:`.complements`); ``own`` are the passage's sentences,
         ``document_sentences`` the whole document's, ``proper`` the words its sentences capitalise
         inside, ``vocabulary`` the lower-case words of the record set."""
         topic = f"{subject.title} {record.meta.get('section') or ''}"
@@ -241,6 +247,8 @@ class QAGenerate(GeneratingAugmenter):
             pairs = statement_pairs(sentence, topic, document_sentences, proper)
             if self.opts.reason_questions:
                 pairs = pairs + reason_pairs(sentence, vocabulary, proper)
+            if self.opts.complement_questions:
+                pairs = pairs + complement_pairs(sentence, vocabulary, proper)
             for pair in pairs:
                 yield Candidate(
                     pair.question,

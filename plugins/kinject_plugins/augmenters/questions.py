@@ -40,6 +40,7 @@ _TRAILING_CITATION = re.compile(
 )
 _DETERMINERS = set(words("questions", "determiners"))
 DANGLING = set(words("questions", "dangling"))
+_STRANDED = set(words("complements", "prepositions"))
 STOP_WORDS = DANGLING | set(words("questions", "answer_stops"))
 
 
@@ -70,7 +71,10 @@ def well_formed_question(question: str, form: str = "") -> bool:
     if is_chinese(question):
         return len(question) >= 6
     words = re.findall(r"[\w'’-]+", question)
-    return len(words) >= 4 and question[0].isupper() and words[-1].lower() not in DANGLING
+    # "What is X limited to?": a complement question ends on its preposition
+    last = words[-1].lower()
+    dangling = last in DANGLING and not (form == "complement" and last in _STRANDED)
+    return len(words) >= 4 and question[0].isupper() and not dangling
 
 
 def complete_answer(answer: str) -> bool:

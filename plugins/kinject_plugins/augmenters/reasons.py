@@ -90,7 +90,9 @@ def past_base(verb: str, vocabulary: set[str]) -> str | None:
     return next((o for o in options if o in vocabulary), None)
 
 
-def _lower_first(text: str, proper: set[str]) -> str:
+def lower_first(text: str, proper: set[str]) -> str:
+    """``text`` with its first word lowered as it reads inside a question, unless the document
+    writes that word capitalised inside sentences (a name), it is an acronym or it holds a digit."""
     first, _, rest = text.partition(" ")
     if first in ("The", "A", "An"):
         return f"{first.lower()} {rest}".strip()
@@ -114,7 +116,7 @@ def invert(clause: str, vocabulary: set[str], proper: set[str]) -> str | None:
             return None
         if tokens[i - 1].lower() in _RELATIVES:
             return None  # the verb of a relative clause inside the subject
-        subject = _lower_first(" ".join(tokens[:i]), proper)
+        subject = lower_first(" ".join(tokens[:i]), proper)
         rest = " ".join(tokens[i + 1 :])
         if token in _AUXILIARIES:
             return f"{token} {subject} {rest}".strip() if rest else None
@@ -157,7 +159,7 @@ def _asked(main: str, vocabulary: set[str], proper: set[str]) -> tuple[str, str,
     inverted = invert(core, vocabulary, proper) or ""
     if not inverted and not _has_verb(core):
         return None
-    return lead, inverted, _lower_first(core, proper)
+    return lead, inverted, lower_first(core, proper)
 
 
 def _question(lead: str, body: str) -> str:
@@ -198,7 +200,7 @@ def _reason(body: str, vocabulary: set[str], proper: set[str]) -> list[Statement
     if len(answer.split()) < 3 or len(main.split()) < 3 or _starts_with_pronoun(main):
         return []
     if copula:
-        subject = _lower_first(_HEDGE_END.sub("", copula["subject"]), proper)
+        subject = lower_first(_HEDGE_END.sub("", copula["subject"]), proper)
         too_long = len(subject.split()) > MAX_SUBJECT_WORDS
         if _starts_with_pronoun(subject) or "," in subject or too_long:
             return []

@@ -21,6 +21,8 @@ from kinject_plugins.augmenters.facts import extract_facts, fact_problems, split
 
 DOMAINS = Path(__file__).resolve().parents[3] / "domains"
 PACKS = ["legal", "medical", "finance"]
+# the prepositions a complement question may end on (written apart from the lexicon on purpose)
+STRANDED = {"to", "as", "into", "of", "on", "in", "for", "at", "with", "from"}
 DANGLING = {
     "on",
     "of",
@@ -90,7 +92,7 @@ def augment(
     return records, out
 
 
-def question_problems(question: str) -> list[str]:
+def question_problems(question: str, form: str = "") -> list[str]:
     problems = []
     if not question.endswith(("?", "？")):
         problems.append("does not end with a question mark")
@@ -101,7 +103,9 @@ def question_problems(question: str) -> list[str]:
     if DOUBLED.search(question):
         problems.append("doubled punctuation")
     last = re.findall(r"[\w'-]+", question.rsplit('"', 1)[-1])
-    if last and last[-1].lower() in DANGLING:
+    # "What is X limited to?": a complement question ends on its preposition, no other form may
+    stranded = form == "complement" and last and last[-1].lower() in STRANDED
+    if last and last[-1].lower() in DANGLING and not stranded:
         problems.append(f"dangling '{last[-1]}' ending")
     # "In In re Pellow Street Tenants (2021)" is a preposition before a case name, not a stutter.
     if re.search(r"\b(\w+) \1\b(?! re\b)", question.lower()) and not re.search(
@@ -148,7 +152,8 @@ def test_every_question_and_answer_is_well_formed(pack: str, generated: dict) ->
     bad = []
     for record in out["qa-generate"] + out["term-qa"]:
         question, answer = record.meta["question"], record.meta["answer"]
-        problems = question_problems(question) + answer_problems(answer)
+        form = str(record.meta.get("value_kind") or "")
+        problems = question_problems(question, form) + answer_problems(answer)
         if problems:
             bad.append(f"{problems}: {question} => {answer}")
     assert out["qa-generate"], "no questions at all"
