@@ -116,7 +116,7 @@ def complement_pairs(
         return []  # "the HHS believed these illnesses ...": the subject holds a clause's verb
     if lowered[-1] in _RELATIVES | STOP_WORDS or _FINITE.search(subject):
         return []  # "The amount that was paid to ...": the verb of a clause inside the subject
-    if subject.count("(") != subject.count(")") or not subject[:1].isalpha() or ":" in subject:
+    if subject.count("(") != subject.count(")") or ":" in subject:
         return []
     participle, preposition = match["participle"], match["preposition"]
     answer = _JOINED_CLAUSE.sub("", _OBJECT_END.sub("", match["object"])).strip().rstrip(",")
