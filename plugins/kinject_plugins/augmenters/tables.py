@@ -110,6 +110,8 @@ def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
         width = max(len(r) for r in rows)
         heading_rows: list[list[str]] = []
         headings: list[tuple[str, str]] = []
+        found: list[tuple[Cell, str]] = []
+        section, after_section = "", False
         for n, row in enumerate(rows):
             row = row + [""] * (width - len(row))
             at, label = _label(row)
@@ -118,10 +120,20 @@ def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
                 for i, cell in enumerate(row)
                 if i > at and is_number(cell) and not _YEARISH.match(cell)
             ]
+            others = [c for c in row[1:] if c]
+            if (
+                headings
+                and not numbers
+                and (not row[0] or _UNIT_NOTE.match(row[0]))
+                and (len(others) > 1 or any(_HAS_YEAR.search(c) for c in others))
+            ):
+                # the heading rows again, for a second block of the same rows ("| | Fiscal
+                # 2018 | |", "| (In Millions) | Dec 30, 2017 | Acquisitions |")
+                heading_rows, headings, section, after_section = [row], [], "", False
+                continue
             # heading rows: the table's first row, and the rows under it without a value whose
             # first cell is empty, a unit note or a lead ("| At December 31: | 2019 | 2018 |"),
             # or whose other cells name a year ("| Issuance Date | 2019 | price |")
-            others = [c for c in row[1:] if c]
             if not headings and (
                 n == 0
                 or not numbers
@@ -135,10 +147,52 @@ def table_cells(text: str, max_label_words: int = 12) -> list[Cell]:
                 heading_rows.append(row)
                 continue
             headings = headings or column_headings(heading_rows, width)
+            one_cell = len(others) + bool(row[0]) == 1
+            if not numbers and one_cell and (label or _YEARISH.match(row[0])):
+                # a section row, one cell: the rows under it belong to it ("| RSUs | | |",
+                # "| 2019 | | |", "| | Liabilities | |");
+                # two in a row name one section ("| % Revenues by |", "| Geography: |")
+                part = (label or row[0]).rstrip(":")
+                section = f"{section} {part}" if after_section else part
+                after_section = True
+                continue
+            after_section = False
             if not label or len(label.split()) > max_label_words:
                 continue
-            out.extend(_row_cells(label, row, numbers, headings, width))
+            found.extend((c, section) for c in _row_cells(label, row, numbers, headings, width))
+        out.extend(_in_sections(found))
     return out
+
+
+def _key(cell: Cell) -> tuple[str, str, str]:
+    return cell.label, cell.column, cell.measure
+
+
+def _in_sections(found: list[tuple[Cell, str]]) -> list[Cell]:
+    """The cells of one table, each told apart by its section where its row label repeats.
+
+    A period section gives a column without a date its period ("Net sales" under "| 2019 | |"
+    and column "First": the First of Net sales in 2019); another section, only for a row label
+    that repeats under two sections, joins the label ("Granted (PSUs)"). A question that still
+    has two values in the table is dropped: it has no one answer."""
+    repeats = Counter(_key(cell) for cell, _ in found)
+    cells = []
+    for cell, section in found:
+        if section and _HAS_YEAR.search(section) and not _HAS_YEAR.search(cell.column):
+            measure = " ".join(p for p in (cell.measure, cell.column) if p)
+            cell = Cell(cell.label, section, cell.value, measure)
+        elif section and repeats[_key(cell)] > 1:
+            cell = Cell(f"{cell.label} ({section})", cell.column, cell.value, cell.measure)
+        cells.append(cell)
+    values: dict[tuple[str, str, str], set[str]] = {}
+    for cell in cells:
+        values.setdefault(_key(cell), set()).add(cell.value)
+    kept, seen = [], set()
+    for cell in cells:
+        if len(values[_key(cell)]) == 1 and _key(cell) not in seen:
+            seen.add(_key(cell))
+            kept.append(cell)
+    return kept
 
 
 def _row_cells(
