@@ -28,6 +28,7 @@ from kinject_plugins.augmenters.coverage import Coverage, merge_stats
 from kinject_plugins.augmenters.endpoint import GeneratingAugmenter, GeneratorOptions, Request
 from kinject_plugins.augmenters.facts import Fact, extract_facts, extract_values, split_sentences
 from kinject_plugins.augmenters.filters import Candidate, FilterOptions, QAFilter
+from kinject_plugins.augmenters.measures import measure_pairs
 from kinject_plugins.augmenters.ordering import QAPosition, is_generated, order_key, positions
 from kinject_plugins.augmenters.questions import QuestionPair, question_pairs
 from kinject_plugins.augmenters.reasons import reason_pairs
@@ -69,6 +70,10 @@ class QAGenerateOptions(GeneratorOptions):
     #: ("What is our ongoing involvement limited to?" -> "the remittance of customer payments");
     #: needs ``statement_questions``
     complement_questions: bool = True
+    #: rules: also ask an amount a sentence states by its measure and period, answered by the
+    #: amount ("What was the goodwill impairment charge in the fourth quarter of 2019?" ->
+    #: "$1.9 million")
+    measure_questions: bool = True
     #: model backends: pairs asked for per passage (at most)
     pairs_per_passage: int = Field(8, ge=1)
     #: the checks every pair passes (grounded, standalone, well-formed, diverse)
@@ -216,6 +221,22 @@ class QAGenerate(GeneratingAugmenter):
                     proper[document],
                     vocabulary,
                 )
+            if self.opts.measure_questions:
+                for sentence in own[record.id]:
+                    for pair in measure_pairs(sentence, proper[document]):
+                        yield Candidate(
+                            pair.question,
+                            pair.answer,
+                            record.text,
+                            document,
+                            subjects[document],
+                            {
+                                "record": record,
+                                "fact": None,
+                                "kind": "measure",
+                                "names_nothing": True,
+                            },
+                        )
             if self.opts.table_questions:
                 for cell in table_cells(record.text):
                     yield Candidate(
