@@ -223,10 +223,10 @@ class QAGenerate(GeneratingAugmenter):
                 )
             if self.opts.measure_questions:
                 for sentence in own[record.id]:
-                    for pair in measure_pairs(sentence, proper[document]):
+                    for measure in measure_pairs(sentence, proper[document]):
                         yield Candidate(
-                            pair.question,
-                            pair.answer,
+                            measure.question,
+                            measure.answer,
                             record.text,
                             document,
                             subjects[document],
