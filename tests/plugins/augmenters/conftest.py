@@ -84,6 +84,21 @@ def fake_endpoint() -> Iterator[Callable[[Callable[[dict[str, Any]], str | int]]
         server.server_close()
 
 
+def report(text: str) -> Record:
+    """A one-document annual report of the fictional "Northwind Traders Inc." (the name the
+    standalone filter resolves "we"/"our" to)."""
+    title = "Northwind Traders Inc. annual report"
+    return Record(text=text, source={"uri": "report.md"}, meta={"title": title})
+
+
+def qa_pairs(context: Any, record: Record, **options: Any) -> list[dict[str, Any]]:
+    """The meta (question, answer, value_kind, ...) of each QA pair qa-generate writes of
+    ``record`` with ``options``."""
+    augmenter = context.plugins.create("augmenter", "qa-generate", options)
+    augmenter.setup(context)
+    return [r.meta for r in augmenter.augment([record]) if r.kind == "qa"]
+
+
 SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 

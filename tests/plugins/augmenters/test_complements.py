@@ -6,11 +6,10 @@ import re
 from typing import Any
 
 import pytest
-from conftest import tatqa_documents
+from conftest import qa_pairs, report, tatqa_documents
 from test_statements import medquad_pages
 
 from kinject.context import RunContext
-from kinject.records import Record
 from kinject_plugins.augmenters.complements import complement_pairs
 from kinject_plugins.augmenters.facts import split_sentences
 from kinject_plugins.augmenters.questions import well_formed_question
@@ -92,29 +91,16 @@ def test_the_question_keeps_a_name_capitalised_and_an_auxiliary_in_front() -> No
 def test_qa_generate_writes_complement_pairs_with_the_subject_resolved(
     run_context: RunContext,
 ) -> None:
-    record = Record(
-        text=(
-            "Our ongoing involvement is limited to the servicing of the sold receivables. "
-            "Northwind Traders Inc. sells garden tools in 12 countries. "
-            "Northwind Traders Inc. is a maker of garden tools."
-        ),
-        source={"uri": "report.md"},
-        meta={"title": "Northwind Traders Inc. annual report"},
+    record = report(
+        "Our ongoing involvement is limited to the servicing of the sold receivables. "
+        "Northwind Traders Inc. sells garden tools in 12 countries. "
+        "Northwind Traders Inc. is a maker of garden tools."
     )
-    augmenter = run_context.plugins.create("augmenter", "qa-generate", {})
-    augmenter.setup(run_context)
-    pairs = {
-        r.meta["question"]: r.meta["answer"] for r in augmenter.augment([record]) if r.kind == "qa"
-    }
+    pairs = {m["question"]: m["answer"] for m in qa_pairs(run_context, record)}
     asked = [q for q, a in pairs.items() if a == "the servicing of the sold receivables"]
     assert asked and all("Northwind" in q and "our " not in q.lower() for q in asked), pairs
-    off = run_context.plugins.create("augmenter", "qa-generate", {"complement_questions": False})
-    off.setup(run_context)
-    assert not any(
-        r.meta["answer"] == "the servicing of the sold receivables"
-        for r in off.augment([record])
-        if r.kind == "qa"
-    )
+    off = qa_pairs(run_context, record, complement_questions=False)
+    assert not any(m["answer"] == "the servicing of the sold receivables" for m in off)
 
 
 # -- real text nobody here wrote: the benchmark's held-out halves ---------------------------------

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import tatqa_documents
+from conftest import qa_pairs, report, tatqa_documents
 
 from kinject.context import RunContext
 from kinject.records import Record
@@ -154,16 +154,8 @@ def test_qa_generate_writes_reason_pairs_with_the_subject_resolved(run_context: 
         "Our revenue increased by 8% in 2022 primarily due to higher prices for the new product "
         "line. Northwind Traders Inc. is a maker of garden tools."
     )
-    record = Record(
-        text=text + " Northwind Traders Inc. sells in 12 countries.",
-        source={"uri": "report.md"},
-        meta={"title": "Northwind Traders Inc. annual report"},
-    )
-    augmenter = run_context.plugins.create("augmenter", "qa-generate", {})
-    augmenter.setup(run_context)
-    pairs = {
-        r.meta["question"]: r.meta["answer"] for r in augmenter.augment([record]) if r.kind == "qa"
-    }
+    record = report(text + " Northwind Traders Inc. sells in 12 countries.")
+    pairs = {m["question"]: m["answer"] for m in qa_pairs(run_context, record)}
     reasons = {
         q: a
         for q, a in pairs.items()
@@ -171,13 +163,8 @@ def test_qa_generate_writes_reason_pairs_with_the_subject_resolved(run_context: 
     }
     assert reasons, pairs
     assert all("Northwind" in q and "our " not in q.lower() for q in reasons), reasons
-    off = run_context.plugins.create("augmenter", "qa-generate", {"reason_questions": False})
-    off.setup(run_context)
-    assert not any(
-        r.meta["answer"].startswith("primarily due to")
-        for r in off.augment([record])
-        if r.kind == "qa"
-    )
+    off = qa_pairs(run_context, record, reason_questions=False)
+    assert not any(m["answer"].startswith("primarily due to") for m in off)
 
 
 # -- real text nobody here wrote: TAT-QA documents of the held-out half --------------------------
