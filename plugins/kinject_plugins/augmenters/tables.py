@@ -4,8 +4,11 @@ Sentence rules see no facts in a table, yet on a real report most numbers are in
 (``| Total sales | $1,496.5 | $1,202.9 |`` under ``| | 2019 | 2018 |``). A table is read as heading
 rows (before the first row that has a label and a number; their cells name the columns, several
 heading rows joined: "Years Ended September 30, 2019") and data rows (first non-empty cell with
-letters is the row label). Every numeric cell of a data row is a :class:`Cell`; augmenters state it
-as a sentence or ask it as a question, through the same filters as any other text.
+letters is the row label). Heading rows again below data rows start a second block with its own
+headings; a one-cell row without a value is a section for the rows under it (a year dates them, a
+name tells apart a row label that repeats), and a question left with two values in one table is
+dropped. Every numeric cell of a data row is a :class:`Cell`; augmenters state it as a sentence or
+ask it as a question, through the same filters as any other text.
 """
 
 from __future__ import annotations
