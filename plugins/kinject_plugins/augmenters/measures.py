@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 
-from kinject_plugins.augmenters.facts import CURRENCY_CODES, extract_values
+from kinject_plugins.augmenters.facts import CURRENCY_CODES, MONTHS, extract_values
 from kinject_plugins.augmenters.lexicon import alternation, words
 from kinject_plugins.augmenters.questions import well_formed_question
 from kinject_plugins.augmenters.reasons import lower_first
 from kinject_plugins.augmenters.statements import StatementPair
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTHS = "|".join(m.capitalize() for m in MONTHS)
 #: "for the year ended December 31, 2018", "in the fourth quarter of 2019", "at 31 December
 #: 2019", "during fiscal 2019", "as of June 30, 2019", "in FY19"
 _PERIOD = re.compile(
